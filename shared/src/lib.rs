@@ -1,0 +1,17 @@
+//! pulseboard's contracts and the pure rules on them, shared by the server and the page.
+//!
+//! Nothing here does I/O; it builds for native and `wasm32` alike and is tested natively.
+//!
+//! # Layout
+//! - [`heartbeat`]: contract 1, the value a worker writes to `worker:<name>:heartbeat`, and a
+//!   lenient reader that survives anything found under that key.
+//! - [`nodes`]: contract 2, the JSON of `GET /api/agent-office/nodes`.
+//! - [`rules`]: link status, state labels and colours: the meaning of a worker's record.
+
+pub mod heartbeat;
+pub mod nodes;
+pub mod rules;
+
+pub use heartbeat::{Heartbeat, HeartbeatRead};
+pub use nodes::{Link, LinkStatus, LinkType, Nodes, WorkerKind, WorkerStatus};
+pub use rules::{link_status, links_for, state_label, Lang};

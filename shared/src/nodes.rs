@@ -1,0 +1,181 @@
+//! Contract 2: the JSON served at `GET /api/agent-office/nodes` (and on its SSE stream).
+//!
+//! Field names and value spellings are the seed's, locked. Fields pulseboard adds are optional
+//! and left out when they carry their default, so the seed's example round-trips unchanged.
+
+use serde::{Deserialize, Serialize};
+
+/// The whole answer of `/api/agent-office/nodes`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Nodes {
+    /// Whether the aggregator could read Redis on its last refresh.
+    pub redis_ok: bool,
+    /// The global `queue:paused` flag.
+    pub paused: bool,
+    /// Why the queues are paused (the watcher's mode); null unless `paused`.
+    pub paused_reason: Option<String>,
+    /// When this snapshot was built, UTC ISO 8601 ending in `Z`.
+    pub generated_at: String,
+    /// One record per worker, configured ones first, in configuration order.
+    pub workers: Vec<WorkerStatus>,
+    /// The pipeline's links and their health.
+    pub links: Vec<Link>,
+}
+
+/// A worker's kind, which decides its states and its link.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum WorkerKind {
+    /// Pulls jobs from its own Redis list.
+    Render,
+    /// Sets the global pause flag during trading hours.
+    Watcher,
+    /// Pulls from the NAS over HTTP.
+    Trader,
+    /// An unregistered worker whose heartbeat named no known kind.
+    #[serde(other)]
+    Unknown,
+}
+
+impl WorkerKind {
+    /// The kind named by a heartbeat's `kind` field.
+    pub fn parse(text: &str) -> Self {
+        match text {
+            "render" => Self::Render,
+            "watcher" => Self::Watcher,
+            "trader" => Self::Trader,
+            _ => Self::Unknown,
+        }
+    }
+}
+
+/// One worker's record.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WorkerStatus {
+    /// The worker's name.
+    pub name: String,
+    /// The worker's kind.
+    pub kind: WorkerKind,
+    /// Whether its heartbeat key exists.
+    pub alive: bool,
+    /// The state from its heartbeat; null when dead or unreadable.
+    pub state: Option<String>,
+    /// Seconds since its last heartbeat was written; null when never seen.
+    pub last_beat_age_s: Option<u64>,
+    /// Jobs waiting in `queue:<worker>`.
+    pub queue_depth: u64,
+    /// Jobs in `dead_letter:queue:<worker>`.
+    pub dead_letter: u64,
+    /// Jobs in flight, summed over `processing:queue:<worker>:*`.
+    pub processing: u64,
+    /// From the heartbeat.
+    pub jobs_done: u64,
+    /// From the heartbeat.
+    pub jobs_failed: u64,
+    /// From the heartbeat.
+    pub last_job_at: Option<String>,
+    /// Additive: the host the worker runs on (from the configuration).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host: Option<String>,
+    /// Additive: false for a worker found by its heartbeat but absent from the configuration.
+    #[serde(default = "yes", skip_serializing_if = "is_true")]
+    pub registered: bool,
+    /// Additive: what was wrong with its heartbeat, if anything.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn is_true(value: &bool) -> bool {
+    *value
+}
+
+/// A link of the pipeline.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Link {
+    /// Where the link starts (`nas`, or the trader's name).
+    pub from: String,
+    /// Where it ends (a worker, or the trader's HTTP source).
+    pub to: String,
+    /// How the work travels.
+    #[serde(rename = "type")]
+    pub link_type: LinkType,
+    /// Its health.
+    pub status: LinkStatus,
+}
+
+/// How work travels along a link.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum LinkType {
+    /// Through a Redis list.
+    RedisQueue,
+    /// The worker pulls over HTTP.
+    HttpPull,
+}
+
+/// A link's health.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LinkStatus {
+    /// Work flows.
+    Healthy,
+    /// The global pause flag holds the work back.
+    Paused,
+    /// The worker is dead.
+    Down,
+    /// Alive, but jobs are piling up in its dead-letter list.
+    Degraded,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::Value;
+
+    /// The seed's example response (contract 2), completed with real timestamps.
+    const SEED_EXAMPLE: &str = r#"{ "redis_ok": true, "paused": false, "paused_reason": "trading", "generated_at": "2026-06-29T00:00:03Z",
+      "workers": [{"name":"image-render","kind":"render","alive":true,"state":"idle",
+        "last_beat_age_s":3,"queue_depth":0,"dead_letter":0,"processing":0,
+        "jobs_done":42,"jobs_failed":1,"last_job_at":"2026-06-28T23:59:00Z"}],
+      "links": [{"from":"nas","to":"image-render","type":"redis-queue","status":"healthy"}] }"#;
+
+    #[test]
+    fn seed_example_round_trips_unchanged() {
+        let nodes: Nodes = serde_json::from_str(SEED_EXAMPLE).unwrap();
+        assert!(nodes.workers[0].registered);
+        assert_eq!(nodes.links[0].link_type, LinkType::RedisQueue);
+        let again: Value = serde_json::to_value(&nodes).unwrap();
+        let original: Value = serde_json::from_str(SEED_EXAMPLE).unwrap();
+        assert_eq!(again, original);
+    }
+
+    #[test]
+    fn additive_fields_appear_only_when_set() {
+        let mut nodes: Nodes = serde_json::from_str(SEED_EXAMPLE).unwrap();
+        let worker = &mut nodes.workers[0];
+        worker.registered = false;
+        worker.error = Some("heartbeat is not valid JSON".into());
+        worker.host = Some("windows".into());
+        let json = serde_json::to_value(&nodes).unwrap();
+        assert_eq!(json["workers"][0]["registered"], false);
+        assert_eq!(json["workers"][0]["host"], "windows");
+        assert_eq!(json["workers"][0]["error"], "heartbeat is not valid JSON");
+    }
+
+    #[test]
+    fn enums_are_the_seed_spellings() {
+        let json = |v: serde_json::Value| v.to_string();
+        assert_eq!(json(serde_json::to_value(LinkType::HttpPull).unwrap()), "\"http-pull\"");
+        assert_eq!(json(serde_json::to_value(LinkStatus::Degraded).unwrap()), "\"degraded\"");
+        assert_eq!(json(serde_json::to_value(WorkerKind::Trader).unwrap()), "\"trader\"");
+        assert_eq!(
+            serde_json::from_str::<WorkerKind>("\"gpu\"").unwrap(),
+            WorkerKind::Unknown
+        );
+        assert_eq!(WorkerKind::parse("watcher"), WorkerKind::Watcher);
+    }
+}
