@@ -151,7 +151,10 @@ fn text_field(
             None
         }
         Some(other) => {
-            problems.push(format!("{key} should be a string, not {}", type_name(other)));
+            problems.push(format!(
+                "{key} should be a string, not {}",
+                type_name(other)
+            ));
             None
         }
     }
@@ -223,7 +226,10 @@ mod tests {
         ] {
             let read = HeartbeatRead::parse(raw);
             let error = read.error.expect("an error is reported");
-            assert!(error.contains(needle), "{error:?} should mention {needle:?}");
+            assert!(
+                error.contains(needle),
+                "{error:?} should mention {needle:?}"
+            );
             assert_eq!(read.state, None);
         }
     }
@@ -235,8 +241,14 @@ mod tests {
         );
         let error = read.error.unwrap();
         assert!(error.contains("state should be a string"), "{error}");
-        assert!(error.contains("jobs_done should be a non-negative integer"), "{error}");
-        assert!(error.contains("jobs_failed should be a non-negative integer, not -1"), "{error}");
+        assert!(
+            error.contains("jobs_done should be a non-negative integer"),
+            "{error}"
+        );
+        assert!(
+            error.contains("jobs_failed should be a non-negative integer, not -1"),
+            "{error}"
+        );
         assert_eq!(read.name.as_deref(), Some("x"));
         assert_eq!(read.ts.as_deref(), Some("2026-06-29T00:00:00Z"));
     }

@@ -169,9 +169,18 @@ mod tests {
     #[test]
     fn enums_are_the_seed_spellings() {
         let json = |v: serde_json::Value| v.to_string();
-        assert_eq!(json(serde_json::to_value(LinkType::HttpPull).unwrap()), "\"http-pull\"");
-        assert_eq!(json(serde_json::to_value(LinkStatus::Degraded).unwrap()), "\"degraded\"");
-        assert_eq!(json(serde_json::to_value(WorkerKind::Trader).unwrap()), "\"trader\"");
+        assert_eq!(
+            json(serde_json::to_value(LinkType::HttpPull).unwrap()),
+            "\"http-pull\""
+        );
+        assert_eq!(
+            json(serde_json::to_value(LinkStatus::Degraded).unwrap()),
+            "\"degraded\""
+        );
+        assert_eq!(
+            json(serde_json::to_value(WorkerKind::Trader).unwrap()),
+            "\"trader\""
+        );
         assert_eq!(
             serde_json::from_str::<WorkerKind>("\"gpu\"").unwrap(),
             WorkerKind::Unknown

@@ -155,7 +155,10 @@ mod tests {
     fn alive_worker_has_a_healthy_redis_queue_link() {
         let w = worker("image-render", WorkerKind::Render, true, Some("idle"));
         let link = &links_for(&[w])[0];
-        assert_eq!((link.from.as_str(), link.to.as_str()), ("nas", "image-render"));
+        assert_eq!(
+            (link.from.as_str(), link.to.as_str()),
+            ("nas", "image-render")
+        );
         assert_eq!(link.link_type, LinkType::RedisQueue);
         assert_eq!(link.status, LinkStatus::Healthy);
     }
@@ -181,7 +184,10 @@ mod tests {
 
     #[test]
     fn paused_reason_comes_from_the_watcher_only_while_paused() {
-        assert_eq!(paused_reason(true, Some("trading")).as_deref(), Some("trading"));
+        assert_eq!(
+            paused_reason(true, Some("trading")).as_deref(),
+            Some("trading")
+        );
         assert_eq!(paused_reason(true, None).as_deref(), Some("trading"));
         assert_eq!(paused_reason(false, Some("trading")), None);
     }
@@ -190,7 +196,10 @@ mod tests {
     fn trader_has_an_http_pull_link() {
         let w = worker("ai_trade", WorkerKind::Trader, true, Some("market_open"));
         let link = &links_for(&[w.clone()])[0];
-        assert_eq!((link.from.as_str(), link.to.as_str()), ("ai_trade", "nas-stock"));
+        assert_eq!(
+            (link.from.as_str(), link.to.as_str()),
+            ("ai_trade", "nas-stock")
+        );
         assert_eq!(link.link_type, LinkType::HttpPull);
         assert_eq!(link.status, LinkStatus::Healthy);
         let dead = WorkerStatus { alive: false, ..w };
@@ -206,7 +215,12 @@ mod tests {
     #[test]
     fn state_labels_follow_the_seed() {
         let cases = [
-            (true, Some("paused"), "⏸ 작업중(트레이딩)", "⏸ paused (trading)"),
+            (
+                true,
+                Some("paused"),
+                "⏸ 작업중(트레이딩)",
+                "⏸ paused (trading)",
+            ),
             (true, Some("busy"), "⚙️ 처리 중", "⚙️ busy"),
             (true, Some("market_open"), "📈 장중", "📈 market open"),
             (true, Some("market_closed"), "🌙 휴장", "🌙 market closed"),

@@ -1,0 +1,506 @@
+//! Configuration in layers: built-in defaults (the seed's topology, so no file is needed), then a
+//! TOML file, then environment variables, then command-line flags. Unknown keys and bad values
+//! are errors at start-up that name the key.
+
+use std::collections::HashSet;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use pulseboard_shared::rules::{DEFAULT_PULLS_FROM, DEFAULT_QUEUE_HOST};
+use pulseboard_shared::WorkerKind;
+use serde::Deserialize;
+
+/// A configuration that cannot be used, with what is wrong and where.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The file is not valid TOML or has an unknown key or a value of the wrong type.
+    #[error("config file {path}: {message}")]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// The parser's message, which names the key and the line.
+        message: String,
+    },
+    /// A value is of the right type but not usable.
+    #[error("config: {key}: {message}")]
+    Invalid {
+        /// The key, e.g. `workers[2].host`.
+        key: String,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+/// Everything the server needs, resolved from all layers.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    /// Redis to read (`redis://host:port/db`).
+    pub redis_url: String,
+    /// Address the HTTP server listens on.
+    pub listen: SocketAddr,
+    /// The dashboard bundle built by trunk.
+    pub dist: PathBuf,
+    /// How often the snapshot is rebuilt.
+    pub refresh: Duration,
+    /// How often a new discovery sweep (SCAN) of the keyspace starts.
+    pub discovery_every: Duration,
+    /// Keys examined per SCAN step; a sweep takes `keys / scan_count` refreshes.
+    pub scan_count: u32,
+    /// The pipeline's shape.
+    pub topology: Topology,
+}
+
+/// Hosts and workers, as drawn on the dashboard.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Topology {
+    /// The host that holds Redis (the left end of every `redis-queue` link).
+    pub queue_host: String,
+    /// Machines, in drawing order.
+    pub hosts: Vec<Host>,
+    /// Registered workers, in display order.
+    pub workers: Vec<WorkerSpec>,
+}
+
+/// A machine that runs workers or holds the queues.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Host {
+    /// Short name used in links (`nas`).
+    pub name: String,
+    /// What the dashboard shows (`NAS (gateway)`).
+    #[serde(default)]
+    pub label: Option<String>,
+}
+
+/// A registered worker.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WorkerSpec {
+    /// Its name, the `<name>` of `worker:<name>:heartbeat`.
+    pub name: String,
+    /// Its kind.
+    pub kind: WorkerKind,
+    /// The host it runs on.
+    pub host: String,
+    /// Its pending-jobs list (render workers): `queue:<name>` by default.
+    pub queue: Option<String>,
+    /// What a trader pulls from over HTTP (`nas-stock` by default).
+    pub pulls_from: String,
+}
+
+/// The seed's six workers on its two machines.
+pub fn seed_topology() -> Topology {
+    let worker = |name: &str, kind| WorkerSpec {
+        name: name.to_owned(),
+        kind,
+        host: "windows".to_owned(),
+        queue: (kind == WorkerKind::Render).then(|| format!("queue:{name}")),
+        pulls_from: DEFAULT_PULLS_FROM.to_owned(),
+    };
+    Topology {
+        queue_host: DEFAULT_QUEUE_HOST.to_owned(),
+        hosts: vec![
+            Host {
+                name: "nas".into(),
+                label: Some("NAS (gateway)".into()),
+            },
+            Host {
+                name: "windows".into(),
+                label: Some("Windows PC (GPU)".into()),
+            },
+        ],
+        workers: vec![
+            worker("music-render", WorkerKind::Render),
+            worker("video-render", WorkerKind::Render),
+            worker("image-render", WorkerKind::Render),
+            worker("insta-render", WorkerKind::Render),
+            worker("task-watcher", WorkerKind::Watcher),
+            worker("ai_trade", WorkerKind::Trader),
+        ],
+    }
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            redis_url: "redis://127.0.0.1:6379".into(),
+            listen: "127.0.0.1:8080".parse().expect("a valid address"),
+            dist: PathBuf::from("dist"),
+            refresh: Duration::from_millis(1000),
+            discovery_every: Duration::from_millis(5000),
+            scan_count: 10_000,
+            topology: seed_topology(),
+        }
+    }
+}
+
+/// The TOML file, every key optional.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    redis_url: Option<String>,
+    listen: Option<String>,
+    dist: Option<PathBuf>,
+    refresh_ms: Option<u64>,
+    discovery_every_ms: Option<u64>,
+    scan_count: Option<u32>,
+    queue_host: Option<String>,
+    hosts: Option<Vec<Host>>,
+    workers: Option<Vec<FileWorker>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileWorker {
+    name: String,
+    kind: FileKind,
+    host: Option<String>,
+    queue: Option<String>,
+    pulls_from: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum FileKind {
+    Render,
+    Watcher,
+    Trader,
+}
+
+/// The layers above the file: environment and flags (clap merges those two, flags winning).
+#[derive(Debug, Default, Clone)]
+pub struct Overrides {
+    /// `--redis` / `REDIS_URL`.
+    pub redis_url: Option<String>,
+    /// `--listen` / `PULSEBOARD_LISTEN`.
+    pub listen: Option<String>,
+    /// `--dist` / `PULSEBOARD_DIST`.
+    pub dist: Option<PathBuf>,
+    /// `--refresh-ms` / `PULSEBOARD_REFRESH_MS`.
+    pub refresh_ms: Option<u64>,
+}
+
+impl Config {
+    /// Defaults, then the file at `path` (if any), then `overrides`.
+    pub fn load(path: Option<&Path>, overrides: &Overrides) -> Result<Self, ConfigError> {
+        let file = match path {
+            Some(path) => {
+                let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+                    path: path.to_owned(),
+                    source,
+                })?;
+                toml::from_str(&text).map_err(|e| ConfigError::Parse {
+                    path: path.to_owned(),
+                    message: e.to_string().trim_end().to_owned(),
+                })?
+            }
+            None => FileConfig::default(),
+        };
+        Self::from_layers(file, overrides)
+    }
+
+    /// Parses a TOML text as the file layer (for tests and `--check`).
+    pub fn from_toml(text: &str, overrides: &Overrides) -> Result<Self, ConfigError> {
+        let file = toml::from_str(text).map_err(|e| ConfigError::Parse {
+            path: PathBuf::from("<text>"),
+            message: e.to_string().trim_end().to_owned(),
+        })?;
+        Self::from_layers(file, overrides)
+    }
+
+    fn from_layers(file: FileConfig, overrides: &Overrides) -> Result<Self, ConfigError> {
+        let defaults = Self::default();
+        let listen_text = overrides.listen.clone().or(file.listen);
+        let listen = match listen_text {
+            Some(text) => text.parse().map_err(|_| {
+                invalid(
+                    "listen",
+                    format!("{text:?} is not an address like 127.0.0.1:8080"),
+                )
+            })?,
+            None => defaults.listen,
+        };
+        let redis_url = overrides
+            .redis_url
+            .clone()
+            .or(file.redis_url)
+            .unwrap_or(defaults.redis_url);
+        redis::parse_redis_url(&redis_url).ok_or_else(|| {
+            invalid(
+                "redis_url",
+                format!("{:?} is not a redis:// URL", redact(&redis_url)),
+            )
+        })?;
+        let refresh_ms = overrides.refresh_ms.or(file.refresh_ms).unwrap_or(1000);
+        if !(50..=60_000).contains(&refresh_ms) {
+            return Err(invalid(
+                "refresh_ms",
+                format!("{refresh_ms} is outside 50..=60000"),
+            ));
+        }
+        let discovery_ms = file.discovery_every_ms.unwrap_or(5000);
+        if discovery_ms < refresh_ms {
+            return Err(invalid(
+                "discovery_every_ms",
+                format!("{discovery_ms} is shorter than refresh_ms ({refresh_ms})"),
+            ));
+        }
+        let scan_count = file.scan_count.unwrap_or(defaults.scan_count);
+        if scan_count == 0 {
+            return Err(invalid("scan_count", "must be at least 1".into()));
+        }
+        let topology = topology(file.queue_host, file.hosts, file.workers)?;
+        Ok(Self {
+            redis_url,
+            listen,
+            dist: overrides
+                .dist
+                .clone()
+                .or(file.dist)
+                .unwrap_or(defaults.dist),
+            refresh: Duration::from_millis(refresh_ms),
+            discovery_every: Duration::from_millis(discovery_ms),
+            scan_count,
+            topology,
+        })
+    }
+}
+
+fn invalid(key: &str, message: String) -> ConfigError {
+    ConfigError::Invalid {
+        key: key.to_owned(),
+        message,
+    }
+}
+
+fn topology(
+    queue_host: Option<String>,
+    hosts: Option<Vec<Host>>,
+    workers: Option<Vec<FileWorker>>,
+) -> Result<Topology, ConfigError> {
+    let seed = seed_topology();
+    let hosts = hosts.unwrap_or(seed.hosts);
+    let mut host_names = HashSet::new();
+    for (i, host) in hosts.iter().enumerate() {
+        check_name(&format!("hosts[{i}].name"), &host.name)?;
+        if !host_names.insert(host.name.as_str()) {
+            return Err(invalid(
+                &format!("hosts[{i}].name"),
+                format!("{:?} appears twice", host.name),
+            ));
+        }
+    }
+    let queue_host = queue_host.unwrap_or(seed.queue_host);
+    if !host_names.contains(queue_host.as_str()) {
+        return Err(invalid(
+            "queue_host",
+            format!("{queue_host:?} is not one of the hosts"),
+        ));
+    }
+    let Some(workers) = workers else {
+        return Ok(Topology {
+            queue_host,
+            hosts,
+            workers: seed.workers,
+        });
+    };
+    let default_host = hosts.last().map(|h| h.name.clone()).unwrap_or_default();
+    let mut names = HashSet::new();
+    let mut specs = Vec::with_capacity(workers.len());
+    for (i, w) in workers.into_iter().enumerate() {
+        let key = |field: &str| format!("workers[{i}].{field}");
+        check_name(&key("name"), &w.name)?;
+        if !names.insert(w.name.clone()) {
+            return Err(invalid(&key("name"), format!("{:?} appears twice", w.name)));
+        }
+        let host = w.host.unwrap_or_else(|| default_host.clone());
+        if !host_names.contains(host.as_str()) {
+            return Err(invalid(
+                &key("host"),
+                format!("{host:?} is not one of the hosts"),
+            ));
+        }
+        let kind = match w.kind {
+            FileKind::Render => WorkerKind::Render,
+            FileKind::Watcher => WorkerKind::Watcher,
+            FileKind::Trader => WorkerKind::Trader,
+        };
+        if kind != WorkerKind::Render && w.queue.is_some() {
+            return Err(invalid(
+                &key("queue"),
+                "only render workers have a queue".into(),
+            ));
+        }
+        if kind != WorkerKind::Trader && w.pulls_from.is_some() {
+            return Err(invalid(
+                &key("pulls_from"),
+                "only traders pull over HTTP".into(),
+            ));
+        }
+        let queue = (kind == WorkerKind::Render)
+            .then(|| w.queue.unwrap_or_else(|| format!("queue:{}", w.name)));
+        specs.push(WorkerSpec {
+            host,
+            kind,
+            queue,
+            pulls_from: w
+                .pulls_from
+                .unwrap_or_else(|| DEFAULT_PULLS_FROM.to_owned()),
+            name: w.name,
+        });
+    }
+    Ok(Topology {
+        queue_host,
+        hosts,
+        workers: specs,
+    })
+}
+
+/// Names end up in Redis keys and on the page: keep them printable and free of the key separator's
+/// ambiguities (whitespace, glob characters).
+fn check_name(key: &str, name: &str) -> Result<(), ConfigError> {
+    let bad = name.is_empty()
+        || name.len() > 100
+        || name
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || "*?[]".contains(c));
+    if bad {
+        return Err(invalid(
+            key,
+            format!("{name:?} must be 1-100 characters without spaces or * ? [ ]"),
+        ));
+    }
+    Ok(())
+}
+
+/// A Redis URL fit for logs: the password replaced by `***`.
+pub fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let userinfo = &url[scheme + 3..at];
+            let user = userinfo.split(':').next().unwrap_or("");
+            format!("{}{user}:***{}", &url[..scheme + 3], &url[at..])
+        }
+        _ => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn no_file_gives_the_seed_topology() {
+        let config = Config::load(None, &Overrides::default()).unwrap();
+        assert_eq!(config, Config::default());
+        let names: Vec<_> = config
+            .topology
+            .workers
+            .iter()
+            .map(|w| w.name.as_str())
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "music-render",
+                "video-render",
+                "image-render",
+                "insta-render",
+                "task-watcher",
+                "ai_trade"
+            ]
+        );
+        assert_eq!(
+            config.topology.workers[0].queue.as_deref(),
+            Some("queue:music-render")
+        );
+        assert_eq!(config.topology.workers[4].queue, None);
+    }
+
+    #[test]
+    fn layers_apply_in_order() {
+        let file = r#"
+            redis_url = "redis://file:6379"
+            listen = "127.0.0.1:9000"
+            refresh_ms = 500
+        "#;
+        let from_file = Config::from_toml(file, &Overrides::default()).unwrap();
+        assert_eq!(from_file.redis_url, "redis://file:6379");
+        assert_eq!(from_file.listen.port(), 9000);
+        assert_eq!(from_file.refresh, Duration::from_millis(500));
+        let overrides = Overrides {
+            redis_url: Some("redis://flag:6379".into()),
+            ..Overrides::default()
+        };
+        let layered = Config::from_toml(file, &overrides).unwrap();
+        assert_eq!(layered.redis_url, "redis://flag:6379");
+        assert_eq!(layered.listen.port(), 9000);
+    }
+
+    #[test]
+    fn unknown_key_is_named() {
+        let err = Config::from_toml("refresh_msec = 5", &Overrides::default()).unwrap_err();
+        assert!(err.to_string().contains("refresh_msec"), "{err}");
+        let err = Config::from_toml(
+            "[[workers]]\nname = \"a\"\nkind = \"render\"\ncolour = 1",
+            &Overrides::default(),
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("colour"), "{err}");
+    }
+
+    #[test]
+    fn bad_values_are_named() {
+        let cases = [
+            ("listen = \"nowhere\"", "listen"),
+            ("redis_url = \"http://x\"", "redis_url"),
+            ("refresh_ms = 1", "refresh_ms"),
+            ("[[workers]]\nname = \"a b\"\nkind = \"render\"", "workers[0].name"),
+            ("[[workers]]\nname = \"a\"\nkind = \"gpu\"", "kind"),
+            ("[[workers]]\nname = \"a\"\nkind = \"render\"\nhost = \"mars\"", "workers[0].host"),
+            ("[[workers]]\nname = \"a\"\nkind = \"watcher\"\nqueue = \"q\"", "workers[0].queue"),
+            (
+                "[[workers]]\nname = \"a\"\nkind = \"render\"\n[[workers]]\nname = \"a\"\nkind = \"render\"",
+                "workers[1].name",
+            ),
+        ];
+        for (text, key) in cases {
+            let err = Config::from_toml(text, &Overrides::default()).unwrap_err();
+            assert!(
+                err.to_string().contains(key),
+                "{text:?}: {err} should name {key}"
+            );
+        }
+    }
+
+    #[test]
+    fn custom_workers_get_defaults() {
+        let config = Config::from_toml(
+            "[[workers]]\nname = \"gpu-1\"\nkind = \"render\"\n[[workers]]\nname = \"bot\"\nkind = \"trader\"",
+            &Overrides::default(),
+        )
+        .unwrap();
+        let w = &config.topology.workers;
+        assert_eq!(w[0].queue.as_deref(), Some("queue:gpu-1"));
+        assert_eq!(w[0].host, "windows");
+        assert_eq!(w[1].pulls_from, "nas-stock");
+    }
+
+    #[test]
+    fn passwords_are_redacted() {
+        assert_eq!(
+            redact("redis://:secret@host:6379/0"),
+            "redis://:***@host:6379/0"
+        );
+        assert_eq!(redact("redis://user:secret@host"), "redis://user:***@host");
+        assert_eq!(redact("redis://host:6379"), "redis://host:6379");
+    }
+}

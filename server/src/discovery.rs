@@ -1,0 +1,241 @@
+//! Finding keys whose names are not known in advance: the per-consumer in-flight lists
+//! (`processing:<queue>:*`) and heartbeats of workers missing from the configuration.
+//!
+//! The seed SCANned the whole keyspace per queue on every request, so its cost grew with every
+//! unrelated key in Redis. Here a sweep is spread over refreshes: each refresh carries at most one
+//! `SCAN cursor MATCH pattern COUNT n` step per pattern inside its single pipeline, and a new sweep
+//! starts only every `every`. A refresh therefore costs the same round trip and a bounded amount
+//! of Redis work whatever the size of the keyspace; a new key is found within one sweep.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::{Duration, Instant};
+
+use pulseboard_shared::heartbeat::name_from_heartbeat_key;
+
+/// The patterns swept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pattern {
+    /// `processing:*`: in-flight lists, one per consumer.
+    Processing,
+    /// `worker:*:heartbeat`: every worker that beats, registered or not.
+    Heartbeat,
+}
+
+impl Pattern {
+    const ALL: [Self; 2] = [Self::Processing, Self::Heartbeat];
+
+    fn index(self) -> usize {
+        self as usize
+    }
+
+    /// The SCAN MATCH glob.
+    pub fn glob(self) -> &'static str {
+        match self {
+            Self::Processing => "processing:*",
+            Self::Heartbeat => "worker:*:heartbeat",
+        }
+    }
+}
+
+/// One SCAN step to send in this refresh.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ScanStep {
+    /// Which sweep it advances.
+    pub pattern: Pattern,
+    /// Where that sweep stands.
+    pub cursor: u64,
+    /// Keys to examine (SCAN's COUNT).
+    pub count: u32,
+}
+
+/// How long an unregistered worker stays listed (as dead) after its heartbeat was last seen.
+pub const FORGET_UNREGISTERED_AFTER: Duration = Duration::from_secs(600);
+
+/// The discovery state carried from one refresh to the next.
+#[derive(Debug)]
+pub struct Discovery {
+    every: Duration,
+    count: u32,
+    /// When the current (or last) sweep started; `None` before the first.
+    started: Option<Instant>,
+    /// Cursors of the sweeps in progress, by [`Pattern`] (`None` once its sweep is done).
+    cursors: [Option<u64>; 2],
+    /// In-flight lists seen in the current sweep, and those confirmed by the last complete one.
+    processing_seen: BTreeSet<String>,
+    processing: BTreeSet<String>,
+    /// Worker names with a heartbeat key, and when a sweep last saw each.
+    beating: BTreeMap<String, Instant>,
+}
+
+impl Discovery {
+    /// A discovery that starts a sweep every `every`, examining `count` keys per step.
+    pub fn new(every: Duration, count: u32) -> Self {
+        Self {
+            every,
+            count,
+            started: None,
+            cursors: [None; 2],
+            processing_seen: BTreeSet::new(),
+            processing: BTreeSet::new(),
+            beating: BTreeMap::new(),
+        }
+    }
+
+    /// The SCAN steps this refresh should carry (none between sweeps).
+    pub fn steps(&mut self, now: Instant) -> Vec<ScanStep> {
+        let due = self
+            .started
+            .is_none_or(|t| now.duration_since(t) >= self.every);
+        if self.cursors.iter().all(Option::is_none) && due {
+            self.started = Some(now);
+            self.cursors = [Some(0); 2];
+            self.processing_seen.clear();
+        }
+        Pattern::ALL
+            .into_iter()
+            .filter_map(|pattern| {
+                let cursor = self.cursors[pattern.index()]?;
+                Some(ScanStep {
+                    pattern,
+                    cursor,
+                    count: self.count,
+                })
+            })
+            .collect()
+    }
+
+    /// Takes a SCAN reply for `pattern`: the next cursor and the keys it returned.
+    pub fn absorb(&mut self, pattern: Pattern, next_cursor: u64, keys: Vec<String>, now: Instant) {
+        match pattern {
+            Pattern::Processing => {
+                for key in keys {
+                    self.processing.insert(key.clone());
+                    self.processing_seen.insert(key);
+                }
+            }
+            Pattern::Heartbeat => {
+                for key in keys {
+                    if let Some(name) = name_from_heartbeat_key(&key) {
+                        self.beating.insert(name.to_owned(), now);
+                    }
+                }
+            }
+        }
+        if next_cursor != 0 {
+            self.cursors[pattern.index()] = Some(next_cursor);
+            return;
+        }
+        self.cursors[pattern.index()] = None;
+        match pattern {
+            // Lists not seen in a whole sweep are gone (Redis deletes empty lists).
+            Pattern::Processing => {
+                self.processing = std::mem::take(&mut self.processing_seen);
+            }
+            Pattern::Heartbeat => self
+                .beating
+                .retain(|_, seen| now.duration_since(*seen) < FORGET_UNREGISTERED_AFTER),
+        }
+    }
+
+    /// A sweep was cut short (Redis failed): restart it at the next due time.
+    pub fn abandon_sweep(&mut self) {
+        self.cursors = [None; 2];
+    }
+
+    /// In-flight lists known to exist.
+    pub fn processing_keys(&self) -> &BTreeSet<String> {
+        &self.processing
+    }
+
+    /// Names of workers whose heartbeat key a recent sweep saw.
+    pub fn beating_workers(&self) -> impl Iterator<Item = &str> {
+        self.beating.keys().map(String::as_str)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sweeps_step_through_cursors_then_rest() {
+        let t0 = Instant::now();
+        let mut d = Discovery::new(Duration::from_secs(5), 100);
+        let steps = d.steps(t0);
+        assert_eq!(steps.len(), 2);
+        assert!(steps.iter().all(|s| s.cursor == 0 && s.count == 100));
+        d.absorb(
+            Pattern::Processing,
+            42,
+            vec!["processing:queue:a:1".into()],
+            t0,
+        );
+        d.absorb(
+            Pattern::Heartbeat,
+            0,
+            vec!["worker:stray:heartbeat".into()],
+            t0,
+        );
+        // The in-flight list is usable at once, before its sweep ends.
+        assert!(d.processing_keys().contains("processing:queue:a:1"));
+        assert_eq!(d.beating_workers().collect::<Vec<_>>(), ["stray"]);
+        // Only the unfinished sweep continues.
+        let steps = d.steps(t0 + Duration::from_secs(1));
+        assert_eq!(
+            steps,
+            [ScanStep {
+                pattern: Pattern::Processing,
+                cursor: 42,
+                count: 100
+            }]
+        );
+        d.absorb(Pattern::Processing, 0, vec![], t0);
+        // Finished and not yet due: no SCAN at all.
+        assert!(d.steps(t0 + Duration::from_secs(2)).is_empty());
+        assert_eq!(d.steps(t0 + Duration::from_secs(5)).len(), 2);
+    }
+
+    #[test]
+    fn vanished_lists_are_dropped_at_the_end_of_a_sweep() {
+        let t0 = Instant::now();
+        let mut d = Discovery::new(Duration::from_secs(1), 10);
+        d.steps(t0);
+        d.absorb(
+            Pattern::Processing,
+            0,
+            vec!["processing:queue:a:1".into()],
+            t0,
+        );
+        let t1 = t0 + Duration::from_secs(1);
+        d.steps(t1);
+        d.absorb(
+            Pattern::Processing,
+            7,
+            vec!["processing:queue:a:2".into()],
+            t1,
+        );
+        assert_eq!(d.processing_keys().len(), 2);
+        d.absorb(Pattern::Processing, 0, vec![], t1);
+        assert_eq!(
+            d.processing_keys().iter().collect::<Vec<_>>(),
+            ["processing:queue:a:2"]
+        );
+    }
+
+    #[test]
+    fn unregistered_workers_are_forgotten_after_a_while() {
+        let t0 = Instant::now();
+        let mut d = Discovery::new(Duration::from_secs(1), 10);
+        d.steps(t0);
+        d.absorb(
+            Pattern::Heartbeat,
+            0,
+            vec!["worker:stray:heartbeat".into()],
+            t0,
+        );
+        let later = t0 + FORGET_UNREGISTERED_AFTER;
+        d.steps(later);
+        d.absorb(Pattern::Heartbeat, 0, vec![], later);
+        assert_eq!(d.beating_workers().count(), 0);
+    }
+}

@@ -1,0 +1,88 @@
+//! pulseboard's server: reads worker heartbeats and the reliable queue from Redis in the
+//! background, and serves contract 2, a live stream of it, health checks and the dashboard.
+//!
+//! # Layout
+//! - [`config`]: defaults (the seed's topology), TOML file, environment, flags.
+//! - [`reader`]: Redis in. One pipelined round trip per refresh.
+//! - [`discovery`]: amortised SCAN for in-flight lists and unregistered workers.
+//! - [`aggregate`]: a reading to contract 2; pure.
+//! - [`refresher`]: the loop that reads, aggregates and publishes every second.
+//! - [`snapshot`]: the latest snapshot, pre-serialised, shared by all requests.
+//! - [`http`]: the routes.
+//! - [`simulate`]: a fleet of simulated workers writing real heartbeats and moving real jobs.
+//! - [`redis_server`]: a private `redis-server` on a free port, for the demo and the tests.
+//! - [`demo`]: Redis + simulator + server in one command.
+//!
+//! # Lifecycle
+//! Bootstrap (config, listen), serve, drain on SIGTERM or Ctrl-C (open streams end, the refresher
+//! stops), exit 0. A failing request or an unreachable Redis never takes the process down.
+
+pub mod aggregate;
+pub mod config;
+pub mod demo;
+pub mod discovery;
+pub mod http;
+pub mod reader;
+pub mod redis_server;
+pub mod refresher;
+pub mod simulate;
+pub mod snapshot;
+
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+use crate::config::Config;
+use crate::http::AppState;
+use crate::refresher::Refresher;
+use crate::snapshot::Hub;
+
+/// Serves `config` on `listener` until `shutdown` turns true, then drains and returns.
+pub async fn serve(
+    config: Config,
+    listener: TcpListener,
+    shutdown: watch::Receiver<bool>,
+) -> anyhow::Result<()> {
+    let hub = Hub::default();
+    let refresher = Refresher::new(config.clone(), hub.clone())?;
+    let refresher = tokio::spawn(refresher.run(shutdown.clone()));
+    let state = AppState {
+        hub,
+        refresh: config.refresh,
+        shutdown: shutdown.clone(),
+    };
+    let app = http::app(state, config.dist.clone());
+    let mut drain = shutdown.clone();
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async move {
+            let _ = drain.wait_for(|stop| *stop).await;
+            tracing::info!("draining: closing streams and finishing requests");
+        })
+        .await?;
+    refresher.await?;
+    Ok(())
+}
+
+/// A shutdown signal that turns true on SIGTERM or Ctrl-C (SIGINT).
+pub fn shutdown_on_signals() -> watch::Receiver<bool> {
+    let (tx, rx) = watch::channel(false);
+    tokio::spawn(async move {
+        let ctrl_c = tokio::signal::ctrl_c();
+        #[cfg(unix)]
+        let term = async {
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(mut s) => {
+                    s.recv().await;
+                }
+                Err(_) => std::future::pending().await,
+            }
+        };
+        #[cfg(not(unix))]
+        let term = std::future::pending::<()>();
+        tokio::select! {
+            _ = ctrl_c => tracing::info!("Ctrl-C received"),
+            _ = term => tracing::info!("SIGTERM received"),
+        }
+        let _ = tx.send(true);
+    });
+    rx
+}

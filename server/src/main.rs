@@ -1,0 +1,154 @@
+//! The `pulseboard` command: `serve`, `simulate` and `demo`.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand};
+use pulseboard_server::config::{redact, Config, Overrides};
+use pulseboard_server::{demo, simulate};
+
+/// Live health of a fleet of job workers, from their Redis heartbeats and queues.
+#[derive(Parser)]
+#[command(name = "pulseboard", version, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the API (/api/agent-office/nodes, its SSE stream), /healthz, /readyz and the
+    /// dashboard at /infra/, aggregating Redis in the background once per refresh.
+    Serve(ServeArgs),
+    /// Write simulated heartbeats (contract 1) and move simulated jobs through the reliable
+    /// queue of the configured workers, on a real Redis. For demos and trials, not production.
+    Simulate(SimulateArgs),
+    /// Start a private redis-server on a free port, the simulator and the server together, and
+    /// print the dashboard's URL. Ctrl-C stops all three.
+    Demo(DemoArgs),
+}
+
+#[derive(Args)]
+struct ServeArgs {
+    /// TOML config file (hosts, workers, intervals); without one, the seed's six workers are used.
+    #[arg(long, env = "PULSEBOARD_CONFIG", value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Redis to read [default: redis://127.0.0.1:6379].
+    #[arg(long = "redis", env = "REDIS_URL", value_name = "URL")]
+    redis_url: Option<String>,
+    /// Address to listen on [default: 127.0.0.1:8080].
+    #[arg(long, env = "PULSEBOARD_LISTEN", value_name = "ADDR")]
+    listen: Option<String>,
+    /// Directory of the dashboard bundle built by `trunk build` [default: dist].
+    #[arg(long, env = "PULSEBOARD_DIST", value_name = "DIR")]
+    dist: Option<PathBuf>,
+    /// Milliseconds between two refreshes of the snapshot [default: 1000].
+    #[arg(long, env = "PULSEBOARD_REFRESH_MS", value_name = "MS")]
+    refresh_ms: Option<u64>,
+}
+
+#[derive(Args)]
+struct SimulateArgs {
+    /// Redis to write to.
+    #[arg(long = "redis", env = "REDIS_URL", value_name = "URL")]
+    redis_url: String,
+    /// TOML config file whose workers are simulated [default: the seed's six].
+    #[arg(long, env = "PULSEBOARD_CONFIG", value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Seconds between heartbeats; keys expire after three times this (contract 1: 15).
+    #[arg(long, default_value_t = 15, value_name = "S")]
+    beat_interval: u64,
+    /// Chance per heartbeat that a worker dies for a while.
+    #[arg(long, default_value_t = 0.03, value_name = "P")]
+    outage_chance: f64,
+    /// Seed for a repeatable run [default: random].
+    #[arg(long)]
+    seed: Option<u64>,
+}
+
+#[derive(Args)]
+struct DemoArgs {
+    /// Address to listen on; a free port is used if it is taken.
+    #[arg(
+        long,
+        env = "PULSEBOARD_LISTEN",
+        default_value = "127.0.0.1:8080",
+        value_name = "ADDR"
+    )]
+    listen: SocketAddr,
+    /// Directory of the dashboard bundle built by `trunk build`.
+    #[arg(
+        long,
+        env = "PULSEBOARD_DIST",
+        default_value = "dist",
+        value_name = "DIR"
+    )]
+    dist: PathBuf,
+    /// Seconds between simulated heartbeats (short, so deaths show within seconds).
+    #[arg(long, default_value_t = 2, value_name = "S")]
+    beat_interval: u64,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .init();
+    match Cli::parse().command {
+        Command::Serve(args) => serve(args).await,
+        Command::Simulate(args) => {
+            if !(0.0..=1.0).contains(&args.outage_chance) {
+                anyhow::bail!("--outage-chance must be between 0 and 1");
+            }
+            let config = Config::load(args.config.as_deref(), &Overrides::default())?;
+            let options = simulate::SimOptions {
+                redis_url: args.redis_url,
+                beat_interval: Duration::from_secs(args.beat_interval.max(1)),
+                workers: config.topology.workers,
+                seed: args.seed.unwrap_or_else(rand::random),
+                outage_chance: args.outage_chance,
+            };
+            tracing::info!(redis = %redact(&options.redis_url), workers = options.workers.len(), "simulating");
+            simulate::run(options, pulseboard_server::shutdown_on_signals()).await
+        }
+        Command::Demo(args) => {
+            demo::run(demo::DemoOptions {
+                listen: args.listen,
+                dist: args.dist,
+                beat_interval: Duration::from_secs(args.beat_interval.max(1)),
+            })
+            .await
+        }
+    }
+}
+
+async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    let overrides = Overrides {
+        redis_url: args.redis_url,
+        listen: args.listen,
+        dist: args.dist,
+        refresh_ms: args.refresh_ms,
+    };
+    let config = Config::load(args.config.as_deref(), &overrides)?;
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", config.listen))?;
+    tracing::info!(
+        listen = %listener.local_addr()?,
+        redis = %redact(&config.redis_url),
+        workers = config.topology.workers.len(),
+        refresh_ms = config.refresh.as_millis() as u64,
+        dist = %config.dist.display(),
+        "pulseboard serving; dashboard at /infra/"
+    );
+    if !config.dist.join("index.html").is_file() {
+        tracing::warn!(dist = %config.dist.display(), "no dashboard bundle there; /infra/ will say how to build it");
+    }
+    pulseboard_server::serve(config, listener, pulseboard_server::shutdown_on_signals()).await?;
+    tracing::info!("stopped");
+    Ok(())
+}

@@ -1,0 +1,288 @@
+//! Redis in: everything one refresh needs, read in a single pipelined round trip.
+//!
+//! Per worker: `GETRANGE` of its heartbeat (bounded, so a huge value costs nothing), `PTTL` of the
+//! same key (existence, and whether it was written with an expiry), `LLEN` of its queue and
+//! dead-letter list, `LLEN` of each in-flight list discovery found; once: `GET queue:paused`; and
+//! the discovery SCAN steps due. A key of the wrong type fails only its own command.
+
+use std::time::Duration;
+
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::Value;
+
+use crate::discovery::{Pattern, ScanStep};
+
+/// The global pause flag (`"1"` = paused).
+pub const PAUSED_KEY: &str = "queue:paused";
+/// Heartbeat bytes read at most; a longer value is reported, not read.
+pub const MAX_HEARTBEAT_BYTES: usize = 64 * 1024;
+
+/// Why a refresh could not read Redis at all.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    /// Connecting or talking to Redis failed.
+    #[error("redis: {0}")]
+    Redis(#[from] redis::RedisError),
+    /// Redis did not answer in time.
+    #[error("redis did not answer within {0:?}")]
+    Timeout(Duration),
+    /// Redis answered something this reader cannot have asked for.
+    #[error("unexpected reply from redis: {0}")]
+    Protocol(String),
+}
+
+/// What to read for one worker.
+#[derive(Debug, Clone)]
+pub struct WorkerKeys {
+    /// `worker:<name>:heartbeat`.
+    pub heartbeat: String,
+    /// Its pending and dead-letter lists (render workers).
+    pub queue: Option<QueueKeys>,
+    /// Its in-flight lists, as found by discovery.
+    pub processing: Vec<String>,
+}
+
+/// A render worker's lists.
+#[derive(Debug, Clone)]
+pub struct QueueKeys {
+    /// `queue:<worker>`.
+    pub pending: String,
+    /// `dead_letter:queue:<worker>`.
+    pub dead_letter: String,
+}
+
+/// The heartbeat key as found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HeartbeatValue {
+    /// No such key: the worker is dead (or never started).
+    Missing,
+    /// The key exists.
+    Present {
+        /// Its value, at most [`MAX_HEARTBEAT_BYTES`].
+        bytes: Vec<u8>,
+        /// Whether the value was longer than what was read.
+        truncated: bool,
+        /// Whether the key has an expiry (contract 1 says `EX 45`).
+        expires: bool,
+    },
+    /// Redis refused to read it (e.g. the key holds a list).
+    Error(String),
+}
+
+/// One worker's reading.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WorkerReading {
+    /// The heartbeat.
+    pub heartbeat: HeartbeatValue,
+    /// `LLEN` of the pending list.
+    pub queue_depth: Result<u64, String>,
+    /// `LLEN` of the dead-letter list.
+    pub dead_letter: Result<u64, String>,
+    /// Sum of `LLEN` over the in-flight lists.
+    pub processing: Result<u64, String>,
+}
+
+/// A SCAN reply.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScanReply {
+    /// The sweep it advances.
+    pub pattern: Pattern,
+    /// The cursor to continue from (0: sweep done).
+    pub next_cursor: u64,
+    /// Keys matching the pattern in this step.
+    pub keys: Vec<String>,
+}
+
+/// Everything one refresh read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reading {
+    /// Whether `queue:paused` is `"1"`.
+    pub paused: bool,
+    /// One per requested worker, in order.
+    pub workers: Vec<WorkerReading>,
+    /// The SCAN replies, one per requested step.
+    pub scans: Vec<ScanReply>,
+    /// Commands sent (all in one round trip).
+    pub commands: usize,
+}
+
+/// The seam between the aggregator and Redis: one connection, reconnected by itself.
+pub struct RedisSource {
+    client: redis::Client,
+    conn: Option<ConnectionManager>,
+    timeout: Duration,
+}
+
+impl RedisSource {
+    /// A source for `url`; nothing is connected until the first read. `timeout` bounds each read.
+    pub fn new(url: &str, timeout: Duration) -> Result<Self, ReadError> {
+        Ok(Self {
+            client: redis::Client::open(url)?,
+            conn: None,
+            timeout,
+        })
+    }
+
+    /// Reads everything for `workers` and the `scans` due, in one round trip.
+    pub async fn read(
+        &mut self,
+        workers: &[WorkerKeys],
+        scans: &[ScanStep],
+    ) -> Result<Reading, ReadError> {
+        let pipe = build_pipeline(workers, scans);
+        let replies = tokio::time::timeout(self.timeout, self.send(&pipe))
+            .await
+            .map_err(|_| ReadError::Timeout(self.timeout))??;
+        parse_replies(workers, scans, replies, pipe.len())
+    }
+
+    async fn send(&mut self, pipe: &redis::Pipeline) -> Result<Vec<Value>, ReadError> {
+        let conn = match &mut self.conn {
+            Some(conn) => conn,
+            None => {
+                let config = ConnectionManagerConfig::new()
+                    .set_connection_timeout(self.timeout)
+                    .set_response_timeout(self.timeout)
+                    .set_number_of_retries(1)
+                    .set_max_delay(self.timeout.as_millis() as u64);
+                let conn = ConnectionManager::new_with_config(self.client.clone(), config).await?;
+                self.conn.insert(conn)
+            }
+        };
+        // `send_packed_commands` keeps each command's error in its own reply, where
+        // `Pipeline::query_async` would fail the whole refresh for one mistyped key.
+        Ok(conn.send_packed_commands(pipe, 0, pipe.len()).await?)
+    }
+}
+
+fn build_pipeline(workers: &[WorkerKeys], scans: &[ScanStep]) -> redis::Pipeline {
+    let mut pipe = redis::pipe();
+    pipe.cmd("GET").arg(PAUSED_KEY);
+    for w in workers {
+        pipe.cmd("GETRANGE")
+            .arg(&w.heartbeat)
+            .arg(0)
+            .arg(MAX_HEARTBEAT_BYTES); // one byte more than kept: tells a cut value
+        pipe.cmd("PTTL").arg(&w.heartbeat);
+        if let Some(q) = &w.queue {
+            pipe.cmd("LLEN").arg(&q.pending);
+            pipe.cmd("LLEN").arg(&q.dead_letter);
+        }
+        for key in &w.processing {
+            pipe.cmd("LLEN").arg(key);
+        }
+    }
+    for step in scans {
+        pipe.cmd("SCAN")
+            .arg(step.cursor)
+            .arg("MATCH")
+            .arg(step.pattern.glob())
+            .arg("COUNT")
+            .arg(step.count);
+    }
+    pipe
+}
+
+fn parse_replies(
+    workers: &[WorkerKeys],
+    scans: &[ScanStep],
+    replies: Vec<Value>,
+    commands: usize,
+) -> Result<Reading, ReadError> {
+    if replies.len() != commands {
+        return Err(ReadError::Protocol(format!(
+            "{} replies to {commands} commands",
+            replies.len()
+        )));
+    }
+    let mut replies = replies.into_iter();
+    let mut next = || replies.next().expect("length checked above");
+    let paused = matches!(next(), Value::BulkString(b) if b == b"1");
+    let mut readings = Vec::with_capacity(workers.len());
+    for w in workers {
+        let range = next();
+        let pttl = next();
+        let heartbeat = heartbeat_value(range, pttl);
+        let (queue_depth, dead_letter) = match &w.queue {
+            Some(_) => (count(next()), count(next())),
+            None => (Ok(0), Ok(0)),
+        };
+        let mut processing = Ok(0);
+        for _ in &w.processing {
+            processing = match (processing, count(next())) {
+                (Ok(sum), Ok(n)) => Ok(sum + n),
+                (Err(e), _) | (_, Err(e)) => Err(e),
+            };
+        }
+        readings.push(WorkerReading {
+            heartbeat,
+            queue_depth,
+            dead_letter,
+            processing,
+        });
+    }
+    let scans = scans
+        .iter()
+        .map(|step| scan_reply(step.pattern, next()))
+        .collect::<Result<_, _>>()?;
+    Ok(Reading {
+        paused,
+        workers: readings,
+        scans,
+        commands,
+    })
+}
+
+fn heartbeat_value(range: Value, pttl: Value) -> HeartbeatValue {
+    match (range, pttl) {
+        (Value::ServerError(e), _) | (_, Value::ServerError(e)) => {
+            HeartbeatValue::Error(redis::RedisError::from(e).to_string())
+        }
+        (_, Value::Int(-2)) => HeartbeatValue::Missing,
+        (Value::BulkString(mut bytes), Value::Int(ttl)) => {
+            let truncated = bytes.len() > MAX_HEARTBEAT_BYTES;
+            bytes.truncate(MAX_HEARTBEAT_BYTES);
+            HeartbeatValue::Present {
+                bytes,
+                truncated,
+                expires: ttl >= 0,
+            }
+        }
+        (range, pttl) => HeartbeatValue::Error(format!("unexpected replies {range:?} / {pttl:?}")),
+    }
+}
+
+fn count(value: Value) -> Result<u64, String> {
+    match value {
+        Value::Int(n) => Ok(n.max(0) as u64),
+        Value::ServerError(e) => Err(redis::RedisError::from(e).to_string()),
+        other => Err(format!("unexpected reply {other:?}")),
+    }
+}
+
+fn scan_reply(pattern: Pattern, value: Value) -> Result<ScanReply, ReadError> {
+    let bad = |v: &Value| ReadError::Protocol(format!("SCAN replied {v:?}"));
+    let Value::Array(parts) = &value else {
+        return Err(bad(&value));
+    };
+    let [Value::BulkString(cursor), Value::Array(keys)] = parts.as_slice() else {
+        return Err(bad(&value));
+    };
+    let next_cursor = std::str::from_utf8(cursor)
+        .ok()
+        .and_then(|c| c.parse().ok())
+        .ok_or_else(|| bad(&value))?;
+    let keys = keys
+        .iter()
+        .filter_map(|k| match k {
+            // Keys that are not UTF-8 cannot be a name we report; skip them.
+            Value::BulkString(b) => String::from_utf8(b.clone()).ok(),
+            _ => None,
+        })
+        .collect();
+    Ok(ScanReply {
+        pattern,
+        next_cursor,
+        keys,
+    })
+}

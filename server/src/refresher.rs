@@ -1,0 +1,138 @@
+//! The background loop: every `refresh`, read Redis once, aggregate, publish.
+//!
+//! Requests never aggregate; they read the latest snapshot, so a hundred open dashboards cost
+//! Redis exactly what one does.
+
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use tokio::sync::watch;
+
+use crate::aggregate::{aggregate, keys_for, watched_workers, Aggregate, BeatMemory};
+use crate::config::Config;
+use crate::discovery::Discovery;
+use crate::reader::{ReadError, RedisSource};
+use crate::snapshot::{Hub, Snapshot};
+
+/// State carried between refreshes.
+pub struct Refresher {
+    config: Config,
+    source: RedisSource,
+    discovery: Discovery,
+    memory: BeatMemory,
+    hub: Hub,
+    last: Option<Aggregate>,
+    version: u64,
+    redis_ok_at: Option<Instant>,
+    /// Per worker, the error last logged, so a broken heartbeat is logged once, not every second.
+    logged_errors: std::collections::HashMap<String, String>,
+}
+
+impl Refresher {
+    /// A refresher publishing into `hub`.
+    pub fn new(config: Config, hub: Hub) -> Result<Self, ReadError> {
+        // A read may take the whole interval but no more; at least 500 ms for slow links.
+        let timeout = config.refresh.max(Duration::from_millis(500));
+        Ok(Self {
+            source: RedisSource::new(&config.redis_url, timeout)?,
+            discovery: Discovery::new(config.discovery_every, config.scan_count),
+            memory: BeatMemory::new(),
+            hub,
+            last: None,
+            version: 0,
+            redis_ok_at: None,
+            logged_errors: Default::default(),
+            config,
+        })
+    }
+
+    /// Refreshes every `config.refresh` until `shutdown` turns true.
+    pub async fn run(mut self, mut shutdown: watch::Receiver<bool>) {
+        let mut tick = tokio::time::interval(self.config.refresh);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let stop = async move {
+            let _ = shutdown.wait_for(|stop| *stop).await;
+        };
+        tokio::pin!(stop);
+        loop {
+            tokio::select! {
+                _ = tick.tick() => self.refresh_once().await,
+                _ = &mut stop => break,
+            }
+        }
+        tracing::debug!("refresher stopped");
+    }
+
+    /// One refresh: read, aggregate, publish.
+    pub async fn refresh_once(&mut self) {
+        let now = Instant::now();
+        let watched = watched_workers(&self.config.topology, self.discovery.beating_workers());
+        let keys = keys_for(&watched, self.discovery.processing_keys().iter());
+        let steps = self.discovery.steps(now);
+        match self.source.read(&keys, &steps).await {
+            Ok(reading) => {
+                for scan in &reading.scans {
+                    self.discovery
+                        .absorb(scan.pattern, scan.next_cursor, scan.keys.clone(), now);
+                }
+                let agg = aggregate(
+                    &watched,
+                    &self.config.topology.queue_host,
+                    &reading,
+                    Utc::now(),
+                    &mut self.memory,
+                );
+                if self.redis_ok_at.is_none()
+                    || self.last.as_ref().is_some_and(|l| !l.nodes.redis_ok)
+                {
+                    tracing::info!(redis = %crate::config::redact(&self.config.redis_url), "redis reachable");
+                }
+                self.log_worker_errors(&agg);
+                self.redis_ok_at = Some(Instant::now());
+                self.publish(agg, None, reading.commands);
+            }
+            Err(error) => {
+                self.discovery.abandon_sweep();
+                let was_ok = self.last.as_ref().is_none_or(|l| l.nodes.redis_ok);
+                if was_ok {
+                    tracing::warn!(%error, "redis unreachable; serving the last known state marked redis_ok=false");
+                }
+                let stale = match &self.last {
+                    Some(last) => last.stale(Utc::now()),
+                    None => Aggregate {
+                        nodes: Snapshot::empty().nodes,
+                        beat_at: vec![],
+                    },
+                };
+                self.publish(stale, Some(error.to_string()), 0);
+            }
+        }
+    }
+
+    fn publish(&mut self, agg: Aggregate, redis_error: Option<String>, commands: usize) {
+        if self.last.as_ref().is_none_or(|last| !last.same_state(&agg)) {
+            self.version += 1;
+        }
+        let mut snapshot = Snapshot::new(agg.nodes.clone(), self.version);
+        snapshot.redis_ok_at = self.redis_ok_at;
+        snapshot.redis_error = redis_error;
+        snapshot.commands = commands;
+        self.hub.publish(snapshot);
+        self.last = Some(agg);
+    }
+
+    fn log_worker_errors(&mut self, agg: &Aggregate) {
+        for w in &agg.nodes.workers {
+            match &w.error {
+                Some(e) if self.logged_errors.get(&w.name) != Some(e) => {
+                    tracing::warn!(worker = %w.name, error = %e, "worker record has a problem");
+                    self.logged_errors.insert(w.name.clone(), e.clone());
+                }
+                None if self.logged_errors.remove(&w.name).is_some() => {
+                    tracing::info!(worker = %w.name, "worker record is clean again");
+                }
+                _ => {}
+            }
+        }
+    }
+}

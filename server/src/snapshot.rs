@@ -1,0 +1,89 @@
+//! The latest snapshot, built by the refresher and read by every request without touching Redis.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::body::Bytes;
+use pulseboard_shared::Nodes;
+use tokio::sync::watch;
+
+/// One refresh's result, serialised once for all readers.
+#[derive(Debug)]
+pub struct Snapshot {
+    /// Contract 2.
+    pub nodes: Nodes,
+    /// `nodes` as JSON, shared by `/nodes` and the SSE stream.
+    pub json: Bytes,
+    /// Grows by one whenever the content changes beyond the passing of time; SSE sends on change.
+    pub version: u64,
+    /// When it was built.
+    pub built_at: Instant,
+    /// When Redis last answered, if ever.
+    pub redis_ok_at: Option<Instant>,
+    /// Why the last read of Redis failed, if it did.
+    pub redis_error: Option<String>,
+    /// Redis commands of the refresh that built it (one round trip).
+    pub commands: usize,
+}
+
+impl Snapshot {
+    /// A snapshot of `nodes` with its JSON.
+    pub fn new(nodes: Nodes, version: u64) -> Self {
+        let json = Bytes::from(serde_json::to_vec(&nodes).expect("contract types serialise"));
+        Self {
+            nodes,
+            json,
+            version,
+            built_at: Instant::now(),
+            redis_ok_at: None,
+            redis_error: None,
+            commands: 0,
+        }
+    }
+
+    /// What is served before the first refresh: nothing known yet.
+    pub fn empty() -> Self {
+        Self::new(
+            Nodes {
+                redis_ok: false,
+                paused: false,
+                paused_reason: None,
+                generated_at: crate::aggregate::iso(chrono::Utc::now()),
+                workers: vec![],
+                links: vec![],
+            },
+            0,
+        )
+    }
+}
+
+/// Where snapshots are published and read.
+#[derive(Clone)]
+pub struct Hub {
+    tx: Arc<watch::Sender<Arc<Snapshot>>>,
+}
+
+impl Default for Hub {
+    fn default() -> Self {
+        Self {
+            tx: Arc::new(watch::Sender::new(Arc::new(Snapshot::empty()))),
+        }
+    }
+}
+
+impl Hub {
+    /// The latest snapshot.
+    pub fn latest(&self) -> Arc<Snapshot> {
+        self.tx.borrow().clone()
+    }
+
+    /// Replaces the latest snapshot and wakes the subscribers.
+    pub fn publish(&self, snapshot: Snapshot) {
+        self.tx.send_replace(Arc::new(snapshot));
+    }
+
+    /// A receiver woken on every publish.
+    pub fn subscribe(&self) -> watch::Receiver<Arc<Snapshot>> {
+        self.tx.subscribe()
+    }
+}
