@@ -48,7 +48,7 @@ pub fn app(state: AppState, dist: PathBuf) -> Router {
         .route("/api/agent-office/nodes/stream", get(stream))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
-        .nest("/infra", bundle)
+        .nest_service("/infra", bundle)
         .with_state(state)
 }
 

@@ -143,7 +143,7 @@ impl RedisSource {
                 let config = ConnectionManagerConfig::new()
                     .set_connection_timeout(self.timeout)
                     .set_response_timeout(self.timeout)
-                    .set_number_of_retries(1)
+                    .set_number_of_retries(0)
                     .set_max_delay(self.timeout.as_millis() as u64);
                 let conn = ConnectionManager::new_with_config(self.client.clone(), config).await?;
                 self.conn.insert(conn)

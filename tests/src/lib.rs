@@ -1,0 +1,177 @@
+//! The harness of pulseboard's end-to-end tests: a private `redis-server` on a free port, the
+//! real server (router and refresher) on another, and helpers that await conditions instead of
+//! sleeping.
+
+use std::future::Future;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use pulseboard_server::aggregate::iso;
+use pulseboard_server::config::Config;
+use pulseboard_server::redis_server::RedisServer;
+use pulseboard_shared::heartbeat::heartbeat_key;
+use pulseboard_shared::{Heartbeat, Nodes};
+use redis::aio::MultiplexedConnection;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+/// How long any awaited condition may take before the test fails.
+pub const PATIENCE: Duration = Duration::from_secs(15);
+
+/// A private Redis plus the real server reading it.
+pub struct Stack {
+    /// The private Redis.
+    pub redis: RedisServer,
+    /// `http://127.0.0.1:<port>`.
+    pub base: String,
+    /// An HTTP client (keep-alive).
+    pub http: reqwest::Client,
+    shutdown: watch::Sender<bool>,
+    /// The server task; its error as text.
+    server: JoinHandle<Result<(), String>>,
+}
+
+impl Stack {
+    /// Redis and a server refreshing every 100 ms, serving the bundle in `dist` (may not exist).
+    pub async fn start() -> Self {
+        Self::start_with(|_| {}).await
+    }
+
+    /// Same, with the configuration adjusted by `adjust`.
+    pub async fn start_with(adjust: impl FnOnce(&mut Config)) -> Self {
+        let redis = RedisServer::start().await.expect("start redis-server");
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let mut config = Config {
+            redis_url: redis.url(),
+            refresh: Duration::from_millis(100),
+            discovery_every: Duration::from_millis(200),
+            dist: dist_dir(),
+            ..Config::default()
+        };
+        adjust(&mut config);
+        let (shutdown, rx) = watch::channel(false);
+        let server = tokio::spawn(async move {
+            pulseboard_server::serve(config, listener, rx)
+                .await
+                .map_err(|e| format!("{e:#}"))
+        });
+        let stack = Self {
+            redis,
+            base,
+            http: reqwest::Client::new(),
+            shutdown,
+            server,
+        };
+        stack.wait_nodes("the first refresh", |n| n.redis_ok).await;
+        stack
+    }
+
+    /// A fresh connection to the private Redis.
+    pub async fn conn(&self) -> MultiplexedConnection {
+        redis::Client::open(self.redis.url())
+            .unwrap()
+            .get_multiplexed_async_connection()
+            .await
+            .expect("connect to the private redis")
+    }
+
+    /// `GET path`, as status and body text.
+    pub async fn get(&self, path: &str) -> (u16, String) {
+        let response = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("GET {path}: {e}"));
+        (response.status().as_u16(), response.text().await.unwrap())
+    }
+
+    /// `GET /api/agent-office/nodes`.
+    pub async fn nodes(&self) -> Nodes {
+        let (status, body) = self.get("/api/agent-office/nodes").await;
+        assert_eq!(status, 200, "{body}");
+        serde_json::from_str(&body).unwrap_or_else(|e| panic!("contract 2 JSON: {e}: {body}"))
+    }
+
+    /// Polls `/nodes` until `ready` holds, failing with the last answer after [`PATIENCE`].
+    pub async fn wait_nodes(&self, what: &str, ready: impl Fn(&Nodes) -> bool) -> Nodes {
+        let deadline = Instant::now() + PATIENCE;
+        loop {
+            let nodes = self.nodes().await;
+            if ready(&nodes) {
+                return nodes;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "timed out waiting for {what}; last answer: {nodes:#?}"
+            );
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+    }
+
+    /// Stops the server (drain) and Redis.
+    pub async fn stop(mut self) {
+        self.shutdown.send_replace(true);
+        let outcome = tokio::time::timeout(PATIENCE, &mut self.server)
+            .await
+            .expect("the server drains in time")
+            .expect("the server task does not panic");
+        assert_eq!(outcome, Ok(()));
+        self.redis.stop().await;
+    }
+}
+
+/// Calls `probe` every 25 ms until it returns `Some`, for at most [`PATIENCE`].
+pub async fn eventually<T, F, Fut>(what: &str, mut probe: F) -> Option<T>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        if let Some(value) = probe().await {
+            return Some(value);
+        }
+        if Instant::now() > deadline {
+            eprintln!("gave up waiting for {what}");
+            return None;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}
+
+/// A contract-1 heartbeat written now.
+pub fn heartbeat(name: &str, kind: &str, state: &str) -> Heartbeat {
+    Heartbeat {
+        name: name.into(),
+        kind: kind.into(),
+        state: state.into(),
+        ts: iso(Utc::now()),
+        last_job_at: None,
+        jobs_done: 42,
+        jobs_failed: 1,
+        mode: (kind == "watcher").then(|| state.into()),
+    }
+}
+
+/// Writes `beat` as a worker does: `SET worker:<name>:heartbeat <json> EX 45`.
+pub async fn beat(conn: &mut MultiplexedConnection, beat: &Heartbeat) {
+    let _: () = redis::cmd("SET")
+        .arg(heartbeat_key(&beat.name))
+        .arg(beat.to_json())
+        .arg("EX")
+        .arg(45)
+        .query_async(conn)
+        .await
+        .unwrap();
+}
+
+/// The dashboard bundle: `$PULSEBOARD_DIST`, else `dist/` at the repository root.
+pub fn dist_dir() -> PathBuf {
+    std::env::var_os("PULSEBOARD_DIST")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../dist"))
+}
