@@ -10,12 +10,12 @@ use tokio::process::{Child, Command};
 #[derive(Debug, thiserror::Error)]
 pub enum RedisServerError {
     /// The binary could not be run.
-    #[error("cannot run {binary} ({source}); install it with `apt-get install redis-server` or set PULSEBOARD_REDIS_SERVER")]
+    #[error("cannot run {binary} ({cause}); install it with `apt-get install redis-server` or set PULSEBOARD_REDIS_SERVER")]
     Spawn {
         /// The binary tried.
         binary: String,
         /// Why.
-        source: std::io::Error,
+        cause: std::io::Error,
     },
     /// It ran but never answered PING.
     #[error("redis-server on port {0} did not answer PING within 10 s")]
@@ -78,9 +78,9 @@ impl RedisServer {
             .stderr(Stdio::null())
             .kill_on_drop(true)
             .spawn()
-            .map_err(|source| RedisServerError::Spawn {
+            .map_err(|cause| RedisServerError::Spawn {
                 binary: self.binary.clone(),
-                source,
+                cause,
             })?;
         self.child = Some(child);
         self.wait_ready().await
