@@ -2,6 +2,8 @@
 //! real server (router and refresher) on another, and helpers that await conditions instead of
 //! sleeping.
 
+pub mod browser;
+
 use std::future::Future;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};

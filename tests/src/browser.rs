@@ -1,0 +1,123 @@
+//! Real headless Chromium, driven through chromedriver (WebDriver), started per test with the
+//! flags this closed network needs and a fresh profile.
+
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use fantoccini::wd::Capabilities;
+use fantoccini::{Client, ClientBuilder};
+use hyper_util::client::legacy::connect::HttpConnector;
+use tokio::process::{Child, Command};
+
+/// A browser session and the chromedriver behind it (killed on drop).
+pub struct Browser {
+    /// The WebDriver client.
+    pub client: Client,
+    _driver: Child,
+    profile: PathBuf,
+}
+
+/// Options of a browser session.
+#[derive(Debug, Clone)]
+pub struct BrowserOptions {
+    /// Window size in CSS pixels.
+    pub window: (u32, u32),
+    /// `navigator.language`.
+    pub lang: String,
+    /// Extra Chromium flags (e.g. `--disable-webgl`).
+    pub extra_args: Vec<String>,
+}
+
+impl Default for BrowserOptions {
+    fn default() -> Self {
+        Self {
+            window: (1280, 800),
+            lang: "ko-KR".into(),
+            extra_args: vec![],
+        }
+    }
+}
+
+impl Browser {
+    /// Starts chromedriver (`$CHROMEDRIVER` or `chromedriver`) and a headless Chromium
+    /// (`$CHROMIUM` or `/usr/bin/chromium`).
+    pub async fn start(options: BrowserOptions) -> Self {
+        let port = pulseboard_server::redis_server::free_port().unwrap();
+        let driver_bin = std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "chromedriver".into());
+        let driver = Command::new(&driver_bin)
+            .arg(format!("--port={port}"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap_or_else(|e| {
+                panic!("cannot run {driver_bin} ({e}); apt-get install chromium-driver")
+            });
+        let profile =
+            std::env::temp_dir().join(format!("pulseboard-chromium-{}-{port}", std::process::id()));
+        let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
+        let (w, h) = options.window;
+        let mut args = vec![
+            "--headless".to_owned(),
+            "--no-sandbox".into(),
+            "--disable-quic".into(),
+            "--no-first-run".into(),
+            "--disable-background-networking".into(),
+            "--disable-component-update".into(),
+            "--disable-sync".into(),
+            "--disable-dev-shm-usage".into(),
+            format!("--user-data-dir={}", profile.display()),
+            format!("--window-size={w},{h}"),
+            format!("--lang={}", options.lang),
+        ];
+        args.extend(options.extra_args);
+        let mut caps = Capabilities::new();
+        caps.insert(
+            "goog:chromeOptions".into(),
+            serde_json::json!({
+                "binary": chromium,
+                "args": args,
+                "prefs": { "intl.accept_languages": options.lang },
+            }),
+        );
+        let url = format!("http://127.0.0.1:{port}");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let client = loop {
+            match ClientBuilder::new(HttpConnector::new())
+                .capabilities(caps.clone())
+                .connect(&url)
+                .await
+            {
+                Ok(client) => break client,
+                Err(e) if Instant::now() < deadline => {
+                    let _ = e;
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+                Err(e) => panic!("cannot start a chromium session through {driver_bin}: {e}"),
+            }
+        };
+        Self {
+            client,
+            _driver: driver,
+            profile,
+        }
+    }
+
+    /// Saves a screenshot under `target/screenshots/<name>.png` for a person to look at.
+    pub async fn screenshot(&self, name: &str) -> PathBuf {
+        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/screenshots");
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join(format!("{name}.png"));
+        let png = self.client.screenshot().await.unwrap();
+        std::fs::write(&path, png).unwrap();
+        path
+    }
+
+    /// Ends the session and removes the profile.
+    pub async fn close(self) {
+        let _ = self.client.close().await;
+        let _ = std::fs::remove_dir_all(&self.profile);
+    }
+}

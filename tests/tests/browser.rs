@@ -1,0 +1,161 @@
+//! The page in real headless Chromium against the real server and Redis: one card per worker with
+//! the state the data says, and the banner when Redis is lost.
+
+use std::time::{Duration, Instant};
+
+use fantoccini::Locator;
+use pulseboard_shared::{link_status, state_label, Lang, Nodes};
+use pulseboard_tests::browser::{Browser, BrowserOptions};
+use pulseboard_tests::{beat, dist_dir, heartbeat, Stack, PATIENCE};
+use redis::AsyncCommands;
+
+/// What a card shows, read off the DOM.
+#[derive(Debug, PartialEq, Eq, PartialOrd, Ord)]
+struct Card {
+    worker: String,
+    status: String,
+    label: String,
+}
+
+async fn cards(browser: &Browser) -> Vec<Card> {
+    let mut cards = Vec::new();
+    for el in browser
+        .client
+        .find_all(Locator::Css(".worker-card"))
+        .await
+        .unwrap()
+    {
+        let label = el.find(Locator::Css(".state-label")).await.unwrap();
+        cards.push(Card {
+            worker: el.attr("data-worker").await.unwrap().unwrap_or_default(),
+            status: el.attr("data-status").await.unwrap().unwrap_or_default(),
+            label: label.text().await.unwrap().trim().to_owned(),
+        });
+    }
+    cards.sort();
+    cards
+}
+
+fn expected_cards(nodes: &Nodes, lang: Lang) -> Vec<Card> {
+    let mut cards: Vec<Card> = nodes
+        .workers
+        .iter()
+        .map(|w| Card {
+            worker: w.name.clone(),
+            status: link_status(w).as_str().to_owned(),
+            label: state_label(w, lang).to_owned(),
+        })
+        .collect();
+    cards.sort();
+    cards
+}
+
+/// Polls the DOM until `ready` holds for the cards, failing with what was last seen.
+async fn wait_cards(browser: &Browser, what: &str, ready: impl Fn(&[Card]) -> bool) -> Vec<Card> {
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        let seen = cards(browser).await;
+        if ready(&seen) {
+            return seen;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "timed out waiting for {what}; cards: {seen:#?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+async fn the_page_shows_one_card_per_worker_with_its_state() {
+    assert!(
+        dist_dir().join("index.html").is_file(),
+        "the dashboard bundle is not built in {}: run `trunk build --release --offline` first \
+         (the README's test command does)",
+        dist_dir().display()
+    );
+    let mut stack = Stack::start().await;
+    let mut r = stack.conn().await;
+    beat(&mut r, &heartbeat("music-render", "render", "busy")).await;
+    beat(&mut r, &heartbeat("image-render", "render", "idle")).await;
+    beat(&mut r, &heartbeat("insta-render", "render", "paused")).await;
+    beat(&mut r, &heartbeat("task-watcher", "watcher", "trading")).await;
+    beat(&mut r, &heartbeat("ai_trade", "trader", "market_open")).await;
+    let _: () = r
+        .rpush("dead_letter:queue:image-render", &["a", "b", "c"])
+        .await
+        .unwrap();
+    // A name that would be markup if rendered as HTML.
+    beat(&mut r, &heartbeat("<b>x</b>", "render", "idle")).await;
+    let nodes = stack
+        .wait_nodes("the data in place", |n| {
+            n.workers.len() == 7 && n.workers.iter().any(|w| w.dead_letter == 3)
+        })
+        .await;
+
+    let browser = Browser::start(BrowserOptions::default()).await;
+    browser
+        .client
+        .goto(&format!("{}/infra/", stack.base))
+        .await
+        .unwrap();
+    let lang: String = browser
+        .client
+        .execute("return navigator.language", vec![])
+        .await
+        .unwrap()
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let lang = Lang::from_tag(&lang);
+    let expected = expected_cards(&nodes, lang);
+    let seen = wait_cards(&browser, "seven cards as the data says", |c| c == expected).await;
+    assert_eq!(seen, expected);
+    // The Korean labels are the seed's.
+    if lang == Lang::Ko {
+        assert!(seen
+            .iter()
+            .any(|c| c.worker == "video-render" && c.label == "🔴 다운"));
+        assert!(seen
+            .iter()
+            .any(|c| c.worker == "insta-render" && c.label.contains("작업중(트레이딩)")));
+    }
+    // The markup-like name is text, not an element.
+    let injected = browser
+        .client
+        .find_all(Locator::Css(".worker-card b"))
+        .await
+        .unwrap();
+    assert!(injected.is_empty(), "a worker name was rendered as HTML");
+    assert!(browser
+        .client
+        .find(Locator::Id("redis-lost"))
+        .await
+        .is_err());
+    let shot = browser.screenshot("cards").await;
+    eprintln!("screenshot: {}", shot.display());
+
+    // Live: a change in Redis reaches the page without a reload.
+    beat(&mut r, &heartbeat("video-render", "render", "busy")).await;
+    wait_cards(&browser, "video-render alive", |c| {
+        c.iter()
+            .any(|c| c.worker == "video-render" && c.status == "healthy")
+    })
+    .await;
+
+    // Redis lost: the banner says so.
+    stack.redis.stop().await;
+    let deadline = Instant::now() + PATIENCE;
+    let banner = loop {
+        if let Ok(el) = browser.client.find(Locator::Id("redis-lost")).await {
+            break el;
+        }
+        assert!(Instant::now() < deadline, "no Redis-lost banner");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let text = banner.text().await.unwrap();
+    assert!(text.contains("aggregator lost Redis"), "{text}");
+    browser.screenshot("redis-lost").await;
+    browser.close().await;
+    stack.stop().await;
+}
