@@ -495,6 +495,13 @@ mod tests {
     }
 
     #[test]
+    fn the_example_file_is_the_default() {
+        let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("../pulseboard.example.toml");
+        let config = Config::load(Some(&example), &Overrides::default()).unwrap();
+        assert_eq!(config, Config::default());
+    }
+
+    #[test]
     fn passwords_are_redacted() {
         assert_eq!(
             redact("redis://:secret@host:6379/0"),
