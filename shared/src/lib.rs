@@ -7,8 +7,12 @@
 //!   lenient reader that survives anything found under that key.
 //! - [`nodes`]: contract 2, the JSON of `GET /api/agent-office/nodes`.
 //! - [`rules`]: link status, state labels and colours: the meaning of a worker's record.
+//! - [`layout`]: where hosts, the bus, workers and links go in the 3D scene.
+//! - [`mock`]: a scripted fleet cycling through every state, for mock mode.
 
 pub mod heartbeat;
+pub mod layout;
+pub mod mock;
 pub mod nodes;
 pub mod rules;
 

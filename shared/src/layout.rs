@@ -1,0 +1,316 @@
+//! Where things go in the 3D scene, computed from a snapshot: the queue host (NAS) on the left,
+//! the Redis bus in the middle, one slab per worker host on the right with its workers on a grid.
+//!
+//! Pure geometry (y is up, x to the right, z towards the viewer), so it is tested natively and
+//! the page only draws what it is given. 1 to 60 workers (and more) fit without overlapping.
+
+use crate::nodes::{LinkStatus, LinkType, Nodes, WorkerKind};
+use crate::rules::{link_status, DEFAULT_QUEUE_HOST};
+
+/// A point in the scene.
+pub type Point = [f32; 3];
+
+/// The edge of a worker's cube.
+pub const NODE_SIZE: f32 = 0.5;
+/// Centre-to-centre distance of two workers on a host.
+pub const SPACING: f32 = 1.0;
+/// Thickness of a host slab.
+pub const SLAB: f32 = 0.3;
+const MARGIN: f32 = 0.5;
+const HOST_GAP: f32 = 1.0;
+const RIGHT_EDGE_X: f32 = 4.0;
+const NAS_X: f32 = -6.0;
+
+/// The computed scene.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Layout {
+    /// Hosts, the queue host first.
+    pub hosts: Vec<HostBox>,
+    /// The Redis bus's centre.
+    pub bus: Point,
+    /// From the queue host into the bus.
+    pub trunk: [Point; 2],
+    /// One spot per worker, in the snapshot's order.
+    pub workers: Vec<WorkerSpot>,
+    /// One route per linked worker (watchers have none).
+    pub routes: Vec<Route>,
+    /// Centre and radius of a sphere holding everything, to fit the camera.
+    pub bounds: (Point, f32),
+}
+
+/// A machine drawn as a slab.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HostBox {
+    /// The host's name (`nas`, `windows`, or `?` for workers that name none).
+    pub name: String,
+    /// Centre of the slab.
+    pub center: Point,
+    /// Extent along x, y, z.
+    pub size: Point,
+    /// Whether it holds the queues.
+    pub queue_host: bool,
+}
+
+/// A worker's cube.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WorkerSpot {
+    /// The worker's name.
+    pub name: String,
+    /// Centre of its cube.
+    pub position: Point,
+}
+
+/// The path a worker's work takes, drawn in the worker's link colour.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Route {
+    /// The worker's name.
+    pub worker: String,
+    /// Through the bus, or pulled from the queue host directly.
+    pub link_type: LinkType,
+    /// The link's health.
+    pub status: LinkStatus,
+    /// Busy workers get faster particles.
+    pub busy: bool,
+    /// A polyline from the work's source to the worker.
+    pub points: Vec<Point>,
+}
+
+impl Route {
+    /// The point at `t` (0..=1) along the polyline, by length.
+    pub fn at(&self, t: f32) -> Point {
+        point_along(&self.points, t)
+    }
+}
+
+/// The point at `t` (0..=1) along `points`, by length.
+pub fn point_along(points: &[Point], t: f32) -> Point {
+    let lengths: Vec<f32> = points.windows(2).map(|w| dist(w[0], w[1])).collect();
+    let total: f32 = lengths.iter().sum();
+    let mut left = t.clamp(0.0, 1.0) * total;
+    for (w, len) in points.windows(2).zip(&lengths) {
+        if left <= *len && *len > 0.0 {
+            return lerp(w[0], w[1], left / len);
+        }
+        left -= len;
+    }
+    *points.last().unwrap_or(&[0.0; 3])
+}
+
+/// Linear interpolation from `a` to `b`.
+pub fn lerp(a: Point, b: Point, t: f32) -> Point {
+    [
+        a[0] + (b[0] - a[0]) * t,
+        a[1] + (b[1] - a[1]) * t,
+        a[2] + (b[2] - a[2]) * t,
+    ]
+}
+
+/// Distance between two points.
+pub fn dist(a: Point, b: Point) -> f32 {
+    ((a[0] - b[0]).powi(2) + (a[1] - b[1]).powi(2) + (a[2] - b[2]).powi(2)).sqrt()
+}
+
+/// The scene for `nodes`.
+pub fn layout(nodes: &Nodes) -> Layout {
+    let queue_host = nodes
+        .links
+        .iter()
+        .find(|l| l.link_type == LinkType::RedisQueue)
+        .map_or(DEFAULT_QUEUE_HOST, |l| l.from.as_str())
+        .to_owned();
+
+    // Worker hosts in order of first appearance.
+    let mut groups: Vec<(String, Vec<usize>)> = Vec::new();
+    for (i, w) in nodes.workers.iter().enumerate() {
+        let host = w.host.clone().unwrap_or_else(|| "?".into());
+        match groups.iter_mut().find(|(h, _)| *h == host) {
+            Some((_, members)) => members.push(i),
+            None => groups.push((host, vec![i])),
+        }
+    }
+    let grids: Vec<(usize, usize)> = groups.iter().map(|(_, m)| grid(m.len())).collect();
+    let depth = |(_, rows): (usize, usize)| rows as f32 * SPACING + 2.0 * MARGIN;
+    let total_depth: f32 = grids.iter().map(|g| depth(*g)).sum::<f32>()
+        + HOST_GAP * grids.len().saturating_sub(1) as f32;
+
+    let nas = HostBox {
+        name: queue_host,
+        center: [NAS_X, 0.0, 0.0],
+        size: [3.0, SLAB, 3.0],
+        queue_host: true,
+    };
+    let nas_top = [NAS_X, SLAB / 2.0 + 0.6, 0.0];
+    let bus = [0.0, 1.2, 0.0];
+    let mut hosts = vec![nas];
+    let mut spots = vec![None; nodes.workers.len()];
+    let mut z = -total_depth / 2.0;
+    for ((name, members), (cols, rows)) in groups.iter().zip(&grids) {
+        let width = *cols as f32 * SPACING + 2.0 * MARGIN;
+        let d = depth((*cols, *rows));
+        let center = [RIGHT_EDGE_X + width / 2.0, 0.0, z + d / 2.0];
+        for (k, &i) in members.iter().enumerate() {
+            let (c, r) = ((k % cols) as f32, (k / cols) as f32);
+            spots[i] = Some([
+                RIGHT_EDGE_X + MARGIN + SPACING * (c + 0.5),
+                SLAB / 2.0 + NODE_SIZE / 2.0,
+                z + MARGIN + SPACING * (r + 0.5),
+            ]);
+        }
+        hosts.push(HostBox {
+            name: name.clone(),
+            center,
+            size: [width, SLAB, d],
+            queue_host: false,
+        });
+        z += d + HOST_GAP;
+    }
+    let workers: Vec<WorkerSpot> = nodes
+        .workers
+        .iter()
+        .zip(spots)
+        .map(|(w, spot)| WorkerSpot {
+            name: w.name.clone(),
+            position: spot.expect("every worker is in a group"),
+        })
+        .collect();
+
+    let routes = nodes
+        .workers
+        .iter()
+        .zip(&workers)
+        .filter_map(|(w, spot)| {
+            let top = [
+                spot.position[0],
+                spot.position[1] + NODE_SIZE / 2.0,
+                spot.position[2],
+            ];
+            let (link_type, points) = match w.kind {
+                WorkerKind::Watcher => return None,
+                WorkerKind::Trader => {
+                    // Over the bus, straight from the queue host: it bypasses Redis.
+                    let arc = [0.0, 3.6, top[2] * 0.5];
+                    (LinkType::HttpPull, vec![nas_top, arc, top])
+                }
+                WorkerKind::Render | WorkerKind::Unknown => (LinkType::RedisQueue, vec![bus, top]),
+            };
+            Some(Route {
+                worker: w.name.clone(),
+                link_type,
+                status: link_status(w),
+                busy: w.state.as_deref() == Some("busy"),
+                points,
+            })
+        })
+        .collect();
+
+    let bounds = bounds(&hosts);
+    Layout {
+        hosts,
+        bus,
+        trunk: [nas_top, bus],
+        workers,
+        routes,
+        bounds,
+    }
+}
+
+/// Columns and rows for `n` workers: about square, a little wider than deep.
+fn grid(n: usize) -> (usize, usize) {
+    let n = n.max(1);
+    let cols = ((n as f32).sqrt().ceil() as usize).max(1);
+    (cols, n.div_ceil(cols))
+}
+
+fn bounds(hosts: &[HostBox]) -> (Point, f32) {
+    let (mut lo, mut hi) = ([f32::MAX; 3], [f32::MIN; 3]);
+    for h in hosts {
+        for a in 0..3 {
+            lo[a] = lo[a].min(h.center[a] - h.size[a] / 2.0);
+            hi[a] = hi[a].max(h.center[a] + h.size[a] / 2.0);
+        }
+    }
+    hi[1] = hi[1].max(3.6);
+    let center = lerp(lo, hi, 0.5);
+    (center, dist(lo, hi) / 2.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::mock::mock_fleet;
+
+    fn inside(p: Point, h: &HostBox) -> bool {
+        (0..3).step_by(2).all(|a| {
+            (p[a] - h.center[a]).abs() + NODE_SIZE / 2.0 <= h.size[a] / 2.0 + f32::EPSILON
+        })
+    }
+
+    #[test]
+    fn one_to_sixty_workers_fit_without_overlapping() {
+        for n in 1..=60 {
+            let mut nodes = mock_fleet(0, n.max(6));
+            nodes.workers.truncate(n);
+            let scene = layout(&nodes);
+            assert_eq!(scene.workers.len(), n);
+            for (i, a) in scene.workers.iter().enumerate() {
+                for b in &scene.workers[i + 1..] {
+                    assert!(
+                        dist(a.position, b.position) >= NODE_SIZE * 1.5,
+                        "{n} workers: {} and {} overlap",
+                        a.name,
+                        b.name
+                    );
+                }
+                let host = nodes.workers[i].host.clone().unwrap();
+                let slab = scene.hosts.iter().find(|h| h.name == host).unwrap();
+                assert!(inside(a.position, slab), "{} is off its host", a.name);
+            }
+            // Hosts do not overlap each other either.
+            for (i, a) in scene.hosts.iter().enumerate() {
+                for b in &scene.hosts[i + 1..] {
+                    let apart = (0..3).step_by(2).any(|k| {
+                        (a.center[k] - b.center[k]).abs() >= (a.size[k] + b.size[k]) / 2.0
+                    });
+                    assert!(apart, "{n} workers: hosts {} and {} overlap", a.name, b.name);
+                }
+            }
+            let (center, radius) = scene.bounds;
+            for w in &scene.workers {
+                assert!(dist(center, w.position) <= radius);
+            }
+        }
+    }
+
+    #[test]
+    fn render_workers_go_through_the_bus_and_the_trader_bypasses_it() {
+        let scene = layout(&mock_fleet(0, 6));
+        assert_eq!(scene.hosts[0].name, "nas");
+        assert!(scene.hosts[0].queue_host);
+        let route = |name: &str| scene.routes.iter().find(|r| r.worker == name).unwrap();
+        assert_eq!(route("music-render").points[0], scene.bus);
+        assert_eq!(route("music-render").link_type, LinkType::RedisQueue);
+        let trade = route("ai_trade");
+        assert_eq!(trade.link_type, LinkType::HttpPull);
+        assert_eq!(trade.points[0], scene.trunk[0]);
+        assert!(!trade.points.contains(&scene.bus));
+        // The watcher has no link.
+        assert!(scene.routes.iter().all(|r| r.worker != "task-watcher"));
+        assert_eq!(scene.routes.len(), 5);
+    }
+
+    #[test]
+    fn workers_without_a_host_still_get_a_place() {
+        let mut nodes = mock_fleet(0, 6);
+        nodes.workers[0].host = None;
+        let scene = layout(&nodes);
+        assert!(scene.hosts.iter().any(|h| h.name == "?"));
+    }
+
+    #[test]
+    fn points_along_a_polyline_are_by_length() {
+        let line = [[0.0, 0.0, 0.0], [1.0, 0.0, 0.0], [1.0, 3.0, 0.0]];
+        assert_eq!(point_along(&line, 0.0), [0.0, 0.0, 0.0]);
+        assert_eq!(point_along(&line, 0.25), [1.0, 0.0, 0.0]);
+        assert_eq!(point_along(&line, 1.0), [1.0, 3.0, 0.0]);
+    }
+}

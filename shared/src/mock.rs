@@ -1,0 +1,230 @@
+//! Mock data: a scripted fleet that walks through every state the dashboard can show, as a pure
+//! function of the seconds since the script started.
+//!
+//! The page runs it in the browser (`/infra/?mock`) and `pulseboard serve --mock` publishes it,
+//! so both show exactly the same thing with no Redis and no workers.
+
+use crate::nodes::{Nodes, WorkerKind, WorkerStatus};
+use crate::rules::{links_for, DEFAULT_PAUSED_REASON};
+
+/// Seconds each act of the script lasts.
+pub const ACT_S: u64 = 8;
+
+/// The acts, in order; the script loops after the last.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Act {
+    /// Everyone idle and alive.
+    Healthy,
+    /// Render workers busy, queues filling.
+    Busy,
+    /// Trading hours: the watcher pauses the render queues.
+    Paused,
+    /// `video-render` stops beating; its last-beat age grows.
+    Down,
+    /// `image-render` is alive but its dead-letter list grows.
+    Degraded,
+    /// The aggregator cannot read Redis: the last state, marked `redis_ok: false`.
+    RedisLost,
+    /// Everything back.
+    Back,
+}
+
+/// Every act, in script order.
+pub const ACTS: [Act; 7] = [
+    Act::Healthy,
+    Act::Busy,
+    Act::Paused,
+    Act::Down,
+    Act::Degraded,
+    Act::RedisLost,
+    Act::Back,
+];
+
+/// The length of one loop of the script, in seconds.
+pub const LOOP_S: u64 = ACT_S * ACTS.len() as u64;
+
+/// The act playing `elapsed_s` seconds after the start.
+pub fn act_at(elapsed_s: u64) -> Act {
+    ACTS[((elapsed_s % LOOP_S) / ACT_S) as usize]
+}
+
+/// The seed's six workers on the Windows PC, as the script has them `elapsed_s` seconds in.
+pub fn mock_nodes(elapsed_s: u64) -> Nodes {
+    mock_fleet(elapsed_s, 6)
+}
+
+/// The script with `size` workers (at least the seed's six; extra render workers are spread over
+/// two more hosts), for trying layouts and measuring large scenes.
+pub fn mock_fleet(elapsed_s: u64, size: usize) -> Nodes {
+    let act = act_at(elapsed_s);
+    let in_act = elapsed_s % ACT_S;
+    let mut workers = seed_workers(elapsed_s);
+    for i in workers.len()..size.max(6) {
+        let mut w = worker(&format!("render-{:02}", i - 5), WorkerKind::Render, "idle");
+        w.host = Some(if i % 2 == 0 { "gpu-a" } else { "gpu-b" }.into());
+        w.jobs_done = (elapsed_s + i as u64 * 7) % 500;
+        workers.push(w);
+    }
+    for w in &mut workers {
+        match (act, w.kind) {
+            (Act::Busy, WorkerKind::Render) => {
+                w.state = Some("busy".into());
+                w.processing = 1;
+                w.queue_depth = 2 + in_act;
+            }
+            (Act::Paused, WorkerKind::Render) => {
+                w.state = Some("paused".into());
+                w.queue_depth = 3 + in_act / 2;
+            }
+            (Act::Paused, WorkerKind::Watcher) => w.state = Some("trading".into()),
+            _ => {}
+        }
+    }
+    // Down: video-render's key expired 45 s after its last beat; the age keeps growing.
+    if matches!(act, Act::Down | Act::Degraded | Act::RedisLost) {
+        if let Some(w) = workers.iter_mut().find(|w| w.name == "video-render") {
+            let since = elapsed_s % LOOP_S - 3 * ACT_S;
+            w.alive = false;
+            w.state = None;
+            w.processing = 0;
+            w.last_beat_age_s = Some(46 + since);
+        }
+    }
+    if matches!(act, Act::Degraded | Act::RedisLost) {
+        if let Some(w) = workers.iter_mut().find(|w| w.name == "image-render") {
+            w.dead_letter = 1 + (elapsed_s % LOOP_S - 4 * ACT_S).min(ACT_S) / 2;
+            w.jobs_failed += w.dead_letter;
+        }
+    }
+    let paused = act == Act::Paused;
+    let links = links_for(&workers);
+    Nodes {
+        redis_ok: act != Act::RedisLost,
+        paused,
+        paused_reason: paused.then(|| DEFAULT_PAUSED_REASON.to_owned()),
+        generated_at: clock(elapsed_s),
+        workers,
+        links,
+    }
+}
+
+fn seed_workers(elapsed_s: u64) -> Vec<WorkerStatus> {
+    let mut workers = vec![
+        worker("music-render", WorkerKind::Render, "idle"),
+        worker("video-render", WorkerKind::Render, "idle"),
+        worker("image-render", WorkerKind::Render, "idle"),
+        worker("insta-render", WorkerKind::Render, "idle"),
+        worker("task-watcher", WorkerKind::Watcher, "free"),
+        worker("ai_trade", WorkerKind::Trader, "market_open"),
+    ];
+    for (i, w) in workers.iter_mut().enumerate() {
+        w.last_beat_age_s = Some((elapsed_s + i as u64 * 3) % 15);
+        w.jobs_done = 40 + elapsed_s / 4 + i as u64 * 11;
+        w.last_job_at = Some(clock(elapsed_s.saturating_sub(20)));
+    }
+    workers
+}
+
+fn worker(name: &str, kind: WorkerKind, state: &str) -> WorkerStatus {
+    WorkerStatus {
+        name: name.into(),
+        kind,
+        alive: true,
+        state: Some(state.into()),
+        last_beat_age_s: Some(2),
+        queue_depth: 0,
+        dead_letter: 0,
+        processing: 0,
+        jobs_done: 0,
+        jobs_failed: 0,
+        last_job_at: None,
+        host: Some("windows".into()),
+        registered: true,
+        error: None,
+    }
+}
+
+/// A made-up UTC time of day `elapsed_s` after midnight, as contract 2 spells it.
+fn clock(elapsed_s: u64) -> String {
+    let s = elapsed_s % 86_400;
+    format!(
+        "2026-01-01T{:02}:{:02}:{:02}Z",
+        s / 3600,
+        s / 60 % 60,
+        s % 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::nodes::LinkStatus;
+    use crate::rules::link_status;
+
+    fn status_of(nodes: &Nodes, name: &str) -> LinkStatus {
+        link_status(nodes.workers.iter().find(|w| w.name == name).unwrap())
+    }
+
+    #[test]
+    fn the_script_visits_every_state_and_comes_back() {
+        let at = |act: Act| ACTS.iter().position(|a| *a == act).unwrap() as u64 * ACT_S + 1;
+        let healthy = mock_nodes(at(Act::Healthy));
+        assert!(healthy.redis_ok);
+        assert!(healthy
+            .workers
+            .iter()
+            .all(|w| link_status(w) == LinkStatus::Healthy));
+
+        let busy = mock_nodes(at(Act::Busy));
+        assert_eq!(busy.workers[0].state.as_deref(), Some("busy"));
+
+        let paused = mock_nodes(at(Act::Paused));
+        assert!(paused.paused);
+        assert_eq!(status_of(&paused, "music-render"), LinkStatus::Paused);
+
+        let down = mock_nodes(at(Act::Down));
+        assert_eq!(status_of(&down, "video-render"), LinkStatus::Down);
+
+        let degraded = mock_nodes(at(Act::Degraded));
+        assert_eq!(status_of(&degraded, "image-render"), LinkStatus::Degraded);
+
+        assert!(!mock_nodes(at(Act::RedisLost)).redis_ok);
+
+        let back = mock_nodes(at(Act::Back));
+        assert!(back.redis_ok && !back.paused);
+        assert!(back.workers.iter().all(|w| w.alive && w.dead_letter == 0));
+        // The script loops.
+        assert_eq!(mock_nodes(LOOP_S + 3).links, mock_nodes(3).links);
+        assert_eq!(act_at(LOOP_S + 3), Act::Healthy);
+    }
+
+    #[test]
+    fn a_dead_worker_s_last_beat_ages() {
+        let start = 3 * ACT_S;
+        let age = |t| {
+            mock_nodes(t).workers[1]
+                .last_beat_age_s
+                .expect("a dead worker was seen before")
+        };
+        assert!(age(start + 5) > age(start + 1));
+        assert!(age(start + 1) > 45, "its key expired, so 45 s passed");
+    }
+
+    #[test]
+    fn links_follow_the_workers() {
+        let nodes = mock_nodes(3 * ACT_S + 2);
+        let link = nodes.links.iter().find(|l| l.to == "video-render").unwrap();
+        assert_eq!(link.status, LinkStatus::Down);
+        assert_eq!(nodes.generated_at, "2026-01-01T00:00:26Z");
+    }
+
+    #[test]
+    fn a_large_fleet_has_unique_names() {
+        let nodes = mock_fleet(0, 60);
+        assert_eq!(nodes.workers.len(), 60);
+        let mut names: Vec<_> = nodes.workers.iter().map(|w| &w.name).collect();
+        names.sort();
+        names.dedup();
+        assert_eq!(names.len(), 60);
+    }
+}
