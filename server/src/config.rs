@@ -11,6 +11,8 @@ use pulseboard_shared::rules::{DEFAULT_PULLS_FROM, DEFAULT_QUEUE_HOST};
 use pulseboard_shared::WorkerKind;
 use serde::Deserialize;
 
+use crate::alerts::settings::{AlertOverrides, AlertSettings, FileAlerts};
+
 /// A configuration that cannot be used, with what is wrong and where.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -57,6 +59,8 @@ pub struct Config {
     pub scan_count: u32,
     /// The pipeline's shape.
     pub topology: Topology,
+    /// Alerting (`[alerts]`).
+    pub alerts: AlertSettings,
 }
 
 /// Hosts and workers, as drawn on the dashboard.
@@ -138,6 +142,7 @@ impl Default for Config {
             discovery_every: Duration::from_millis(5000),
             scan_count: 10_000,
             topology: seed_topology(),
+            alerts: AlertSettings::default(),
         }
     }
 }
@@ -155,6 +160,7 @@ struct FileConfig {
     queue_host: Option<String>,
     hosts: Option<Vec<Host>>,
     workers: Option<Vec<FileWorker>>,
+    alerts: Option<FileAlerts>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -186,6 +192,8 @@ pub struct Overrides {
     pub dist: Option<PathBuf>,
     /// `--refresh-ms` / `PULSEBOARD_REFRESH_MS`.
     pub refresh_ms: Option<u64>,
+    /// Alert sinks and language from the environment (`TELEGRAM_BOT_TOKEN`, ...).
+    pub alerts: AlertOverrides,
 }
 
 impl Config {
@@ -258,6 +266,7 @@ impl Config {
             return Err(invalid("scan_count", "must be at least 1".into()));
         }
         let topology = topology(file.queue_host, file.hosts, file.workers)?;
+        let alerts = crate::alerts::settings::resolve(file.alerts, &overrides.alerts)?;
         Ok(Self {
             redis_url,
             listen,
@@ -270,6 +279,7 @@ impl Config {
             discovery_every: Duration::from_millis(discovery_ms),
             scan_count,
             topology,
+            alerts,
         })
     }
 }

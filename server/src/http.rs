@@ -31,6 +31,8 @@ pub struct AppState {
     pub refresh: Duration,
     /// Turns true when the server drains; open streams end then.
     pub shutdown: watch::Receiver<bool>,
+    /// The alerts, when enabled (their status is part of `/readyz`, not of readiness).
+    pub alerts: Option<crate::alerts::AlertsHandle>,
 }
 
 /// The whole HTTP surface, with the dashboard bundle served from `dist`.
@@ -121,6 +123,7 @@ async fn readyz(State(state): State<AppState>) -> Response {
         "workers": snapshot.nodes.workers.len(),
         "redis_commands_per_refresh": snapshot.commands,
         "reasons": reasons,
+        "alerts": state.alerts.as_ref().map(|a| a.status_json()),
     });
     let status = if ready {
         StatusCode::OK

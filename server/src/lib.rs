@@ -12,12 +12,14 @@
 //! - [`simulate`]: a fleet of simulated workers writing real heartbeats and moving real jobs.
 //! - [`redis_server`]: a private `redis-server` on a free port, for the demo and the tests.
 //! - [`demo`]: Redis + simulator + server in one command.
+//! - [`alerts`]: transitions to Telegram and webhooks, exactly once, and the event log.
 //!
 //! # Lifecycle
 //! Bootstrap (config, listen), serve, drain on SIGTERM or Ctrl-C (open streams end, the refresher
 //! stops), exit 0. A failing request or an unreachable Redis never takes the process down.
 
 pub mod aggregate;
+pub mod alerts;
 pub mod config;
 pub mod demo;
 pub mod discovery;
@@ -45,12 +47,23 @@ pub async fn serve(
     let hub = Hub::default();
     let refresher = Refresher::new(config.clone(), hub.clone())?;
     let refresher = tokio::spawn(refresher.run(shutdown.clone()));
+    let timeout = config.refresh.max(std::time::Duration::from_millis(500));
+    let alert_store = alerts::store::Store::new(&config.redis_url, timeout)?;
+    let alerts = config.alerts.enabled.then(|| {
+        alerts::engine::start(
+            config.alerts.clone(),
+            alert_store.clone(),
+            &hub,
+            shutdown.clone(),
+        )
+    });
     let state = AppState {
         hub,
         refresh: config.refresh,
         shutdown: shutdown.clone(),
+        alerts,
     };
-    let app = http::app(state, config.dist.clone());
+    let app = http::app(state, config.dist.clone()).merge(alerts::history::router(alert_store));
     let mut drain = shutdown.clone();
     axum::serve(listener, app)
         .with_graceful_shutdown(async move {

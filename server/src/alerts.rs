@@ -1,0 +1,35 @@
+//! Alerts on worker transitions (down, recovered, dead at start-up, dead letters grew, flapping,
+//! Redis lost and back), sent to Telegram and webhooks exactly once, and kept in an event log.
+//!
+//! They follow the live snapshots (no polling of their own), so an alert leaves one refresh after
+//! a heartbeat key expires. Everything that must survive lives in Redis: the last judged state,
+//! the undelivered alerts, the event log and the lease that makes one process of several the
+//! sender.
+//!
+//! # Layout
+//! - [`settings`]: the `[alerts]` config section and its environment variables.
+//! - [`alert`]: what one alert is.
+//! - [`transitions`]: snapshots to transitions; pure, the clock passed in.
+//! - [`messages`]: the texts, Korean (the seed's) or English.
+//! - [`sinks`]: Telegram `sendMessage` and a JSON webhook.
+//! - [`store`]: the keys and the connection.
+//! - [`lease`]: who sends.
+//! - [`outbox`]: undelivered alerts and the atomic commit of a transition.
+//! - [`history`]: the event log and `GET /api/agent-office/events`.
+//! - [`engine`]: the tasks that tie them together.
+//! - [`standin`]: a local Telegram/webhook receiver, for tests, the latency example and trials.
+
+pub mod alert;
+pub mod engine;
+pub mod history;
+pub mod lease;
+pub mod messages;
+pub mod outbox;
+pub mod settings;
+pub mod sinks;
+pub mod standin;
+pub mod store;
+pub mod transitions;
+
+pub use engine::AlertsHandle;
+pub use settings::AlertSettings;

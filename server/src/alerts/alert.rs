@@ -1,0 +1,79 @@
+//! What one alert is: the transition that raised it, its worker's context, and its text. The same
+//! JSON is kept in the outbox, recorded in the event log and POSTed to webhooks.
+
+use serde::{Deserialize, Serialize};
+
+/// What happened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AlertKind {
+    /// A worker that was alive stopped beating.
+    Down,
+    /// A worker that was down beats again.
+    Recovered,
+    /// A configured worker had no heartbeat by the end of the start-up grace period.
+    DeadAtStart,
+    /// A worker's dead-letter list grew (`count` is the new length).
+    DeadLetters,
+    /// pulseboard lost Redis: the workers' state is unknown, not bad.
+    RedisLost,
+    /// pulseboard reaches Redis again.
+    RedisBack,
+    /// A worker went down more than the allowed number of times in the window (`count`); its
+    /// down/recovered alerts are held until it settles.
+    Flapping,
+    /// A flapping worker has not gone down for a whole window; its state now is in `context`.
+    Settled,
+}
+
+/// The worker's figures when the alert was raised.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WorkerContext {
+    /// Whether it was beating.
+    pub alive: bool,
+    /// Seconds since its last heartbeat, if it ever beat.
+    pub last_beat_age_s: Option<u64>,
+    /// Jobs waiting.
+    pub queue_depth: u64,
+    /// Jobs in flight.
+    pub processing: u64,
+    /// Jobs in its dead-letter list.
+    pub dead_letter: u64,
+    /// Where it runs.
+    pub host: Option<String>,
+}
+
+/// A transition found in the snapshots, before it is given an id and a text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Transition {
+    /// What happened.
+    pub kind: AlertKind,
+    /// To which worker (none for Redis).
+    pub worker: Option<String>,
+    /// Dead letters now, or downs in the window.
+    pub count: Option<u64>,
+    /// The worker's figures.
+    pub context: Option<WorkerContext>,
+}
+
+/// An alert as sent and recorded.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Alert {
+    /// Unique; the same in the outbox, the event log and every delivery record.
+    pub id: String,
+    /// When it was raised, UTC ISO 8601.
+    pub at: String,
+    /// What happened.
+    pub kind: AlertKind,
+    /// To which worker.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub worker: Option<String>,
+    /// Dead letters now, or downs in the window.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub count: Option<u64>,
+    /// The worker's figures.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub context: Option<WorkerContext>,
+    /// The message, in the configured language.
+    pub text: String,
+}

@@ -1,0 +1,186 @@
+//! The event log: every transition and every delivery attempt, in a capped Redis stream, served
+//! newest first at `GET /api/agent-office/events?limit=N&before=ID` for the dashboard's timeline.
+
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use redis::Value;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use super::alert::Alert;
+use super::store::{Store, StoreError};
+
+/// What an entry records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RecordKind {
+    /// A transition raised an alert (`alert` holds it).
+    Transition,
+    /// A sink accepted the alert.
+    Delivered,
+    /// A sink failed; it will be retried.
+    Failed,
+    /// A sink failed for good, or for too long: the alert is dropped for that sink.
+    GaveUp,
+}
+
+/// One entry of the event log.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Record {
+    /// When, UTC ISO 8601.
+    pub at: String,
+    /// What.
+    #[serde(rename = "type")]
+    pub kind: RecordKind,
+    /// The alert's id.
+    pub alert_id: String,
+    /// The alert, on a transition.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alert: Option<Alert>,
+    /// The sink, on a delivery record.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sink: Option<String>,
+    /// Which attempt (1 = first), on a delivery record.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attempt: Option<u32>,
+    /// Why it failed, free of secrets.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// Appends `records` in order, in one round trip.
+pub async fn append(store: &Store, records: &[Record], max: u64) -> Result<(), StoreError> {
+    if records.is_empty() {
+        return Ok(());
+    }
+    let mut conn = store.conn().await?;
+    let mut pipe = redis::pipe();
+    for record in records {
+        pipe.cmd("XADD")
+            .arg(store.keys.events())
+            .arg("MAXLEN")
+            .arg("~")
+            .arg(max)
+            .arg("*")
+            .arg("record")
+            .arg(serde_json::to_string(record).expect("records serialise"))
+            .ignore();
+    }
+    pipe.query_async::<()>(&mut conn).await?;
+    Ok(())
+}
+
+/// The largest page.
+pub const MAX_LIMIT: usize = 500;
+
+/// Up to `limit` entries older than `before` (or the newest), newest first, each with its
+/// stream id; and the id to pass as `before` for the next page, if there may be one.
+pub async fn page(
+    store: &Store,
+    limit: usize,
+    before: Option<&str>,
+) -> Result<(Vec<serde_json::Value>, Option<String>), StoreError> {
+    let mut conn = store.conn().await?;
+    let end = before.map_or_else(|| "+".to_owned(), |id| format!("({id}"));
+    let reply: Value = redis::cmd("XREVRANGE")
+        .arg(store.keys.events())
+        .arg(end)
+        .arg("-")
+        .arg("COUNT")
+        .arg(limit)
+        .query_async(&mut conn)
+        .await?;
+    let mut events = Vec::new();
+    let mut last = None;
+    if let Value::Array(entries) = reply {
+        for entry in entries {
+            let Value::Array(parts) = entry else { continue };
+            let [id, fields] = parts.as_slice() else {
+                continue;
+            };
+            let Ok(id) = redis::from_redis_value::<String>(id) else {
+                continue;
+            };
+            let fields: Vec<String> = redis::from_redis_value(fields).unwrap_or_default();
+            let record = fields
+                .chunks(2)
+                .find(|kv| kv[0] == "record")
+                .and_then(|kv| kv.get(1))
+                .and_then(|text| serde_json::from_str::<serde_json::Value>(text).ok());
+            if let Some(mut record) = record {
+                record["id"] = json!(id);
+                events.push(record);
+            }
+            last = Some(id);
+        }
+    }
+    let next = if events.len() == limit { last } else { None };
+    Ok((events, next))
+}
+
+/// `?limit=&before=`.
+#[derive(Debug, Deserialize)]
+pub struct PageQuery {
+    limit: Option<usize>,
+    before: Option<String>,
+}
+
+/// The event-log route, with its own state.
+pub fn router(store: Store) -> Router {
+    Router::new()
+        .route("/api/agent-office/events", get(events))
+        .with_state(store)
+}
+
+async fn events(State(store): State<Store>, Query(q): Query<PageQuery>) -> Response {
+    let limit = q.limit.unwrap_or(50);
+    if !(1..=MAX_LIMIT).contains(&limit) {
+        return bad_request(format!("limit must be 1..={MAX_LIMIT}, got {limit}"));
+    }
+    if let Some(before) = &q.before {
+        if !is_stream_id(before) {
+            return bad_request(format!(
+                "before must be an event id like 1700000000000-0, got {before:?}"
+            ));
+        }
+    }
+    match page(&store, limit, q.before.as_deref()).await {
+        Ok((events, next)) => {
+            Json(json!({ "events": events, "next_before": next })).into_response()
+        }
+        Err(error) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({ "error": format!("event log unavailable: {error}") })),
+        )
+            .into_response(),
+    }
+}
+
+fn bad_request(message: String) -> Response {
+    (StatusCode::BAD_REQUEST, Json(json!({ "error": message }))).into_response()
+}
+
+fn is_stream_id(text: &str) -> bool {
+    let mut parts = text.split('-');
+    let digits = |p: Option<&str>| {
+        p.is_some_and(|p| !p.is_empty() && p.len() <= 20 && p.bytes().all(|b| b.is_ascii_digit()))
+    };
+    digits(parts.next()) && digits(parts.next()) && parts.next().is_none()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_stream_ids_page() {
+        assert!(is_stream_id("1700000000000-0"));
+        assert!(!is_stream_id("1700000000000"));
+        assert!(!is_stream_id("+"));
+        assert!(!is_stream_id("1-2-3"));
+        assert!(!is_stream_id("a-1"));
+    }
+}

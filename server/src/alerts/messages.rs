@@ -1,0 +1,126 @@
+//! Alert texts: the seed's Korean (`🔴 [name] 워커 다운`), or English, with the worker's context.
+
+use super::alert::{AlertKind, Transition, WorkerContext};
+use super::settings::Language;
+
+/// The message for `t`, two lines when there is a worker context.
+pub fn render(t: &Transition, language: Language) -> String {
+    let name = t.worker.as_deref().unwrap_or("?");
+    let count = t.count.unwrap_or(0);
+    let ko = language == Language::Korean;
+    let head = match (t.kind, ko) {
+        (AlertKind::Down, true) => format!("🔴 [{name}] 워커 다운"),
+        (AlertKind::Down, false) => format!("🔴 [{name}] worker down"),
+        (AlertKind::DeadAtStart, true) => format!("🔴 [{name}] 워커 다운 (모니터 시작 시 하트비트 없음)"),
+        (AlertKind::DeadAtStart, false) => {
+            format!("🔴 [{name}] worker down (no heartbeat since the monitor started)")
+        }
+        (AlertKind::Recovered, true) => format!("🟢 [{name}] 워커 복구"),
+        (AlertKind::Recovered, false) => format!("🟢 [{name}] worker recovered"),
+        (AlertKind::DeadLetters, true) => format!("❌ [{name}] 실패 누적 {count}건 (dead-letter)"),
+        (AlertKind::DeadLetters, false) => {
+            format!("❌ [{name}] {count} failed jobs piled up (dead-letter)")
+        }
+        (AlertKind::Flapping, true) => {
+            format!("⚠️ [{name}] 워커 불안정: 다운 {count}회 반복, 안정될 때까지 다운/복구 알림 보류")
+        }
+        (AlertKind::Flapping, false) => format!(
+            "⚠️ [{name}] worker flapping: down {count} times; down/recovered alerts held until it settles"
+        ),
+        (AlertKind::Settled, true) => {
+            let now = if alive(t) { "정상" } else { "다운" };
+            format!("ℹ️ [{name}] 워커 안정됨 (현재 {now})")
+        }
+        (AlertKind::Settled, false) => {
+            let now = if alive(t) { "up" } else { "down" };
+            format!("ℹ️ [{name}] worker settled (now {now})")
+        }
+        (AlertKind::RedisLost, true) => {
+            "🚨 pulseboard가 Redis 연결을 잃었습니다: 워커 상태를 알 수 없음 (워커별 알림 보류)".to_owned()
+        }
+        (AlertKind::RedisLost, false) => {
+            "🚨 pulseboard lost Redis: worker state unknown (per-worker alerts held)".to_owned()
+        }
+        (AlertKind::RedisBack, true) => "✅ Redis 연결 복구".to_owned(),
+        (AlertKind::RedisBack, false) => "✅ pulseboard reaches Redis again".to_owned(),
+    };
+    match &t.context {
+        Some(c) => format!("{head}\n{}", context_line(c, ko)),
+        None => head,
+    }
+}
+
+fn alive(t: &Transition) -> bool {
+    t.context.as_ref().is_some_and(|c| c.alive)
+}
+
+fn context_line(c: &WorkerContext, ko: bool) -> String {
+    let host = c.host.as_deref().unwrap_or("?");
+    match (ko, c.last_beat_age_s) {
+        (true, Some(age)) => format!(
+            "마지막 하트비트 {age}초 전 · 대기 {} · 처리 중 {} · 실패 {} · 호스트 {host}",
+            c.queue_depth, c.processing, c.dead_letter
+        ),
+        (true, None) => format!(
+            "하트비트 기록 없음 · 대기 {} · 처리 중 {} · 실패 {} · 호스트 {host}",
+            c.queue_depth, c.processing, c.dead_letter
+        ),
+        (false, Some(age)) => format!(
+            "last beat {age}s ago · queued {} · in flight {} · dead letters {} · host {host}",
+            c.queue_depth, c.processing, c.dead_letter
+        ),
+        (false, None) => format!(
+            "never beat · queued {} · in flight {} · dead letters {} · host {host}",
+            c.queue_depth, c.processing, c.dead_letter
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn transition(kind: AlertKind, count: Option<u64>) -> Transition {
+        Transition {
+            kind,
+            worker: Some("image-render".into()),
+            count,
+            context: Some(WorkerContext {
+                alive: false,
+                last_beat_age_s: Some(47),
+                queue_depth: 3,
+                processing: 1,
+                dead_letter: 2,
+                host: Some("windows".into()),
+            }),
+        }
+    }
+
+    #[test]
+    fn the_seed_wording_first_then_the_context() {
+        let down = render(&transition(AlertKind::Down, None), Language::Korean);
+        assert_eq!(
+            down,
+            "🔴 [image-render] 워커 다운\n마지막 하트비트 47초 전 · 대기 3 · 처리 중 1 · 실패 2 · 호스트 windows"
+        );
+        let up = render(&transition(AlertKind::Recovered, None), Language::Korean);
+        assert!(up.starts_with("🟢 [image-render] 워커 복구\n"), "{up}");
+        let dl = render(
+            &transition(AlertKind::DeadLetters, Some(2)),
+            Language::Korean,
+        );
+        assert!(
+            dl.starts_with("❌ [image-render] 실패 누적 2건 (dead-letter)\n"),
+            "{dl}"
+        );
+    }
+
+    #[test]
+    fn english_by_config() {
+        let down = render(&transition(AlertKind::Down, None), Language::English);
+        assert_eq!(
+            down,
+            "🔴 [image-render] worker down\nlast beat 47s ago · queued 3 · in flight 1 · dead letters 2 · host windows"
+        );
+    }
+}

@@ -1,0 +1,333 @@
+//! From successive snapshots to transitions worth an alert: pure, no I/O, the clock passed in as
+//! milliseconds since the epoch.
+//!
+//! What must survive a restart (each worker's last judged state, the dead-letter count last
+//! notified, recent downs, whether Redis was lost) is [`Memory`], which the caller keeps in Redis.
+//! What must not (when this process started judging, when Redis came back) lives in [`Tracker`].
+
+use std::collections::BTreeMap;
+
+use pulseboard_shared::{Nodes, WorkerStatus};
+use serde::{Deserialize, Serialize};
+
+use super::alert::{AlertKind, Transition, WorkerContext};
+
+/// The rules' knobs, in milliseconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rules {
+    /// How long a never-seen configured worker may stay silent after the tracker starts (or after
+    /// Redis comes back) before it is judged dead.
+    pub grace_ms: i64,
+    /// More than this many downs within `flap_window_ms` is flapping.
+    pub flap_max: u32,
+    /// The flapping window.
+    pub flap_window_ms: i64,
+}
+
+/// What the alerts remember, persisted between runs and shared by every pulseboard process.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Memory {
+    /// Whether Redis was last seen lost (the lost alert went out; the back alert is owed).
+    #[serde(default)]
+    pub redis_lost: bool,
+    /// Per worker.
+    #[serde(default)]
+    pub workers: BTreeMap<String, WorkerMemory>,
+}
+
+/// One worker's remembered state.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WorkerMemory {
+    /// The state last judged: `None` until it is first seen alive or its grace runs out.
+    #[serde(default)]
+    pub alive: Option<bool>,
+    /// The dead-letter count last notified; back to 0 when the list is emptied.
+    #[serde(default)]
+    pub dead_letter: u64,
+    /// When it went down within the flapping window (ms).
+    #[serde(default)]
+    pub downs: Vec<i64>,
+    /// Whether it is flapping (its pairs of alerts are held).
+    #[serde(default)]
+    pub flapping: bool,
+}
+
+/// Judges snapshots one after another.
+#[derive(Debug, Clone)]
+pub struct Tracker {
+    rules: Rules,
+    memory: Memory,
+    started_at: i64,
+    /// Until when a worker seen dead is not judged: Redis just came back (possibly empty, after a
+    /// restart) and the workers have not had a beat interval to write their keys again.
+    settling_until: i64,
+}
+
+impl Tracker {
+    /// A tracker starting at `now` from what was remembered.
+    pub fn new(rules: Rules, memory: Memory, now: i64) -> Self {
+        Self {
+            rules,
+            memory,
+            started_at: now,
+            settling_until: i64::MIN,
+        }
+    }
+
+    /// What it remembers now.
+    pub fn memory(&self) -> &Memory {
+        &self.memory
+    }
+
+    /// Takes in one snapshot seen at `now` and returns the transitions it reveals.
+    pub fn observe(&mut self, nodes: &Nodes, now: i64) -> Vec<Transition> {
+        let mut out = Vec::new();
+        if !nodes.redis_ok {
+            // The snapshot still lists the last known workers; they did not die, the view did.
+            if !self.memory.redis_lost {
+                self.memory.redis_lost = true;
+                out.push(global(AlertKind::RedisLost));
+            }
+            return out;
+        }
+        if self.memory.redis_lost {
+            self.memory.redis_lost = false;
+            self.settling_until = now.saturating_add(self.rules.grace_ms);
+            out.push(global(AlertKind::RedisBack));
+        }
+        let settling = now < self.settling_until;
+        let grace_over = now.saturating_sub(self.started_at) >= self.rules.grace_ms;
+        for w in &nodes.workers {
+            let m = self.memory.workers.entry(w.name.clone()).or_default();
+            let rules = self.rules;
+            if w.dead_letter > m.dead_letter {
+                m.dead_letter = w.dead_letter;
+                out.push(about(w, AlertKind::DeadLetters, Some(w.dead_letter)));
+            } else if w.dead_letter == 0 {
+                m.dead_letter = 0;
+            }
+            m.downs
+                .retain(|&t| now.saturating_sub(t) < rules.flap_window_ms);
+            match (m.alive, w.alive) {
+                (None, true) => m.alive = Some(true),
+                (None, false) if w.registered && grace_over && !settling => {
+                    m.alive = Some(false);
+                    out.push(about(w, AlertKind::DeadAtStart, None));
+                }
+                (Some(true), false) if !settling => {
+                    m.alive = Some(false);
+                    m.downs.push(now);
+                    let downs = m.downs.len() as u64;
+                    if m.flapping {
+                        // Held: one flapping alert said it all.
+                    } else if downs > u64::from(rules.flap_max) {
+                        m.flapping = true;
+                        out.push(about(w, AlertKind::Flapping, Some(downs)));
+                    } else {
+                        out.push(about(w, AlertKind::Down, None));
+                    }
+                }
+                (Some(false), true) => {
+                    m.alive = Some(true);
+                    if !m.flapping {
+                        out.push(about(w, AlertKind::Recovered, None));
+                    }
+                }
+                _ => {}
+            }
+            if m.flapping && m.downs.is_empty() {
+                m.flapping = false;
+                out.push(about(w, AlertKind::Settled, None));
+            }
+        }
+        // Forget workers no longer listed (an unregistered worker whose key is long gone).
+        self.memory
+            .workers
+            .retain(|name, _| nodes.workers.iter().any(|w| &w.name == name));
+        out
+    }
+}
+
+fn global(kind: AlertKind) -> Transition {
+    Transition {
+        kind,
+        worker: None,
+        count: None,
+        context: None,
+    }
+}
+
+fn about(w: &WorkerStatus, kind: AlertKind, count: Option<u64>) -> Transition {
+    Transition {
+        kind,
+        worker: Some(w.name.clone()),
+        count,
+        context: Some(WorkerContext {
+            alive: w.alive,
+            last_beat_age_s: w.last_beat_age_s,
+            queue_depth: w.queue_depth,
+            processing: w.processing,
+            dead_letter: w.dead_letter,
+            host: w.host.clone(),
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pulseboard_shared::WorkerKind;
+
+    const RULES: Rules = Rules {
+        grace_ms: 45_000,
+        flap_max: 3,
+        flap_window_ms: 60_000,
+    };
+
+    fn worker(name: &str, alive: bool, dead_letter: u64) -> WorkerStatus {
+        WorkerStatus {
+            name: name.into(),
+            kind: WorkerKind::Render,
+            alive,
+            state: alive.then(|| "idle".into()),
+            last_beat_age_s: Some(if alive { 1 } else { 46 }),
+            queue_depth: 2,
+            dead_letter,
+            processing: 1,
+            jobs_done: 0,
+            jobs_failed: 0,
+            last_job_at: None,
+            host: Some("windows".into()),
+            registered: true,
+            error: None,
+        }
+    }
+
+    fn nodes(redis_ok: bool, workers: Vec<WorkerStatus>) -> Nodes {
+        Nodes {
+            redis_ok,
+            paused: false,
+            paused_reason: None,
+            generated_at: String::new(),
+            workers,
+            links: vec![],
+        }
+    }
+
+    fn kinds(out: &[Transition]) -> Vec<(AlertKind, Option<u64>)> {
+        out.iter().map(|t| (t.kind, t.count)).collect()
+    }
+
+    #[test]
+    fn down_then_recovered_once_each() {
+        let mut t = Tracker::new(RULES, Memory::default(), 0);
+        assert!(t
+            .observe(&nodes(true, vec![worker("a", true, 0)]), 0)
+            .is_empty());
+        let down = t.observe(&nodes(true, vec![worker("a", false, 0)]), 1000);
+        assert_eq!(kinds(&down), [(AlertKind::Down, None)]);
+        let context = down[0].context.as_ref().unwrap();
+        assert_eq!((context.queue_depth, context.processing), (2, 1));
+        assert!(t
+            .observe(&nodes(true, vec![worker("a", false, 0)]), 2000)
+            .is_empty());
+        let up = t.observe(&nodes(true, vec![worker("a", true, 0)]), 3000);
+        assert_eq!(kinds(&up), [(AlertKind::Recovered, None)]);
+    }
+
+    #[test]
+    fn dead_at_start_after_the_grace_only_and_only_once() {
+        let mut t = Tracker::new(RULES, Memory::default(), 10_000);
+        let dead = nodes(true, vec![worker("a", false, 0)]);
+        assert!(t.observe(&dead, 10_000).is_empty());
+        assert!(t.observe(&dead, 54_999).is_empty());
+        assert_eq!(
+            kinds(&t.observe(&dead, 55_000)),
+            [(AlertKind::DeadAtStart, None)]
+        );
+        assert!(t.observe(&dead, 56_000).is_empty());
+        let mut unregistered = worker("b", false, 0);
+        unregistered.registered = false;
+        assert!(t
+            .observe(&nodes(true, vec![unregistered]), 60_000)
+            .is_empty());
+    }
+
+    #[test]
+    fn dead_letters_alert_on_each_increase_and_reset_when_emptied() {
+        let mut t = Tracker::new(RULES, Memory::default(), 0);
+        let mut alerts = vec![];
+        for (i, n) in [0, 2, 2, 3, 1, 0, 1].into_iter().enumerate() {
+            for tr in t.observe(&nodes(true, vec![worker("a", true, n)]), i as i64) {
+                alerts.push(tr.count.unwrap());
+            }
+        }
+        assert_eq!(alerts, [2, 3, 1]);
+    }
+
+    #[test]
+    fn redis_lost_silences_workers_and_back_gives_them_a_grace() {
+        let mut t = Tracker::new(RULES, Memory::default(), 0);
+        let six: Vec<_> = (0..6).map(|i| worker(&format!("w{i}"), true, 0)).collect();
+        assert!(t.observe(&nodes(true, six.clone()), 0).is_empty());
+        assert_eq!(
+            kinds(&t.observe(&nodes(false, six.clone()), 1000)),
+            [(AlertKind::RedisLost, None)]
+        );
+        assert!(t.observe(&nodes(false, six.clone()), 2000).is_empty());
+        // Back, but empty (a restarted Redis): the keys are not there yet.
+        let dead: Vec<_> = (0..6).map(|i| worker(&format!("w{i}"), false, 0)).collect();
+        assert_eq!(
+            kinds(&t.observe(&nodes(true, dead.clone()), 3000)),
+            [(AlertKind::RedisBack, None)]
+        );
+        assert!(t.observe(&nodes(true, dead.clone()), 4000).is_empty());
+        assert!(t.observe(&nodes(true, six.clone()), 5000).is_empty());
+        // After the grace a real death is reported again.
+        let mut one_dead = six.clone();
+        one_dead[0].alive = false;
+        assert_eq!(
+            kinds(&t.observe(&nodes(true, one_dead), 60_000)),
+            [(AlertKind::Down, None)]
+        );
+    }
+
+    #[test]
+    fn flapping_gives_one_alert_then_silence_until_settled() {
+        let mut t = Tracker::new(RULES, Memory::default(), 0);
+        let mut all = vec![];
+        for i in 0..10 {
+            let at = i * 2000;
+            all.extend(t.observe(&nodes(true, vec![worker("a", true, 0)]), at));
+            all.extend(t.observe(&nodes(true, vec![worker("a", false, 0)]), at + 1000));
+        }
+        let seen = kinds(&all);
+        let pairs = [(AlertKind::Down, None), (AlertKind::Recovered, None)];
+        assert_eq!(&seen[..6], [pairs, pairs, pairs].concat().as_slice());
+        assert_eq!(&seen[6..], [(AlertKind::Flapping, Some(4))]);
+        // Stays down: settles one window after its last down, saying it is down.
+        let settled = t.observe(&nodes(true, vec![worker("a", false, 0)]), 19_000 + 60_000);
+        assert_eq!(kinds(&settled), [(AlertKind::Settled, None)]);
+        assert!(!settled[0].context.as_ref().unwrap().alive);
+        assert_eq!(
+            kinds(&t.observe(&nodes(true, vec![worker("a", true, 0)]), 80_000)),
+            [(AlertKind::Recovered, None)]
+        );
+    }
+
+    #[test]
+    fn memory_carries_across_a_restart() {
+        let mut t = Tracker::new(RULES, Memory::default(), 0);
+        t.observe(&nodes(true, vec![worker("a", true, 0)]), 0);
+        t.observe(&nodes(true, vec![worker("a", false, 3)]), 1000);
+        let saved = serde_json::to_string(t.memory()).unwrap();
+        let mut again = Tracker::new(RULES, serde_json::from_str(&saved).unwrap(), 5000);
+        assert!(again
+            .observe(&nodes(true, vec![worker("a", false, 3)]), 5000)
+            .is_empty());
+        assert_eq!(
+            kinds(&again.observe(&nodes(true, vec![worker("a", true, 3)]), 6000)),
+            [(AlertKind::Recovered, None)]
+        );
+    }
+}
