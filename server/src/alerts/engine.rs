@@ -389,6 +389,9 @@ async fn courier(
             }
             continue;
         }
+        if let Ok(n) = outbox::len(&shared.store, name).await {
+            shared.status.lock().expect("status lock")[i].waiting = n;
+        }
         let offline = shared.offline[i]
             .lock()
             .expect("offline lock")
@@ -404,9 +407,6 @@ async fn courier(
                     continue;
                 }
                 Ok(None) => {
-                    if let Ok(n) = outbox::len(&shared.store, name).await {
-                        shared.status.lock().expect("status lock")[i].waiting = n;
-                    }
                     pause(&shared.wake[i], Duration::from_secs(1), &mut shutdown).await;
                     continue;
                 }

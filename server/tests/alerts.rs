@@ -1,0 +1,567 @@
+//! Alerts end to end: real `pulseboard` processes on a real `redis-server`, sending to a local
+//! stand-in for Telegram. Every wait is for a condition (an alert arriving, the stored state
+//! changing), never a sleep; "exactly once" is checked after a fence, a later alert whose arrival
+//! proves everything raised before it was delivered (each sink receives in order).
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use pulseboard_server::alerts::standin::StandIn;
+use pulseboard_server::alerts::transitions::{Memory, WorkerMemory};
+use pulseboard_server::redis_server::{free_port, RedisServer};
+use redis::aio::MultiplexedConnection;
+use redis::AsyncCommands;
+use serde_json::Value;
+use tokio::process::{Child, Command};
+
+const BIN: &str = env!("CARGO_BIN_EXE_pulseboard");
+const TOKEN: &str = "123456:secret-test-token";
+const PATIENCE: Duration = Duration::from_secs(20);
+
+/// Three render workers, fast refresh, short retries and lease, flapping after 3 downs a minute.
+const CONFIG: &str = r#"
+refresh_ms = 100
+discovery_every_ms = 200
+dist = "/nonexistent"
+[[workers]]
+name = "w1"
+kind = "render"
+[[workers]]
+name = "w2"
+kind = "render"
+[[workers]]
+name = "fence"
+kind = "render"
+[alerts]
+language = "en"
+startup_grace_s = 120
+lease_ms = 600
+retry_initial_ms = 100
+retry_max_ms = 300
+flap_max = 3
+flap_window_s = 60
+"#;
+
+struct Scene {
+    dir: PathBuf,
+    redis: RedisServer,
+    standin: StandIn,
+    conn: MultiplexedConnection,
+    http: reqwest::Client,
+}
+
+impl Scene {
+    async fn new(name: &str, config: &str) -> Self {
+        let dir = std::env::temp_dir().join(format!("pb-alerts-{}-{name}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("config.toml"), config).unwrap();
+        let redis = RedisServer::start().await.unwrap();
+        let conn = connect(&redis).await;
+        Self {
+            dir,
+            redis,
+            standin: StandIn::start().await.unwrap(),
+            conn,
+            http: reqwest::Client::new(),
+        }
+    }
+
+    async fn pulseboard(&self) -> Pulseboard {
+        Pulseboard::start(&self.dir, &self.redis.url(), &self.standin.url, &self.http).await
+    }
+
+    /// `SET worker:<name>:heartbeat <json> PX <ttl_ms>`.
+    async fn beat(&mut self, name: &str, ttl_ms: u64) {
+        let json = format!(
+            r#"{{"name":"{name}","kind":"render","state":"idle","ts":"{}","last_job_at":null,"jobs_done":1,"jobs_failed":0}}"#,
+            chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ")
+        );
+        let _: () = redis::cmd("SET")
+            .arg(format!("worker:{name}:heartbeat"))
+            .arg(json)
+            .arg("PX")
+            .arg(ttl_ms)
+            .query_async(&mut self.conn)
+            .await
+            .unwrap();
+    }
+
+    async fn stop_beating(&mut self, name: &str) {
+        let _: () = self
+            .conn
+            .del(format!("worker:{name}:heartbeat"))
+            .await
+            .unwrap();
+    }
+
+    async fn set_dead_letters(&mut self, name: &str, n: usize) {
+        let key = format!("dead_letter:queue:{name}");
+        let _: () = self.conn.del(&key).await.unwrap();
+        for i in 0..n {
+            let _: () = self.conn.rpush(&key, format!("job-{i}")).await.unwrap();
+        }
+    }
+
+    /// What the sender last stored about `name`.
+    async fn judged(&mut self, name: &str) -> Option<WorkerMemory> {
+        let text: Option<String> = self.conn.get("pulseboard:alerts:state").await.ok()?;
+        let memory: Memory = serde_json::from_str(&text?).ok()?;
+        memory.workers.get(name).cloned()
+    }
+
+    /// Waits until the stored judgement of `name` satisfies `ok`.
+    async fn until_judged(&mut self, name: &str, what: &str, ok: impl Fn(&WorkerMemory) -> bool) {
+        let deadline = Instant::now() + PATIENCE;
+        loop {
+            if self.judged(name).await.is_some_and(|m| ok(&m)) {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "timed out waiting for {name}: {what}"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// Waits for a message containing `needle` at or after message `skip`.
+    async fn alert(
+        &self,
+        needle: &str,
+        skip: usize,
+    ) -> pulseboard_server::alerts::standin::Received {
+        self.standin
+            .wait_for(needle, skip, PATIENCE)
+            .await
+            .unwrap_or_else(|| panic!("no alert {needle:?}; got {:#?}", self.standin.texts()))
+    }
+
+    /// Raises a dead-letter alert on the fence worker and waits for it: everything raised before
+    /// has been delivered by then.
+    async fn fence(&mut self, n: usize) {
+        let skip = self.standin.received().len();
+        self.set_dead_letters("fence", n).await;
+        self.alert(&format!("[fence] {n} failed jobs"), skip).await;
+    }
+
+    /// Waits until every raised alert left the outbox (delivered and popped), so a kill now
+    /// cannot catch a delivery between the send and the pop.
+    async fn until_outbox_empty(&mut self) {
+        let deadline = Instant::now() + PATIENCE;
+        loop {
+            let n: u64 = self
+                .conn
+                .llen("pulseboard:alerts:outbox:telegram")
+                .await
+                .unwrap();
+            if n == 0 {
+                return;
+            }
+            assert!(Instant::now() < deadline, "the outbox never emptied");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    fn count(&self, needle: &str) -> usize {
+        self.standin
+            .texts()
+            .iter()
+            .filter(|t| t.contains(needle))
+            .count()
+    }
+
+    async fn finish(mut self) {
+        self.redis.stop().await;
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+async fn connect(redis: &RedisServer) -> MultiplexedConnection {
+    redis::Client::open(redis.url())
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap()
+}
+
+/// A real `pulseboard serve` process.
+struct Pulseboard {
+    child: Child,
+    base: String,
+    log: PathBuf,
+    http: reqwest::Client,
+}
+
+impl Pulseboard {
+    async fn start(dir: &Path, redis: &str, standin: &str, http: &reqwest::Client) -> Self {
+        let port = free_port().unwrap();
+        let log = dir.join(format!("pulseboard-{port}.log"));
+        let child = Command::new(BIN)
+            .args([
+                "serve",
+                "--listen",
+                &format!("127.0.0.1:{port}"),
+                "--redis",
+                redis,
+            ])
+            .arg("--config")
+            .arg(dir.join("config.toml"))
+            .env("TELEGRAM_BOT_TOKEN", TOKEN)
+            .env("TELEGRAM_CHAT_ID", "42")
+            .env("PULSEBOARD_TELEGRAM_API_URL", standin)
+            .env("RUST_LOG", "info")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap();
+        let pb = Self {
+            child,
+            base: format!("http://127.0.0.1:{port}"),
+            log,
+            http: http.clone(),
+        };
+        let deadline = Instant::now() + PATIENCE;
+        while pb.get("/healthz").await.is_none() {
+            assert!(Instant::now() < deadline, "never healthy:\n{}", pb.log());
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        pb
+    }
+
+    async fn get(&self, path: &str) -> Option<Value> {
+        let r = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .ok()?;
+        r.json().await.ok()
+    }
+
+    /// The alerts' part of `/readyz`.
+    async fn alerts(&self) -> Value {
+        self.get("/readyz")
+            .await
+            .map_or(Value::Null, |v| v["alerts"].clone())
+    }
+
+    async fn is_sender(&self) -> bool {
+        self.alerts().await["sender"] == true
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// SIGKILL: no drain, no lease handed over.
+    async fn kill(mut self) -> String {
+        self.child.kill().await.unwrap();
+        self.log()
+    }
+}
+
+async fn until(what: &str, mut probe: impl AsyncFnMut() -> bool) {
+    let deadline = Instant::now() + PATIENCE;
+    while !probe().await {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+fn assert_no_secret(log: &str) {
+    assert!(
+        !log.contains("secret-test-token"),
+        "the bot token leaked into the log:\n{log}"
+    );
+}
+
+#[tokio::test]
+async fn a_stopped_worker_is_alerted_once_within_two_seconds_and_its_return_once() {
+    let mut s = Scene::new("down", CONFIG).await;
+    let pb = s.pulseboard().await;
+    s.beat("w1", 45_000).await;
+    s.until_judged("w1", "alive", |m| m.alive == Some(true))
+        .await;
+
+    // The key expires 1 s after this instant (or a hair later).
+    let expiry = Instant::now() + Duration::from_millis(1000);
+    s.beat("w1", 1000).await;
+    let down = s.alert("[w1] worker down", 0).await;
+    let delay = down.at.saturating_duration_since(expiry);
+    eprintln!(
+        "heartbeat expiry -> alert at the stand-in: {} ms",
+        delay.as_millis()
+    );
+    assert!(
+        delay < Duration::from_secs(2),
+        "down alert {} ms after expiry",
+        delay.as_millis()
+    );
+    assert_eq!(down.path, format!("/bot{TOKEN}/sendMessage"));
+    assert_eq!(down.body["chat_id"], "42");
+    assert!(down.text().contains("host windows"), "{}", down.text());
+
+    s.beat("w1", 45_000).await;
+    s.alert("[w1] worker recovered", 0).await;
+    s.fence(1).await;
+    assert_eq!(s.count("[w1] worker down"), 1, "{:#?}", s.standin.texts());
+    assert_eq!(
+        s.count("[w1] worker recovered"),
+        1,
+        "{:#?}",
+        s.standin.texts()
+    );
+    assert_eq!(s.standin.texts().len(), 3, "{:#?}", s.standin.texts());
+    assert_no_secret(&pb.kill().await);
+    s.finish().await;
+}
+
+#[tokio::test]
+async fn dead_letters_alert_at_two_three_and_one_and_the_event_log_pages_newest_first() {
+    let mut s = Scene::new("dead-letters", CONFIG).await;
+    let pb = s.pulseboard().await;
+    s.beat("w1", 45_000).await;
+    s.until_judged("w1", "alive", |m| m.alive == Some(true))
+        .await;
+    s.set_dead_letters("w1", 2).await;
+    s.alert("[w1] 2 failed jobs", 0).await;
+    s.set_dead_letters("w1", 3).await;
+    s.alert("[w1] 3 failed jobs", 0).await;
+    s.set_dead_letters("w1", 0).await;
+    s.until_judged("w1", "dead letters emptied", |m| m.dead_letter == 0)
+        .await;
+    s.set_dead_letters("w1", 1).await;
+    s.alert("[w1] 1 failed jobs", 0).await;
+    s.fence(5).await;
+    let dl: Vec<_> = s
+        .standin
+        .texts()
+        .into_iter()
+        .filter(|t| t.starts_with("❌ [w1]"))
+        .collect();
+    assert_eq!(dl.len(), 3, "{dl:#?}");
+    for (text, n) in dl.iter().zip([2, 3, 1]) {
+        assert!(
+            text.starts_with(&format!("❌ [w1] {n} failed jobs")),
+            "{text}"
+        );
+    }
+
+    // The event log: four transitions and four deliveries, newest first, paged one by one.
+    until("eight events", async || {
+        let all = pb.get("/api/agent-office/events").await;
+        all.is_some_and(|v| v["events"].as_array().map(Vec::len) == Some(8))
+    })
+    .await;
+    let all = pb.get("/api/agent-office/events?limit=500").await.unwrap();
+    let events = all["events"].as_array().unwrap().clone();
+    assert_eq!(events.len(), 8, "{all:#}");
+    assert_eq!(events[0]["type"], "delivered");
+    assert_eq!(events[1]["type"], "transition");
+    assert_eq!(events[1]["alert"]["worker"], "fence");
+    assert_eq!(all["next_before"], Value::Null);
+    let mut paged = Vec::new();
+    let mut before = String::new();
+    loop {
+        let page = pb
+            .get(&format!("/api/agent-office/events?limit=3{before}"))
+            .await
+            .unwrap();
+        paged.extend(page["events"].as_array().unwrap().iter().cloned());
+        match page["next_before"].as_str() {
+            Some(id) => before = format!("&before={id}"),
+            None => break,
+        }
+    }
+    assert_eq!(paged, events);
+    let bad = s
+        .http
+        .get(format!("{}/api/agent-office/events?before=%2B", pb.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), 400);
+    assert!(!all.to_string().contains("secret-test-token"));
+    assert_no_secret(&pb.kill().await);
+    s.finish().await;
+}
+
+#[tokio::test]
+async fn a_sigkill_between_death_and_return_neither_repeats_nor_loses() {
+    let mut s = Scene::new("restart", CONFIG).await;
+    let first = s.pulseboard().await;
+    s.beat("w1", 45_000).await;
+    s.beat("w2", 45_000).await;
+    s.until_judged("w1", "alive", |m| m.alive == Some(true))
+        .await;
+    s.until_judged("w2", "alive", |m| m.alive == Some(true))
+        .await;
+    s.stop_beating("w1").await;
+    s.alert("[w1] worker down", 0).await;
+    s.until_outbox_empty().await;
+    first.kill().await;
+
+    // While no pulseboard runs, w2 dies too.
+    s.stop_beating("w2").await;
+    let second = s.pulseboard().await;
+    s.alert("[w2] worker down", 0).await;
+    s.beat("w1", 45_000).await;
+    s.alert("[w1] worker recovered", 0).await;
+    s.fence(1).await;
+    let texts = s.standin.texts();
+    assert_eq!(s.count("[w1] worker down"), 1, "{texts:#?}");
+    assert_eq!(s.count("[w2] worker down"), 1, "{texts:#?}");
+    assert_eq!(s.count("[w1] worker recovered"), 1, "{texts:#?}");
+    assert_eq!(texts.len(), 4, "{texts:#?}");
+    assert_no_secret(&second.kill().await);
+    s.finish().await;
+}
+
+#[tokio::test]
+async fn two_processes_on_one_redis_alert_every_transition_once() {
+    let mut s = Scene::new("two", CONFIG).await;
+    let a = s.pulseboard().await;
+    let b = s.pulseboard().await;
+    until("one sender", async || {
+        a.is_sender().await || b.is_sender().await
+    })
+    .await;
+    assert!(!(a.is_sender().await && b.is_sender().await), "both send");
+
+    s.beat("w1", 45_000).await;
+    s.until_judged("w1", "alive", |m| m.alive == Some(true))
+        .await;
+    s.stop_beating("w1").await;
+    s.alert("[w1] worker down", 0).await;
+    s.beat("w1", 45_000).await;
+    s.alert("[w1] worker recovered", 0).await;
+    s.set_dead_letters("w1", 2).await;
+    s.alert("[w1] 2 failed jobs", 0).await;
+
+    // The sender dies; the other takes over and alerts the next transition, once.
+    let (sender, survivor) = if a.is_sender().await { (a, b) } else { (b, a) };
+    s.until_outbox_empty().await;
+    sender.kill().await;
+    until("the survivor sends", async || survivor.is_sender().await).await;
+    s.stop_beating("w1").await;
+    s.alert("[w1] worker down", 2).await;
+    s.fence(1).await;
+    let texts = s.standin.texts();
+    assert_eq!(s.count("[w1] worker down"), 2, "{texts:#?}");
+    assert_eq!(s.count("[w1] worker recovered"), 1, "{texts:#?}");
+    assert_eq!(s.count("[w1] 2 failed jobs"), 1, "{texts:#?}");
+    assert_eq!(texts.len(), 5, "{texts:#?}");
+    survivor.kill().await;
+    s.finish().await;
+}
+
+#[tokio::test]
+async fn redis_stopped_under_six_workers_is_one_alert_and_back_is_one() {
+    // The seed's six workers (no [[workers]]), plus the fence.
+    let six = [
+        "music-render",
+        "video-render",
+        "image-render",
+        "insta-render",
+        "task-watcher",
+        "ai_trade",
+    ];
+    let config = CONFIG.split("[[workers]]").next().unwrap().to_owned()
+        + &CONFIG[CONFIG.find("[alerts]").unwrap()..];
+    let mut s = Scene::new("redis", &config).await;
+    let pb = s.pulseboard().await;
+    for name in six {
+        s.beat(name, 45_000).await;
+    }
+    for name in six {
+        s.until_judged(name, "alive", |m| m.alive == Some(true))
+            .await;
+    }
+    s.redis.stop().await;
+    s.alert("lost Redis", 0).await;
+    // Back, empty (no persistence); the workers write their keys again.
+    s.redis.restart().await.unwrap();
+    s.conn = connect(&s.redis).await;
+    for name in six {
+        s.beat(name, 45_000).await;
+    }
+    s.alert("reaches Redis again", 0).await;
+    // Fence: a dead-letter alert on a seed worker.
+    let skip = s.standin.received().len();
+    s.set_dead_letters("music-render", 1).await;
+    s.alert("[music-render] 1 failed jobs", skip).await;
+    let texts = s.standin.texts();
+    assert_eq!(s.count("lost Redis"), 1, "{texts:#?}");
+    assert_eq!(s.count("reaches Redis again"), 1, "{texts:#?}");
+    let per_worker = s.count("worker down") + s.count("worker recovered");
+    assert_eq!(per_worker, 0, "no per-worker alert: {texts:#?}");
+    assert_eq!(texts.len(), 3, "{texts:#?}");
+    pb.kill().await;
+    s.finish().await;
+}
+
+#[tokio::test]
+async fn a_failing_telegram_gets_the_alert_exactly_once_when_it_recovers() {
+    let mut s = Scene::new("failing", CONFIG).await;
+    let pb = s.pulseboard().await;
+    s.beat("w1", 45_000).await;
+    s.until_judged("w1", "alive", |m| m.alive == Some(true))
+        .await;
+    s.standin.fail_with(Some(500));
+    s.stop_beating("w1").await;
+    until("three refused attempts", async || s.standin.refused() >= 3).await;
+    // The failure is visible in /readyz and in the event log, without the token.
+    let status = pb.alerts().await;
+    let telegram = &status["sinks"][0];
+    assert!(
+        telegram["last_error"]
+            .as_str()
+            .unwrap_or("")
+            .contains("500"),
+        "{status:#}"
+    );
+    assert_eq!(telegram["waiting"], 1, "{status:#}");
+    let log = pb.get("/api/agent-office/events").await.unwrap();
+    assert_eq!(log["events"][0]["type"], "failed", "{log:#}");
+    assert!(!status.to_string().contains("secret-test-token"));
+
+    s.standin.fail_with(None);
+    s.alert("[w1] worker down", 0).await;
+    s.fence(1).await;
+    assert_eq!(s.count("[w1] worker down"), 1, "{:#?}", s.standin.texts());
+    assert_eq!(s.standin.texts().len(), 2, "{:#?}", s.standin.texts());
+    until("nothing waiting", async || {
+        pb.alerts().await["sinks"][0]["waiting"] == 0
+    })
+    .await;
+    let log = pb.kill().await;
+    assert!(log.contains("will retry"), "{log}");
+    assert_no_secret(&log);
+    s.finish().await;
+}
+
+#[tokio::test]
+async fn a_worker_flapping_ten_times_in_a_minute_gets_one_flapping_alert() {
+    let mut s = Scene::new("flapping", CONFIG).await;
+    let pb = s.pulseboard().await;
+    for _ in 0..10 {
+        s.beat("w1", 45_000).await;
+        s.until_judged("w1", "alive", |m| m.alive == Some(true))
+            .await;
+        s.stop_beating("w1").await;
+        s.until_judged("w1", "dead", |m| m.alive == Some(false))
+            .await;
+    }
+    s.fence(1).await;
+    let texts = s.standin.texts();
+    // Three down/recovered pairs (flap_max = 3), then the fourth down is "flapping", then quiet.
+    assert_eq!(s.count("[w1] worker flapping"), 1, "{texts:#?}");
+    assert_eq!(s.count("[w1] worker down"), 3, "{texts:#?}");
+    assert_eq!(s.count("[w1] worker recovered"), 3, "{texts:#?}");
+    assert_eq!(texts.len(), 8, "{texts:#?}");
+    pb.kill().await;
+    s.finish().await;
+}
