@@ -1,48 +1,102 @@
-//! The page: a header with the connection indicator, the aggregator's warnings (Redis lost,
-//! queues paused) and the grid of worker cards, all driven by the live [`Feed`].
+//! The page: a header (connection, language, 3D/2D toggle), the aggregator's warnings (Redis
+//! lost, queues paused), the fleet in 3D or as cards, and the detail panel of a picked worker.
 
 use leptos::prelude::*;
 use pulseboard_shared::{Lang, Nodes, WorkerStatus};
 
 use crate::card::WorkerCard;
-use crate::stream::{self, Feed};
+use crate::detail::Detail;
+use crate::page::{browser_lang, initial_view, remember_view, View};
+use crate::scene::Scene;
+use crate::stream::{self, Connection, Feed};
+use crate::text::{reconnecting, t, Text};
 
 /// The whole page.
 #[component]
 pub fn App() -> impl IntoView {
-    let feed = stream::subscribe(stream::NODES_STREAM);
-    let lang = browser_lang();
-    let connection = feed.connection;
+    let feed = stream::open();
+    let (lang, set_lang) = signal(browser_lang());
+    let chosen = RwSignal::new(initial_view());
+    // Why 3D could not be shown, if it could not; the cards stand in meanwhile.
+    let (failure, set_failure) = signal(None::<Text>);
+    let selected = RwSignal::new(None::<String>);
+    let shown = move || {
+        if failure.get().is_some() {
+            View::Cards
+        } else {
+            chosen.get()
+        }
+    };
+    let toggle = move |_| {
+        let next = shown().toggled();
+        set_failure.set(None);
+        chosen.set(next);
+        remember_view(next);
+    };
+    let switch_lang = move |_| {
+        set_lang.update(|l| {
+            *l = match l {
+                Lang::Ko => Lang::En,
+                Lang::En => Lang::Ko,
+            }
+        })
+    };
+    let connection = move || {
+        let l = lang.get();
+        match feed.connection.get() {
+            Connection::Connecting => t(l, Text::Connecting).to_owned(),
+            Connection::Live => t(l, Text::Live).to_owned(),
+            Connection::Reconnecting => reconnecting(l, feed.since_update_s()),
+            Connection::Polling => t(l, Text::Polling).to_owned(),
+            Connection::Mock => t(l, Text::Mock).to_owned(),
+        }
+    };
 
     view! {
-        <header class="top">
-            <h1>"pulseboard"</h1>
-            <span id="connection" data-state=move || connection.get().as_str()>
-                {move || connection.get().label()}
-            </span>
-        </header>
-        <Show when=move || nodes_say(feed, |n| !n.redis_ok)>
-            <p id="redis-lost" class="banner" role="alert">
-                "집계 서버 연결 끊김 / aggregator lost Redis"
-            </p>
-        </Show>
-        <Show when=move || nodes_say(feed, |n| n.paused)>
-            <p id="paused" class="banner paused">{move || paused_line(feed)}</p>
-        </Show>
-        <main>
-            <Show
-                when=move || feed.nodes.with(Option::is_some)
-                fallback=|| view! { <p id="connecting" class="hint">"connecting…"</p> }
-            >
-                <Board feed lang/>
+        <div class="app" data-view=move || shown().as_str()>
+            <header class="top">
+                <h1>"pulseboard"</h1>
+                <span id="connection" data-state=move || feed.connection.get().as_str()>
+                    {connection}
+                </span>
+                <button id="lang-toggle" class="control" data-lang=move || lang_tag(lang.get()) on:click=switch_lang>
+                    {move || match lang.get() { Lang::Ko => "English", Lang::En => "한국어" }}
+                </button>
+                <button id="view-toggle" class="control" data-view=move || shown().as_str() on:click=toggle>
+                    {move || match shown() {
+                        View::Scene => t(lang.get(), Text::View2d),
+                        View::Cards => t(lang.get(), Text::View3d),
+                    }}
+                </button>
+            </header>
+            <Show when=move || nodes_say(feed, |n| !n.redis_ok)>
+                <p id="redis-lost" class="banner" role="alert">
+                    "집계 서버 연결 끊김 / aggregator lost Redis"
+                </p>
             </Show>
-        </main>
+            <Show when=move || nodes_say(feed, |n| n.paused)>
+                <p id="paused" class="banner paused">{move || paused_line(feed, lang.get())}</p>
+            </Show>
+            {move || failure.get().map(|why| view! { <p id="view-note" class="note">{t(lang.get(), why)}</p> })}
+            <main>
+                <Show
+                    when=move || feed.nodes.with(Option::is_some)
+                    fallback=move || view! { <p id="connecting" class="hint">{t(lang.get(), Text::Connecting)}</p> }
+                >
+                    {move || match shown() {
+                        View::Scene => view! { <Scene feed lang select=selected.write_only() fail=set_failure/> }.into_any(),
+                        View::Cards => view! { <Board feed lang/> }.into_any(),
+                    }}
+                </Show>
+            </main>
+            <Detail feed lang selected/>
+        </div>
     }
 }
 
 /// The grid: one card per worker, keyed by name so a card survives new snapshots.
 #[component]
-fn Board(feed: Feed, lang: Lang) -> impl IntoView {
+fn Board(feed: Feed, lang: ReadSignal<Lang>) -> impl IntoView {
     let workers = move || {
         feed.nodes
             .with(|n| n.as_ref().map_or(vec![], |n| n.workers.clone()))
@@ -54,15 +108,15 @@ fn Board(feed: Feed, lang: Lang) -> impl IntoView {
                 each=workers
                 key=|w| w.name.clone()
                 children=move |first: WorkerStatus| {
-                    view! { <WorkerCard worker=latest(feed, first) lang/> }
+                    view! { <WorkerCard worker=latest(feed, first) feed lang/> }
                 }
             />
         </section>
     }
 }
 
-/// `first`'s record in the newest snapshot; the last one seen while its card is on its way out.
-fn latest(feed: Feed, first: WorkerStatus) -> Memo<WorkerStatus> {
+/// `first`'s record in the newest snapshot; the last one seen while its view is on its way out.
+pub fn latest(feed: Feed, first: WorkerStatus) -> Memo<WorkerStatus> {
     Memo::new(move |previous: Option<&WorkerStatus>| {
         let find = |n: &Option<Nodes>| {
             n.as_ref()?
@@ -82,17 +136,17 @@ fn nodes_say(feed: Feed, test: impl Fn(&Nodes) -> bool) -> bool {
     feed.nodes.with(|n| n.as_ref().is_some_and(test))
 }
 
-fn paused_line(feed: Feed) -> String {
+fn paused_line(feed: Feed, lang: Lang) -> String {
     let reason = feed
         .nodes
         .with(|n| n.as_ref().and_then(|n| n.paused_reason.clone()));
-    reason.map_or("paused".into(), |reason| format!("paused ({reason})"))
+    let paused = t(lang, Text::Paused);
+    reason.map_or(paused.into(), |reason| format!("{paused} ({reason})"))
 }
 
-/// The labels' language, from `navigator.language` (English when the browser does not say).
-fn browser_lang() -> Lang {
-    window()
-        .navigator()
-        .language()
-        .map_or(Lang::En, |tag| Lang::from_tag(&tag))
+fn lang_tag(lang: Lang) -> &'static str {
+    match lang {
+        Lang::Ko => "ko",
+        Lang::En => "en",
+    }
 }

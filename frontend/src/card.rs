@@ -6,9 +6,11 @@
 use leptos::prelude::*;
 use pulseboard_shared::{link_status, state_label, Lang, WorkerStatus};
 
-/// The card of `worker`, labelled in `lang`.
+use crate::stream::Feed;
+
+/// The card of `worker`, labelled in `lang`; its heartbeat age counts up between snapshots.
 #[component]
-pub fn WorkerCard(worker: Memo<WorkerStatus>, lang: Lang) -> impl IntoView {
+pub fn WorkerCard(worker: Memo<WorkerStatus>, feed: Feed, lang: ReadSignal<Lang>) -> impl IntoView {
     let status = move || worker.with(link_status);
     let field = move |read: fn(&WorkerStatus) -> String| move || worker.with(read);
     let name = worker.with_untracked(|w| w.name.clone());
@@ -22,7 +24,7 @@ pub fn WorkerCard(worker: Memo<WorkerStatus>, lang: Lang) -> impl IntoView {
         >
             <header>
                 <h2 class="name">{name.clone()}</h2>
-                <span class="state-label">{move || worker.with(|w| state_label(w, lang))}</span>
+                <span class="state-label">{move || worker.with(|w| state_label(w, lang.get()))}</span>
             </header>
             <p class="tags">
                 {move || worker.with(|w| w.host.clone()).map(|host| view! { <span class="host">{host}</span> })}
@@ -34,7 +36,7 @@ pub fn WorkerCard(worker: Memo<WorkerStatus>, lang: Lang) -> impl IntoView {
                 <dt>"alive"</dt>
                 <dd class="alive">{field(|w| yes_no(w.alive).into())}</dd>
                 <dt>"last beat"</dt>
-                <dd class="last-beat">{field(|w| beat_age(w.last_beat_age_s))}</dd>
+                <dd class="last-beat">{move || beat_age(feed.age_now(worker.with(|w| w.last_beat_age_s)))}</dd>
                 <dt>"queue"</dt>
                 <dd class="queue-depth">{field(|w| w.queue_depth.to_string())}</dd>
                 <dt>"in flight"</dt>

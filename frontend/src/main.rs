@@ -1,17 +1,28 @@
-//! pulseboard's page, served at `/infra/`: a live grid of worker cards fed by the server's
-//! `/api/agent-office/nodes/stream`. A Leptos CSR app, built for `wasm32` by trunk.
+//! pulseboard's page, served at `/infra/`: the fleet live, as a 3D pipeline (three-d on WebGL2)
+//! or as a grid of cards, fed by the server's `/api/agent-office/nodes/stream` (or, with `?mock`,
+//! by a script running in the page). A Leptos CSR app, built for `wasm32` by trunk.
 //!
 //! # Layout
-//! - [`stream`]: the `EventSource` and the signals it feeds.
-//! - [`app`]: the page (header, warnings, grid).
-//! - [`card`]: one worker's card.
+//! - [`stream`]: where snapshots come from (SSE with reconnection, polling, mock) as signals.
+//! - [`page`]: what the page learns from the browser (address, language, screen, saved view).
+//! - [`app`]: the page (header, warnings, the view, the detail panel).
+//! - [`scene`]: the 3D view: canvas, frame loop, labels over it, orbit input.
+//! - [`renderer`]: the three-d objects of the scene. [`orbit`]: the camera.
+//! - [`card`]: one worker's card (2D). [`detail`]: every field of one worker.
+//! - [`text`]: the page's words in Korean and English.
 //!
-//! What the data means (link status, labels, colours) lives in `pulseboard-shared`, so the
-//! cards and the server cannot disagree.
+//! What the data means (link status, labels, colours, the scene's layout, the mock script) lives
+//! in `pulseboard-shared`, so the views and the server cannot disagree.
 
 mod app;
 mod card;
+mod detail;
+mod orbit;
+mod page;
+mod renderer;
+mod scene;
 mod stream;
+mod text;
 
 fn main() {
     leptos::mount::mount_to_body(app::App);

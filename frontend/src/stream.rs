@@ -1,123 +1,286 @@
-//! The live feed: one `EventSource` on the nodes stream, turned into two signals (the latest
-//! [`Nodes`] and the state of the connection) and closed when its owner is cleaned up.
+//! The live feed: the latest [`Nodes`], where it comes from and how fresh it is, as signals.
+//!
+//! Three sources, chosen once when the page opens:
+//! - the server's SSE stream (the normal case). The browser retries a dropped stream by itself,
+//!   but gives up for good when the server answers with anything other than an event stream
+//!   (a 502 from a proxy, a restart that serves 503): then the page reopens it itself, backing
+//!   off from 1 s to 15 s;
+//! - polling `/api/agent-office/nodes` every 3 s, only where the browser has no `EventSource`;
+//! - the mock script (`?mock`), computed in the page, no server needed.
+//!
+//! Everything (stream, timers) is released when the owner is cleaned up.
+
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+use std::time::Duration;
 
 use leptos::prelude::*;
+use pulseboard_shared::mock::mock_fleet;
 use pulseboard_shared::Nodes;
-use wasm_bindgen::{closure::Closure, JsCast};
-use web_sys::{Event, EventSource, MessageEvent};
+use wasm_bindgen::{closure::Closure, JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{Event, EventSource, MessageEvent, Response};
+
+use crate::page::{now_ms, query_param};
 
 /// Where the server streams `/api/agent-office/nodes` (absolute, so the `/infra/` page works).
 pub const NODES_STREAM: &str = "/api/agent-office/nodes/stream";
+/// The plain snapshot, for polling.
+pub const NODES: &str = "/api/agent-office/nodes";
+const POLL_EVERY: Duration = Duration::from_secs(3);
+const MAX_BACKOFF_MS: u32 = 15_000;
 
-/// The state of the connection, as far as the `EventSource` tells.
+/// The state of the connection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Connection {
     /// Not opened yet.
     Connecting,
-    /// Open: events flow.
+    /// The stream is open.
     Live,
-    /// Lost; the browser is retrying on its own.
+    /// Lost; retrying.
     Reconnecting,
-    /// The browser gave up (the server answered, but not with an event stream).
-    Offline,
+    /// No SSE in this browser: polling.
+    Polling,
+    /// The in-page mock script.
+    Mock,
 }
 
 impl Connection {
-    /// The indicator's text.
-    pub fn label(self) -> &'static str {
-        match self {
-            Self::Connecting => "connecting…",
-            Self::Live => "live",
-            Self::Reconnecting => "reconnecting…",
-            Self::Offline => "offline",
-        }
-    }
-
     /// A stable spelling for the DOM (`data-state`).
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Connecting => "connecting",
             Self::Live => "live",
             Self::Reconnecting => "reconnecting",
-            Self::Offline => "offline",
+            Self::Polling => "polling",
+            Self::Mock => "mock",
         }
     }
 }
 
-/// What the page reads from the stream.
+/// What the page reads from the feed.
 #[derive(Debug, Clone, Copy)]
 pub struct Feed {
-    /// The latest snapshot; `None` until the first event.
+    /// The latest snapshot; `None` until the first one.
     pub nodes: ReadSignal<Option<Nodes>>,
-    /// The connection indicator's state.
+    /// The connection's state.
     pub connection: ReadSignal<Connection>,
+    /// `performance.now()` when the latest snapshot arrived.
+    pub received_at: ReadSignal<f64>,
+    /// `performance.now()`, ticking once a second, so ages count up between snapshots.
+    pub now: ReadSignal<f64>,
 }
 
-/// The `EventSource` and the handlers it calls; the handlers live exactly as long as it does.
-struct Subscription {
-    source: EventSource,
-    _on_open: Closure<dyn FnMut(Event)>,
-    _on_error: Closure<dyn FnMut(Event)>,
-    _on_message: Closure<dyn FnMut(MessageEvent)>,
-}
+impl Feed {
+    /// Whole seconds since the latest snapshot arrived.
+    pub fn since_update_s(&self) -> u64 {
+        ((self.now.get() - self.received_at.get()) / 1000.0).max(0.0) as u64
+    }
 
-impl Subscription {
-    fn close(&self) {
-        self.source.close();
-        self.source.set_onopen(None);
-        self.source.set_onerror(None);
-        self.source.set_onmessage(None);
+    /// A heartbeat age from the latest snapshot, counted up to now.
+    pub fn age_now(&self, age_s: Option<u64>) -> Option<u64> {
+        age_s.map(|a| a + self.since_update_s())
     }
 }
 
-/// Subscribes to `url` for the lifetime of the current reactive owner.
-pub fn subscribe(url: &str) -> Feed {
+#[derive(Clone, Copy)]
+struct Setters {
+    nodes: WriteSignal<Option<Nodes>>,
+    connection: WriteSignal<Connection>,
+    received_at: WriteSignal<f64>,
+}
+
+impl Setters {
+    fn publish(&self, nodes: Nodes) {
+        self.received_at.set(now_ms());
+        self.nodes.set(Some(nodes));
+    }
+
+    fn publish_json(&self, text: &str) {
+        // A snapshot we cannot read is skipped: the last good one stays on screen.
+        match serde_json::from_str::<Nodes>(text) {
+            Ok(nodes) => self.publish(nodes),
+            Err(err) => leptos::logging::warn!("skipping an unreadable nodes snapshot: {err}"),
+        }
+    }
+}
+
+/// Opens the feed the page's address asks for, for the lifetime of the current owner.
+pub fn open() -> Feed {
     let (nodes, set_nodes) = signal(None::<Nodes>);
     let (connection, set_connection) = signal(Connection::Connecting);
-    let feed = Feed { nodes, connection };
-
-    let source = match EventSource::new(url) {
-        Ok(source) => source,
-        Err(err) => {
-            leptos::logging::error!("cannot open {url}: {err:?}");
-            set_connection.set(Connection::Offline);
-            return feed;
-        }
+    let (received_at, set_received_at) = signal(now_ms());
+    let (now, set_now) = signal(now_ms());
+    let set = Setters {
+        nodes: set_nodes,
+        connection: set_connection,
+        received_at: set_received_at,
     };
+    let mut timers = vec![set_interval_with_handle(
+        move || set_now.set(now_ms()),
+        Duration::from_secs(1),
+    )];
 
-    let on_open = Closure::<dyn FnMut(Event)>::new(move |_| set_connection.set(Connection::Live));
-    let on_error = {
-        let source = source.clone();
-        Closure::<dyn FnMut(Event)>::new(move |_| {
-            let state = if source.ready_state() == EventSource::CLOSED {
-                Connection::Offline
-            } else {
-                Connection::Reconnecting
-            };
-            set_connection.set(state);
-        })
-    };
-    let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
-        let Some(text) = event.data().as_string() else {
-            return;
+    if query_param("mock").is_some() {
+        let size = query_param("workers")
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(6usize)
+            .clamp(1, 200);
+        let start = now_ms();
+        let tick = move || {
+            let elapsed = ((now_ms() - start) / 1000.0) as u64;
+            let mut nodes = mock_fleet(elapsed, size);
+            nodes.workers.truncate(size);
+            set.publish(nodes);
         };
-        // A snapshot we cannot read is skipped: the last good one stays on screen.
-        match serde_json::from_str::<Nodes>(&text) {
-            Ok(snapshot) => set_nodes.set(Some(snapshot)),
-            Err(err) => leptos::logging::warn!("skipping an unreadable nodes event: {err}"),
-        }
-    });
-    source.set_onopen(Some(on_open.as_ref().unchecked_ref()));
-    source.set_onerror(Some(on_error.as_ref().unchecked_ref()));
-    source.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+        tick();
+        set_connection.set(Connection::Mock);
+        timers.push(set_interval_with_handle(tick, Duration::from_secs(1)));
+    } else if has_event_source() && query_param("poll").is_none() {
+        let sse = Rc::new(Sse::default());
+        sse.open(set);
+        let sse = StoredValue::new_local(sse);
+        on_cleanup(move || sse.with_value(|sse| sse.close()));
+    } else {
+        set_connection.set(Connection::Polling);
+        let poll = move || leptos::task::spawn_local(poll_once(set));
+        poll();
+        timers.push(set_interval_with_handle(poll, POLL_EVERY));
+    }
+    on_cleanup(move || timers.iter().flatten().for_each(IntervalHandle::clear));
+    Feed {
+        nodes,
+        connection,
+        received_at,
+        now,
+    }
+}
 
-    let subscription = StoredValue::new_local(Subscription {
-        source,
-        _on_open: on_open,
-        _on_error: on_error,
-        _on_message: on_message,
-    });
-    // Cleanups run before the owner drops its values, so the source is still here to close.
-    on_cleanup(move || subscription.with_value(Subscription::close));
-    feed
+fn has_event_source() -> bool {
+    js_sys::Reflect::has(&window(), &JsValue::from_str("EventSource")).unwrap_or(false)
+}
+
+async fn poll_once(set: Setters) {
+    let text = async {
+        let response: Response = JsFuture::from(window().fetch_with_str(NODES))
+            .await?
+            .dyn_into()?;
+        if !response.ok() {
+            return Err(JsValue::from_str("not 200"));
+        }
+        JsFuture::from(response.text()?).await
+    };
+    match text.await.map(|t| t.as_string()) {
+        Ok(Some(text)) => {
+            set.connection.set(Connection::Polling);
+            set.publish_json(&text);
+        }
+        _ => set.connection.set(Connection::Reconnecting),
+    }
+}
+
+type Handler = Closure<dyn FnMut(Event)>;
+
+/// The `EventSource`, its handlers, and the reopening the browser does not do by itself.
+#[derive(Default)]
+struct Sse {
+    source: RefCell<Option<EventSource>>,
+    handlers: RefCell<Vec<Handler>>,
+    retry: Cell<Option<TimeoutHandle>>,
+    failures: Cell<u32>,
+    closed: Cell<bool>,
+}
+
+impl Sse {
+    fn open(self: &Rc<Self>, set: Setters) {
+        if self.closed.get() {
+            return;
+        }
+        let source = match EventSource::new(NODES_STREAM) {
+            Ok(source) => source,
+            Err(err) => {
+                leptos::logging::error!("cannot open {NODES_STREAM}: {err:?}");
+                self.reopen_later(set);
+                return;
+            }
+        };
+        let me = Rc::downgrade(self);
+        let on_open = Closure::<dyn FnMut(Event)>::new(move |_| {
+            set.connection.set(Connection::Live);
+            if let Some(me) = me.upgrade() {
+                me.failures.set(0);
+            }
+        });
+        let me = Rc::downgrade(self);
+        let on_error = Closure::<dyn FnMut(Event)>::new(move |_| {
+            set.connection.set(Connection::Reconnecting);
+            let Some(me) = me.upgrade() else { return };
+            let gave_up = me
+                .source
+                .borrow()
+                .as_ref()
+                .is_some_and(|s| s.ready_state() == EventSource::CLOSED);
+            if gave_up {
+                me.reopen_later(set);
+            }
+        });
+        let on_message = Closure::<dyn FnMut(Event)>::new(move |event: Event| {
+            if let Some(text) = event
+                .dyn_ref::<MessageEvent>()
+                .and_then(|e| e.data().as_string())
+            {
+                set.connection.set(Connection::Live);
+                set.publish_json(&text);
+            }
+        });
+        source.set_onopen(Some(on_open.as_ref().unchecked_ref()));
+        source.set_onerror(Some(on_error.as_ref().unchecked_ref()));
+        source.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+        self.detach();
+        *self.source.borrow_mut() = Some(source);
+        *self.handlers.borrow_mut() = vec![on_open, on_error, on_message];
+    }
+
+    /// Reopens after 1, 2, 4, 8, 15, 15… seconds (with jitter, so a restarted server is not
+    /// hit by every page at once).
+    fn reopen_later(self: &Rc<Self>, set: Setters) {
+        if self.closed.get() {
+            return;
+        }
+        if let Some(source) = self.source.borrow().as_ref() {
+            source.close();
+        }
+        let failures = self.failures.get();
+        self.failures.set(failures + 1);
+        let backoff = (1000u32 << failures.min(4)).min(MAX_BACKOFF_MS);
+        let jitter = (js_sys::Math::random() * 300.0) as u32;
+        let me = Rc::downgrade(self);
+        let handle = set_timeout_with_handle(
+            move || {
+                if let Some(me) = me.upgrade() {
+                    me.open(set);
+                }
+            },
+            Duration::from_millis(u64::from(backoff + jitter)),
+        );
+        self.retry.set(handle.ok());
+    }
+
+    fn detach(&self) {
+        if let Some(source) = self.source.borrow_mut().take() {
+            source.close();
+            source.set_onopen(None);
+            source.set_onerror(None);
+            source.set_onmessage(None);
+        }
+    }
+
+    fn close(&self) {
+        self.closed.set(true);
+        if let Some(retry) = self.retry.take() {
+            retry.clear();
+        }
+        self.detach();
+        self.handlers.borrow_mut().clear();
+    }
 }

@@ -12,11 +12,13 @@ pub type Point = [f32; 3];
 
 /// The edge of a worker's cube.
 pub const NODE_SIZE: f32 = 0.5;
-/// Centre-to-centre distance of two workers on a host.
-pub const SPACING: f32 = 1.0;
+/// Centre-to-centre distance of two workers side by side on a host (room for their labels).
+pub const SPACING: f32 = 2.8;
+/// Centre-to-centre distance of two rows of workers on a host.
+pub const ROW_SPACING: f32 = 2.2;
 /// Thickness of a host slab.
 pub const SLAB: f32 = 0.3;
-const MARGIN: f32 = 0.5;
+const MARGIN: f32 = 0.6;
 const HOST_GAP: f32 = 1.0;
 const RIGHT_EDGE_X: f32 = 4.0;
 const NAS_X: f32 = -6.0;
@@ -34,8 +36,8 @@ pub struct Layout {
     pub workers: Vec<WorkerSpot>,
     /// One route per linked worker (watchers have none).
     pub routes: Vec<Route>,
-    /// Centre and radius of a sphere holding everything, to fit the camera.
-    pub bounds: (Point, f32),
+    /// Centre and half extents of a box holding everything, to fit the camera.
+    pub bounds: (Point, Point),
 }
 
 /// A machine drawn as a slab.
@@ -129,7 +131,7 @@ pub fn layout(nodes: &Nodes) -> Layout {
         }
     }
     let grids: Vec<(usize, usize)> = groups.iter().map(|(_, m)| grid(m.len())).collect();
-    let depth = |(_, rows): (usize, usize)| rows as f32 * SPACING + 2.0 * MARGIN;
+    let depth = |(_, rows): (usize, usize)| rows as f32 * ROW_SPACING + 2.0 * MARGIN;
     let total_depth: f32 = grids.iter().map(|g| depth(*g)).sum::<f32>()
         + HOST_GAP * grids.len().saturating_sub(1) as f32;
 
@@ -153,7 +155,7 @@ pub fn layout(nodes: &Nodes) -> Layout {
             spots[i] = Some([
                 RIGHT_EDGE_X + MARGIN + SPACING * (c + 0.5),
                 SLAB / 2.0 + NODE_SIZE / 2.0,
-                z + MARGIN + SPACING * (r + 0.5),
+                z + MARGIN + ROW_SPACING * (r + 0.5),
             ]);
         }
         hosts.push(HostBox {
@@ -221,7 +223,7 @@ fn grid(n: usize) -> (usize, usize) {
     (cols, n.div_ceil(cols))
 }
 
-fn bounds(hosts: &[HostBox]) -> (Point, f32) {
+fn bounds(hosts: &[HostBox]) -> (Point, Point) {
     let (mut lo, mut hi) = ([f32::MAX; 3], [f32::MIN; 3]);
     for h in hosts {
         for a in 0..3 {
@@ -231,7 +233,12 @@ fn bounds(hosts: &[HostBox]) -> (Point, f32) {
     }
     hi[1] = hi[1].max(3.6);
     let center = lerp(lo, hi, 0.5);
-    (center, dist(lo, hi) / 2.0)
+    let half = [
+        (hi[0] - lo[0]) / 2.0,
+        (hi[1] - lo[1]) / 2.0,
+        (hi[2] - lo[2]) / 2.0,
+    ];
+    (center, half)
 }
 
 #[cfg(test)]
@@ -240,9 +247,9 @@ mod tests {
     use crate::mock::mock_fleet;
 
     fn inside(p: Point, h: &HostBox) -> bool {
-        (0..3).step_by(2).all(|a| {
-            (p[a] - h.center[a]).abs() + NODE_SIZE / 2.0 <= h.size[a] / 2.0 + f32::EPSILON
-        })
+        (0..3)
+            .step_by(2)
+            .all(|a| (p[a] - h.center[a]).abs() + NODE_SIZE / 2.0 <= h.size[a] / 2.0 + f32::EPSILON)
     }
 
     #[test]
@@ -271,12 +278,16 @@ mod tests {
                     let apart = (0..3).step_by(2).any(|k| {
                         (a.center[k] - b.center[k]).abs() >= (a.size[k] + b.size[k]) / 2.0
                     });
-                    assert!(apart, "{n} workers: hosts {} and {} overlap", a.name, b.name);
+                    assert!(
+                        apart,
+                        "{n} workers: hosts {} and {} overlap",
+                        a.name, b.name
+                    );
                 }
             }
-            let (center, radius) = scene.bounds;
+            let (center, half) = scene.bounds;
             for w in &scene.workers {
-                assert!(dist(center, w.position) <= radius);
+                assert!((0..3).all(|a| (w.position[a] - center[a]).abs() <= half[a]));
             }
         }
     }

@@ -96,7 +96,8 @@ async fn the_page_shows_one_card_per_worker_with_its_state() {
     let browser = Browser::start(BrowserOptions::default()).await;
     browser
         .client
-        .goto(&format!("{}/infra/", stack.base))
+        // The card grid (3D is the default on a desktop; tests/tests/dashboard.rs covers it).
+        .goto(&format!("{}/infra/?view=2d", stack.base))
         .await
         .unwrap();
     let lang: String = browser

@@ -1,0 +1,112 @@
+//! What the page learns from the browser: its address, clock, language, screen, motion
+//! preference, and the view the user chose last time.
+
+use leptos::prelude::*;
+use pulseboard_shared::Lang;
+
+/// Where the chosen view is remembered.
+const VIEW_KEY: &str = "pulseboard.view";
+
+/// `performance.now()`, in milliseconds.
+pub fn now_ms() -> f64 {
+    window().performance().map_or(0.0, |p| p.now())
+}
+
+/// The value of `name` in the page's query string (`""` for a bare `?mock`).
+pub fn query_param(name: &str) -> Option<String> {
+    let search = window().location().search().ok()?;
+    search
+        .trim_start_matches('?')
+        .split('&')
+        .filter(|pair| !pair.is_empty())
+        .find_map(|pair| {
+            let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+            (key == name).then(|| value.to_owned())
+        })
+}
+
+/// Whether the media query matches.
+pub fn media(query: &str) -> bool {
+    window()
+        .match_media(query)
+        .ok()
+        .flatten()
+        .is_some_and(|m| m.matches())
+}
+
+/// The labels' language: `?lang=`, else `navigator.language` (English when it says nothing).
+pub fn browser_lang() -> Lang {
+    query_param("lang")
+        .or_else(|| window().navigator().language())
+        .map_or(Lang::En, |tag| Lang::from_tag(&tag))
+}
+
+/// Whether the user asked the system for less motion.
+pub fn reduced_motion() -> bool {
+    media("(prefers-reduced-motion: reduce)")
+}
+
+/// The two views of the fleet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum View {
+    /// The three-d scene.
+    Scene,
+    /// The card grid.
+    Cards,
+}
+
+impl View {
+    /// A stable spelling for storage and the DOM.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Scene => "3d",
+            Self::Cards => "2d",
+        }
+    }
+
+    fn parse(text: &str) -> Option<Self> {
+        match text {
+            "3d" => Some(Self::Scene),
+            "2d" => Some(Self::Cards),
+            _ => None,
+        }
+    }
+
+    /// The other one.
+    pub fn toggled(self) -> Self {
+        match self {
+            Self::Scene => Self::Cards,
+            Self::Cards => Self::Scene,
+        }
+    }
+}
+
+/// The view to start with: `?view=`, else the one chosen last time, else 2D on a phone (narrow
+/// screen or coarse pointer) and 3D elsewhere.
+pub fn initial_view() -> View {
+    query_param("view")
+        .and_then(|v| View::parse(&v))
+        .or_else(|| {
+            storage()?
+                .get_item(VIEW_KEY)
+                .ok()?
+                .and_then(|v| View::parse(&v))
+        })
+        .unwrap_or_else(|| if is_phone() { View::Cards } else { View::Scene })
+}
+
+/// Remembers the user's choice.
+pub fn remember_view(view: View) {
+    if let Some(storage) = storage() {
+        let _ = storage.set_item(VIEW_KEY, view.as_str());
+    }
+}
+
+/// A narrow screen or a finger for a pointer.
+pub fn is_phone() -> bool {
+    media("(max-width: 700px)") || media("(pointer: coarse)")
+}
+
+fn storage() -> Option<web_sys::Storage> {
+    window().local_storage().ok().flatten()
+}
