@@ -12,6 +12,7 @@
 //! - [`simulate`]: a fleet of simulated workers writing real heartbeats and moving real jobs.
 //! - [`redis_server`]: a private `redis-server` on a free port, for the demo and the tests.
 //! - [`demo`]: Redis + simulator + server in one command.
+//! - [`mock`]: `serve --mock`, the dashboard's mock script as the only source, no Redis.
 //! - [`alerts`]: transitions to Telegram and webhooks, exactly once, and the event log.
 //!
 //! # Lifecycle
@@ -24,6 +25,7 @@ pub mod config;
 pub mod demo;
 pub mod discovery;
 pub mod http;
+pub mod mock;
 pub mod reader;
 pub mod redis_server;
 pub mod refresher;

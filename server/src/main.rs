@@ -47,6 +47,10 @@ struct ServeArgs {
     /// Milliseconds between two refreshes of the snapshot [default: 1000].
     #[arg(long, env = "PULSEBOARD_REFRESH_MS", value_name = "MS")]
     refresh_ms: Option<u64>,
+    /// Serve the dashboard's mock script (every state in turn) instead of reading Redis: try the
+    /// whole product with nothing installed.
+    #[arg(long)]
+    mock: bool,
 }
 
 #[derive(Args)]
@@ -162,7 +166,13 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     if !config.dist.join("index.html").is_file() {
         tracing::warn!(dist = %config.dist.display(), "no dashboard bundle there; /infra/ will say how to build it");
     }
-    pulseboard_server::serve(config, listener, pulseboard_server::shutdown_on_signals()).await?;
+    let shutdown = pulseboard_server::shutdown_on_signals();
+    if args.mock {
+        tracing::warn!("mock mode: serving a scripted fleet, not Redis");
+        pulseboard_server::mock::serve(config, listener, shutdown).await?;
+    } else {
+        pulseboard_server::serve(config, listener, shutdown).await?;
+    }
     tracing::info!("stopped");
     Ok(())
 }

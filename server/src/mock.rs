@@ -1,0 +1,89 @@
+//! `pulseboard serve --mock`: the dashboard's mock script served from the server, with no Redis.
+//!
+//! The same pure scenario the page runs with `?mock` ([`pulseboard_shared::mock`]) is published
+//! into the [`Hub`] once a second in place of the Redis refresher, so the API, the SSE stream and
+//! the dashboard all behave as in production while nothing else is installed.
+
+use std::time::{Duration, Instant};
+
+use pulseboard_shared::mock::mock_nodes;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+use crate::config::Config;
+use crate::http::{self, AppState};
+use crate::snapshot::{Hub, Snapshot};
+
+/// How often the scenario advances.
+pub const TICK: Duration = Duration::from_secs(1);
+
+/// Publishes the scenario into `hub` every `every` (the script's clock runs in real seconds)
+/// until `shutdown` turns true.
+pub async fn publish(hub: Hub, every: Duration, mut shutdown: watch::Receiver<bool>) {
+    let start = Instant::now();
+    let mut tick = tokio::time::interval(every);
+    let mut version = 0;
+    let mut redis_ok_at = None;
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = shutdown.wait_for(|stop| *stop) => break,
+        }
+        let nodes = mock_nodes(start.elapsed().as_secs());
+        if nodes.redis_ok {
+            redis_ok_at = Some(Instant::now());
+        }
+        version += 1;
+        let mut snapshot = Snapshot::new(nodes, version);
+        snapshot.redis_ok_at = redis_ok_at;
+        if !snapshot.nodes.redis_ok {
+            snapshot.redis_error = Some("mock: the script's Redis-lost act".into());
+        }
+        hub.publish(snapshot);
+    }
+}
+
+/// Serves the API and the dashboard on `listener` with the mock scenario as the only source,
+/// until `shutdown` turns true.
+pub async fn serve(
+    config: Config,
+    listener: TcpListener,
+    shutdown: watch::Receiver<bool>,
+) -> anyhow::Result<()> {
+    let hub = Hub::default();
+    let publisher = tokio::spawn(publish(hub.clone(), TICK, shutdown.clone()));
+    let state = AppState {
+        hub,
+        refresh: TICK,
+        shutdown: shutdown.clone(),
+        alerts: None,
+    };
+    let mut drain = shutdown;
+    axum::serve(listener, http::app(state, config.dist))
+        .with_graceful_shutdown(async move {
+            let _ = drain.wait_for(|stop| *stop).await;
+        })
+        .await?;
+    publisher.await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn the_scenario_advances_once_a_tick() {
+        let hub = Hub::default();
+        let (stop, rx) = watch::channel(false);
+        let every = Duration::from_millis(20);
+        let task = tokio::spawn(publish(hub.clone(), every, rx));
+        tokio::time::sleep(every * 5).await;
+        let latest = hub.latest();
+        assert!(latest.version >= 3);
+        assert_eq!(latest.nodes.workers.len(), 6);
+        assert!(latest.nodes.redis_ok && latest.redis_ok_at.is_some());
+        stop.send_replace(true);
+        task.await.unwrap();
+    }
+}
