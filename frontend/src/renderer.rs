@@ -13,8 +13,9 @@ use three_d::*;
 pub const TUBE: f32 = 0.08;
 /// Where a down link breaks, as fractions of its last segment.
 pub const GAP: (f32, f32) = (0.4, 0.6);
-/// Where the test probe and badges sit on a link's last segment.
-pub const PROBE_AT: f32 = 0.25;
+/// Where on a link's last segment its colour is certainly drawn (past the break, clear of
+/// other links and of the labels, which hang below the workers); exposed for tests.
+pub const PROBE_AT: f32 = 0.8;
 
 const BACKGROUND: Srgba = Srgba::new_opaque(0x0b, 0x10, 0x17);
 const HOST: Srgba = Srgba::new_opaque(0x1e, 0x29, 0x3b);
@@ -72,7 +73,8 @@ impl Renderer {
             blocks: instanced(&CpuMesh::cube()),
             tubes: instanced(&CpuMesh::cylinder(12)),
             balls: instanced(&CpuMesh::sphere(16)),
-            particles: instanced(&CpuMesh::sphere(8)),
+            // A few pixels across: a coarse sphere looks the same and costs a fifth.
+            particles: instanced(&CpuMesh::sphere(4)),
             halo,
             flows: vec![],
             sparks: vec![],
@@ -179,7 +181,7 @@ impl Renderer {
 
         let mut dots = Instances::default();
         for f in &self.flows {
-            let count = (f.length / 1.2).ceil().max(2.0) as usize;
+            let count = (f.length / 1.5).ceil().clamp(2.0, 6.0) as usize;
             let phase = f.speed * time_s / f.length;
             for k in 0..count {
                 let t = (k as f32 / count as f32 + phase).fract();

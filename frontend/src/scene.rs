@@ -270,6 +270,7 @@ struct Live {
 #[derive(Default)]
 struct Stats {
     frames: u64,
+    cpu_ms: f64,
     draw_ms: f64,
     last_frame: Option<f64>,
     interval_ms: f64,
@@ -368,6 +369,7 @@ impl Live {
         };
         let before = now_ms();
         self.renderer.draw(&camera, time_s);
+        let submitted = now_ms() - before;
         if self.bench {
             // Wait for the (software) GPU, so the figure is the whole frame's cost.
             let mut pixel = [0u8; 4];
@@ -381,7 +383,7 @@ impl Live {
                 Some(&mut pixel),
             );
         }
-        self.record(t_ms, now_ms() - before);
+        self.record(t_ms, submitted, now_ms() - before);
         self.camera = Some(camera);
         if self.dirty {
             self.place_labels(dpr);
@@ -396,9 +398,12 @@ impl Live {
             .unwrap_or(usize::MAX)
     }
 
-    fn record(&mut self, t_ms: f64, draw_ms: f64) {
+    /// Counts a frame that took `cpu_ms` to submit and `draw_ms` in all (with the GPU's share
+    /// when benchmarking), and publishes running totals as `window.pulseboardStats`.
+    fn record(&mut self, t_ms: f64, cpu_ms: f64, draw_ms: f64) {
         let s = &mut self.stats;
         s.frames += 1;
+        s.cpu_ms += cpu_ms;
         s.draw_ms += draw_ms;
         if let Some(last) = s.last_frame {
             s.interval_ms += t_ms - last;
@@ -411,14 +416,16 @@ impl Live {
             let _ = self.canvas.set_attribute("data-drawn", "1");
             set_global("pulseboardFirstFrameMs", &JsValue::from_f64(at));
         }
-        if s.frames.is_multiple_of(30) || s.frames < 3 {
+        if self.bench || s.frames.is_multiple_of(30) || s.frames < 3 {
             let stats = js_sys::Object::new();
             let put = |k: &str, v: f64| {
                 let _ = js_sys::Reflect::set(&stats, &k.into(), &v.into());
             };
             put("frames", s.frames as f64);
-            put("drawMs", s.draw_ms / s.frames as f64);
-            put("intervalMs", s.interval_ms / s.intervals.max(1) as f64);
+            put("cpuMsTotal", s.cpu_ms);
+            put("drawMsTotal", s.draw_ms);
+            put("intervals", s.intervals as f64);
+            put("intervalMsTotal", s.interval_ms);
             put("bench", f64::from(u8::from(self.bench)));
             set_global("pulseboardStats", &stats);
         }
@@ -450,11 +457,7 @@ impl Live {
             let style = el.style();
             match self.anchors.get(&key).and_then(|p| screen(*p)) {
                 Some((x, y)) => {
-                    let lift = if key.starts_with("w:") {
-                        "-100%"
-                    } else {
-                        "-50%"
-                    };
+                    let lift = if key.starts_with("w:") { "4px" } else { "-50%" };
                     let _ = style.set_property(
                         "transform",
                         &format!("translate({x:.1}px,{y:.1}px) translate(-50%,{lift})"),
@@ -517,16 +520,15 @@ impl Live {
     }
 }
 
-/// Where each label goes: `w:` above a worker, `c:` its cube (for picking), `m:` the mark on
+/// Where each label goes: `w:` below a worker, `c:` its cube (for picking), `m:` the mark on
 /// its link, `h:` a host's front edge, `bus` above the bus.
 fn anchors(layout: &Layout) -> HashMap<String, Point> {
     let mut anchors = HashMap::new();
     for w in &layout.workers {
         let p = w.position;
-        anchors.insert(
-            format!("w:{}", w.name),
-            [p[0], p[1] + NODE_SIZE * 0.7, p[2]],
-        );
+        // Labels hang below their cube: links arrive from above.
+        let below = [p[0], p[1] - NODE_SIZE / 2.0, p[2] + NODE_SIZE / 2.0];
+        anchors.insert(format!("w:{}", w.name), below);
         anchors.insert(format!("c:{}", w.name), p);
     }
     for r in &layout.routes {

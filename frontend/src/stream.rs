@@ -6,7 +6,8 @@
 //!   (a 502 from a proxy, a restart that serves 503): then the page reopens it itself, backing
 //!   off from 1 s to 15 s;
 //! - polling `/api/agent-office/nodes` every 3 s, only where the browser has no `EventSource`;
-//! - the mock script (`?mock`), computed in the page, no server needed.
+//! - the mock script (`?mock`, or `?mock=<second>` to start it that far in; `&workers=<n>` for a
+//!   bigger fleet), computed in the page, no server needed.
 //!
 //! Everything (stream, timers) is released when the owner is cleaned up.
 
@@ -121,14 +122,15 @@ pub fn open() -> Feed {
         Duration::from_secs(1),
     )];
 
-    if query_param("mock").is_some() {
+    if let Some(mock) = query_param("mock") {
+        let offset = mock.parse::<u64>().unwrap_or(0);
         let size = query_param("workers")
             .and_then(|n| n.parse().ok())
             .unwrap_or(6usize)
             .clamp(1, 200);
         let start = now_ms();
         let tick = move || {
-            let elapsed = ((now_ms() - start) / 1000.0) as u64;
+            let elapsed = offset + ((now_ms() - start) / 1000.0) as u64;
             let mut nodes = mock_fleet(elapsed, size);
             nodes.workers.truncate(size);
             set.publish(nodes);

@@ -22,6 +22,8 @@ const MARGIN: f32 = 0.6;
 const HOST_GAP: f32 = 1.0;
 const RIGHT_EDGE_X: f32 = 4.0;
 const NAS_X: f32 = -6.0;
+const BUS_Y: f32 = 3.0;
+const ARC_Y: f32 = 4.6;
 
 /// The computed scene.
 #[derive(Debug, Clone, PartialEq)]
@@ -135,14 +137,18 @@ pub fn layout(nodes: &Nodes) -> Layout {
     let total_depth: f32 = grids.iter().map(|g| depth(*g)).sum::<f32>()
         + HOST_GAP * grids.len().saturating_sub(1) as f32;
 
+    // The bus (and the NAS beside it) stand in front of the worker hosts and high: seen from the
+    // default camera (in front, above), links to workers in one row then fan out visibly
+    // instead of lying on one line.
+    let front = total_depth / 2.0 + 1.5;
     let nas = HostBox {
         name: queue_host,
-        center: [NAS_X, 0.0, 0.0],
+        center: [NAS_X, 0.0, front],
         size: [3.0, SLAB, 3.0],
         queue_host: true,
     };
-    let nas_top = [NAS_X, SLAB / 2.0 + 0.6, 0.0];
-    let bus = [0.0, 1.2, 0.0];
+    let nas_top = [NAS_X, SLAB / 2.0 + 0.6, front];
+    let bus = [0.0, BUS_Y, front];
     let mut hosts = vec![nas];
     let mut spots = vec![None; nodes.workers.len()];
     let mut z = -total_depth / 2.0;
@@ -190,7 +196,7 @@ pub fn layout(nodes: &Nodes) -> Layout {
                 WorkerKind::Watcher => return None,
                 WorkerKind::Trader => {
                     // Over the bus, straight from the queue host: it bypasses Redis.
-                    let arc = [0.0, 3.6, top[2] * 0.5];
+                    let arc = [0.0, ARC_Y, top[2] * 0.5];
                     (LinkType::HttpPull, vec![nas_top, arc, top])
                 }
                 WorkerKind::Render | WorkerKind::Unknown => (LinkType::RedisQueue, vec![bus, top]),
@@ -231,7 +237,7 @@ fn bounds(hosts: &[HostBox]) -> (Point, Point) {
             hi[a] = hi[a].max(h.center[a] + h.size[a] / 2.0);
         }
     }
-    hi[1] = hi[1].max(3.6);
+    hi[1] = hi[1].max(ARC_Y);
     let center = lerp(lo, hi, 0.5);
     let half = [
         (hi[0] - lo[0]) / 2.0,
