@@ -56,8 +56,9 @@ impl Orbit {
         // Fit the box's width and its apparent height (its depth seen from above, tilted).
         let [hx, hy, hz] = self.half;
         let tall = hz * self.pitch.sin() + hy * self.pitch.cos();
-        let fit = (hx / (tan * aspect)).max(tall / tan) + hz;
-        let distance = fit * 1.08 * self.zoom;
+        // (the near half of the box is closer than the target: half its depth is enough margin)
+        let fit = (hx / (tan * aspect)).max(tall / tan) + hz * 0.5;
+        let distance = fit * 1.02 * self.zoom;
         let reach = hx.max(hy).max(hz);
         let t = vec3(self.target[0], self.target[1], self.target[2]);
         let eye = t + distance

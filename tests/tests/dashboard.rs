@@ -444,8 +444,23 @@ async fn a_phone_gets_cards_and_the_toggle_goes_both_ways_and_is_remembered() {
         Value::Null,
         "the canvas is gone with the 3D view"
     );
-    browser.close().await;
+
+    // The server goes away: the page says it is reconnecting and how old its data is.
     stack.stop().await;
+    let state = wait_js(
+        &browser,
+        "the reconnecting indicator",
+        "const c = document.getElementById('connection'); \
+         return c.dataset.state === 'reconnecting' ? c.textContent : ''",
+    )
+    .await;
+    let state = state.as_str().unwrap();
+    assert!(
+        state.contains("마지막 갱신") || state.contains("last update"),
+        "{state}"
+    );
+    browser.screenshot("dashboard-phone-reconnecting").await;
+    browser.close().await;
 }
 
 /// Serves only the bundle, at /infra/: no API, no Redis.
