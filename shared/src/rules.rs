@@ -166,7 +166,7 @@ mod tests {
     #[test]
     fn missing_heartbeat_is_dead_and_down() {
         let w = worker("image-render", WorkerKind::Render, false, None);
-        assert_eq!(links_for(&[w.clone()])[0].status, LinkStatus::Down);
+        assert_eq!(links_for(std::slice::from_ref(&w))[0].status, LinkStatus::Down);
         assert_eq!(state_label(&w, Lang::Ko), "🔴 다운");
     }
 
@@ -195,7 +195,7 @@ mod tests {
     #[test]
     fn trader_has_an_http_pull_link() {
         let w = worker("ai_trade", WorkerKind::Trader, true, Some("market_open"));
-        let link = &links_for(&[w.clone()])[0];
+        let link = &links_for(std::slice::from_ref(&w))[0];
         assert_eq!(
             (link.from.as_str(), link.to.as_str()),
             ("ai_trade", "nas-stock")
