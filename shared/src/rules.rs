@@ -166,7 +166,10 @@ mod tests {
     #[test]
     fn missing_heartbeat_is_dead_and_down() {
         let w = worker("image-render", WorkerKind::Render, false, None);
-        assert_eq!(links_for(std::slice::from_ref(&w))[0].status, LinkStatus::Down);
+        assert_eq!(
+            links_for(std::slice::from_ref(&w))[0].status,
+            LinkStatus::Down
+        );
         assert_eq!(state_label(&w, Lang::Ko), "🔴 다운");
     }
 
