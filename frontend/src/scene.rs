@@ -9,6 +9,7 @@
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::Rc;
+#[cfg(target_arch = "wasm32")]
 use std::sync::Arc;
 
 use leptos::html::{Canvas, Div};
@@ -290,12 +291,7 @@ impl Live {
             .ok_or("no webgl2 context")?
             .dyn_into::<WebGl2RenderingContext>()
             .map_err(|_| "not a WebGL2 context")?;
-        // three-d takes an `Arc`; on the web everything stays on the one thread anyway.
-        #[allow(clippy::arc_with_non_send_sync)]
-        let context = Context::from_gl_context(Arc::new(
-            three_d::context::Context::from_webgl2_context(gl.clone()),
-        ))
-        .map_err(|e| e.to_string())?;
+        let context = three_d_context(&gl)?;
         let on_lost = Closure::<dyn FnMut(web_sys::Event)>::new(move |_| {
             fail.set(Some(Text::ContextLost));
         });
@@ -546,6 +542,21 @@ fn anchors(layout: &Layout) -> HashMap<String, Point> {
     let b = layout.bus;
     anchors.insert("bus".into(), [b[0], b[1] + 1.0, b[2]]);
     anchors
+}
+
+/// three-d's context on the canvas's WebGL2 context.
+#[cfg(target_arch = "wasm32")]
+fn three_d_context(gl: &WebGl2RenderingContext) -> Result<Context, String> {
+    // three-d takes an `Arc`; on the web everything stays on the one thread anyway.
+    #[allow(clippy::arc_with_non_send_sync)]
+    let gl = Arc::new(three_d::context::Context::from_webgl2_context(gl.clone()));
+    Context::from_gl_context(gl).map_err(|e| e.to_string())
+}
+
+/// The page only runs in a browser; natively (`cargo clippy --workspace`) this just type-checks.
+#[cfg(not(target_arch = "wasm32"))]
+fn three_d_context(_: &WebGl2RenderingContext) -> Result<Context, String> {
+    Err("the 3D view runs in a browser only".into())
 }
 
 fn set_global(name: &str, value: &JsValue) {
