@@ -363,6 +363,20 @@ async fn without_webgl_the_cards_appear_by_themselves_with_a_note() {
         Value::Null
     );
     browser.screenshot("dashboard-no-webgl").await;
+
+    // Where SSE is unavailable the page polls /nodes (`?poll` forces that path here).
+    browser
+        .client
+        .goto(&format!("{}/infra/?poll", stack.base))
+        .await
+        .unwrap();
+    wait_js(
+        &browser,
+        "cards fed by polling",
+        "return document.getElementById('connection')?.dataset.state === 'polling' \
+             && document.querySelectorAll('.worker-card').length === 6",
+    )
+    .await;
     browser.close().await;
     stack.stop().await;
 }
@@ -533,6 +547,49 @@ async fn mock_mode_runs_in_the_page_with_no_server_behind_it() {
     )
     .await;
     browser.screenshot("dashboard-mock-redis-lost").await;
+    browser.close().await;
+    server.abort();
+}
+
+#[tokio::test]
+async fn with_reduced_motion_the_scene_stands_still() {
+    require_bundle();
+    let _turn = ONE_BROWSER_AT_A_TIME.lock().await;
+    let (base, server) = static_bundle().await;
+    let browser = Browser::start(BrowserOptions {
+        extra_args: vec!["--force-prefers-reduced-motion".into()],
+        ..BrowserOptions::default()
+    })
+    .await;
+    // 1 s into the script: eight seconds of the healthy act, where only ages change.
+    browser
+        .client
+        .goto(&format!("{base}/infra/?mock=1"))
+        .await
+        .unwrap();
+    wait_js(
+        &browser,
+        "the first frame",
+        "return document.querySelector('#scene-canvas[data-drawn]') !== null",
+    )
+    .await;
+    assert_eq!(
+        js(
+            &browser,
+            "return document.querySelector('.scene').dataset.motion"
+        )
+        .await,
+        "reduced"
+    );
+    let frames = "return window.pulseboardStats.frames";
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let before = js(&browser, frames).await.as_u64().unwrap();
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let after = js(&browser, frames).await.as_u64().unwrap();
+    assert!(
+        after - before <= 2,
+        "the scene kept redrawing: {before} -> {after} frames"
+    );
     browser.close().await;
     server.abort();
 }
