@@ -14,6 +14,13 @@ pub fn WorkerCard(worker: Memo<WorkerStatus>, feed: Feed, lang: ReadSignal<Lang>
     let status = move || worker.with(link_status);
     let field = move |read: fn(&WorkerStatus) -> String| move || worker.with(read);
     let name = worker.with_untracked(|w| w.name.clone());
+    // A field's name in the page's language.
+    let say = move |ko: &'static str, en: &'static str| {
+        move || match lang.get() {
+            Lang::Ko => ko,
+            Lang::En => en,
+        }
+    };
 
     view! {
         <article
@@ -29,21 +36,21 @@ pub fn WorkerCard(worker: Memo<WorkerStatus>, feed: Feed, lang: ReadSignal<Lang>
             <p class="tags">
                 {move || worker.with(|w| w.host.clone()).map(|host| view! { <span class="host">{host}</span> })}
                 <Show when=move || !worker.with(|w| w.registered)>
-                    <span class="unregistered">"unregistered"</span>
+                    <span class="unregistered">{say("미등록", "unregistered")}</span>
                 </Show>
             </p>
             <dl>
-                <dt>"alive"</dt>
+                <dt>{say("생존", "alive")}</dt>
                 <dd class="alive">{field(|w| yes_no(w.alive).into())}</dd>
-                <dt>"last beat"</dt>
+                <dt>{say("마지막 신호", "last beat")}</dt>
                 <dd class="last-beat">{move || beat_age(feed.age_now(worker.with(|w| w.last_beat_age_s)))}</dd>
-                <dt>"queue"</dt>
+                <dt>{say("대기열", "queue")}</dt>
                 <dd class="queue-depth">{field(|w| w.queue_depth.to_string())}</dd>
-                <dt>"in flight"</dt>
+                <dt>{say("처리 중", "in flight")}</dt>
                 <dd class="processing">{field(|w| w.processing.to_string())}</dd>
-                <dt>"dead letters"</dt>
+                <dt>{say("실패 보관", "dead letters")}</dt>
                 <dd class="dead-letter">{field(|w| w.dead_letter.to_string())}</dd>
-                <dt>"done / failed"</dt>
+                <dt>{say("완료 / 실패", "done / failed")}</dt>
                 <dd class="jobs">{field(|w| format!("{} / {}", w.jobs_done, w.jobs_failed))}</dd>
             </dl>
             {move || worker.with(|w| w.error.clone()).map(|error| view! { <p class="error">{error}</p> })}
