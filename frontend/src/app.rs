@@ -10,6 +10,7 @@ use crate::page::{browser_lang, initial_view, remember_view, View};
 use crate::scene::Scene;
 use crate::stream::{self, Connection, Feed};
 use crate::text::{reconnecting, t, Text};
+use crate::timeline::Timeline;
 
 /// The whole page.
 #[component]
@@ -89,6 +90,7 @@ pub fn App() -> impl IntoView {
                     }}
                 </Show>
             </main>
+            <Timeline feed lang/>
             <Detail feed lang selected/>
         </div>
     }

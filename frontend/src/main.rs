@@ -10,6 +10,7 @@
 //! - [`renderer`]: the three-d objects of the scene. [`orbit`]: the camera.
 //! - [`card`]: one worker's card (2D). [`detail`]: every field of one worker.
 //! - [`text`]: the page's words in Korean and English.
+//! - [`timeline`]: the alert timeline from the event log.
 //!
 //! What the data means (link status, labels, colours, the scene's layout, the mock script) lives
 //! in `pulseboard-shared`, so the views and the server cannot disagree.
@@ -23,6 +24,7 @@ mod renderer;
 mod scene;
 mod stream;
 mod text;
+mod timeline;
 
 fn main() {
     leptos::mount::mount_to_body(app::App);

@@ -4,6 +4,7 @@
 use std::time::{Duration, Instant};
 
 use fantoccini::Locator;
+use pulseboard_shared::heartbeat::heartbeat_key;
 use pulseboard_shared::{link_status, state_label, Lang, Nodes};
 use pulseboard_tests::browser::{Browser, BrowserOptions};
 use pulseboard_tests::{beat, dist_dir, heartbeat, Stack, PATIENCE};
@@ -143,6 +144,34 @@ async fn the_page_shows_one_card_per_worker_with_its_state() {
             .any(|c| c.worker == "video-render" && c.status == "healthy")
     })
     .await;
+
+    // A worker dies: its alert shows in the timeline, as text.
+    let _: () = r.del(heartbeat_key("music-render")).await.unwrap();
+    let deadline = Instant::now() + PATIENCE;
+    let entry = loop {
+        let mut found = None;
+        for li in browser
+            .client
+            .find_all(Locator::Css("#timeline li.event"))
+            .await
+            .unwrap()
+        {
+            let text = li.text().await.unwrap();
+            if text.contains("[music-render]") {
+                found = Some(text);
+            }
+        }
+        if let Some(text) = found {
+            break text;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no timeline entry for music-render's death"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(entry.contains("다운") || entry.contains("down"), "{entry}");
+    browser.screenshot("timeline").await;
 
     // Redis lost: the banner says so.
     stack.redis.stop().await;

@@ -1,0 +1,155 @@
+//! The alert timeline: the newest entries of `GET /api/agent-office/events` (transitions and
+//! their deliveries), fetched again whenever a new snapshot arrives (a transition comes with a
+//! change) and every 10 s (deliveries and retries come without one). Not shown in mock mode.
+
+use std::time::Duration;
+
+use leptos::prelude::*;
+use pulseboard_shared::Lang;
+use serde::Deserialize;
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+use web_sys::Response;
+
+use crate::page::query_param;
+use crate::stream::Feed;
+
+const EVENTS: &str = "/api/agent-office/events?limit=20";
+const REFETCH_EVERY: Duration = Duration::from_secs(10);
+
+/// One entry, as the event log serves it (fields the page does not show are ignored).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+struct Entry {
+    id: String,
+    at: String,
+    #[serde(rename = "type")]
+    kind: String,
+    #[serde(default)]
+    alert: Option<EntryAlert>,
+    #[serde(default)]
+    sink: Option<String>,
+    #[serde(default)]
+    attempt: Option<u32>,
+    #[serde(default)]
+    error: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+struct EntryAlert {
+    text: String,
+}
+
+#[derive(Debug, Deserialize)]
+struct EventsPage {
+    events: Vec<Entry>,
+}
+
+/// The timeline section (nothing at all in mock mode, where there is no server).
+#[component]
+pub fn Timeline(feed: Feed, lang: ReadSignal<Lang>) -> impl IntoView {
+    let (entries, set_entries) = signal(None::<Vec<Entry>>);
+    if query_param("mock").is_none() {
+        Effect::new(move |_| {
+            feed.received_at.track();
+            leptos::task::spawn_local(fetch(set_entries));
+        });
+        let timer = set_interval_with_handle(
+            move || leptos::task::spawn_local(fetch(set_entries)),
+            REFETCH_EVERY,
+        );
+        on_cleanup(move || {
+            if let Ok(timer) = timer {
+                timer.clear();
+            }
+        });
+    }
+    let title = move || match lang.get() {
+        Lang::Ko => "경보 기록",
+        Lang::En => "Alerts",
+    };
+    let empty = move || match lang.get() {
+        Lang::Ko => "아직 기록이 없습니다",
+        Lang::En => "nothing yet",
+    };
+    view! {
+        <Show when=move || entries.with(Option::is_some)>
+            <section id="timeline" class="timeline">
+                <h2>{title}</h2>
+                <Show when=move || entries.with(|e| e.as_ref().is_some_and(|e| !e.is_empty()))
+                    fallback=move || view! { <p class="hint">{empty}</p> }>
+                    <ol>
+                        <For
+                            each=move || entries.get().unwrap_or_default()
+                            key=|e| e.id.clone()
+                            children=move |e: Entry| {
+                                let line = describe(&e, lang.get_untracked());
+                                view! {
+                                    <li class="event" data-type=e.kind.clone()>
+                                        <time datetime=e.at.clone()>{local_time(&e.at)}</time>
+                                        " "
+                                        <span class="what">{line}</span>
+                                    </li>
+                                }
+                            }
+                        />
+                    </ol>
+                </Show>
+            </section>
+        </Show>
+    }
+}
+
+/// The entry as one line of text (rendered as text, never HTML).
+fn describe(entry: &Entry, lang: Lang) -> String {
+    let sink = entry.sink.as_deref().unwrap_or("?");
+    let error = entry.error.as_deref().unwrap_or("");
+    match (entry.kind.as_str(), lang) {
+        ("transition", _) => entry
+            .alert
+            .as_ref()
+            .map_or_else(String::new, |a| a.text.clone()),
+        ("delivered", Lang::Ko) => format!("→ {sink} 전송됨"),
+        ("delivered", Lang::En) => format!("→ {sink} delivered"),
+        ("failed", Lang::Ko) => format!(
+            "→ {sink} 실패 ({}회째): {error}",
+            entry.attempt.unwrap_or(1)
+        ),
+        ("failed", Lang::En) => format!(
+            "→ {sink} failed (attempt {}): {error}",
+            entry.attempt.unwrap_or(1)
+        ),
+        ("gave_up", Lang::Ko) => format!("→ {sink} 포기: {error}"),
+        ("gave_up", Lang::En) => format!("→ {sink} gave up: {error}"),
+        (other, _) => other.to_owned(),
+    }
+}
+
+/// `at` (UTC ISO 8601) as the browser's local time of day.
+fn local_time(at: &str) -> String {
+    let date = js_sys::Date::new(&JsValue::from_str(at));
+    if date.get_time().is_nan() {
+        return at.to_owned();
+    }
+    date.to_locale_time_string("default").into()
+}
+
+/// One fetch; a failure leaves the last list on screen (the connection indicator already says
+/// when the server is away).
+async fn fetch(set: WriteSignal<Option<Vec<Entry>>>) {
+    let text = async {
+        let window = web_sys::window().ok_or_else(|| JsValue::from_str("no window"))?;
+        let response: Response = JsFuture::from(window.fetch_with_str(EVENTS))
+            .await?
+            .dyn_into()?;
+        if !response.ok() {
+            return Err(JsValue::from_str("not 200"));
+        }
+        JsFuture::from(response.text()?).await
+    };
+    if let Ok(Some(text)) = text.await.map(|t| t.as_string()) {
+        match serde_json::from_str::<EventsPage>(&text) {
+            Ok(page) => set.set(Some(page.events)),
+            Err(err) => leptos::logging::warn!("skipping an unreadable event page: {err}"),
+        }
+    }
+}
