@@ -66,15 +66,24 @@ pub async fn serve(
         alerts,
     };
     let app = http::app(state, config.dist.clone()).merge(alerts::history::router(alert_store));
-    let mut drain = shutdown.clone();
-    axum::serve(listener, app)
-        .with_graceful_shutdown(async move {
-            let _ = drain.wait_for(|stop| *stop).await;
-            tracing::info!("draining: closing streams and finishing requests");
-        })
-        .await?;
+    serve_until(listener, app, shutdown).await?;
     refresher.await?;
     Ok(())
+}
+
+/// Serves `app` on `listener` until `shutdown` turns true, then drains: open streams end (they
+/// watch the same signal), requests in flight finish.
+async fn serve_until(
+    listener: TcpListener,
+    app: axum::Router,
+    mut shutdown: watch::Receiver<bool>,
+) -> std::io::Result<()> {
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async move {
+            let _ = shutdown.wait_for(|stop| *stop).await;
+            tracing::info!("draining: closing streams and finishing requests");
+        })
+        .await
 }
 
 /// A shutdown signal that turns true on SIGTERM or Ctrl-C (SIGINT).

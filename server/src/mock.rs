@@ -58,12 +58,7 @@ pub async fn serve(
         shutdown: shutdown.clone(),
         alerts: None,
     };
-    let mut drain = shutdown;
-    axum::serve(listener, http::app(state, config.dist))
-        .with_graceful_shutdown(async move {
-            let _ = drain.wait_for(|stop| *stop).await;
-        })
-        .await?;
+    crate::serve_until(listener, http::app(state, config.dist), shutdown).await?;
     publisher.await?;
     Ok(())
 }
