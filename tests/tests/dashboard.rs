@@ -36,13 +36,15 @@ async fn js(browser: &Browser, script: &str) -> Value {
         .unwrap_or_else(|e| panic!("{script}: {e}"))
 }
 
-/// Runs `script` until it returns something other than null/false/"", for at most [`PATIENCE`].
+/// Runs `script` until it returns something other than null/false/""/0, for at most [`PATIENCE`].
 async fn wait_js(browser: &Browser, what: &str, script: &str) -> Value {
     let deadline = Instant::now() + PATIENCE;
     loop {
         let value = js(browser, script).await;
+        // Nothing yet: null, false, "" or 0 (a count of elements not rendered yet).
         let empty = matches!(&value, Value::Null | Value::Bool(false))
-            || value.as_str().is_some_and(str::is_empty);
+            || value.as_str().is_some_and(str::is_empty)
+            || value.as_f64() == Some(0.0);
         if !empty {
             return value;
         }
