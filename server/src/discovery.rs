@@ -7,7 +7,7 @@
 //! starts only every `every`. A refresh therefore costs the same round trip and a bounded amount
 //! of Redis work whatever the size of the keyspace; a new key is found within one sweep.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use pulseboard_shared::heartbeat::name_from_heartbeat_key;
@@ -48,8 +48,10 @@ pub struct ScanStep {
     pub count: u32,
 }
 
-/// How long an unregistered worker stays listed (as dead) after its heartbeat was last seen.
-pub const FORGET_UNREGISTERED_AFTER: Duration = Duration::from_secs(600);
+/// How long a discovered key stays watched after a sweep last saw it: an unregistered worker
+/// stays listed (as dead), and a consumer's in-flight list keeps being counted while it is empty
+/// between jobs (Redis deletes empty lists, and a job may be shorter than a sweep).
+pub const FORGET_AFTER: Duration = Duration::from_secs(600);
 
 /// The discovery state carried from one refresh to the next.
 #[derive(Debug)]
@@ -60,9 +62,8 @@ pub struct Discovery {
     started: Option<Instant>,
     /// Cursors of the sweeps in progress, by [`Pattern`] (`None` once its sweep is done).
     cursors: [Option<u64>; 2],
-    /// In-flight lists seen in the current sweep, and those confirmed by the last complete one.
-    processing_seen: BTreeSet<String>,
-    processing: BTreeSet<String>,
+    /// In-flight list keys, and when a sweep last saw each.
+    processing: BTreeMap<String, Instant>,
     /// Worker names with a heartbeat key, and when a sweep last saw each.
     beating: BTreeMap<String, Instant>,
 }
@@ -75,8 +76,7 @@ impl Discovery {
             count,
             started: None,
             cursors: [None; 2],
-            processing_seen: BTreeSet::new(),
-            processing: BTreeSet::new(),
+            processing: BTreeMap::new(),
             beating: BTreeMap::new(),
         }
     }
@@ -89,7 +89,6 @@ impl Discovery {
         if self.cursors.iter().all(Option::is_none) && due {
             self.started = Some(now);
             self.cursors = [Some(0); 2];
-            self.processing_seen.clear();
         }
         Pattern::ALL
             .into_iter()
@@ -106,19 +105,17 @@ impl Discovery {
 
     /// Takes a SCAN reply for `pattern`: the next cursor and the keys it returned.
     pub fn absorb(&mut self, pattern: Pattern, next_cursor: u64, keys: Vec<String>, now: Instant) {
-        match pattern {
-            Pattern::Processing => {
-                for key in keys {
-                    self.processing.insert(key.clone());
-                    self.processing_seen.insert(key);
-                }
-            }
-            Pattern::Heartbeat => {
-                for key in keys {
-                    if let Some(name) = name_from_heartbeat_key(&key) {
-                        self.beating.insert(name.to_owned(), now);
-                    }
-                }
+        let found = match pattern {
+            Pattern::Processing => &mut self.processing,
+            Pattern::Heartbeat => &mut self.beating,
+        };
+        for key in keys {
+            let name = match pattern {
+                Pattern::Processing => Some(key.as_str()),
+                Pattern::Heartbeat => name_from_heartbeat_key(&key),
+            };
+            if let Some(name) = name {
+                found.insert(name.to_owned(), now);
             }
         }
         if next_cursor != 0 {
@@ -126,15 +123,7 @@ impl Discovery {
             return;
         }
         self.cursors[pattern.index()] = None;
-        match pattern {
-            // Lists not seen in a whole sweep are gone (Redis deletes empty lists).
-            Pattern::Processing => {
-                self.processing = std::mem::take(&mut self.processing_seen);
-            }
-            Pattern::Heartbeat => self
-                .beating
-                .retain(|_, seen| now.duration_since(*seen) < FORGET_UNREGISTERED_AFTER),
-        }
+        found.retain(|_, seen| now.duration_since(*seen) < FORGET_AFTER);
     }
 
     /// A sweep was cut short (Redis failed): restart it at the next due time.
@@ -142,9 +131,9 @@ impl Discovery {
         self.cursors = [None; 2];
     }
 
-    /// In-flight lists known to exist.
-    pub fn processing_keys(&self) -> &BTreeSet<String> {
-        &self.processing
+    /// In-flight lists a recent sweep saw.
+    pub fn processing_keys(&self) -> impl Iterator<Item = &String> {
+        self.processing.keys()
     }
 
     /// Names of workers whose heartbeat key a recent sweep saw.
@@ -177,7 +166,7 @@ mod tests {
             t0,
         );
         // The in-flight list is usable at once, before its sweep ends.
-        assert!(d.processing_keys().contains("processing:queue:a:1"));
+        assert!(d.processing_keys().any(|k| k == "processing:queue:a:1"));
         assert_eq!(d.beating_workers().collect::<Vec<_>>(), ["stray"]);
         // Only the unfinished sweep continues.
         let steps = d.steps(t0 + Duration::from_secs(1));
@@ -196,7 +185,7 @@ mod tests {
     }
 
     #[test]
-    fn vanished_lists_are_dropped_at_the_end_of_a_sweep() {
+    fn in_flight_lists_are_kept_between_jobs_then_forgotten() {
         let t0 = Instant::now();
         let mut d = Discovery::new(Duration::from_secs(1), 10);
         d.steps(t0);
@@ -206,18 +195,22 @@ mod tests {
             vec!["processing:queue:a:1".into()],
             t0,
         );
+        // The list is empty (so gone from Redis) during the next sweep: still counted.
         let t1 = t0 + Duration::from_secs(1);
         d.steps(t1);
         d.absorb(
             Pattern::Processing,
-            7,
+            0,
             vec!["processing:queue:a:2".into()],
             t1,
         );
-        assert_eq!(d.processing_keys().len(), 2);
-        d.absorb(Pattern::Processing, 0, vec![], t1);
+        assert_eq!(d.processing_keys().count(), 2);
+        // Unseen for FORGET_AFTER: dropped.
+        let later = t0 + FORGET_AFTER;
+        d.steps(later);
+        d.absorb(Pattern::Processing, 0, vec![], later);
         assert_eq!(
-            d.processing_keys().iter().collect::<Vec<_>>(),
+            d.processing_keys().collect::<Vec<_>>(),
             ["processing:queue:a:2"]
         );
     }
@@ -233,7 +226,7 @@ mod tests {
             vec!["worker:stray:heartbeat".into()],
             t0,
         );
-        let later = t0 + FORGET_UNREGISTERED_AFTER;
+        let later = t0 + FORGET_AFTER;
         d.steps(later);
         d.absorb(Pattern::Heartbeat, 0, vec![], later);
         assert_eq!(d.beating_workers().count(), 0);

@@ -67,7 +67,7 @@ impl Refresher {
     pub async fn refresh_once(&mut self) {
         let now = Instant::now();
         let watched = watched_workers(&self.config.topology, self.discovery.beating_workers());
-        let keys = keys_for(&watched, self.discovery.processing_keys().iter());
+        let keys = keys_for(&watched, self.discovery.processing_keys());
         let steps = self.discovery.steps(now);
         match self.source.read(&keys, &steps).await {
             Ok(reading) => {
