@@ -10,12 +10,14 @@
 
 use std::time::{Duration, Instant};
 
+use pulseboard_server::aggregate::iso;
 use pulseboard_server::alerts::settings::{Language, Secret, TelegramSettings};
 use pulseboard_server::alerts::standin::StandIn;
 use pulseboard_server::alerts::transitions::Memory;
 use pulseboard_server::config::{Config, Host, Topology, WorkerSpec};
 use pulseboard_server::redis_server::RedisServer;
-use pulseboard_shared::WorkerKind;
+use pulseboard_shared::heartbeat::heartbeat_key;
+use pulseboard_shared::{Heartbeat, WorkerKind};
 use redis::AsyncCommands;
 
 #[tokio::main]
@@ -102,13 +104,19 @@ async fn main() -> anyhow::Result<()> {
 }
 
 async fn beat(conn: &mut redis::aio::MultiplexedConnection, ttl_ms: u64) -> anyhow::Result<()> {
-    let json = format!(
-        r#"{{"name":"w1","kind":"render","state":"idle","ts":"{}","last_job_at":null,"jobs_done":0,"jobs_failed":0}}"#,
-        chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ")
-    );
+    let beat = Heartbeat {
+        name: "w1".into(),
+        kind: "render".into(),
+        state: "idle".into(),
+        ts: iso(chrono::Utc::now()),
+        last_job_at: None,
+        jobs_done: 0,
+        jobs_failed: 0,
+        mode: None,
+    };
     let _: () = redis::cmd("SET")
-        .arg("worker:w1:heartbeat")
-        .arg(json)
+        .arg(heartbeat_key("w1"))
+        .arg(beat.to_json())
         .arg("PX")
         .arg(ttl_ms)
         .query_async(conn)

@@ -197,6 +197,12 @@ pub struct Overrides {
 }
 
 impl Config {
+    /// How long one Redis exchange may take: the whole refresh interval but no more, and at
+    /// least 500 ms for slow links.
+    pub fn redis_timeout(&self) -> Duration {
+        self.refresh.max(Duration::from_millis(500))
+    }
+
     /// Defaults, then the file at `path` (if any), then `overrides`.
     pub fn load(path: Option<&Path>, overrides: &Overrides) -> Result<Self, ConfigError> {
         let file = match path {

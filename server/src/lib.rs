@@ -49,8 +49,7 @@ pub async fn serve(
     let hub = Hub::default();
     let refresher = Refresher::new(config.clone(), hub.clone())?;
     let refresher = tokio::spawn(refresher.run(shutdown.clone()));
-    let timeout = config.refresh.max(std::time::Duration::from_millis(500));
-    let alert_store = alerts::store::Store::new(&config.redis_url, timeout)?;
+    let alert_store = alerts::store::Store::new(&config.redis_url, config.redis_timeout())?;
     let alerts = config.alerts.enabled.then(|| {
         alerts::engine::start(
             config.alerts.clone(),

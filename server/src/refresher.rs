@@ -3,7 +3,7 @@
 //! Requests never aggregate; they read the latest snapshot, so a hundred open dashboards cost
 //! Redis exactly what one does.
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use chrono::Utc;
 use tokio::sync::watch;
@@ -31,10 +31,8 @@ pub struct Refresher {
 impl Refresher {
     /// A refresher publishing into `hub`.
     pub fn new(config: Config, hub: Hub) -> Result<Self, ReadError> {
-        // A read may take the whole interval but no more; at least 500 ms for slow links.
-        let timeout = config.refresh.max(Duration::from_millis(500));
         Ok(Self {
-            source: RedisSource::new(&config.redis_url, timeout)?,
+            source: RedisSource::new(&config.redis_url, config.redis_timeout())?,
             discovery: Discovery::new(config.discovery_every, config.scan_count),
             memory: BeatMemory::new(),
             hub,

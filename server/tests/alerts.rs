@@ -7,9 +7,12 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
+use pulseboard_server::aggregate::iso;
 use pulseboard_server::alerts::standin::StandIn;
 use pulseboard_server::alerts::transitions::{Memory, WorkerMemory};
 use pulseboard_server::redis_server::{free_port, RedisServer};
+use pulseboard_shared::heartbeat::heartbeat_key;
+use pulseboard_shared::Heartbeat;
 use redis::aio::MultiplexedConnection;
 use redis::AsyncCommands;
 use serde_json::Value;
@@ -73,13 +76,19 @@ impl Scene {
 
     /// `SET worker:<name>:heartbeat <json> PX <ttl_ms>`.
     async fn beat(&mut self, name: &str, ttl_ms: u64) {
-        let json = format!(
-            r#"{{"name":"{name}","kind":"render","state":"idle","ts":"{}","last_job_at":null,"jobs_done":1,"jobs_failed":0}}"#,
-            chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ")
-        );
+        let beat = Heartbeat {
+            name: name.into(),
+            kind: "render".into(),
+            state: "idle".into(),
+            ts: iso(chrono::Utc::now()),
+            last_job_at: None,
+            jobs_done: 1,
+            jobs_failed: 0,
+            mode: None,
+        };
         let _: () = redis::cmd("SET")
-            .arg(format!("worker:{name}:heartbeat"))
-            .arg(json)
+            .arg(heartbeat_key(name))
+            .arg(beat.to_json())
             .arg("PX")
             .arg(ttl_ms)
             .query_async(&mut self.conn)
@@ -88,11 +97,7 @@ impl Scene {
     }
 
     async fn stop_beating(&mut self, name: &str) {
-        let _: () = self
-            .conn
-            .del(format!("worker:{name}:heartbeat"))
-            .await
-            .unwrap();
+        let _: () = self.conn.del(heartbeat_key(name)).await.unwrap();
     }
 
     async fn set_dead_letters(&mut self, name: &str, n: usize) {
