@@ -1,8 +1,11 @@
 //! What the page learns from the browser: its address, clock, language, screen, motion
-//! preference, and the view the user chose last time.
+//! preference, and the view the user chose last time; and how it asks its own server.
 
 use leptos::prelude::*;
 use pulseboard_shared::Lang;
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+use web_sys::Response;
 
 /// Where the chosen view is remembered.
 const VIEW_KEY: &str = "pulseboard.view";
@@ -10,6 +13,20 @@ const VIEW_KEY: &str = "pulseboard.view";
 /// `performance.now()`, in milliseconds.
 pub fn now_ms() -> f64 {
     window().performance().map_or(0.0, |p| p.now())
+}
+
+/// `GET path` on the page's own server, as text; an error for a failed request or a non-2xx answer.
+pub async fn fetch_text(path: &str) -> Result<String, JsValue> {
+    let response: Response = JsFuture::from(window().fetch_with_str(path))
+        .await?
+        .dyn_into()?;
+    if !response.ok() {
+        return Err(JsValue::from_str(&format!("HTTP {}", response.status())));
+    }
+    JsFuture::from(response.text()?)
+        .await?
+        .as_string()
+        .ok_or_else(|| JsValue::from_str("the body is not text"))
 }
 
 /// The value of `name` in the page's query string (`""` for a bare `?mock`).

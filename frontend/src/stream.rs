@@ -19,10 +19,9 @@ use leptos::prelude::*;
 use pulseboard_shared::mock::mock_fleet;
 use pulseboard_shared::Nodes;
 use wasm_bindgen::{closure::Closure, JsCast, JsValue};
-use wasm_bindgen_futures::JsFuture;
-use web_sys::{Event, EventSource, MessageEvent, Response};
+use web_sys::{Event, EventSource, MessageEvent};
 
-use crate::page::{now_ms, query_param};
+use crate::page::{fetch_text, now_ms, query_param};
 
 /// Where the server streams `/api/agent-office/nodes` (absolute, so the `/infra/` page works).
 pub const NODES_STREAM: &str = "/api/agent-office/nodes/stream";
@@ -163,21 +162,12 @@ fn has_event_source() -> bool {
 }
 
 async fn poll_once(set: Setters) {
-    let text = async {
-        let response: Response = JsFuture::from(window().fetch_with_str(NODES))
-            .await?
-            .dyn_into()?;
-        if !response.ok() {
-            return Err(JsValue::from_str("not 200"));
-        }
-        JsFuture::from(response.text()?).await
-    };
-    match text.await.map(|t| t.as_string()) {
-        Ok(Some(text)) => {
+    match fetch_text(NODES).await {
+        Ok(text) => {
             set.connection.set(Connection::Polling);
             set.publish_json(&text);
         }
-        _ => set.connection.set(Connection::Reconnecting),
+        Err(_) => set.connection.set(Connection::Reconnecting),
     }
 }
 

@@ -7,11 +7,9 @@ use std::time::Duration;
 use leptos::prelude::*;
 use pulseboard_shared::Lang;
 use serde::Deserialize;
-use wasm_bindgen::{JsCast, JsValue};
-use wasm_bindgen_futures::JsFuture;
-use web_sys::Response;
+use wasm_bindgen::JsValue;
 
-use crate::page::query_param;
+use crate::page::{fetch_text, query_param};
 use crate::stream::Feed;
 
 const EVENTS: &str = "/api/agent-office/events?limit=20";
@@ -136,17 +134,7 @@ fn local_time(at: &str) -> String {
 /// One fetch; a failure leaves the last list on screen (the connection indicator already says
 /// when the server is away).
 async fn fetch(set: WriteSignal<Option<Vec<Entry>>>) {
-    let text = async {
-        let window = web_sys::window().ok_or_else(|| JsValue::from_str("no window"))?;
-        let response: Response = JsFuture::from(window.fetch_with_str(EVENTS))
-            .await?
-            .dyn_into()?;
-        if !response.ok() {
-            return Err(JsValue::from_str("not 200"));
-        }
-        JsFuture::from(response.text()?).await
-    };
-    if let Ok(Some(text)) = text.await.map(|t| t.as_string()) {
+    if let Ok(text) = fetch_text(EVENTS).await {
         match serde_json::from_str::<EventsPage>(&text) {
             Ok(page) => set.set(Some(page.events)),
             Err(err) => leptos::logging::warn!("skipping an unreadable event page: {err}"),
