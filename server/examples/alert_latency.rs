@@ -56,7 +56,7 @@ async fn main() -> anyhow::Result<()> {
         api_url: standin.url.clone(),
     });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let (stop, shutdown) = tokio::sync::watch::channel(false);
+    let (stop, shutdown) = pulseboard_server::shutdown::channel();
     let server = tokio::spawn(pulseboard_server::serve(config, listener, shutdown));
 
     let mut conn = redis::Client::open(redis.url())?
@@ -97,7 +97,7 @@ async fn main() -> anyhow::Result<()> {
         delays[runs - 1].as_millis(),
         delays[0].as_millis()
     );
-    stop.send_replace(true);
+    stop.stop();
     server.await??;
     redis.stop().await;
     Ok(())

@@ -236,6 +236,7 @@ pub fn aggregate(
             generated_at: iso(now),
             workers,
             links,
+            hosts: vec![],
         },
         beat_at,
     }

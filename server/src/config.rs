@@ -74,6 +74,19 @@ pub struct Topology {
     pub workers: Vec<WorkerSpec>,
 }
 
+impl Topology {
+    /// The hosts as contract 2 lists them, each with the label the page shows.
+    pub fn host_infos(&self) -> Vec<pulseboard_shared::HostInfo> {
+        self.hosts
+            .iter()
+            .map(|h| pulseboard_shared::HostInfo {
+                name: h.name.clone(),
+                label: h.label.clone().unwrap_or_else(|| h.name.clone()),
+            })
+            .collect()
+    }
+}
+
 /// A machine that runs workers or holds the queues.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]

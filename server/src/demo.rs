@@ -23,7 +23,7 @@ pub struct DemoOptions {
 /// Runs the demo until SIGTERM or Ctrl-C, then stops the server, the simulator and Redis.
 pub async fn run(options: DemoOptions) -> anyhow::Result<()> {
     let mut redis = RedisServer::start().await?;
-    let shutdown = crate::shutdown_on_signals();
+    let shutdown = crate::shutdown::Shutdown::on_signals();
     let config = Config {
         redis_url: redis.url(),
         listen: options.listen,

@@ -16,10 +16,10 @@ use axum::routing::get;
 use axum::{Json, Router};
 use futures::{Stream, StreamExt};
 use serde_json::json;
-use tokio::sync::watch;
 use tokio_stream::wrappers::WatchStream;
 use tower_http::services::{ServeDir, ServeFile};
 
+use crate::shutdown::Shutdown;
 use crate::snapshot::Hub;
 
 /// What the handlers share.
@@ -29,8 +29,8 @@ pub struct AppState {
     pub hub: Hub,
     /// The refresh interval, to judge freshness.
     pub refresh: Duration,
-    /// Turns true when the server drains; open streams end then.
-    pub shutdown: watch::Receiver<bool>,
+    /// Fires when the server drains; open streams end then.
+    pub shutdown: Shutdown,
     /// The alerts, when enabled (their status is part of `/readyz`, not of readiness).
     pub alerts: Option<crate::alerts::AlertsHandle>,
 }
@@ -70,7 +70,7 @@ async fn nodes(State(state): State<AppState>) -> Response {
 async fn stream(
     State(state): State<AppState>,
 ) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
-    let mut shutdown = state.shutdown.clone();
+    let shutdown = state.shutdown.clone();
     let rx = state.hub.subscribe();
     let mut last_sent = None;
     let events = WatchStream::new(rx)
@@ -82,9 +82,7 @@ async fn stream(
                 Ok(Event::default().data(data))
             }))
         })
-        .take_until(async move {
-            let _ = shutdown.wait_for(|stop| *stop).await;
-        });
+        .take_until(async move { shutdown.wait().await });
     Sse::new(events).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
 }
 

@@ -29,26 +29,30 @@ pub mod mock;
 pub mod reader;
 pub mod redis_server;
 pub mod refresher;
+pub mod shutdown;
 pub mod simulate;
 pub mod snapshot;
 
 use tokio::net::TcpListener;
-use tokio::sync::watch;
+use tokio::task::JoinSet;
 
 use crate::config::Config;
 use crate::http::AppState;
 use crate::refresher::Refresher;
+use crate::shutdown::Shutdown;
 use crate::snapshot::Hub;
 
-/// Serves `config` on `listener` until `shutdown` turns true, then drains and returns.
+/// Serves `config` on `listener` until `shutdown`, then drains, waits for every background task
+/// (the refresher, the alerts) to finish its way out, and returns.
 pub async fn serve(
     config: Config,
     listener: TcpListener,
-    shutdown: watch::Receiver<bool>,
+    shutdown: Shutdown,
 ) -> anyhow::Result<()> {
     let hub = Hub::default();
+    let mut tasks = JoinSet::new();
     let refresher = Refresher::new(config.clone(), hub.clone())?;
-    let refresher = tokio::spawn(refresher.run(shutdown.clone()));
+    tasks.spawn(refresher.run(shutdown.clone()));
     let alert_store = alerts::store::Store::new(&config.redis_url, config.redis_timeout())?;
     let alerts = config.alerts.enabled.then(|| {
         alerts::engine::start(
@@ -56,6 +60,7 @@ pub async fn serve(
             alert_store.clone(),
             &hub,
             shutdown.clone(),
+            &mut tasks,
         )
     });
     let state = AppState {
@@ -66,46 +71,28 @@ pub async fn serve(
     };
     let app = http::app(state, config.dist.clone()).merge(alerts::history::router(alert_store));
     serve_until(listener, app, shutdown).await?;
-    refresher.await?;
-    Ok(())
+    join_all(tasks).await
 }
 
-/// Serves `app` on `listener` until `shutdown` turns true, then drains: open streams end (they
-/// watch the same signal), requests in flight finish.
+/// Serves `app` on `listener` until `shutdown`, then drains: open streams end (they watch the
+/// same signal), requests in flight finish.
 async fn serve_until(
     listener: TcpListener,
     app: axum::Router,
-    mut shutdown: watch::Receiver<bool>,
+    shutdown: Shutdown,
 ) -> std::io::Result<()> {
     axum::serve(listener, app)
         .with_graceful_shutdown(async move {
-            let _ = shutdown.wait_for(|stop| *stop).await;
+            shutdown.wait().await;
             tracing::info!("draining: closing streams and finishing requests");
         })
         .await
 }
 
-/// A shutdown signal that turns true on SIGTERM or Ctrl-C (SIGINT).
-pub fn shutdown_on_signals() -> watch::Receiver<bool> {
-    let (tx, rx) = watch::channel(false);
-    tokio::spawn(async move {
-        let ctrl_c = tokio::signal::ctrl_c();
-        #[cfg(unix)]
-        let term = async {
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(mut s) => {
-                    s.recv().await;
-                }
-                Err(_) => std::future::pending().await,
-            }
-        };
-        #[cfg(not(unix))]
-        let term = std::future::pending::<()>();
-        tokio::select! {
-            _ = ctrl_c => tracing::info!("Ctrl-C received"),
-            _ = term => tracing::info!("SIGTERM received"),
-        }
-        let _ = tx.send(true);
-    });
-    rx
+/// Awaits every task of `tasks`; a task that panicked is an error.
+async fn join_all(mut tasks: JoinSet<()>) -> anyhow::Result<()> {
+    while let Some(done) = tasks.join_next().await {
+        done?;
+    }
+    Ok(())
 }

@@ -7,6 +7,7 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use pulseboard_server::config::{redact, Config, Overrides};
+use pulseboard_server::shutdown::Shutdown;
 use pulseboard_server::{demo, simulate};
 
 /// Live health of a fleet of job workers, from their Redis heartbeats and queues.
@@ -130,7 +131,7 @@ async fn run() -> anyhow::Result<()> {
                 outage_chance: args.outage_chance,
             };
             tracing::info!(redis = %redact(&options.redis_url), workers = options.workers.len(), "simulating");
-            simulate::run(options, pulseboard_server::shutdown_on_signals()).await
+            simulate::run(options, Shutdown::on_signals()).await
         }
         Command::Demo(args) => {
             demo::run(demo::DemoOptions {
@@ -166,7 +167,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     if !config.dist.join("index.html").is_file() {
         tracing::warn!(dist = %config.dist.display(), "no dashboard bundle there; /infra/ will say how to build it");
     }
-    let shutdown = pulseboard_server::shutdown_on_signals();
+    let shutdown = Shutdown::on_signals();
     if args.mock {
         tracing::warn!("mock mode: serving a scripted fleet, not Redis");
         pulseboard_server::mock::serve(config, listener, shutdown).await?;

@@ -8,18 +8,18 @@ use std::time::{Duration, Instant};
 
 use pulseboard_shared::mock::mock_nodes;
 use tokio::net::TcpListener;
-use tokio::sync::watch;
 
 use crate::config::Config;
 use crate::http::{self, AppState};
+use crate::shutdown::Shutdown;
 use crate::snapshot::{Hub, Snapshot};
 
 /// How often the scenario advances.
 pub const TICK: Duration = Duration::from_secs(1);
 
 /// Publishes the scenario into `hub` every `every` (the script's clock runs in real seconds)
-/// until `shutdown` turns true.
-pub async fn publish(hub: Hub, every: Duration, mut shutdown: watch::Receiver<bool>) {
+/// until `shutdown`.
+pub async fn publish(hub: Hub, every: Duration, shutdown: Shutdown) {
     let start = Instant::now();
     let mut tick = tokio::time::interval(every);
     let mut version = 0;
@@ -27,7 +27,7 @@ pub async fn publish(hub: Hub, every: Duration, mut shutdown: watch::Receiver<bo
     loop {
         tokio::select! {
             _ = tick.tick() => {}
-            _ = shutdown.wait_for(|stop| *stop) => break,
+            _ = shutdown.wait() => break,
         }
         let nodes = mock_nodes(start.elapsed().as_secs());
         if nodes.redis_ok {
@@ -44,11 +44,11 @@ pub async fn publish(hub: Hub, every: Duration, mut shutdown: watch::Receiver<bo
 }
 
 /// Serves the API and the dashboard on `listener` with the mock scenario as the only source,
-/// until `shutdown` turns true.
+/// until `shutdown`.
 pub async fn serve(
     config: Config,
     listener: TcpListener,
-    shutdown: watch::Receiver<bool>,
+    shutdown: Shutdown,
 ) -> anyhow::Result<()> {
     let hub = Hub::default();
     let publisher = tokio::spawn(publish(hub.clone(), TICK, shutdown.clone()));
@@ -66,11 +66,12 @@ pub async fn serve(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::shutdown;
 
     #[tokio::test]
     async fn the_scenario_advances_once_a_tick() {
         let hub = Hub::default();
-        let (stop, rx) = watch::channel(false);
+        let (stop, rx) = shutdown::channel();
         let every = Duration::from_millis(20);
         let task = tokio::spawn(publish(hub.clone(), every, rx));
         tokio::time::sleep(every * 5).await;
@@ -78,7 +79,7 @@ mod tests {
         assert!(latest.version >= 3);
         assert_eq!(latest.nodes.workers.len(), 6);
         assert!(latest.nodes.redis_ok && latest.redis_ok_at.is_some());
-        stop.send_replace(true);
+        stop.stop();
         task.await.unwrap();
     }
 }

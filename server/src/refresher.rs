@@ -6,12 +6,12 @@
 use std::time::Instant;
 
 use chrono::Utc;
-use tokio::sync::watch;
 
 use crate::aggregate::{aggregate, keys_for, watched_workers, Aggregate, BeatMemory};
 use crate::config::Config;
 use crate::discovery::Discovery;
 use crate::reader::{ReadError, RedisSource};
+use crate::shutdown::Shutdown;
 use crate::snapshot::{Hub, Snapshot};
 
 /// State carried between refreshes.
@@ -21,6 +21,8 @@ pub struct Refresher {
     discovery: Discovery,
     memory: BeatMemory,
     hub: Hub,
+    /// The configured hosts with their labels, as every snapshot carries them.
+    hosts: Vec<pulseboard_shared::HostInfo>,
     last: Option<Aggregate>,
     version: u64,
     redis_ok_at: Option<Instant>,
@@ -36,6 +38,7 @@ impl Refresher {
             discovery: Discovery::new(config.discovery_every, config.scan_count),
             memory: BeatMemory::new(),
             hub,
+            hosts: config.topology.host_infos(),
             last: None,
             version: 0,
             redis_ok_at: None,
@@ -44,18 +47,14 @@ impl Refresher {
         })
     }
 
-    /// Refreshes every `config.refresh` until `shutdown` turns true.
-    pub async fn run(mut self, mut shutdown: watch::Receiver<bool>) {
+    /// Refreshes every `config.refresh` until `shutdown`.
+    pub async fn run(mut self, shutdown: Shutdown) {
         let mut tick = tokio::time::interval(self.config.refresh);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        let stop = async move {
-            let _ = shutdown.wait_for(|stop| *stop).await;
-        };
-        tokio::pin!(stop);
         loop {
             tokio::select! {
                 _ = tick.tick() => self.refresh_once().await,
-                _ = &mut stop => break,
+                _ = shutdown.wait() => break,
             }
         }
         tracing::debug!("refresher stopped");
@@ -73,13 +72,14 @@ impl Refresher {
                     self.discovery
                         .absorb(scan.pattern, scan.next_cursor, scan.keys.clone(), now);
                 }
-                let agg = aggregate(
+                let mut agg = aggregate(
                     &watched,
                     &self.config.topology.queue_host,
                     &reading,
                     Utc::now(),
                     &mut self.memory,
                 );
+                agg.nodes.hosts = self.hosts.clone();
                 if self.redis_ok_at.is_none()
                     || self.last.as_ref().is_some_and(|l| !l.nodes.redis_ok)
                 {

@@ -15,12 +15,12 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use redis::aio::MultiplexedConnection;
 use redis::AsyncCommands;
-use tokio::sync::watch;
 use tokio::time::{sleep, Instant};
 
 use crate::aggregate::iso;
 use crate::config::WorkerSpec;
 use crate::reader::PAUSED_KEY;
+use crate::shutdown::Shutdown;
 
 /// How the simulation runs.
 #[derive(Debug, Clone)]
@@ -37,8 +37,8 @@ pub struct SimOptions {
     pub outage_chance: f64,
 }
 
-/// Runs the fleet until `shutdown` turns true. Redis errors are logged and retried, never fatal.
-pub async fn run(options: SimOptions, shutdown: watch::Receiver<bool>) -> anyhow::Result<()> {
+/// Runs the fleet until `shutdown`. Redis errors are logged and retried, never fatal.
+pub async fn run(options: SimOptions, shutdown: Shutdown) -> anyhow::Result<()> {
     let client = redis::Client::open(options.redis_url.as_str())?;
     let conn = connect(&client, &shutdown).await?;
     let Some(conn) = conn else { return Ok(()) };
@@ -73,12 +73,12 @@ pub async fn run(options: SimOptions, shutdown: watch::Receiver<bool>) -> anyhow
 
 async fn connect(
     client: &redis::Client,
-    shutdown: &watch::Receiver<bool>,
+    shutdown: &Shutdown,
 ) -> anyhow::Result<Option<MultiplexedConnection>> {
     loop {
         match client.get_multiplexed_async_connection().await {
             Ok(conn) => return Ok(Some(conn)),
-            Err(e) if !*shutdown.borrow() => {
+            Err(e) if !shutdown.is_stopping() => {
                 tracing::warn!(error = %e, "simulator: redis unreachable, retrying");
                 sleep(Duration::from_secs(1)).await;
             }
@@ -104,13 +104,13 @@ struct SimWorker {
 }
 
 impl SimWorker {
-    async fn run(mut self, mut shutdown: watch::Receiver<bool>) {
+    async fn run(mut self, shutdown: Shutdown) {
         let mut next_beat = Instant::now();
         let mut down_until: Option<Instant> = None;
-        while !*shutdown.borrow() {
+        while !shutdown.is_stopping() {
             let now = Instant::now();
             if down_until.is_some_and(|t| now < t) {
-                let _ = tokio::time::timeout(Duration::from_millis(500), shutdown.changed()).await;
+                let _ = tokio::time::timeout(Duration::from_millis(500), shutdown.wait()).await;
                 continue;
             }
             if down_until.take().is_some() {
@@ -135,8 +135,8 @@ impl SimWorker {
                 tracing::warn!(worker = %self.spec.name, error = %e, "simulator: redis error");
             }
             let pause = Duration::from_millis(self.rng.random_range(300..900));
-            let _ = tokio::time::timeout(pause.min(next_beat - Instant::now()), shutdown.changed())
-                .await;
+            let _ =
+                tokio::time::timeout(pause.min(next_beat - Instant::now()), shutdown.wait()).await;
         }
     }
 
@@ -233,10 +233,10 @@ async fn produce(
     mut conn: MultiplexedConnection,
     queues: Vec<String>,
     mut rng: StdRng,
-    mut shutdown: watch::Receiver<bool>,
+    shutdown: Shutdown,
 ) {
     let mut n: u64 = 0;
-    while !*shutdown.borrow() && !queues.is_empty() {
+    while !shutdown.is_stopping() && !queues.is_empty() {
         let queue = &queues[rng.random_range(0..queues.len())];
         let depth: redis::RedisResult<u64> = conn.llen(queue).await;
         if depth.is_ok_and(|d| d < 8) {
@@ -247,6 +247,6 @@ async fn produce(
             }
         }
         let pause = Duration::from_millis(rng.random_range(200..1200));
-        let _ = tokio::time::timeout(pause, shutdown.changed()).await;
+        let _ = tokio::time::timeout(pause, shutdown.wait()).await;
     }
 }

@@ -51,6 +51,7 @@ impl Snapshot {
                 generated_at: crate::aggregate::iso(chrono::Utc::now()),
                 workers: vec![],
                 links: vec![],
+                hosts: vec![],
             },
             0,
         )

@@ -17,5 +17,5 @@ pub mod nodes;
 pub mod rules;
 
 pub use heartbeat::{Heartbeat, HeartbeatRead};
-pub use nodes::{Link, LinkStatus, LinkType, Nodes, WorkerKind, WorkerStatus};
+pub use nodes::{HostInfo, Link, LinkStatus, LinkType, Nodes, WorkerKind, WorkerStatus};
 pub use rules::{link_status, links_for, state_label, Lang};

@@ -4,7 +4,7 @@
 //! The page runs it in the browser (`/infra/?mock`) and `pulseboard serve --mock` publishes it,
 //! so both show exactly the same thing with no Redis and no workers.
 
-use crate::nodes::{Nodes, WorkerKind, WorkerStatus};
+use crate::nodes::{HostInfo, Nodes, WorkerKind, WorkerStatus};
 use crate::rules::{links_for, DEFAULT_PAUSED_REASON};
 
 /// Seconds each act of the script lasts.
@@ -105,7 +105,24 @@ pub fn mock_fleet(elapsed_s: u64, size: usize) -> Nodes {
         generated_at: clock(elapsed_s),
         workers,
         links,
+        hosts: mock_hosts(),
     }
+}
+
+/// The seed's two machines with their labels, and the extra GPU hosts of larger fleets.
+fn mock_hosts() -> Vec<HostInfo> {
+    [
+        ("nas", "NAS (gateway)"),
+        ("windows", "Windows PC (GPU)"),
+        ("gpu-a", "GPU box A"),
+        ("gpu-b", "GPU box B"),
+    ]
+    .into_iter()
+    .map(|(name, label)| HostInfo {
+        name: name.into(),
+        label: label.into(),
+    })
+    .collect()
 }
 
 fn seed_workers(elapsed_s: u64) -> Vec<WorkerStatus> {

@@ -20,6 +20,28 @@ pub struct Nodes {
     pub workers: Vec<WorkerStatus>,
     /// The pipeline's links and their health.
     pub links: Vec<Link>,
+    /// Additive: the configured hosts with the names the page shows for them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub hosts: Vec<HostInfo>,
+}
+
+impl Nodes {
+    /// What the page calls host `name`: its configured label, else the name itself.
+    pub fn host_label<'a>(&'a self, name: &'a str) -> &'a str {
+        self.hosts
+            .iter()
+            .find(|h| h.name == name)
+            .map_or(name, |h| h.label.as_str())
+    }
+}
+
+/// A host as configured: its short name (used in links and `workers[].host`) and its label.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HostInfo {
+    /// Short name (`nas`).
+    pub name: String,
+    /// What the page shows (`NAS (gateway)`); the name when none is configured.
+    pub label: String,
 }
 
 /// A worker's kind, which decides its states and its link.
@@ -164,6 +186,15 @@ mod tests {
         assert_eq!(json["workers"][0]["registered"], false);
         assert_eq!(json["workers"][0]["host"], "windows");
         assert_eq!(json["workers"][0]["error"], "heartbeat is not valid JSON");
+        assert!(json.get("hosts").is_none());
+        nodes.hosts = vec![HostInfo {
+            name: "nas".into(),
+            label: "NAS (gateway)".into(),
+        }];
+        let json = serde_json::to_value(&nodes).unwrap();
+        assert_eq!(json["hosts"][0]["label"], "NAS (gateway)");
+        assert_eq!(nodes.host_label("nas"), "NAS (gateway)");
+        assert_eq!(nodes.host_label("windows"), "windows");
     }
 
     #[test]

@@ -18,7 +18,6 @@ use pulseboard_tests::{beat, heartbeat};
 use redis::AsyncCommands;
 use tokio::net::TcpListener;
 use tokio::process::Command;
-use tokio::sync::watch;
 
 struct Figures {
     p50_ms: f64,
@@ -147,7 +146,7 @@ async fn main() {
         listener.local_addr().unwrap()
     );
     let readyz = ours.replace("/api/agent-office/nodes", "/readyz");
-    let (stop, rx) = watch::channel(false);
+    let (stop, rx) = pulseboard_server::shutdown::channel();
     let config = Config {
         redis_url: redis.url(),
         ..Config::default()
@@ -213,6 +212,6 @@ async fn main() {
             );
         }
     }
-    stop.send_replace(true);
+    stop.stop();
     server.await.unwrap().unwrap();
 }

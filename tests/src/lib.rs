@@ -16,7 +16,6 @@ use pulseboard_shared::heartbeat::heartbeat_key;
 use pulseboard_shared::{Heartbeat, Nodes};
 use redis::aio::MultiplexedConnection;
 use tokio::net::TcpListener;
-use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 /// How long any awaited condition may take before the test fails.
@@ -30,7 +29,7 @@ pub struct Stack {
     pub base: String,
     /// An HTTP client (keep-alive).
     pub http: reqwest::Client,
-    shutdown: watch::Sender<bool>,
+    shutdown: pulseboard_server::shutdown::Trigger,
     /// The server task; its error as text.
     server: JoinHandle<Result<(), String>>,
 }
@@ -54,7 +53,7 @@ impl Stack {
             ..Config::default()
         };
         adjust(&mut config);
-        let (shutdown, rx) = watch::channel(false);
+        let (shutdown, rx) = pulseboard_server::shutdown::channel();
         let server = tokio::spawn(async move {
             pulseboard_server::serve(config, listener, rx)
                 .await
@@ -116,7 +115,7 @@ impl Stack {
 
     /// Stops the server (drain) and Redis.
     pub async fn stop(mut self) {
-        self.shutdown.send_replace(true);
+        self.shutdown.stop();
         let outcome = tokio::time::timeout(PATIENCE, &mut self.server)
             .await
             .expect("the server drains in time")

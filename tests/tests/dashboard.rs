@@ -600,7 +600,7 @@ async fn with_reduced_motion_the_scene_stands_still() {
 async fn serve_mock_serves_the_same_script_without_redis() {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
-    let (stop, rx) = tokio::sync::watch::channel(false);
+    let (stop, rx) = pulseboard_server::shutdown::channel();
     let config = Config {
         // Nothing listens here: mock mode must not try.
         redis_url: "redis://127.0.0.1:1".into(),
@@ -628,7 +628,7 @@ async fn serve_mock_serves_the_same_script_without_redis() {
         |n: &pulseboard_shared::Nodes| n.workers.iter().map(|w| w.name.clone()).collect::<Vec<_>>();
     assert_eq!(names(&nodes), names(&script));
     assert!(nodes.redis_ok);
-    stop.send_replace(true);
+    stop.stop();
     server.await.unwrap().unwrap();
 }
 

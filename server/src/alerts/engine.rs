@@ -17,6 +17,7 @@ use std::time::Duration;
 use chrono::Utc;
 use serde_json::json;
 use tokio::sync::{watch, Notify};
+use tokio::task::JoinSet;
 
 use super::alert::{Alert, Transition};
 use super::history::{self, Record, RecordKind};
@@ -28,6 +29,7 @@ use super::sinks::{self, Sink};
 use super::store::Store;
 use super::transitions::{Rules, Tracker};
 use crate::aggregate::iso;
+use crate::shutdown::Shutdown;
 use crate::snapshot::Hub;
 
 /// At most this many event-log records wait in memory for Redis; older ones are dropped.
@@ -113,12 +115,13 @@ impl AlertsHandle {
     }
 }
 
-/// Starts the alerts on `hub`'s snapshots, until `shutdown`.
+/// Starts the alerts' tasks on `hub`'s snapshots into `tasks`; they end after `shutdown`.
 pub fn start(
     settings: AlertSettings,
     store: Store,
     hub: &Hub,
-    shutdown: watch::Receiver<bool>,
+    shutdown: Shutdown,
+    tasks: &mut JoinSet<()>,
 ) -> AlertsHandle {
     let sinks = Sink::all(&settings);
     let me = format!(
@@ -145,17 +148,13 @@ pub fn start(
         unrecorded: tokio::sync::Mutex::new(Vec::new()),
         redis_error: Mutex::new(None),
     });
-    tokio::spawn(keep_lease(shared.clone(), shutdown.clone()));
-    tokio::spawn(judge(shared.clone(), hub.subscribe(), shutdown.clone()));
+    tasks.spawn(keep_lease(shared.clone(), shutdown.clone()));
+    tasks.spawn(judge(shared.clone(), hub.subscribe(), shutdown.clone()));
     let client = sinks::client();
     for i in 0..shared.sinks.len() {
-        tokio::spawn(courier(shared.clone(), i, client.clone(), shutdown.clone()));
+        tasks.spawn(courier(shared.clone(), i, client.clone(), shutdown.clone()));
     }
     AlertsHandle { shared }
-}
-
-async fn stopped(shutdown: &mut watch::Receiver<bool>) {
-    let _ = shutdown.wait_for(|stop| *stop).await;
 }
 
 fn set_leader(shared: &Shared, leading: bool) {
@@ -181,7 +180,7 @@ fn note_redis(shared: &Shared, error: Option<String>) {
 
 /// Renews the lease a few times per lease period; after Redis returns, a process that was not
 /// the sender waits one period, so the sender that saw the outage reports its end.
-async fn keep_lease(shared: Arc<Shared>, mut shutdown: watch::Receiver<bool>) {
+async fn keep_lease(shared: Arc<Shared>, shutdown: Shutdown) {
     let period = shared.settings.lease;
     let lease_ms = period.as_millis() as u64;
     let mut tick = tokio::time::interval(period / 3);
@@ -191,7 +190,7 @@ async fn keep_lease(shared: Arc<Shared>, mut shutdown: watch::Receiver<bool>) {
     loop {
         tokio::select! {
             _ = tick.tick() => {}
-            _ = stopped(&mut shutdown) => break,
+            _ = shutdown.wait() => break,
         }
         if hold_off_until.is_some_and(|t| tokio::time::Instant::now() < t) {
             continue;
@@ -221,7 +220,7 @@ async fn keep_lease(shared: Arc<Shared>, mut shutdown: watch::Receiver<bool>) {
 async fn judge(
     shared: Arc<Shared>,
     mut snapshots: watch::Receiver<Arc<crate::snapshot::Snapshot>>,
-    mut shutdown: watch::Receiver<bool>,
+    shutdown: Shutdown,
 ) {
     let s = &shared.settings;
     let rules = Rules {
@@ -235,7 +234,7 @@ async fn judge(
     loop {
         tokio::select! {
             changed = snapshots.changed() => if changed.is_err() { break },
-            _ = stopped(&mut shutdown) => break,
+            _ = shutdown.wait() => break,
         }
         let snapshot = snapshots.borrow_and_update().clone();
         if snapshot.version == 0 || !*shared.leader.borrow() {
@@ -366,12 +365,7 @@ enum Origin {
 }
 
 /// Delivers sink `i`'s alerts in order while this process is the sender.
-async fn courier(
-    shared: Arc<Shared>,
-    i: usize,
-    client: reqwest::Client,
-    mut shutdown: watch::Receiver<bool>,
-) {
+async fn courier(shared: Arc<Shared>, i: usize, client: reqwest::Client, shutdown: Shutdown) {
     let sink = shared.sinks[i].clone();
     let name = sink.name();
     let s = &shared.settings;
@@ -379,13 +373,13 @@ async fn courier(
     // Sent, but not yet popped (Redis failed in between): pop without sending again.
     let mut sent_ids: VecDeque<String> = VecDeque::new();
     loop {
-        if *shutdown.borrow() {
+        if shutdown.is_stopping() {
             break;
         }
         if !*leader.borrow_and_update() {
             tokio::select! {
                 _ = leader.changed() => {}
-                _ = stopped(&mut shutdown) => break,
+                _ = shutdown.wait() => break,
             }
             continue;
         }
@@ -407,11 +401,11 @@ async fn courier(
                     continue;
                 }
                 Ok(None) => {
-                    pause(&shared.wake[i], Duration::from_secs(1), &mut shutdown).await;
+                    pause(&shared.wake[i], Duration::from_secs(1), &shutdown).await;
                     continue;
                 }
                 Err(_) => {
-                    pause(&shared.wake[i], Duration::from_millis(500), &mut shutdown).await;
+                    pause(&shared.wake[i], Duration::from_millis(500), &shutdown).await;
                     continue;
                 }
             },
@@ -423,12 +417,7 @@ async fn courier(
         let now = now_ms();
         if pending.next_try_ms > now {
             let wait = Duration::from_millis((pending.next_try_ms - now) as u64);
-            pause(
-                &shared.wake[i],
-                wait.min(Duration::from_secs(1)),
-                &mut shutdown,
-            )
-            .await;
+            pause(&shared.wake[i], wait.min(Duration::from_secs(1)), &shutdown).await;
             continue;
         }
         let attempt = pending.attempts + 1;
@@ -517,11 +506,11 @@ async fn remove(shared: &Shared, i: usize, name: &str, origin: &Origin, pending:
     }
 }
 
-async fn pause(wake: &Notify, at_most: Duration, shutdown: &mut watch::Receiver<bool>) {
+async fn pause(wake: &Notify, at_most: Duration, shutdown: &Shutdown) {
     tokio::select! {
         _ = wake.notified() => {}
         _ = tokio::time::sleep(at_most) => {}
-        _ = stopped(shutdown) => {}
+        _ = shutdown.wait() => {}
     }
 }
 

@@ -211,6 +211,7 @@ mod tests {
             generated_at: String::new(),
             workers,
             links: vec![],
+            hosts: vec![],
         }
     }
 
