@@ -11,9 +11,9 @@
 use std::time::{Duration, Instant};
 
 use pulseboard_server::aggregate::iso;
-use pulseboard_server::alerts::settings::{Language, Secret, TelegramSettings};
 use pulseboard_server::alerts::standin::StandIn;
 use pulseboard_server::alerts::transitions::Memory;
+use pulseboard_server::config::alerts::{Language, Secret, TelegramSettings};
 use pulseboard_server::config::{Config, Host, Topology, WorkerSpec};
 use pulseboard_server::redis_server::RedisServer;
 use pulseboard_shared::heartbeat::heartbeat_key;

@@ -3,15 +3,13 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, NaiveDateTime, SecondsFormat, Utc};
-use pulseboard_shared::heartbeat::heartbeat_key;
+// A heartbeat written without an expiry counts as alive for one TTL after its `ts`.
+use pulseboard_shared::heartbeat::{heartbeat_key, HEARTBEAT_TTL_S};
 use pulseboard_shared::rules::{link_for, paused_reason};
 use pulseboard_shared::{HeartbeatRead, Nodes, WorkerKind, WorkerStatus};
 
 use crate::config::Topology;
 use crate::reader::{HeartbeatValue, QueueKeys, Reading, WorkerKeys};
-
-/// How old a heartbeat written without an expiry may be and still count as alive (contract 1's TTL).
-pub const HEARTBEAT_TTL_S: u64 = 45;
 
 /// A worker the refresh reads: a registered one, or one found beating but not configured.
 #[derive(Debug, Clone)]

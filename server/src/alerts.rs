@@ -7,7 +7,8 @@
 //! sender.
 //!
 //! # Layout
-//! - [`settings`]: the `[alerts]` config section and its environment variables.
+//! Their settings are the `[alerts]` section of [`crate::config::alerts`].
+//!
 //! - [`alert`]: what one alert is.
 //! - [`transitions`]: snapshots to transitions; pure, the clock passed in.
 //! - [`messages`]: the texts, Korean (the seed's) or English.
@@ -25,11 +26,9 @@ pub mod history;
 pub mod lease;
 pub mod messages;
 pub mod outbox;
-pub mod settings;
 pub mod sinks;
 pub mod standin;
 pub mod store;
 pub mod transitions;
 
 pub use engine::AlertsHandle;
-pub use settings::AlertSettings;

@@ -1,46 +1,29 @@
 //! Configuration in layers: built-in defaults (the seed's topology, so no file is needed), then a
 //! TOML file, then environment variables, then command-line flags. Unknown keys and bad values
 //! are errors at start-up that name the key.
+//!
+//! This module owns every section; the parts that read one (the refresher, the alerts) get it
+//! resolved from here and never parse their own.
+//! - [`topology`]: hosts and workers (`queue_host`, `[[hosts]]`, `[[workers]]`).
+//! - [`alerts`]: `[alerts]` and its environment variables.
+//! - [`error`]: what a bad configuration says.
 
-use std::collections::HashSet;
+pub mod alerts;
+pub mod error;
+pub mod topology;
+
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use pulseboard_shared::rules::{DEFAULT_PULLS_FROM, DEFAULT_QUEUE_HOST};
-use pulseboard_shared::WorkerKind;
 use serde::Deserialize;
 
-use crate::alerts::settings::{AlertOverrides, AlertSettings, FileAlerts};
-
-/// A configuration that cannot be used, with what is wrong and where.
-#[derive(Debug, thiserror::Error)]
-pub enum ConfigError {
-    /// The file could not be read.
-    #[error("cannot read config file {path}: {cause}")]
-    Read {
-        /// The file.
-        path: PathBuf,
-        /// Why.
-        cause: std::io::Error,
-    },
-    /// The file is not valid TOML or has an unknown key or a value of the wrong type.
-    #[error("config file {path}: {message}")]
-    Parse {
-        /// The file.
-        path: PathBuf,
-        /// The parser's message, which names the key and the line.
-        message: String,
-    },
-    /// A value is of the right type but not usable.
-    #[error("config: {key}: {message}")]
-    Invalid {
-        /// The key, e.g. `workers[2].host`.
-        key: String,
-        /// What is wrong.
-        message: String,
-    },
-}
+use self::alerts::FileAlerts;
+pub use self::alerts::{AlertOverrides, AlertSettings};
+use self::error::invalid;
+pub use self::error::ConfigError;
+pub use self::topology::{seed_topology, Host, Topology, WorkerSpec};
+use self::topology::{topology, FileWorker};
 
 /// Everything the server needs, resolved from all layers.
 #[derive(Debug, Clone, PartialEq)]
@@ -61,88 +44,6 @@ pub struct Config {
     pub topology: Topology,
     /// Alerting (`[alerts]`).
     pub alerts: AlertSettings,
-}
-
-/// Hosts and workers, as drawn on the dashboard.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Topology {
-    /// The host that holds Redis (the left end of every `redis-queue` link).
-    pub queue_host: String,
-    /// Machines, in drawing order.
-    pub hosts: Vec<Host>,
-    /// Registered workers, in display order.
-    pub workers: Vec<WorkerSpec>,
-}
-
-impl Topology {
-    /// The hosts as contract 2 lists them, each with the label the page shows.
-    pub fn host_infos(&self) -> Vec<pulseboard_shared::HostInfo> {
-        self.hosts
-            .iter()
-            .map(|h| pulseboard_shared::HostInfo {
-                name: h.name.clone(),
-                label: h.label.clone().unwrap_or_else(|| h.name.clone()),
-            })
-            .collect()
-    }
-}
-
-/// A machine that runs workers or holds the queues.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Host {
-    /// Short name used in links (`nas`).
-    pub name: String,
-    /// What the dashboard shows (`NAS (gateway)`).
-    #[serde(default)]
-    pub label: Option<String>,
-}
-
-/// A registered worker.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct WorkerSpec {
-    /// Its name, the `<name>` of `worker:<name>:heartbeat`.
-    pub name: String,
-    /// Its kind.
-    pub kind: WorkerKind,
-    /// The host it runs on.
-    pub host: String,
-    /// Its pending-jobs list (render workers): `queue:<name>` by default.
-    pub queue: Option<String>,
-    /// What a trader pulls from over HTTP (`nas-stock` by default).
-    pub pulls_from: String,
-}
-
-/// The seed's six workers on its two machines.
-pub fn seed_topology() -> Topology {
-    let worker = |name: &str, kind| WorkerSpec {
-        name: name.to_owned(),
-        kind,
-        host: "windows".to_owned(),
-        queue: (kind == WorkerKind::Render).then(|| format!("queue:{name}")),
-        pulls_from: DEFAULT_PULLS_FROM.to_owned(),
-    };
-    Topology {
-        queue_host: DEFAULT_QUEUE_HOST.to_owned(),
-        hosts: vec![
-            Host {
-                name: "nas".into(),
-                label: Some("NAS (gateway)".into()),
-            },
-            Host {
-                name: "windows".into(),
-                label: Some("Windows PC (GPU)".into()),
-            },
-        ],
-        workers: vec![
-            worker("music-render", WorkerKind::Render),
-            worker("video-render", WorkerKind::Render),
-            worker("image-render", WorkerKind::Render),
-            worker("insta-render", WorkerKind::Render),
-            worker("task-watcher", WorkerKind::Watcher),
-            worker("ai_trade", WorkerKind::Trader),
-        ],
-    }
 }
 
 impl Default for Config {
@@ -174,24 +75,6 @@ struct FileConfig {
     hosts: Option<Vec<Host>>,
     workers: Option<Vec<FileWorker>>,
     alerts: Option<FileAlerts>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct FileWorker {
-    name: String,
-    kind: FileKind,
-    host: Option<String>,
-    queue: Option<String>,
-    pulls_from: Option<String>,
-}
-
-#[derive(Debug, Clone, Copy, Deserialize)]
-#[serde(rename_all = "lowercase")]
-enum FileKind {
-    Render,
-    Watcher,
-    Trader,
 }
 
 /// The layers above the file: environment and flags (clap merges those two, flags winning).
@@ -234,7 +117,7 @@ impl Config {
         Self::from_layers(file, overrides)
     }
 
-    /// Parses a TOML text as the file layer (for tests and `--check`).
+    /// Parses a TOML text as the file layer (for tests).
     pub fn from_toml(text: &str, overrides: &Overrides) -> Result<Self, ConfigError> {
         let file = toml::from_str(text).map_err(|e| ConfigError::Parse {
             path: PathBuf::from("<text>"),
@@ -282,10 +165,10 @@ impl Config {
         }
         let scan_count = file.scan_count.unwrap_or(defaults.scan_count);
         if scan_count == 0 {
-            return Err(invalid("scan_count", "must be at least 1".into()));
+            return Err(invalid("scan_count", "must be at least 1"));
         }
         let topology = topology(file.queue_host, file.hosts, file.workers)?;
-        let alerts = crate::alerts::settings::resolve(file.alerts, &overrides.alerts)?;
+        let alerts = alerts::resolve(file.alerts, &overrides.alerts)?;
         Ok(Self {
             redis_url,
             listen,
@@ -301,113 +184,6 @@ impl Config {
             alerts,
         })
     }
-}
-
-fn invalid(key: &str, message: String) -> ConfigError {
-    ConfigError::Invalid {
-        key: key.to_owned(),
-        message,
-    }
-}
-
-fn topology(
-    queue_host: Option<String>,
-    hosts: Option<Vec<Host>>,
-    workers: Option<Vec<FileWorker>>,
-) -> Result<Topology, ConfigError> {
-    let seed = seed_topology();
-    let hosts = hosts.unwrap_or(seed.hosts);
-    let mut host_names = HashSet::new();
-    for (i, host) in hosts.iter().enumerate() {
-        check_name(&format!("hosts[{i}].name"), &host.name)?;
-        if !host_names.insert(host.name.as_str()) {
-            return Err(invalid(
-                &format!("hosts[{i}].name"),
-                format!("{:?} appears twice", host.name),
-            ));
-        }
-    }
-    let queue_host = queue_host.unwrap_or(seed.queue_host);
-    if !host_names.contains(queue_host.as_str()) {
-        return Err(invalid(
-            "queue_host",
-            format!("{queue_host:?} is not one of the hosts"),
-        ));
-    }
-    let Some(workers) = workers else {
-        return Ok(Topology {
-            queue_host,
-            hosts,
-            workers: seed.workers,
-        });
-    };
-    let default_host = hosts.last().map(|h| h.name.clone()).unwrap_or_default();
-    let mut names = HashSet::new();
-    let mut specs = Vec::with_capacity(workers.len());
-    for (i, w) in workers.into_iter().enumerate() {
-        let key = |field: &str| format!("workers[{i}].{field}");
-        check_name(&key("name"), &w.name)?;
-        if !names.insert(w.name.clone()) {
-            return Err(invalid(&key("name"), format!("{:?} appears twice", w.name)));
-        }
-        let host = w.host.unwrap_or_else(|| default_host.clone());
-        if !host_names.contains(host.as_str()) {
-            return Err(invalid(
-                &key("host"),
-                format!("{host:?} is not one of the hosts"),
-            ));
-        }
-        let kind = match w.kind {
-            FileKind::Render => WorkerKind::Render,
-            FileKind::Watcher => WorkerKind::Watcher,
-            FileKind::Trader => WorkerKind::Trader,
-        };
-        if kind != WorkerKind::Render && w.queue.is_some() {
-            return Err(invalid(
-                &key("queue"),
-                "only render workers have a queue".into(),
-            ));
-        }
-        if kind != WorkerKind::Trader && w.pulls_from.is_some() {
-            return Err(invalid(
-                &key("pulls_from"),
-                "only traders pull over HTTP".into(),
-            ));
-        }
-        let queue = (kind == WorkerKind::Render)
-            .then(|| w.queue.unwrap_or_else(|| format!("queue:{}", w.name)));
-        specs.push(WorkerSpec {
-            host,
-            kind,
-            queue,
-            pulls_from: w
-                .pulls_from
-                .unwrap_or_else(|| DEFAULT_PULLS_FROM.to_owned()),
-            name: w.name,
-        });
-    }
-    Ok(Topology {
-        queue_host,
-        hosts,
-        workers: specs,
-    })
-}
-
-/// Names end up in Redis keys and on the page: keep them printable and free of the key separator's
-/// ambiguities (whitespace, glob characters).
-fn check_name(key: &str, name: &str) -> Result<(), ConfigError> {
-    let bad = name.is_empty()
-        || name.len() > 100
-        || name
-            .chars()
-            .any(|c| c.is_whitespace() || c.is_control() || "*?[]".contains(c));
-    if bad {
-        return Err(invalid(
-            key,
-            format!("{name:?} must be 1-100 characters without spaces or * ? [ ]"),
-        ));
-    }
-    Ok(())
 }
 
 /// A Redis URL fit for logs: the password replaced by `***`.

@@ -3,6 +3,7 @@
 //!
 //! # Layout
 //! - [`config`]: defaults (the seed's topology), TOML file, environment, flags.
+//! - [`redis_connection`]: how a Redis connection is opened (timeouts, reconnection).
 //! - [`reader`]: Redis in. One pipelined round trip per refresh.
 //! - [`discovery`]: amortised SCAN for in-flight lists and unregistered workers.
 //! - [`aggregate`]: a reading to contract 2; pure.
@@ -14,10 +15,16 @@
 //! - [`demo`]: Redis + simulator + server in one command.
 //! - [`mock`]: `serve --mock`, the dashboard's mock script as the only source, no Redis.
 //! - [`alerts`]: transitions to Telegram and webhooks, exactly once, and the event log.
+//! - [`shutdown`]: the one stop signal every task watches.
+//!
+//! Data flows one way: Redis -> [`reader`] -> [`aggregate`] (with the pure rules of
+//! `pulseboard-shared`) -> [`snapshot`] -> [`http`]; [`alerts`] follow the snapshots.
 //!
 //! # Lifecycle
-//! Bootstrap (config, listen), serve, drain on SIGTERM or Ctrl-C (open streams end, the refresher
-//! stops), exit 0. A failing request or an unreachable Redis never takes the process down.
+//! Bootstrap (config, listen), serve, drain on SIGTERM or Ctrl-C (open streams end), then every
+//! background task finishes its way out (the refresher stops, the alert sender releases its
+//! lease) before the process exits 0. A failing request or an unreachable Redis never takes the
+//! process down.
 
 pub mod aggregate;
 pub mod alerts;
@@ -27,6 +34,7 @@ pub mod discovery;
 pub mod http;
 pub mod mock;
 pub mod reader;
+pub mod redis_connection;
 pub mod redis_server;
 pub mod refresher;
 pub mod shutdown;

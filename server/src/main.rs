@@ -150,7 +150,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         listen: args.listen,
         dist: args.dist,
         refresh_ms: args.refresh_ms,
-        alerts: pulseboard_server::alerts::settings::AlertOverrides::from_env(),
+        alerts: pulseboard_server::config::AlertOverrides::from_env(),
     };
     let config = Config::load(args.config.as_deref(), &overrides)?;
     let listener = tokio::net::TcpListener::bind(config.listen)

@@ -7,10 +7,11 @@
 
 use std::time::Duration;
 
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::aio::ConnectionManager;
 use redis::Value;
 
 use crate::discovery::{Pattern, ScanStep};
+use crate::redis_connection;
 
 /// The global pause flag (`"1"` = paused).
 pub const PAUSED_KEY: &str = "queue:paused";
@@ -140,12 +141,7 @@ impl RedisSource {
         let conn = match &mut self.conn {
             Some(conn) => conn,
             None => {
-                let config = ConnectionManagerConfig::new()
-                    .set_connection_timeout(self.timeout)
-                    .set_response_timeout(self.timeout)
-                    .set_number_of_retries(0)
-                    .set_max_delay(self.timeout.as_millis() as u64);
-                let conn = ConnectionManager::new_with_config(self.client.clone(), config).await?;
+                let conn = redis_connection::connect(&self.client, self.timeout).await?;
                 self.conn.insert(conn)
             }
         };

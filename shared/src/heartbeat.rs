@@ -7,6 +7,12 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+/// How often a worker beats (seconds), as contract 1 promises.
+pub const HEARTBEAT_INTERVAL_S: u64 = 15;
+
+/// How long a heartbeat key lives (seconds): three intervals, so one lost beat is not a death.
+pub const HEARTBEAT_TTL_S: u64 = 3 * HEARTBEAT_INTERVAL_S;
+
 /// The Redis key a worker's heartbeat lives under.
 pub fn heartbeat_key(name: &str) -> String {
     format!("worker:{name}:heartbeat")

@@ -24,11 +24,11 @@ use super::history::{self, Record, RecordKind};
 use super::lease;
 use super::messages;
 use super::outbox::{self, Commit, Pending};
-use super::settings::AlertSettings;
 use super::sinks::{self, Sink};
 use super::store::Store;
 use super::transitions::{Rules, Tracker};
 use crate::aggregate::iso;
+use crate::config::AlertSettings;
 use crate::shutdown::Shutdown;
 use crate::snapshot::Hub;
 

@@ -1,7 +1,7 @@
 //! Alert texts: the seed's Korean (`🔴 [name] 워커 다운`), or English, with the worker's context.
 
 use super::alert::{AlertKind, Transition, WorkerContext};
-use super::settings::Language;
+use crate::config::alerts::Language;
 
 /// The message for `t`, two lines when there is a worker context.
 pub fn render(t: &Transition, language: Language) -> String {

@@ -8,7 +8,7 @@ use std::time::Duration;
 use serde_json::json;
 
 use super::alert::Alert;
-use super::settings::{AlertSettings, TelegramSettings, WebhookSettings};
+use crate::config::alerts::{AlertSettings, TelegramSettings, WebhookSettings};
 
 /// A delivery that failed.
 #[derive(Debug, Clone, thiserror::Error)]

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::aio::ConnectionManager;
 use tokio::sync::OnceCell;
 
 /// Why a Redis operation of the alerts failed.
@@ -75,12 +75,7 @@ impl Store {
     /// The connection, opened if need be.
     pub async fn conn(&self) -> Result<ConnectionManager, StoreError> {
         let open = self.conn.get_or_try_init(|| async {
-            let config = ConnectionManagerConfig::new()
-                .set_connection_timeout(self.timeout)
-                .set_response_timeout(self.timeout)
-                .set_number_of_retries(0)
-                .set_max_delay(self.timeout.as_millis() as u64);
-            ConnectionManager::new_with_config(self.client.clone(), config).await
+            crate::redis_connection::connect(&self.client, self.timeout).await
         });
         match tokio::time::timeout(self.timeout * 2, open).await {
             Ok(conn) => Ok(conn?.clone()),

@@ -7,8 +7,9 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use crate::aggregate::HEARTBEAT_TTL_S;
-use crate::config::ConfigError;
+use pulseboard_shared::heartbeat::HEARTBEAT_TTL_S;
+
+use super::error::{invalid, ConfigError};
 
 /// A value that must never be printed.
 #[derive(Clone, PartialEq, Eq)]
@@ -177,13 +178,6 @@ impl AlertOverrides {
     }
 }
 
-fn invalid(key: &str, message: impl Into<String>) -> ConfigError {
-    ConfigError::Invalid {
-        key: format!("alerts.{key}"),
-        message: message.into(),
-    }
-}
-
 fn http_url(key: &str, url: &str) -> Result<(), ConfigError> {
     let ok = ["http://", "https://"]
         .iter()
@@ -217,7 +211,7 @@ pub fn resolve(
     let s = |v: Option<u64>, default: Duration| v.map_or(default, Duration::from_secs);
     let settings_flap_max = file.flap_max.unwrap_or(d.flap_max);
     if settings_flap_max == 0 {
-        return Err(invalid("flap_max", "must be at least 1"));
+        return Err(invalid("alerts.flap_max", "must be at least 1"));
     }
     let retry_initial = ms(file.retry_initial_ms, d.retry_initial);
     let retry_max = ms(file.retry_max_ms, d.retry_max);
@@ -229,15 +223,15 @@ pub fn resolve(
     }
     let lease = ms(file.lease_ms, d.lease);
     if lease < Duration::from_millis(300) {
-        return Err(invalid("lease_ms", "must be at least 300"));
+        return Err(invalid("alerts.lease_ms", "must be at least 300"));
     }
     let flap_window = s(file.flap_window_s, d.flap_window);
     if flap_window.is_zero() {
-        return Err(invalid("flap_window_s", "must be at least 1"));
+        return Err(invalid("alerts.flap_window_s", "must be at least 1"));
     }
     let history_max = file.history_max.unwrap_or(d.history_max);
     if history_max == 0 {
-        return Err(invalid("history_max", "must be at least 1"));
+        return Err(invalid("alerts.history_max", "must be at least 1"));
     }
 
     let ft = file.telegram.unwrap_or_default();
@@ -248,7 +242,7 @@ pub fn resolve(
         .clone()
         .or(ft.api_url)
         .unwrap_or_else(|| "https://api.telegram.org".to_owned());
-    http_url("telegram.api_url", &api_url)?;
+    http_url("alerts.telegram.api_url", &api_url)?;
     let telegram = match (token, chat) {
         (Some(token), Some(chat_id)) => Some(TelegramSettings {
             bot_token: Secret::new(token),
@@ -275,7 +269,7 @@ pub fn resolve(
         .or(file.webhook.unwrap_or_default().url)
     {
         Some(url) => {
-            http_url("webhook.url", &url)?;
+            http_url("alerts.webhook.url", &url)?;
             Some(WebhookSettings {
                 url: Secret::new(url),
             })
