@@ -145,20 +145,12 @@ pub fn aggregate(
     for (w, r) in watched.iter().zip(&reading.workers) {
         let mut problems = Vec::new();
         let mut status = WorkerStatus {
-            name: w.name.clone(),
-            kind: w.kind.unwrap_or(WorkerKind::Unknown),
-            alive: false,
-            state: None,
-            last_beat_age_s: None,
             queue_depth: take(&r.queue_depth, "queue", &mut problems),
             dead_letter: take(&r.dead_letter, "dead-letter list", &mut problems),
             processing: take(&r.processing, "in-flight lists", &mut problems),
-            jobs_done: 0,
-            jobs_failed: 0,
-            last_job_at: None,
             host: w.host.clone(),
             registered: w.kind.is_some(),
-            error: None,
+            ..WorkerStatus::new(w.name.clone(), w.kind.unwrap_or(WorkerKind::Unknown))
         };
         match &r.heartbeat {
             HeartbeatValue::Missing => {}

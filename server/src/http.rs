@@ -154,3 +154,114 @@ async fn require_bundle(
     )
         .into_response()
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Instant;
+
+    use axum::body::Body;
+    use axum::http::Request;
+    use pulseboard_shared::mock::mock_nodes;
+    use tower::ServiceExt;
+
+    use super::*;
+    use crate::shutdown;
+    use crate::snapshot::Snapshot;
+
+    fn router(hub: &Hub, dist: PathBuf) -> Router {
+        let (_trigger, shutdown) = shutdown::channel();
+        let state = AppState {
+            hub: hub.clone(),
+            refresh: Duration::from_secs(1),
+            shutdown,
+            alerts: None,
+        };
+        app(state, dist)
+    }
+
+    async fn get(router: Router, path: &str) -> (StatusCode, String, String) {
+        let response = router
+            .oneshot(Request::get(path).body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        let status = response.status();
+        let content_type = response
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .map_or(String::new(), |v| v.to_str().unwrap().to_owned());
+        let body = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        (
+            status,
+            content_type,
+            String::from_utf8(body.to_vec()).unwrap(),
+        )
+    }
+
+    fn no_bundle() -> PathBuf {
+        std::env::temp_dir().join(format!("pulseboard-no-bundle-{}", std::process::id()))
+    }
+
+    #[tokio::test]
+    async fn readyz_is_503_until_redis_has_answered() {
+        let hub = Hub::default();
+        let (status, _, body) = get(router(&hub, no_bundle()), "/readyz").await;
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+        let body: serde_json::Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(body["ready"], false);
+        assert_eq!(body["reasons"][0], "redis has not answered yet");
+    }
+
+    #[tokio::test]
+    async fn readyz_is_200_on_a_fresh_snapshot_and_names_a_failed_read() {
+        let hub = Hub::default();
+        let mut snapshot = Snapshot::new(mock_nodes(0), 1);
+        snapshot.redis_ok_at = Some(Instant::now());
+        hub.publish(snapshot);
+        let (status, _, body) = get(router(&hub, no_bundle()), "/readyz").await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        let body: serde_json::Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(body["ready"], true);
+        assert_eq!(body["workers"], 6);
+
+        let mut snapshot = Snapshot::new(mock_nodes(0), 2);
+        snapshot.redis_ok_at = Some(Instant::now());
+        snapshot.redis_error = Some("connection refused".into());
+        hub.publish(snapshot);
+        let (status, _, body) = get(router(&hub, no_bundle()), "/readyz").await;
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+        assert!(
+            body.contains("last read failed: connection refused"),
+            "{body}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_missing_bundle_says_how_to_build_it_while_the_api_answers() {
+        let hub = Hub::default();
+        hub.publish(Snapshot::new(mock_nodes(0), 1));
+        let (status, content_type, body) = get(router(&hub, no_bundle()), "/infra/").await;
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+        assert!(content_type.starts_with("text/plain"), "{content_type}");
+        assert!(body.contains("trunk build --release --offline"), "{body}");
+        assert!(body.contains("--dist DIR"), "{body}");
+
+        let (status, content_type, body) =
+            get(router(&hub, no_bundle()), "/api/agent-office/nodes").await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(content_type, "application/json");
+        let nodes: pulseboard_shared::Nodes = serde_json::from_str(&body).unwrap();
+        assert_eq!(nodes, mock_nodes(0));
+    }
+
+    #[tokio::test]
+    async fn the_root_redirects_to_the_dashboard() {
+        let response = router(&Hub::default(), no_bundle())
+            .oneshot(Request::get("/").body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::TEMPORARY_REDIRECT);
+        assert_eq!(response.headers()[header::LOCATION], "/infra/");
+    }
+}

@@ -53,11 +53,6 @@ impl RedisServer {
         format!("redis://127.0.0.1:{}", self.port)
     }
 
-    /// Its port.
-    pub fn port(&self) -> u16 {
-        self.port
-    }
-
     /// Kills it and waits for it to exit (its data is gone: there is no persistence).
     pub async fn stop(&mut self) {
         if let Some(mut child) = self.child.take() {

@@ -143,7 +143,7 @@ impl SimWorker {
     async fn beat(&mut self, state: &str, mode: Option<&str>) -> redis::RedisResult<()> {
         let beat = Heartbeat {
             name: self.spec.name.clone(),
-            kind: kind_name(self.spec.kind).to_owned(),
+            kind: self.spec.kind.as_str().to_owned(),
             state: state.to_owned(),
             ts: iso(Utc::now()),
             last_job_at: self.stats.last_job_at.clone(),
@@ -216,15 +216,6 @@ impl SimWorker {
             "market_closed"
         };
         self.beat(state, None).await
-    }
-}
-
-fn kind_name(kind: WorkerKind) -> &'static str {
-    match kind {
-        WorkerKind::Render => "render",
-        WorkerKind::Watcher => "watcher",
-        WorkerKind::Trader => "trader",
-        WorkerKind::Unknown => "unknown",
     }
 }
 

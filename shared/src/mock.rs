@@ -144,20 +144,11 @@ fn seed_workers(elapsed_s: u64) -> Vec<WorkerStatus> {
 
 fn worker(name: &str, kind: WorkerKind, state: &str) -> WorkerStatus {
     WorkerStatus {
-        name: name.into(),
-        kind,
         alive: true,
         state: Some(state.into()),
         last_beat_age_s: Some(2),
-        queue_depth: 0,
-        dead_letter: 0,
-        processing: 0,
-        jobs_done: 0,
-        jobs_failed: 0,
-        last_job_at: None,
         host: Some("windows".into()),
-        registered: true,
-        error: None,
+        ..WorkerStatus::new(name, kind)
     }
 }
 

@@ -69,6 +69,16 @@ impl WorkerKind {
             _ => Self::Unknown,
         }
     }
+
+    /// The kind as spelled in both contracts (the same as its serde form; a test checks).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Render => "render",
+            Self::Watcher => "watcher",
+            Self::Trader => "trader",
+            Self::Unknown => "unknown",
+        }
+    }
 }
 
 /// One worker's record.
@@ -105,6 +115,28 @@ pub struct WorkerStatus {
     /// Additive: what was wrong with its heartbeat, if anything.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+}
+
+impl WorkerStatus {
+    /// A registered worker of `kind` with nothing known yet: not alive, no beat, empty lists.
+    pub fn new(name: impl Into<String>, kind: WorkerKind) -> Self {
+        Self {
+            name: name.into(),
+            kind,
+            alive: false,
+            state: None,
+            last_beat_age_s: None,
+            queue_depth: 0,
+            dead_letter: 0,
+            processing: 0,
+            jobs_done: 0,
+            jobs_failed: 0,
+            last_job_at: None,
+            host: None,
+            registered: true,
+            error: None,
+        }
+    }
 }
 
 fn yes() -> bool {
@@ -217,5 +249,27 @@ mod tests {
             WorkerKind::Unknown
         );
         assert_eq!(WorkerKind::parse("watcher"), WorkerKind::Watcher);
+    }
+
+    #[test]
+    fn hand_spellings_equal_the_serde_ones() {
+        let serde_name = |v: serde_json::Value| v.as_str().unwrap().to_owned();
+        use WorkerKind::*;
+        for kind in [Render, Watcher, Trader, Unknown] {
+            assert_eq!(
+                serde_name(serde_json::to_value(kind).unwrap()),
+                kind.as_str()
+            );
+            if kind != Unknown {
+                assert_eq!(WorkerKind::parse(kind.as_str()), kind);
+            }
+        }
+        use LinkStatus::*;
+        for status in [Healthy, Paused, Down, Degraded] {
+            assert_eq!(
+                serde_name(serde_json::to_value(status).unwrap()),
+                status.as_str()
+            );
+        }
     }
 }

@@ -132,20 +132,10 @@ mod tests {
 
     fn worker(name: &str, kind: WorkerKind, alive: bool, state: Option<&str>) -> WorkerStatus {
         WorkerStatus {
-            name: name.into(),
-            kind,
             alive,
             state: state.map(Into::into),
             last_beat_age_s: alive.then_some(3),
-            queue_depth: 0,
-            dead_letter: 0,
-            processing: 0,
-            jobs_done: 0,
-            jobs_failed: 0,
-            last_job_at: None,
-            host: None,
-            registered: true,
-            error: None,
+            ..WorkerStatus::new(name, kind)
         }
     }
 

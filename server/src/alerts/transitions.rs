@@ -186,20 +186,14 @@ mod tests {
 
     fn worker(name: &str, alive: bool, dead_letter: u64) -> WorkerStatus {
         WorkerStatus {
-            name: name.into(),
-            kind: WorkerKind::Render,
             alive,
             state: alive.then(|| "idle".into()),
             last_beat_age_s: Some(if alive { 1 } else { 46 }),
             queue_depth: 2,
             dead_letter,
             processing: 1,
-            jobs_done: 0,
-            jobs_failed: 0,
-            last_job_at: None,
             host: Some("windows".into()),
-            registered: true,
-            error: None,
+            ..WorkerStatus::new(name, WorkerKind::Render)
         }
     }
 
