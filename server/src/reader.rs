@@ -282,3 +282,143 @@ fn scan_reply(pattern: Pattern, value: Value) -> Result<ScanReply, ReadError> {
         keys,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bulk(text: &str) -> Value {
+        Value::BulkString(text.as_bytes().to_vec())
+    }
+
+    /// The error reply Redis sends for a command on a key of another type, as it arrives.
+    fn wrongtype() -> Value {
+        let reply = b"-WRONGTYPE Operation against a key holding the wrong kind of value\r\n";
+        let value = redis::parse_redis_value(reply).unwrap();
+        assert!(matches!(value, Value::ServerError(_)), "{value:?}");
+        value
+    }
+
+    fn render(name: &str, in_flight: usize) -> WorkerKeys {
+        WorkerKeys {
+            heartbeat: format!("worker:{name}:heartbeat"),
+            queue: Some(QueueKeys {
+                pending: format!("queue:{name}"),
+                dead_letter: format!("dead_letter:queue:{name}"),
+            }),
+            processing: (0..in_flight)
+                .map(|i| format!("processing:queue:{name}:{i}"))
+                .collect(),
+        }
+    }
+
+    fn watcher() -> WorkerKeys {
+        WorkerKeys {
+            heartbeat: "worker:task-watcher:heartbeat".into(),
+            queue: None,
+            processing: vec![],
+        }
+    }
+
+    #[test]
+    fn the_pipeline_and_its_replies_line_up_per_worker() {
+        let workers = [render("a", 2), watcher()];
+        let scans = [ScanStep {
+            pattern: Pattern::Processing,
+            cursor: 0,
+            count: 100,
+        }];
+        // GET paused; a: GETRANGE, PTTL, 2 LLEN, 2 LLEN in flight; watcher: GETRANGE, PTTL; SCAN.
+        assert_eq!(build_pipeline(&workers, &scans).len(), 10);
+        let replies = vec![
+            bulk("1"),
+            bulk(r#"{"name":"a"}"#),
+            Value::Int(44_000),
+            Value::Int(3),
+            Value::Int(1),
+            Value::Int(1),
+            Value::Int(2),
+            Value::Nil,
+            Value::Int(-2),
+            Value::Array(vec![
+                bulk("17"),
+                Value::Array(vec![bulk("processing:queue:a:9")]),
+            ]),
+        ];
+        let reading = parse_replies(&workers, &scans, replies, 10).unwrap();
+        assert!(reading.paused);
+        let a = &reading.workers[0];
+        assert_eq!(
+            a.heartbeat,
+            HeartbeatValue::Present {
+                bytes: br#"{"name":"a"}"#.to_vec(),
+                truncated: false,
+                expires: true,
+            }
+        );
+        assert_eq!(
+            (a.queue_depth.clone(), a.dead_letter.clone()),
+            (Ok(3), Ok(1))
+        );
+        assert_eq!(a.processing, Ok(3), "in-flight lists are summed");
+        assert_eq!(reading.workers[1].heartbeat, HeartbeatValue::Missing);
+        assert_eq!(reading.workers[1].queue_depth, Ok(0));
+        assert_eq!(reading.scans[0].next_cursor, 17);
+        assert_eq!(reading.scans[0].keys, ["processing:queue:a:9"]);
+        assert_eq!(reading.commands, 10);
+    }
+
+    #[test]
+    fn a_key_of_the_wrong_type_fails_only_its_own_field() {
+        let workers = [render("a", 1)];
+        let replies = vec![
+            Value::Nil,
+            wrongtype(),
+            Value::Int(-1),
+            wrongtype(),
+            Value::Int(0),
+            wrongtype(),
+        ];
+        let reading = parse_replies(&workers, &[], replies, 6).unwrap();
+        assert!(!reading.paused);
+        let a = &reading.workers[0];
+        assert!(matches!(&a.heartbeat, HeartbeatValue::Error(e) if e.contains("WRONGTYPE")));
+        assert!(a
+            .queue_depth
+            .as_ref()
+            .is_err_and(|e| e.contains("WRONGTYPE")));
+        assert_eq!(a.dead_letter, Ok(0));
+        assert!(
+            a.processing.is_err(),
+            "one bad in-flight list marks the sum"
+        );
+    }
+
+    #[test]
+    fn a_heartbeat_without_expiry_or_longer_than_the_cap_is_flagged() {
+        let long = "x".repeat(MAX_HEARTBEAT_BYTES + 1);
+        let HeartbeatValue::Present {
+            bytes,
+            truncated,
+            expires,
+        } = heartbeat_value(bulk(&long), Value::Int(-1))
+        else {
+            panic!("present");
+        };
+        assert_eq!(bytes.len(), MAX_HEARTBEAT_BYTES);
+        assert!(truncated && !expires);
+    }
+
+    #[test]
+    fn replies_that_cannot_be_ours_are_protocol_errors() {
+        let err = parse_replies(&[watcher()], &[], vec![Value::Nil], 3).unwrap_err();
+        assert!(err.to_string().contains("1 replies to 3 commands"), "{err}");
+        let scans = [ScanStep {
+            pattern: Pattern::Heartbeat,
+            cursor: 5,
+            count: 10,
+        }];
+        let err = parse_replies(&[], &scans, vec![Value::Nil, Value::Int(3)], 2).unwrap_err();
+        assert!(matches!(err, ReadError::Protocol(_)), "{err}");
+    }
+}
