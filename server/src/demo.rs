@@ -58,7 +58,7 @@ pub async fn run(options: DemoOptions) -> anyhow::Result<()> {
     );
     println!("  Ctrl-C stops everything.");
     println!();
-    let served = crate::serve(config, listener, shutdown).await;
+    let served = crate::serve::serve(config, listener, shutdown).await;
     sim.await??;
     redis.stop().await;
     served

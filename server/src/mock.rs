@@ -58,7 +58,7 @@ pub async fn serve(
         shutdown: shutdown.clone(),
         alerts: None,
     };
-    crate::serve_until(listener, http::app(state, config.dist), shutdown).await?;
+    crate::serve::serve_until(listener, http::app(state, config.dist), shutdown).await?;
     publisher.await?;
     Ok(())
 }

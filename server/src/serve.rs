@@ -1,0 +1,67 @@
+//! `pulseboard serve`: the refresher, the alerts and the HTTP server wired together, until the
+//! shutdown; then every task is awaited, so none is cut off on its way out.
+
+use tokio::net::TcpListener;
+use tokio::task::JoinSet;
+
+use crate::config::Config;
+use crate::http::AppState;
+use crate::refresher::Refresher;
+use crate::shutdown::Shutdown;
+use crate::snapshot::Hub;
+use crate::{alerts, http};
+
+/// Serves `config` on `listener` until `shutdown`, then drains, waits for every background task
+/// (the refresher, the alerts) to finish its way out, and returns.
+pub async fn serve(
+    config: Config,
+    listener: TcpListener,
+    shutdown: Shutdown,
+) -> anyhow::Result<()> {
+    let hub = Hub::default();
+    let mut tasks = JoinSet::new();
+    let refresher = Refresher::new(config.clone(), hub.clone())?;
+    tasks.spawn(refresher.run(shutdown.clone()));
+    let alert_store = alerts::store::Store::new(&config.redis_url, config.redis_timeout())?;
+    let alerts = config.alerts.enabled.then(|| {
+        alerts::engine::start(
+            config.alerts.clone(),
+            alert_store.clone(),
+            &hub,
+            shutdown.clone(),
+            &mut tasks,
+        )
+    });
+    let state = AppState {
+        hub,
+        refresh: config.refresh,
+        shutdown: shutdown.clone(),
+        alerts,
+    };
+    let app = http::app(state, config.dist.clone()).merge(alerts::history::router(alert_store));
+    serve_until(listener, app, shutdown).await?;
+    join_all(tasks).await
+}
+
+/// Serves `app` on `listener` until `shutdown`, then drains: open streams end (they watch the
+/// same signal), requests in flight finish.
+pub(crate) async fn serve_until(
+    listener: TcpListener,
+    app: axum::Router,
+    shutdown: Shutdown,
+) -> std::io::Result<()> {
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async move {
+            shutdown.wait().await;
+            tracing::info!("draining: closing streams and finishing requests");
+        })
+        .await
+}
+
+/// Awaits every task of `tasks`; a task that panicked is an error.
+async fn join_all(mut tasks: JoinSet<()>) -> anyhow::Result<()> {
+    while let Some(done) = tasks.join_next().await {
+        done?;
+    }
+    Ok(())
+}
