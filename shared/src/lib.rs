@@ -6,16 +6,19 @@
 //! - [`heartbeat`]: contract 1, the value a worker writes to `worker:<name>:heartbeat`, and a
 //!   lenient reader that survives anything found under that key.
 //! - [`nodes`]: contract 2, the JSON of `GET /api/agent-office/nodes`.
+//! - [`lifecycle`]: a worker's lifecycle state from its own signal first and time second.
 //! - [`rules`]: link status, state labels and colours: the meaning of a worker's record.
 //! - [`layout`]: where hosts, the bus, workers and links go in the 3D scene.
 //! - [`mock`]: a scripted fleet cycling through every state, for mock mode.
 
 pub mod heartbeat;
 pub mod layout;
+pub mod lifecycle;
 pub mod mock;
 pub mod nodes;
 pub mod rules;
 
 pub use heartbeat::{Heartbeat, HeartbeatRead};
+pub use lifecycle::{Lifecycle, LifecycleState, Phase};
 pub use nodes::{HostInfo, Link, LinkStatus, LinkType, Nodes, WorkerKind, WorkerStatus};
 pub use rules::{link_status, links_for, state_label, Lang};
