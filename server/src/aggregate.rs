@@ -282,6 +282,7 @@ mod tests {
             jobs_done: 4,
             jobs_failed: 1,
             mode: (kind == "watcher").then(|| state.into()),
+            ..Default::default()
         };
         HeartbeatValue::Present {
             bytes: hb.to_json().into_bytes(),

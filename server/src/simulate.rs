@@ -150,6 +150,7 @@ impl SimWorker {
             jobs_done: self.stats.jobs_done,
             jobs_failed: self.stats.jobs_failed,
             mode: mode.map(str::to_owned),
+            ..Default::default()
         };
         let ttl = self.interval.as_secs().max(1) * 3;
         self.conn

@@ -4,8 +4,12 @@
 //! can be read is kept, and whatever is wrong is described in [`HeartbeatRead::error`] instead of
 //! failing the whole value.
 
+mod declared;
+
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
+
+pub use declared::Declared;
 
 /// How often a worker beats (seconds), as contract 1 promises.
 pub const HEARTBEAT_INTERVAL_S: u64 = 15;
@@ -25,8 +29,9 @@ pub fn name_from_heartbeat_key(key: &str) -> Option<&str> {
         .filter(|name| !name.is_empty())
 }
 
-/// A well-formed heartbeat, exactly as the seed's workers write it (field order included).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// A well-formed heartbeat, exactly as the seed's workers write it (field order included), plus
+/// what pulseboard's own workers declare about their lifecycle.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Heartbeat {
     /// Worker name, the `<name>` of the key.
     pub name: String,
@@ -45,6 +50,9 @@ pub struct Heartbeat {
     /// The watcher's mode (watcher only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mode: Option<String>,
+    /// The optional lifecycle fields (none in the seed's beats).
+    #[serde(flatten)]
+    pub declared: Declared,
 }
 
 impl Heartbeat {
@@ -74,6 +82,8 @@ pub struct HeartbeatRead {
     pub jobs_failed: Option<u64>,
     /// `mode`, if a string.
     pub mode: Option<String>,
+    /// The lifecycle fields that could be read.
+    pub declared: Declared,
     /// What was wrong, `None` when the value followed contract 1.
     pub error: Option<String>,
 }
@@ -108,6 +118,7 @@ impl HeartbeatRead {
             jobs_done: count_field(&obj, "jobs_done", &mut problems),
             jobs_failed: count_field(&obj, "jobs_failed", &mut problems),
             mode: text_field(&obj, "mode", false, &mut problems),
+            declared: Declared::read(&obj, &mut problems),
             error: None,
         };
         if !problems.is_empty() {
@@ -214,6 +225,7 @@ mod tests {
             jobs_done: 7,
             jobs_failed: 1,
             mode: Some("trading".into()),
+            ..Heartbeat::default()
         };
         let read = HeartbeatRead::parse(beat.to_json().as_bytes());
         assert_eq!(read.error, None);

@@ -3,6 +3,7 @@
 //! sleeping.
 
 pub mod browser;
+pub mod standin;
 
 use std::future::Future;
 use std::path::PathBuf;
@@ -155,6 +156,7 @@ pub fn heartbeat(name: &str, kind: &str, state: &str) -> Heartbeat {
         jobs_done: 42,
         jobs_failed: 1,
         mode: (kind == "watcher").then(|| state.into()),
+        ..Default::default()
     }
 }
 
