@@ -1,0 +1,1 @@
+//! The heartbeat task (being written).

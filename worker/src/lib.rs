@@ -1,0 +1,10 @@
+//! `pulseboard-worker`: what a Rust program needs to be a well-behaved pulseboard worker.
+//!
+//! # Layout
+//! - [`heartbeat`]: a background task that writes contract 1 (with readiness, checks, the current
+//!   job and a final `stopped` beat) every interval, never blocking the worker's own work.
+//! - [`queue`]: the seed's reliable queue: claim a job into the consumer's in-flight list, ack
+//!   it, or fail it into the dead-letter list; leftovers of a previous run go back to the queue.
+
+pub mod heartbeat;
+pub mod queue;
