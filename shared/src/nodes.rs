@@ -5,6 +5,9 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::heartbeat::Declared;
+use crate::lifecycle::Lifecycle;
+
 /// The whole answer of `/api/agent-office/nodes`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Nodes {
@@ -115,6 +118,12 @@ pub struct WorkerStatus {
     /// Additive: what was wrong with its heartbeat, if anything.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// Additive: its lifecycle state, judged from its own signal first and time second.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lifecycle: Option<Lifecycle>,
+    /// Additive: what its last beat declared (checks, pid, version, current job), if anything.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub declared: Option<Declared>,
 }
 
 impl WorkerStatus {
@@ -135,6 +144,8 @@ impl WorkerStatus {
             host: None,
             registered: true,
             error: None,
+            lifecycle: None,
+            declared: None,
         }
     }
 }

@@ -3,11 +3,24 @@
 //! These are the seed's rules (node monitor B2, status visuals C3), kept in one place so the
 //! server's JSON, the 3D scene and the 2D cards can never disagree.
 
+use crate::lifecycle::LifecycleState;
 use crate::nodes::{Link, LinkStatus, LinkType, WorkerKind, WorkerStatus};
 
 /// Health of a worker's link: down if dead; else paused if its state is `paused`; else
 /// degraded if it has dead letters; else healthy. Traders are only healthy or down.
+///
+/// A lifecycle state first maps into the seed's four values: a worker that is starting,
+/// draining or stopped cleanly holds its work back (`paused`, never `down`: a clean stop is not
+/// a crash); an unhealthy or stalled one is `degraded`; one that failed to start or is gone is
+/// `down`; ready and late workers follow the seed's rule.
 pub fn link_status(worker: &WorkerStatus) -> LinkStatus {
+    use LifecycleState as L;
+    match worker.lifecycle.as_ref().map(|l| l.state) {
+        Some(L::Starting | L::Draining | L::Stopped) => return LinkStatus::Paused,
+        Some(L::Unhealthy | L::Stalled) => return LinkStatus::Degraded,
+        Some(L::Failed | L::Down) => return LinkStatus::Down,
+        Some(L::Ready | L::Late) | None => {}
+    }
     if !worker.alive {
         LinkStatus::Down
     } else if worker.kind == WorkerKind::Trader {
@@ -82,10 +95,32 @@ impl Lang {
     }
 }
 
-/// The label of a worker's state, with its emoji, in `lang`.
+/// Labels of the lifecycle states that replace the kind's own state.
+fn lifecycle_label(state: LifecycleState) -> Option<(&'static str, &'static str)> {
+    use LifecycleState as L;
+    Some(match state {
+        L::Starting => ("⏳ 시작 중", "⏳ starting"),
+        L::Unhealthy => ("🩺 이상", "🩺 unhealthy"),
+        L::Stalled => ("🧊 작업 멈춤", "🧊 stalled"),
+        L::Draining => ("⏏ 마무리 중", "⏏ draining"),
+        L::Stopped => ("⏹ 정지됨", "⏹ stopped"),
+        L::Failed => ("❌ 시작 실패", "❌ failed to start"),
+        L::Down => ("🔴 다운", "🔴 down"),
+        L::Ready | L::Late => return None,
+    })
+}
+
+/// The label of a worker's state, with its emoji, in `lang`: the seed's labels, and one per
+/// lifecycle state the seed did not know (a clean stop is never labelled as a crash).
 pub fn state_label(worker: &WorkerStatus, lang: Lang) -> &'static str {
-    let (ko, en) = if !worker.alive {
+    use LifecycleState as L;
+    let lifecycle = worker.lifecycle.as_ref().map(|l| l.state);
+    let (ko, en) = if let Some(label) = lifecycle.and_then(lifecycle_label) {
+        label
+    } else if !worker.alive {
         ("🔴 다운", "🔴 down")
+    } else if lifecycle == Some(L::Late) {
+        ("⏰ 신호 지연", "⏰ late")
     } else {
         match worker.state.as_deref() {
             Some("paused") => ("⏸ 작업중(트레이딩)", "⏸ paused (trading)"),
@@ -227,6 +262,44 @@ mod tests {
         }
         assert_eq!(Lang::from_tag("ko-KR"), Lang::Ko);
         assert_eq!(Lang::from_tag("en-GB"), Lang::En);
+    }
+
+    #[test]
+    fn lifecycle_states_map_into_the_seeds_four_link_values() {
+        use LifecycleState as L;
+        let cases = [
+            (L::Starting, true, LinkStatus::Paused, "⏳ starting"),
+            (L::Ready, true, LinkStatus::Healthy, "🟢 idle"),
+            (L::Late, true, LinkStatus::Healthy, "⏰ late"),
+            (L::Unhealthy, true, LinkStatus::Degraded, "🩺 unhealthy"),
+            (L::Stalled, true, LinkStatus::Degraded, "🧊 stalled"),
+            (L::Draining, true, LinkStatus::Paused, "⏏ draining"),
+            (L::Stopped, false, LinkStatus::Paused, "⏹ stopped"),
+            (L::Failed, true, LinkStatus::Down, "❌ failed to start"),
+            (L::Down, false, LinkStatus::Down, "🔴 down"),
+        ];
+        for (state, alive, link, label) in cases {
+            let mut w = worker("w", WorkerKind::Render, alive, Some("idle"));
+            w.lifecycle = Some(crate::lifecycle::Lifecycle {
+                state,
+                reason: None,
+                age_s: None,
+            });
+            assert_eq!(
+                (link_status(&w), state_label(&w, Lang::En)),
+                (link, label),
+                "{state:?}"
+            );
+            assert_ne!(state_label(&w, Lang::Ko), state_label(&w, Lang::En));
+        }
+        // A stopped trader is not down either.
+        let mut trader = worker("t", WorkerKind::Trader, false, None);
+        trader.lifecycle = Some(crate::lifecycle::Lifecycle {
+            state: L::Stopped,
+            reason: None,
+            age_s: None,
+        });
+        assert_eq!(link_status(&trader), LinkStatus::Paused);
     }
 
     #[test]
