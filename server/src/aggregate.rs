@@ -1,95 +1,23 @@
 //! From a [`Reading`] to contract 2: pure, no I/O, time passed in.
+//!
+//! - [`watched`]: which workers are read, under which keys.
+//! - [`worker`]: one worker's record and lifecycle from its reading.
+//! - [`time`]: contract 2's time format and ages.
+
+mod time;
+mod watched;
+mod worker;
 
 use std::collections::HashMap;
 
-use chrono::{DateTime, NaiveDateTime, SecondsFormat, Utc};
-// A heartbeat written without an expiry counts as alive for one TTL after its `ts`.
-use pulseboard_shared::heartbeat::{heartbeat_key, HEARTBEAT_TTL_S};
+use chrono::{DateTime, Utc};
 use pulseboard_shared::rules::{link_for, paused_reason};
-use pulseboard_shared::{HeartbeatRead, Nodes, WorkerKind, WorkerStatus};
+use pulseboard_shared::{Nodes, WorkerKind};
 
-use crate::config::Topology;
-use crate::reader::{HeartbeatValue, QueueKeys, Reading, WorkerKeys};
-
-/// A worker the refresh reads: a registered one, or one found beating but not configured.
-#[derive(Debug, Clone)]
-pub struct Watched {
-    /// Its name.
-    pub name: String,
-    /// The configured kind; `None` for unregistered workers (taken from the heartbeat).
-    pub kind: Option<WorkerKind>,
-    /// The configured host.
-    pub host: Option<String>,
-    /// Its queue (render workers; unregistered workers are assumed to follow `queue:<name>`).
-    pub queue: Option<String>,
-    /// What it pulls from over HTTP, if it is a trader.
-    pub pulls_from: String,
-}
-
-/// The workers to read: the configured ones in order, then the unregistered ones found beating.
-pub fn watched_workers<'a>(
-    topology: &Topology,
-    beating: impl Iterator<Item = &'a str>,
-) -> Vec<Watched> {
-    let mut list: Vec<Watched> = topology
-        .workers
-        .iter()
-        .map(|w| Watched {
-            name: w.name.clone(),
-            kind: Some(w.kind),
-            host: Some(w.host.clone()),
-            queue: w.queue.clone(),
-            pulls_from: w.pulls_from.clone(),
-        })
-        .collect();
-    for name in beating {
-        if !topology.workers.iter().any(|w| w.name == name) {
-            list.push(Watched {
-                name: name.to_owned(),
-                kind: None,
-                host: None,
-                queue: Some(format!("queue:{name}")),
-                pulls_from: pulseboard_shared::rules::DEFAULT_PULLS_FROM.to_owned(),
-            });
-        }
-    }
-    list
-}
-
-/// The keys to read for `watched`, with each in-flight list given to the worker whose queue it
-/// belongs to (`processing:<queue>:<consumer>`).
-pub fn keys_for<'a>(
-    watched: &[Watched],
-    processing: impl Iterator<Item = &'a String>,
-) -> Vec<WorkerKeys> {
-    let mut keys: Vec<WorkerKeys> = watched
-        .iter()
-        .map(|w| WorkerKeys {
-            heartbeat: heartbeat_key(&w.name),
-            queue: w.queue.as_ref().map(|q| QueueKeys {
-                pending: q.clone(),
-                dead_letter: format!("dead_letter:{q}"),
-            }),
-            processing: Vec::new(),
-        })
-        .collect();
-    for key in processing {
-        // The longest queue name that prefixes the key owns it (`queue:a` vs `queue:a:b`).
-        let owner = watched
-            .iter()
-            .enumerate()
-            .filter_map(|(i, w)| {
-                let queue = w.queue.as_deref()?;
-                let rest = key.strip_prefix("processing:")?.strip_prefix(queue)?;
-                rest.starts_with(':').then_some((queue.len(), i))
-            })
-            .max();
-        if let Some((_, i)) = owner {
-            keys[i].processing.push(key.clone());
-        }
-    }
-    keys
-}
+use self::time::age_s;
+pub use self::time::{iso, parse_ts};
+pub use self::watched::{keys_for, watched_workers, Watched};
+use crate::reader::Reading;
 
 /// When each worker's last heartbeat was written, as last seen; kept so a dead worker can still
 /// say how long ago it beat.
@@ -106,13 +34,16 @@ pub struct Aggregate {
 
 impl Aggregate {
     /// Whether anything but the passing of time differs (`generated_at` and the ages that follow
-    /// from it are ignored; a new beat changes `beat_at`).
+    /// from it are ignored; a new beat changes `beat_at`, a new judgement its lifecycle state).
     pub fn same_state(&self, other: &Self) -> bool {
         let strip = |nodes: &Nodes| {
             let mut nodes = nodes.clone();
             nodes.generated_at.clear();
             for w in &mut nodes.workers {
                 w.last_beat_age_s = None;
+                if let Some(l) = &mut w.lifecycle {
+                    l.age_s = None;
+                }
             }
             nodes
         };
@@ -143,75 +74,12 @@ pub fn aggregate(
     let mut beat_at = Vec::with_capacity(watched.len());
     let mut watcher_mode = None;
     for (w, r) in watched.iter().zip(&reading.workers) {
-        let mut problems = Vec::new();
-        let mut status = WorkerStatus {
-            queue_depth: take(&r.queue_depth, "queue", &mut problems),
-            dead_letter: take(&r.dead_letter, "dead-letter list", &mut problems),
-            processing: take(&r.processing, "in-flight lists", &mut problems),
-            host: w.host.clone(),
-            registered: w.kind.is_some(),
-            ..WorkerStatus::new(w.name.clone(), w.kind.unwrap_or(WorkerKind::Unknown))
-        };
-        match &r.heartbeat {
-            HeartbeatValue::Missing => {}
-            HeartbeatValue::Error(e) => problems.push(format!("heartbeat: {e}")),
-            HeartbeatValue::Present {
-                bytes,
-                truncated,
-                expires,
-            } => {
-                let beat = HeartbeatRead::parse(bytes);
-                if *truncated {
-                    problems.push(format!(
-                        "heartbeat is larger than {} KiB",
-                        crate::reader::MAX_HEARTBEAT_BYTES / 1024
-                    ));
-                } else if let Some(e) = beat.error.clone() {
-                    problems.push(e);
-                }
-                let written = beat.ts.as_deref().and_then(|ts| {
-                    let parsed = parse_ts(ts);
-                    if parsed.is_none() {
-                        problems.push(format!("heartbeat: ts {ts:?} is not a UTC ISO 8601 time"));
-                    }
-                    parsed
-                });
-                if let Some(ts) = written {
-                    memory.insert(w.name.clone(), ts);
-                }
-                status.alive = if *expires {
-                    true
-                } else {
-                    problems.push("heartbeat key has no expiry (written without EX)".into());
-                    written.is_some_and(|ts| age_s(ts, now) <= HEARTBEAT_TTL_S)
-                };
-                if w.kind.is_none() {
-                    status.kind = beat
-                        .kind
-                        .as_deref()
-                        .map_or(WorkerKind::Unknown, WorkerKind::parse);
-                }
-                if let Some(name) = beat.name.as_deref().filter(|n| *n != w.name) {
-                    problems.push(format!("heartbeat names another worker ({name:?})"));
-                }
-                if status.alive {
-                    status.state = beat.state;
-                    status.jobs_done = beat.jobs_done.unwrap_or(0);
-                    status.jobs_failed = beat.jobs_failed.unwrap_or(0);
-                    status.last_job_at = beat.last_job_at;
-                    if status.kind == WorkerKind::Watcher && watcher_mode.is_none() {
-                        watcher_mode = beat.mode;
-                    }
-                }
-            }
+        let judged = worker::judge(w, r, now, memory);
+        if judged.status.kind == WorkerKind::Watcher && watcher_mode.is_none() {
+            watcher_mode = judged.watcher_mode;
         }
-        let beat = memory.get(&w.name).copied();
-        status.last_beat_age_s = beat.map(|b| age_s(b, now));
-        if !problems.is_empty() {
-            status.error = Some(problems.join("; "));
-        }
-        workers.push(status);
-        beat_at.push(beat);
+        workers.push(judged.status);
+        beat_at.push(judged.beat_at);
     }
     let links = watched
         .iter()
@@ -232,39 +100,11 @@ pub fn aggregate(
     }
 }
 
-fn take(value: &Result<u64, String>, what: &str, problems: &mut Vec<String>) -> u64 {
-    value.clone().unwrap_or_else(|e| {
-        problems.push(format!("{what}: {e}"));
-        0
-    })
-}
-
-/// Contract 2's time format: UTC, seconds, `Z`.
-pub fn iso(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(SecondsFormat::Secs, true)
-}
-
-fn age_s(beat: DateTime<Utc>, now: DateTime<Utc>) -> u64 {
-    // A beat from a clock running ahead reads as "just now", not as a negative age.
-    (now - beat).num_seconds().max(0) as u64
-}
-
-/// A heartbeat `ts`: RFC 3339 (`...Z` or with an offset), or a naive ISO time taken as UTC.
-pub fn parse_ts(ts: &str) -> Option<DateTime<Utc>> {
-    DateTime::parse_from_rfc3339(ts)
-        .map(|t| t.with_timezone(&Utc))
-        .ok()
-        .or_else(|| {
-            NaiveDateTime::parse_from_str(ts, "%Y-%m-%dT%H:%M:%S%.f")
-                .ok()
-                .map(|t| t.and_utc())
-        })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::seed_topology;
+    use crate::config::{seed_topology, LifecycleSettings};
+    use crate::reader::HeartbeatValue;
     use crate::reader::WorkerReading;
     use pulseboard_shared::{Heartbeat, LinkStatus};
 
@@ -309,7 +149,11 @@ mod tests {
     }
 
     fn seed_watched() -> Vec<Watched> {
-        watched_workers(&seed_topology(), std::iter::empty())
+        watched_workers(
+            &seed_topology(),
+            &LifecycleSettings::default(),
+            std::iter::empty(),
+        )
     }
 
     #[test]
@@ -427,7 +271,11 @@ mod tests {
 
     #[test]
     fn unregistered_workers_follow_the_configured_ones() {
-        let watched = watched_workers(&seed_topology(), ["ai_trade", "gpu-9"].into_iter());
+        let watched = watched_workers(
+            &seed_topology(),
+            &LifecycleSettings::default(),
+            ["ai_trade", "gpu-9"].into_iter(),
+        );
         assert_eq!(watched.len(), 7);
         let mut beats = vec![HeartbeatValue::Missing; 7];
         beats[6] = beat("gpu-9", "render", "busy");
@@ -444,34 +292,6 @@ mod tests {
             ("gpu-9", WorkerKind::Render, false)
         );
         assert_eq!(agg.nodes.links.last().unwrap().to, "gpu-9");
-    }
-
-    #[test]
-    fn in_flight_lists_go_to_the_longest_matching_queue() {
-        let watched = vec![
-            Watched {
-                name: "a".into(),
-                kind: Some(WorkerKind::Render),
-                host: None,
-                queue: Some("queue:a".into()),
-                pulls_from: String::new(),
-            },
-            Watched {
-                name: "a:b".into(),
-                kind: Some(WorkerKind::Render),
-                host: None,
-                queue: Some("queue:a:b".into()),
-                pulls_from: String::new(),
-            },
-        ];
-        let lists = [
-            "processing:queue:a:1".to_owned(),
-            "processing:queue:a:b:1".to_owned(),
-            "processing:queue:ab:1".to_owned(),
-        ];
-        let keys = keys_for(&watched, lists.iter());
-        assert_eq!(keys[0].processing, ["processing:queue:a:1"]);
-        assert_eq!(keys[1].processing, ["processing:queue:a:b:1"]);
     }
 
     #[test]
@@ -502,14 +322,101 @@ mod tests {
         assert_eq!(stale.nodes.workers[0].last_beat_age_s, Some(8));
     }
 
+    fn declared_beat(
+        declared: pulseboard_shared::heartbeat::Declared,
+        expires: bool,
+    ) -> HeartbeatValue {
+        let hb = Heartbeat {
+            name: "music-render".into(),
+            kind: "render".into(),
+            state: "busy".into(),
+            ts: "2026-06-29T00:00:07Z".into(),
+            declared,
+            ..Default::default()
+        };
+        HeartbeatValue::Present {
+            bytes: hb.to_json().into_bytes(),
+            truncated: false,
+            expires,
+        }
+    }
+
     #[test]
-    fn timestamps() {
-        assert!(parse_ts("2026-06-29T00:00:00Z").is_some());
-        assert!(parse_ts("2026-06-29T09:00:00+09:00").is_some());
+    fn lifecycle_comes_from_the_workers_word_and_a_clean_stop_is_no_crash() {
+        use pulseboard_shared::heartbeat::Declared;
+        use pulseboard_shared::lifecycle::{CurrentJob, LifecycleState as L, Phase};
+        let judged = |beat: HeartbeatValue| {
+            let mut beats = vec![HeartbeatValue::Missing; 6];
+            beats[0] = beat;
+            let agg = aggregate(
+                &seed_watched(),
+                "nas",
+                &reading(false, beats),
+                now(),
+                &mut BeatMemory::new(),
+            );
+            agg.nodes.workers[0].clone()
+        };
+        let seed = judged(beat("music-render", "render", "idle"));
+        assert_eq!(seed.lifecycle.unwrap().state, L::Ready);
+        assert_eq!(seed.declared, None, "the seed's beat declares nothing");
+
+        let stopped = judged(declared_beat(
+            Declared {
+                phase: Some(Phase::Stopped),
+                exit_code: Some(0),
+                ..Default::default()
+            },
+            false,
+        ));
+        assert_eq!(stopped.lifecycle.as_ref().unwrap().state, L::Stopped);
+        assert!(!stopped.alive);
         assert_eq!(
-            parse_ts("2026-06-29T00:00:00.5"),
-            parse_ts("2026-06-29T00:00:00.5Z")
+            stopped.error, None,
+            "a final beat is meant to have no expiry"
         );
-        assert!(parse_ts("yesterday").is_none());
+        assert_eq!(pulseboard_shared::link_status(&stopped), LinkStatus::Paused);
+
+        let crashed = judged(declared_beat(
+            Declared {
+                exit_code: Some(3),
+                ..Default::default()
+            },
+            true,
+        ));
+        let lifecycle = crashed.lifecycle.as_ref().unwrap();
+        assert_eq!((lifecycle.state, crashed.alive), (L::Down, false));
+        assert_eq!(lifecycle.reason.as_deref(), Some("exited with code 3"));
+
+        // Started 200 s before its beat (worker clock) and beat 3 s ago: 203 s, past the 120 s.
+        let failed = judged(declared_beat(
+            Declared {
+                phase: Some(Phase::Starting),
+                started_at: Some("2026-06-28T23:56:47Z".into()),
+                ..Default::default()
+            },
+            true,
+        ));
+        let lifecycle = failed.lifecycle.unwrap();
+        assert_eq!((lifecycle.state, lifecycle.age_s), (L::Failed, Some(203)));
+
+        let stalled = judged(declared_beat(
+            Declared {
+                current_job: Some(CurrentJob {
+                    id: "job-1".into(),
+                    started_at: "2026-06-28T22:00:00Z".into(),
+                }),
+                ..Default::default()
+            },
+            true,
+        ));
+        let lifecycle = stalled.lifecycle.unwrap();
+        assert_eq!(
+            lifecycle.state,
+            L::Stalled,
+            "one hour on one job by default"
+        );
+        assert_eq!(lifecycle.reason.as_deref(), Some("on job job-1"));
+        assert_eq!(stalled.declared.unwrap().current_job.unwrap().id, "job-1");
     }
 }

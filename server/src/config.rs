@@ -6,10 +6,12 @@
 //! resolved from here and never parse their own.
 //! - [`topology`]: hosts and workers (`queue_host`, `[[hosts]]`, `[[workers]]`).
 //! - [`alerts`]: `[alerts]` and its environment variables.
+//! - [`lifecycle`]: `[lifecycle]`, the limits of the lifecycle judgement.
 //! - [`error`]: what a bad configuration says.
 
 pub mod alerts;
 pub mod error;
+pub mod lifecycle;
 pub mod topology;
 
 use std::net::SocketAddr;
@@ -22,6 +24,7 @@ use self::alerts::FileAlerts;
 pub use self::alerts::{AlertOverrides, AlertSettings};
 use self::error::invalid;
 pub use self::error::ConfigError;
+pub use self::lifecycle::LifecycleSettings;
 pub use self::topology::{seed_topology, Host, Topology, WorkerSpec};
 use self::topology::{topology, FileWorker};
 
@@ -44,6 +47,8 @@ pub struct Config {
     pub topology: Topology,
     /// Alerting (`[alerts]`).
     pub alerts: AlertSettings,
+    /// The lifecycle judgement's limits (`[lifecycle]`).
+    pub lifecycle: LifecycleSettings,
 }
 
 impl Default for Config {
@@ -57,6 +62,7 @@ impl Default for Config {
             scan_count: 10_000,
             topology: seed_topology(),
             alerts: AlertSettings::default(),
+            lifecycle: LifecycleSettings::default(),
         }
     }
 }
@@ -75,6 +81,7 @@ struct FileConfig {
     hosts: Option<Vec<Host>>,
     workers: Option<Vec<FileWorker>>,
     alerts: Option<FileAlerts>,
+    lifecycle: Option<lifecycle::FileLifecycle>,
 }
 
 /// The layers above the file: environment and flags (clap merges those two, flags winning).
@@ -182,6 +189,7 @@ impl Config {
             scan_count,
             topology,
             alerts,
+            lifecycle: lifecycle::resolve(file.lifecycle)?,
         })
     }
 }

@@ -63,7 +63,11 @@ impl Refresher {
     /// One refresh: read, aggregate, publish.
     pub async fn refresh_once(&mut self) {
         let now = Instant::now();
-        let watched = watched_workers(&self.config.topology, self.discovery.beating_workers());
+        let watched = watched_workers(
+            &self.config.topology,
+            &self.config.lifecycle,
+            self.discovery.beating_workers(),
+        );
         let keys = keys_for(&watched, self.discovery.processing_keys());
         let steps = self.discovery.steps(now);
         match self.source.read(&keys, &steps).await {

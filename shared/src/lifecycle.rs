@@ -156,11 +156,14 @@ pub fn judge(o: &Observed, rules: &LifecycleRules) -> Lifecycle {
         return at(LifecycleState::Stopped, own_reason, o.beat_age_s);
     }
     if !o.key_exists {
-        let why = match o.beat_age_s {
-            Some(age) => format!("no beat for {age} s"),
-            None => "never seen".to_owned(),
+        // Reasons never carry a running count (that is `age_s`): a reason changes only when the
+        // judgement does, so a snapshot changes only when something happened.
+        let why = if o.beat_age_s.is_some() {
+            "heartbeat expired"
+        } else {
+            "never seen"
         };
-        return at(LifecycleState::Down, Some(why), o.beat_age_s);
+        return at(LifecycleState::Down, Some(why.to_owned()), o.beat_age_s);
     }
     let failing: Vec<&str> = o
         .checks
@@ -206,11 +209,7 @@ pub fn judge(o: &Observed, rules: &LifecycleRules) -> Lifecycle {
         }
     }
     match late {
-        Some(age) => at(
-            LifecycleState::Late,
-            Some(format!("no beat for {age} s")),
-            Some(age),
-        ),
+        Some(age) => at(LifecycleState::Late, None, Some(age)),
         None => at(LifecycleState::Ready, None, o.running_for_s),
     }
 }
@@ -291,7 +290,7 @@ mod tests {
         };
         let judged = judge(&o, &rules());
         assert_eq!((judged.state, judged.age_s), (Late, Some(4)));
-        assert_eq!(judged.reason.as_deref(), Some("no beat for 4 s"));
+        assert_eq!(judged.reason, None, "the age is in age_s, not in the words");
         let o = Observed {
             interval_s: Some(60),
             beat_age_s: Some(60),
@@ -413,6 +412,15 @@ mod tests {
         assert_eq!(
             judge(&o, &rules()).reason.as_deref(),
             Some("warming cache; failing: db, gpu")
+        );
+        let o = Observed {
+            key_exists: false,
+            beat_age_s: Some(50),
+            ..beating()
+        };
+        assert_eq!(
+            judge(&o, &rules()).reason.as_deref(),
+            Some("heartbeat expired")
         );
         let o = Observed {
             exit_code: Some(2),

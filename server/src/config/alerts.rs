@@ -202,7 +202,7 @@ pub fn resolve(
         Some("en") => Language::English,
         Some(other) => {
             return Err(invalid(
-                "language",
+                "alerts.language",
                 format!("{other:?} is not \"ko\" or \"en\""),
             ))
         }
@@ -217,7 +217,7 @@ pub fn resolve(
     let retry_max = ms(file.retry_max_ms, d.retry_max);
     if retry_initial.is_zero() || retry_max < retry_initial {
         return Err(invalid(
-            "retry_max_ms",
+            "alerts.retry_max_ms",
             "retries need 0 < retry_initial_ms <= retry_max_ms",
         ));
     }
@@ -252,13 +252,13 @@ pub fn resolve(
         (None, None) => None,
         (Some(_), None) => {
             return Err(invalid(
-                "telegram.chat_id",
+                "alerts.telegram.chat_id",
                 "a bot token is set but no chat id (set TELEGRAM_CHAT_ID or alerts.telegram.chat_id)",
             ))
         }
         (None, Some(_)) => {
             return Err(invalid(
-                "telegram.bot_token",
+                "alerts.telegram.bot_token",
                 "a chat id is set but no bot token (set TELEGRAM_BOT_TOKEN or alerts.telegram.bot_token)",
             ))
         }

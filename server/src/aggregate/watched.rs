@@ -1,0 +1,129 @@
+//! Which workers a refresh reads and under which keys: the configured ones in order, then the
+//! unregistered ones found beating, each with the in-flight lists discovery found for its queue.
+
+use pulseboard_shared::heartbeat::heartbeat_key;
+use pulseboard_shared::lifecycle::LifecycleRules;
+use pulseboard_shared::WorkerKind;
+
+use crate::config::{LifecycleSettings, Topology};
+use crate::reader::{QueueKeys, WorkerKeys};
+
+/// A worker the refresh reads: a registered one, or one found beating but not configured.
+#[derive(Debug, Clone)]
+pub struct Watched {
+    /// Its name.
+    pub name: String,
+    /// The configured kind; `None` for unregistered workers (taken from the heartbeat).
+    pub kind: Option<WorkerKind>,
+    /// The configured host.
+    pub host: Option<String>,
+    /// Its queue (render workers; unregistered workers are assumed to follow `queue:<name>`).
+    pub queue: Option<String>,
+    /// What it pulls from over HTTP, if it is a trader.
+    pub pulls_from: String,
+    /// The lifecycle limits for its kind.
+    pub rules: LifecycleRules,
+}
+
+/// The workers to read: the configured ones in order, then the unregistered ones found beating.
+pub fn watched_workers<'a>(
+    topology: &Topology,
+    lifecycle: &LifecycleSettings,
+    beating: impl Iterator<Item = &'a str>,
+) -> Vec<Watched> {
+    let mut list: Vec<Watched> = topology
+        .workers
+        .iter()
+        .map(|w| Watched {
+            name: w.name.clone(),
+            kind: Some(w.kind),
+            host: Some(w.host.clone()),
+            queue: w.queue.clone(),
+            pulls_from: w.pulls_from.clone(),
+            rules: lifecycle.rules_for(Some(w.kind)),
+        })
+        .collect();
+    for name in beating {
+        if !topology.workers.iter().any(|w| w.name == name) {
+            list.push(Watched {
+                name: name.to_owned(),
+                kind: None,
+                host: None,
+                queue: Some(format!("queue:{name}")),
+                pulls_from: pulseboard_shared::rules::DEFAULT_PULLS_FROM.to_owned(),
+                rules: lifecycle.rules_for(None),
+            });
+        }
+    }
+    list
+}
+
+/// The keys to read for `watched`, with each in-flight list given to the worker whose queue it
+/// belongs to (`processing:<queue>:<consumer>`).
+pub fn keys_for<'a>(
+    watched: &[Watched],
+    processing: impl Iterator<Item = &'a String>,
+) -> Vec<WorkerKeys> {
+    let mut keys: Vec<WorkerKeys> = watched
+        .iter()
+        .map(|w| WorkerKeys {
+            heartbeat: heartbeat_key(&w.name),
+            queue: w.queue.as_ref().map(|q| QueueKeys {
+                pending: q.clone(),
+                dead_letter: format!("dead_letter:{q}"),
+            }),
+            processing: Vec::new(),
+        })
+        .collect();
+    for key in processing {
+        // The longest queue name that prefixes the key owns it (`queue:a` vs `queue:a:b`).
+        let owner = watched
+            .iter()
+            .enumerate()
+            .filter_map(|(i, w)| {
+                let queue = w.queue.as_deref()?;
+                let rest = key.strip_prefix("processing:")?.strip_prefix(queue)?;
+                rest.starts_with(':').then_some((queue.len(), i))
+            })
+            .max();
+        if let Some((_, i)) = owner {
+            keys[i].processing.push(key.clone());
+        }
+    }
+    keys
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn in_flight_lists_go_to_the_longest_matching_queue() {
+        let watched = vec![
+            Watched {
+                name: "a".into(),
+                kind: Some(WorkerKind::Render),
+                host: None,
+                queue: Some("queue:a".into()),
+                pulls_from: String::new(),
+                rules: LifecycleRules::default(),
+            },
+            Watched {
+                name: "a:b".into(),
+                kind: Some(WorkerKind::Render),
+                host: None,
+                queue: Some("queue:a:b".into()),
+                pulls_from: String::new(),
+                rules: LifecycleRules::default(),
+            },
+        ];
+        let lists = [
+            "processing:queue:a:1".to_owned(),
+            "processing:queue:a:b:1".to_owned(),
+            "processing:queue:ab:1".to_owned(),
+        ];
+        let keys = keys_for(&watched, lists.iter());
+        assert_eq!(keys[0].processing, ["processing:queue:a:1"]);
+        assert_eq!(keys[1].processing, ["processing:queue:a:b:1"]);
+    }
+}
