@@ -75,6 +75,10 @@ pub struct AlertSettings {
     pub flap_max: u32,
     /// The flapping window; a flapping worker has settled when it has not gone down for this long.
     pub flap_window: Duration,
+    /// How long a worker may be unhealthy (its own word or checks) before an alert.
+    pub unhealthy_after: Duration,
+    /// Whether an overdue beat (`late`) is alerted; by default it is only shown.
+    pub alert_late: bool,
     /// The first retry's delay; it doubles on each failure.
     pub retry_initial: Duration,
     /// The longest delay between two retries.
@@ -99,6 +103,8 @@ impl Default for AlertSettings {
             startup_grace: Duration::from_secs(HEARTBEAT_TTL_S),
             flap_max: 5,
             flap_window: Duration::from_secs(600),
+            unhealthy_after: Duration::from_secs(60),
+            alert_late: false,
             retry_initial: Duration::from_secs(1),
             retry_max: Duration::from_secs(60),
             give_up_after: Duration::from_secs(24 * 3600),
@@ -126,6 +132,8 @@ pub struct FileAlerts {
     startup_grace_s: Option<u64>,
     flap_max: Option<u32>,
     flap_window_s: Option<u64>,
+    unhealthy_after_s: Option<u64>,
+    alert_late: Option<bool>,
     retry_initial_ms: Option<u64>,
     retry_max_ms: Option<u64>,
     give_up_after_s: Option<u64>,
@@ -282,6 +290,8 @@ pub fn resolve(
         startup_grace: s(file.startup_grace_s, d.startup_grace),
         flap_max: settings_flap_max,
         flap_window,
+        unhealthy_after: s(file.unhealthy_after_s, d.unhealthy_after),
+        alert_late: file.alert_late.unwrap_or(d.alert_late),
         retry_initial,
         retry_max,
         give_up_after: s(file.give_up_after_s, d.give_up_after),

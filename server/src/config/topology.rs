@@ -121,7 +121,7 @@ pub(super) fn topology(
         check_name(&format!("hosts[{i}].name"), &host.name)?;
         if !host_names.insert(host.name.as_str()) {
             return Err(invalid(
-                &format!("hosts[{i}].name"),
+                format!("hosts[{i}].name"),
                 format!("{:?} appears twice", host.name),
             ));
         }
@@ -147,12 +147,12 @@ pub(super) fn topology(
         let key = |field: &str| format!("workers[{i}].{field}");
         check_name(&key("name"), &w.name)?;
         if !names.insert(w.name.clone()) {
-            return Err(invalid(&key("name"), format!("{:?} appears twice", w.name)));
+            return Err(invalid(key("name"), format!("{:?} appears twice", w.name)));
         }
         let host = w.host.unwrap_or_else(|| default_host.clone());
         if !host_names.contains(host.as_str()) {
             return Err(invalid(
-                &key("host"),
+                key("host"),
                 format!("{host:?} is not one of the hosts"),
             ));
         }
@@ -162,10 +162,10 @@ pub(super) fn topology(
             FileKind::Trader => WorkerKind::Trader,
         };
         if kind != WorkerKind::Render && w.queue.is_some() {
-            return Err(invalid(&key("queue"), "only render workers have a queue"));
+            return Err(invalid(key("queue"), "only render workers have a queue"));
         }
         if kind != WorkerKind::Trader && w.pulls_from.is_some() {
-            return Err(invalid(&key("pulls_from"), "only traders pull over HTTP"));
+            return Err(invalid(key("pulls_from"), "only traders pull over HTTP"));
         }
         let queue = (kind == WorkerKind::Render)
             .then(|| w.queue.unwrap_or_else(|| format!("queue:{}", w.name)));
