@@ -18,7 +18,6 @@
 //! - [`outbox`]: undelivered alerts and the atomic commit of a transition.
 //! - [`history`]: the event log and `GET /api/agent-office/events`.
 //! - [`engine`]: the tasks that tie them together.
-//! - [`standin`]: a local Telegram/webhook receiver, for tests, the latency example and trials.
 
 pub mod alert;
 pub mod engine;
@@ -27,7 +26,6 @@ pub mod lease;
 pub mod messages;
 pub mod outbox;
 pub mod sinks;
-pub mod standin;
 pub mod store;
 pub mod transitions;
 

@@ -5,22 +5,68 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use pulseboard_server::aggregate::iso;
-use pulseboard_server::alerts::standin::StandIn;
 use pulseboard_server::alerts::transitions::{Memory, WorkerMemory};
 use pulseboard_server::redis_server::{free_port, RedisServer};
 use pulseboard_shared::heartbeat::heartbeat_key;
 use pulseboard_shared::Heartbeat;
+use pulseboard_tests::standin::{Received, StandIn};
 use redis::aio::MultiplexedConnection;
 use redis::AsyncCommands;
 use serde_json::Value;
 use tokio::process::{Child, Command};
 
-const BIN: &str = env!("CARGO_BIN_EXE_pulseboard");
 const TOKEN: &str = "123456:secret-test-token";
 const PATIENCE: Duration = Duration::from_secs(20);
+/// The real `pulseboard` binary, built (a no-op when it is fresh) into the target directory
+/// these tests run from: Cargo hands `CARGO_BIN_EXE_pulseboard` to the server's own tests only.
+fn bin() -> &'static Path {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| {
+        let exe = std::env::current_exe().expect("the test's own path");
+        // <target>/<profile>/deps/alerts-<hash>
+        let profile = exe.parent().and_then(Path::parent).expect("a profile dir");
+        let target = profile.parent().expect("a target dir");
+        let mut build = std::process::Command::new(env!("CARGO"));
+        // Cargo gives this test its package's variables; build scripts that watch them (ring's)
+        // would rerun, and rebuild half the tree, if the build saw them.
+        for (name, _) in std::env::vars_os() {
+            let name = name.to_string_lossy();
+            if [
+                "CARGO_PKG_",
+                "CARGO_MANIFEST_",
+                "CARGO_CRATE_",
+                "CARGO_BIN_",
+            ]
+            .iter()
+            .any(|p| name.starts_with(p))
+            {
+                build.env_remove(&*name);
+            }
+        }
+        // Both packages, so features resolve as for these tests and nothing is rebuilt.
+        build
+            .args(["build", "-p", "pulseboard-server", "-p", "pulseboard-tests"])
+            .args(["--bin", "pulseboard", "--target-dir"])
+            .arg(target)
+            .current_dir(env!("CARGO_MANIFEST_DIR"));
+        match profile.file_name().and_then(|n| n.to_str()) {
+            Some("debug") | None => {}
+            Some("release") => {
+                build.arg("--release");
+            }
+            Some(other) => {
+                build.args(["--profile", other]);
+            }
+        }
+        let built = build.status().expect("cargo runs");
+        assert!(built.success(), "cargo could not build pulseboard");
+        profile.join(format!("pulseboard{}", std::env::consts::EXE_SUFFIX))
+    })
+}
 
 /// Three render workers, fast refresh, short retries and lease, flapping after 3 downs a minute.
 const CONFIG: &str = r#"
@@ -85,6 +131,7 @@ impl Scene {
             jobs_done: 1,
             jobs_failed: 0,
             mode: None,
+            ..Default::default()
         };
         let _: () = redis::cmd("SET")
             .arg(heartbeat_key(name))
@@ -131,11 +178,7 @@ impl Scene {
     }
 
     /// Waits for a message containing `needle` at or after message `skip`.
-    async fn alert(
-        &self,
-        needle: &str,
-        skip: usize,
-    ) -> pulseboard_server::alerts::standin::Received {
+    async fn alert(&self, needle: &str, skip: usize) -> Received {
         self.standin
             .wait_for(needle, skip, PATIENCE)
             .await
@@ -202,7 +245,7 @@ impl Pulseboard {
     async fn start(dir: &Path, redis: &str, standin: &str, http: &reqwest::Client) -> Self {
         let port = free_port().unwrap();
         let log = dir.join(format!("pulseboard-{port}.log"));
-        let child = Command::new(BIN)
+        let child = Command::new(bin())
             .args([
                 "serve",
                 "--listen",

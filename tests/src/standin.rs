@@ -1,6 +1,7 @@
 //! A local stand-in for the Telegram Bot API and for webhook receivers: it accepts any POST,
-//! records it, and can be told to fail. Tests and the latency example point pulseboard at it
-//! (`PULSEBOARD_TELEGRAM_API_URL`, `PULSEBOARD_WEBHOOK_URL`).
+//! records it, and can be told to fail. The alert tests and the latency example point pulseboard
+//! at it (`PULSEBOARD_TELEGRAM_API_URL`, `PULSEBOARD_WEBHOOK_URL`); it lives here, not in the
+//! server, so the release binary carries no test receiver.
 
 use std::sync::atomic::{AtomicU16, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -49,7 +50,7 @@ pub struct StandIn {
 }
 
 impl StandIn {
-    /// Starts one.
+    /// Starts one on a free loopback port.
     pub async fn start() -> std::io::Result<Self> {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let url = format!("http://{}", listener.local_addr()?);

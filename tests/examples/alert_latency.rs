@@ -2,7 +2,7 @@
 //! stand-in, over several runs, and prints each run, the median and the worst.
 //!
 //! ```text
-//! cargo run --release --example alert_latency -p pulseboard-server -- [RUNS] [REFRESH_MS]
+//! cargo run --release --example alert_latency -p pulseboard-tests -- [RUNS] [REFRESH_MS]
 //! ```
 //! Defaults: 12 runs at the default refresh (1000 ms). The server, a private `redis-server` and
 //! the stand-in run in this process; the worker is a key written with `PX 1000` at a random point
@@ -11,13 +11,13 @@
 use std::time::{Duration, Instant};
 
 use pulseboard_server::aggregate::iso;
-use pulseboard_server::alerts::standin::StandIn;
 use pulseboard_server::alerts::transitions::Memory;
 use pulseboard_server::config::alerts::{Language, Secret, TelegramSettings};
 use pulseboard_server::config::{Config, Host, Topology, WorkerSpec};
 use pulseboard_server::redis_server::RedisServer;
 use pulseboard_shared::heartbeat::heartbeat_key;
 use pulseboard_shared::{Heartbeat, WorkerKind};
+use pulseboard_tests::standin::StandIn;
 use redis::AsyncCommands;
 
 #[tokio::main]
@@ -113,6 +113,7 @@ async fn beat(conn: &mut redis::aio::MultiplexedConnection, ttl_ms: u64) -> anyh
         jobs_done: 0,
         jobs_failed: 0,
         mode: None,
+        ..Default::default()
     };
     let _: () = redis::cmd("SET")
         .arg(heartbeat_key("w1"))
