@@ -66,6 +66,8 @@ pub struct Discovery {
     processing: BTreeMap<String, Instant>,
     /// Worker names with a heartbeat key, and when a sweep last saw each.
     beating: BTreeMap<String, Instant>,
+    /// By [`Pattern`]: whether one whole sweep has been absorbed.
+    swept: [bool; 2],
 }
 
 impl Discovery {
@@ -78,7 +80,14 @@ impl Discovery {
             cursors: [None; 2],
             processing: BTreeMap::new(),
             beating: BTreeMap::new(),
+            swept: [false; 2],
         }
+    }
+
+    /// Whether a whole sweep of every pattern has been seen: before that, in-flight lists and
+    /// unregistered workers may be missing, so no snapshot should be published.
+    pub fn warm(&self) -> bool {
+        self.swept.iter().all(|s| *s)
     }
 
     /// The SCAN steps this refresh should carry (none between sweeps).
@@ -123,6 +132,7 @@ impl Discovery {
             return;
         }
         self.cursors[pattern.index()] = None;
+        self.swept[pattern.index()] = true;
         found.retain(|_, seen| now.duration_since(*seen) < FORGET_AFTER);
     }
 
@@ -165,6 +175,7 @@ mod tests {
             vec!["worker:stray:heartbeat".into()],
             t0,
         );
+        assert!(!d.warm(), "the in-flight sweep is not over");
         // The in-flight list is usable at once, before its sweep ends.
         assert!(d.processing_keys().any(|k| k == "processing:queue:a:1"));
         assert_eq!(d.beating_workers().collect::<Vec<_>>(), ["stray"]);
@@ -179,6 +190,7 @@ mod tests {
             }]
         );
         d.absorb(Pattern::Processing, 0, vec![], t0);
+        assert!(d.warm());
         // Finished and not yet due: no SCAN at all.
         assert!(d.steps(t0 + Duration::from_secs(2)).is_empty());
         assert_eq!(d.steps(t0 + Duration::from_secs(5)).len(), 2);

@@ -53,15 +53,21 @@ impl Refresher {
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tokio::select! {
-                _ = tick.tick() => self.refresh_once().await,
+                _ = tick.tick() => {}
                 _ = shutdown.wait() => break,
+            }
+            let mut answered = self.refresh_once().await;
+            // Warming up: the first discovery sweep runs back to back (one round trip each), so
+            // the first snapshot published already counts every in-flight list.
+            while answered && !self.discovery.warm() && !shutdown.is_stopping() {
+                answered = self.refresh_once().await;
             }
         }
         tracing::debug!("refresher stopped");
     }
 
-    /// One refresh: read, aggregate, publish.
-    pub async fn refresh_once(&mut self) {
+    /// One refresh: read, aggregate, publish (once discovery is warm). Whether Redis answered.
+    pub async fn refresh_once(&mut self) -> bool {
         let now = Instant::now();
         let watched = watched_workers(
             &self.config.topology,
@@ -91,7 +97,10 @@ impl Refresher {
                 }
                 self.log_worker_errors(&agg);
                 self.redis_ok_at = Some(Instant::now());
-                self.publish(agg, None, reading.commands);
+                if self.discovery.warm() {
+                    self.publish(agg, None, reading.commands);
+                }
+                true
             }
             Err(error) => {
                 self.discovery.abandon_sweep();
@@ -107,6 +116,7 @@ impl Refresher {
                     },
                 };
                 self.publish(stale, Some(error.to_string()), 0);
+                false
             }
         }
     }

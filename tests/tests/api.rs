@@ -406,3 +406,61 @@ async fn the_stream_pushes_changes() {
     assert!(quiet.is_err(), "no event without a change: {quiet:?}");
     stack.stop().await;
 }
+
+/// The first snapshot a fresh server publishes already counts in-flight lists that existed before
+/// it started: it waits for the first discovery sweep (run back to back) instead of publishing
+/// `processing: 0` for a refresh or more.
+#[tokio::test]
+async fn the_first_snapshot_waits_for_the_first_sweep() {
+    let mut redis = pulseboard_server::redis_server::RedisServer::start()
+        .await
+        .expect("start redis-server");
+    let mut r = redis::Client::open(redis.url())
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap();
+    // 20,000 other keys: with 100 keys examined per SCAN step the sweep takes ~200 round trips.
+    let mut pipe = redis::pipe();
+    for i in 0..20_000 {
+        pipe.set(format!("other:{i}"), i).ignore();
+    }
+    let _: () = pipe.query_async(&mut r).await.unwrap();
+    beat(&mut r, &heartbeat("music-render", "render", "busy")).await;
+    let _: () = r
+        .rpush("processing:queue:music-render:c1", &["j1", "j2"])
+        .await
+        .unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let config = pulseboard_server::config::Config {
+        redis_url: redis.url(),
+        refresh: Duration::from_millis(100),
+        scan_count: 100,
+        ..Default::default()
+    };
+    let (stop, shutdown) = pulseboard_server::shutdown::channel();
+    let server = tokio::spawn(pulseboard_server::serve(config, listener, shutdown));
+    let http = reqwest::Client::new();
+    let first = eventually("the first snapshot", || async {
+        let nodes: Nodes = http
+            .get(format!("{base}/api/agent-office/nodes"))
+            .send()
+            .await
+            .ok()?
+            .json()
+            .await
+            .ok()?;
+        nodes.redis_ok.then_some(nodes)
+    })
+    .await
+    .expect("a first snapshot");
+    assert_eq!(
+        worker(&first, "music-render").processing,
+        2,
+        "the very first snapshot with data counts the in-flight list"
+    );
+    stop.stop();
+    server.await.unwrap().unwrap();
+    redis.stop().await;
+}
