@@ -17,7 +17,8 @@
 //! - [`lease`]: who sends.
 //! - [`outbox`]: undelivered alerts and the atomic commit of a transition.
 //! - [`history`]: the event log and `GET /api/agent-office/events`.
-//! - [`engine`]: the tasks that tie them together.
+//! - [`engine`]: the tasks that tie them together (lease keeper, judge, couriers) and their
+//!   status for `/readyz`.
 
 pub mod alert;
 pub mod engine;

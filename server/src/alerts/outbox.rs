@@ -136,22 +136,32 @@ pub async fn load_memory(store: &Store) -> Result<Memory, StoreError> {
     })
 }
 
-/// The oldest undelivered alert of `sink`, as stored (for the fenced pop) and parsed. An entry
-/// that does not parse is returned as `Err(raw)`, to be dropped.
-pub async fn head(
-    store: &Store,
-    sink: &str,
-) -> Result<Option<Result<(String, Pending), String>>, StoreError> {
+/// The head of a sink's list: the oldest undelivered alert.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Head {
+    /// Nothing waits.
+    Empty,
+    /// An alert, as stored (for the fenced [`pop`] and [`replace`]) and parsed.
+    Alert(String, Box<Pending>),
+    /// An entry that does not parse, as stored, to be dropped.
+    Unreadable(String),
+}
+
+/// The oldest undelivered alert of `sink`.
+pub async fn head(store: &Store, sink: &str) -> Result<Head, StoreError> {
     let mut conn = store.conn().await?;
     let raw: Option<String> = redis::cmd("LINDEX")
         .arg(store.keys.outbox(sink))
         .arg(0)
         .query_async(&mut conn)
         .await?;
-    Ok(raw.map(|raw| match serde_json::from_str(&raw) {
-        Ok(pending) => Ok((raw, pending)),
-        Err(_) => Err(raw),
-    }))
+    Ok(match raw {
+        None => Head::Empty,
+        Some(raw) => match serde_json::from_str(&raw) {
+            Ok(pending) => Head::Alert(raw, Box::new(pending)),
+            Err(_) => Head::Unreadable(raw),
+        },
+    })
 }
 
 /// How many alerts wait for `sink`.

@@ -1,0 +1,146 @@
+//! The task that follows the hub's snapshots and, while this process is the sender, turns them
+//! into transitions and commits them (state, outbox, event log) to Redis in one script, then
+//! wakes the couriers.
+
+use std::sync::Arc;
+
+use tokio::sync::watch;
+
+use super::{iso_ms, now_ms, Shared};
+use crate::alerts::alert::{Alert, Transition};
+use crate::alerts::history::{Record, RecordKind};
+use crate::alerts::messages;
+use crate::alerts::outbox::{self, Commit, Pending};
+use crate::alerts::sinks::Sink;
+use crate::alerts::transitions::{Rules, Tracker};
+use crate::config::AlertSettings;
+use crate::shutdown::Shutdown;
+use crate::snapshot::Snapshot;
+
+/// Runs until `shutdown` (or the hub is gone).
+pub(super) async fn run(
+    shared: Arc<Shared>,
+    mut snapshots: watch::Receiver<Arc<Snapshot>>,
+    shutdown: Shutdown,
+) {
+    let s = &shared.settings;
+    let rules = Rules {
+        grace_ms: s.startup_grace.as_millis() as i64,
+        flap_max: s.flap_max,
+        flap_window_ms: s.flap_window.as_millis() as i64,
+    };
+    let sink_names: Vec<&'static str> = shared.sinks.iter().map(Sink::name).collect();
+    let mut tracker: Option<Tracker> = None;
+    // The last commit failed: the state must be stored even if nothing new happens.
+    let mut dirty = false;
+    loop {
+        tokio::select! {
+            changed = snapshots.changed() => if changed.is_err() { break },
+            _ = shutdown.wait() => break,
+        }
+        let snapshot = snapshots.borrow_and_update().clone();
+        if snapshot.version == 0 || !shared.is_sender() {
+            tracker = None; // a sender-to-be reloads what the last sender stored
+            continue;
+        }
+        let now = now_ms();
+        let t = match &mut tracker {
+            Some(t) => t,
+            None => match outbox::load_memory(&shared.store).await {
+                Ok(memory) => tracker.insert(Tracker::new(rules, memory, now)),
+                Err(e) => {
+                    shared.note_redis(Some(e.to_string()));
+                    continue;
+                }
+            },
+        };
+        let before = t.memory().clone();
+        let transitions = t.observe(&snapshot.nodes, now);
+        if transitions.is_empty() && !dirty && *t.memory() == before {
+            continue;
+        }
+        let alerts: Vec<(Pending, Record)> =
+            transitions.iter().map(|tr| raise(tr, s, now)).collect();
+        let committed = if snapshot.nodes.redis_ok {
+            outbox::commit(
+                &shared.store,
+                Commit {
+                    me: &shared.me,
+                    lease_ms: s.lease.as_millis() as u64,
+                    memory: t.memory(),
+                    alerts: &alerts,
+                    sinks: &sink_names,
+                    history_max: s.history_max,
+                },
+            )
+            .await
+            .map_err(|e| e.to_string())
+        } else {
+            Err("redis unreachable".to_owned())
+        };
+        match committed {
+            Ok(true) => {
+                dirty = false;
+                shared.note_redis(None);
+                for wake in &shared.wake {
+                    wake.notify_one();
+                }
+                shared.record(vec![]).await; // flush what waited for Redis
+            }
+            Ok(false) => {
+                // Another process holds the lease: it judges from the stored state, which does
+                // not hold these transitions, so it raises them itself.
+                shared.set_leader(false);
+                tracker = None;
+            }
+            Err(e) => {
+                if snapshot.nodes.redis_ok {
+                    shared.note_redis(Some(e));
+                }
+                dirty = true;
+                keep_offline(&shared, alerts).await;
+            }
+        }
+    }
+}
+
+/// The alert for transition `t` at `now`, ready for the outbox, with its event-log record.
+fn raise(t: &Transition, s: &AlertSettings, now: i64) -> (Pending, Record) {
+    let alert = Alert {
+        id: format!("{now}-{:08x}", rand::random::<u32>()),
+        at: iso_ms(now),
+        kind: t.kind,
+        worker: t.worker.clone(),
+        count: t.count,
+        context: t.context.clone(),
+        text: messages::render(t, s.language),
+    };
+    tracing::info!(kind = ?alert.kind, worker = alert.worker.as_deref().unwrap_or("-"), text = %alert.text, "alert raised");
+    let record = Record {
+        at: alert.at.clone(),
+        kind: RecordKind::Transition,
+        alert_id: alert.id.clone(),
+        alert: Some(alert.clone()),
+        sink: None,
+        attempt: None,
+        error: None,
+    };
+    (Pending::new(alert, now), record)
+}
+
+/// Redis could not store `alerts`: queues them in memory for every sink (the couriers send those
+/// first) and keeps their records until Redis answers.
+async fn keep_offline(shared: &Shared, alerts: Vec<(Pending, Record)>) {
+    let mut records = Vec::new();
+    for (pending, rec) in alerts {
+        for (queue, wake) in shared.offline.iter().zip(&shared.wake) {
+            queue
+                .lock()
+                .expect("offline lock")
+                .push_back(pending.clone());
+            wake.notify_one();
+        }
+        records.push(rec);
+    }
+    shared.record(records).await;
+}

@@ -1,0 +1,63 @@
+//! What the running alerts report in `/readyz`: whether this process is the sender, and per sink
+//! its deliveries, what waits and the last failure.
+
+use std::sync::Arc;
+
+use serde_json::json;
+
+use super::Shared;
+
+/// One sink's figures since start-up; the couriers keep them.
+#[derive(Debug, Clone, Default)]
+pub(super) struct SinkStatus {
+    pub delivered: u64,
+    pub failed_attempts: u64,
+    pub given_up: u64,
+    /// In the sink's outbox in Redis, as last counted.
+    pub waiting: u64,
+    pub last_delivered_at: Option<String>,
+    pub last_error: Option<String>,
+    pub last_error_at: Option<String>,
+}
+
+/// A handle on the running alerts: their status for `/readyz`.
+#[derive(Clone)]
+pub struct AlertsHandle {
+    shared: Arc<Shared>,
+}
+
+impl AlertsHandle {
+    pub(super) fn new(shared: Arc<Shared>) -> Self {
+        Self { shared }
+    }
+
+    /// The alerts' part of `/readyz`: role, and per sink deliveries and the last failure.
+    pub fn status_json(&self) -> serde_json::Value {
+        let s = &self.shared;
+        let status = s.status.lock().expect("status lock").clone();
+        let sinks: Vec<_> = s
+            .sinks
+            .iter()
+            .zip(status)
+            .zip(&s.offline)
+            .map(|((sink, st), offline)| {
+                json!({
+                    "name": sink.name(),
+                    "delivered": st.delivered,
+                    "failed_attempts": st.failed_attempts,
+                    "given_up": st.given_up,
+                    "waiting": st.waiting + offline.lock().expect("offline lock").len() as u64,
+                    "last_delivered_at": st.last_delivered_at,
+                    "last_error": st.last_error,
+                    "last_error_at": st.last_error_at,
+                })
+            })
+            .collect();
+        json!({
+            "enabled": s.settings.enabled,
+            "sender": s.is_sender(),
+            "sinks": sinks,
+            "redis_error": *s.redis_error.lock().expect("error lock"),
+        })
+    }
+}
