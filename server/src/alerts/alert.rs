@@ -52,7 +52,7 @@ pub struct Transition {
     pub worker: Option<String>,
     /// Dead letters now, or downs in the window.
     pub count: Option<u64>,
-    /// The worker's figures.
+    /// The worker's figures when it was raised (none for Redis).
     pub context: Option<WorkerContext>,
 }
 
@@ -71,7 +71,7 @@ pub struct Alert {
     /// Dead letters now, or downs in the window.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub count: Option<u64>,
-    /// The worker's figures.
+    /// The worker's figures when it was raised (none for Redis).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub context: Option<WorkerContext>,
     /// The message, in the configured language.

@@ -32,10 +32,10 @@ pub enum RecordKind {
 pub struct Record {
     /// When, UTC ISO 8601.
     pub at: String,
-    /// What.
+    /// A transition, or the outcome of one delivery attempt.
     #[serde(rename = "type")]
     pub kind: RecordKind,
-    /// The alert's id.
+    /// Which alert: a transition and its deliveries share it.
     pub alert_id: String,
     /// The alert, on a transition.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -53,12 +53,3 @@ pub async fn release(store: &Store, me: &str) -> Result<(), StoreError> {
         .await?;
     Ok(())
 }
-
-/// Who holds the lease now, if anyone.
-pub async fn holder(store: &Store) -> Result<Option<String>, StoreError> {
-    let mut conn = store.conn().await?;
-    Ok(redis::cmd("GET")
-        .arg(store.keys.lease())
-        .query_async(&mut conn)
-        .await?)
-}

@@ -16,7 +16,7 @@ use super::transitions::Memory;
 /// An alert waiting for one sink.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Pending {
-    /// The alert.
+    /// What the sink receives.
     pub alert: Alert,
     /// Failed attempts so far.
     pub attempts: u32,
@@ -89,7 +89,7 @@ pub struct Commit<'a> {
     pub memory: &'a Memory,
     /// The alerts, each with its event-log record.
     pub alerts: &'a [(Pending, Record)],
-    /// The sinks' names.
+    /// The sinks, by name: each gets its own copy of every alert.
     pub sinks: &'a [&'static str],
     /// The event log's cap.
     pub history_max: u64,

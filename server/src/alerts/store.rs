@@ -57,7 +57,7 @@ pub struct Store {
     client: redis::Client,
     conn: Arc<OnceCell<ConnectionManager>>,
     timeout: Duration,
-    /// The keys.
+    /// Every key, under the one prefix.
     pub keys: Keys,
 }
 
