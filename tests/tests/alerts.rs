@@ -21,6 +21,9 @@ use tokio::process::{Child, Command};
 
 const TOKEN: &str = "123456:secret-test-token";
 const PATIENCE: Duration = Duration::from_secs(20);
+/// Who sends: the lease holder's id, with an expiry (`alerts::store::Keys::lease`).
+const LEASE_KEY: &str = "pulseboard:alerts:lease";
+
 /// The real `pulseboard` binary, built (a no-op when it is fresh) into the target directory
 /// these tests run from: Cargo hands `CARGO_BIN_EXE_pulseboard` to the server's own tests only.
 fn bin() -> &'static Path {
@@ -308,6 +311,23 @@ impl Pulseboard {
     async fn kill(mut self) -> String {
         self.child.kill().await.unwrap();
         self.log()
+    }
+
+    /// SIGTERM, as a service manager stops it; returns the log once it exited 0.
+    async fn terminate(mut self) -> String {
+        let pid = self.child.id().expect("still running").to_string();
+        let sent = std::process::Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap();
+        assert!(sent.success());
+        let status = tokio::time::timeout(PATIENCE, self.child.wait())
+            .await
+            .unwrap_or_else(|_| panic!("still running after SIGTERM:\n{}", self.log()))
+            .unwrap();
+        let log = self.log();
+        assert!(status.success(), "exit status {status:?}\n{log}");
+        log
     }
 }
 
@@ -611,5 +631,37 @@ async fn a_worker_flapping_ten_times_in_a_minute_gets_one_flapping_alert() {
     assert_eq!(s.count("[w1] worker recovered"), 3, "{texts:#?}");
     assert_eq!(texts.len(), 8, "{texts:#?}");
     pb.kill().await;
+    s.finish().await;
+}
+
+#[tokio::test]
+async fn a_sigtermed_sender_releases_its_lease_at_once() {
+    // A lease far longer than the test's patience: only a release can end it in time.
+    let config = CONFIG.replace("lease_ms = 600", "lease_ms = 60000");
+    let mut s = Scene::new("sigterm", &config).await;
+    let first = s.pulseboard().await;
+    until("the first process sends", async || first.is_sender().await).await;
+    let mut conn = s.conn.clone();
+    until("the lease is in Redis", async || {
+        conn.exists(LEASE_KEY).await.unwrap_or(false)
+    })
+    .await;
+    let ttl_ms: i64 = s.conn.pttl(LEASE_KEY).await.unwrap();
+    assert!(
+        ttl_ms > 30_000,
+        "a {ttl_ms} ms lease is not the configured one"
+    );
+
+    let log = first.terminate().await;
+    let holder: Option<String> = s.conn.get(LEASE_KEY).await.unwrap();
+    assert_eq!(holder, None, "the lease outlived its holder:\n{log}");
+
+    // So a process started now sends at once, not when the 60 s lease would have run out.
+    let second = s.pulseboard().await;
+    until("the second process sends", async || {
+        second.is_sender().await
+    })
+    .await;
+    second.kill().await;
     s.finish().await;
 }
