@@ -8,8 +8,10 @@
 //! - [`alerts`]: `[alerts]` and its environment variables.
 //! - [`lifecycle`]: `[lifecycle]`, the limits of the lifecycle judgement.
 //! - [`error`]: what a bad configuration says.
+//! - [`effective`]: the resolved configuration printed back as TOML, secrets redacted.
 
 pub mod alerts;
+pub mod effective;
 pub mod error;
 pub mod lifecycle;
 pub mod topology;

@@ -17,6 +17,7 @@
 //! - [`mock`]: `serve --mock`, the dashboard's mock script as the only source, no Redis.
 //! - [`alerts`]: transitions to Telegram and webhooks, exactly once, and the event log.
 //! - [`shutdown`]: the one stop signal every task watches.
+//! - [`reload`]: `SIGHUP` reads the configuration again; a bad file is refused.
 //!
 //! Data flows one way: Redis -> [`reader`] -> [`aggregate`] (with the pure rules of
 //! `pulseboard-shared`) -> [`snapshot`] -> [`http`]; [`alerts`] follow the snapshots.
@@ -38,9 +39,10 @@ pub mod reader;
 pub mod redis_connection;
 pub mod redis_server;
 pub mod refresher;
+pub mod reload;
 pub mod serve;
 pub mod shutdown;
 pub mod simulate;
 pub mod snapshot;
 
-pub use serve::serve;
+pub use serve::{serve, serve_live};

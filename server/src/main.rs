@@ -8,7 +8,7 @@ use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use pulseboard_server::config::{redact, Config, Overrides};
 use pulseboard_server::shutdown::Shutdown;
-use pulseboard_server::{demo, simulate};
+use pulseboard_server::{demo, reload, simulate};
 
 /// Live health of a fleet of job workers, from their Redis heartbeats and queues.
 #[derive(Parser)]
@@ -21,7 +21,8 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Serve the API (/api/agent-office/nodes, its SSE stream), /healthz, /readyz and the
-    /// dashboard at /infra/, aggregating Redis in the background once per refresh.
+    /// dashboard at /infra/, aggregating Redis in the background once per refresh. SIGTERM or
+    /// Ctrl-C drains and exits 0; SIGHUP reloads the config file (a bad one is refused).
     Serve(ServeArgs),
     /// Write simulated heartbeats (contract 1) and move simulated jobs through the reliable
     /// queue of the configured workers, on a real Redis. For demos and trials, not production.
@@ -29,6 +30,9 @@ enum Command {
     /// Start a private redis-server on a free port, the simulator and the server together, and
     /// print the dashboard's URL. Ctrl-C stops all three.
     Demo(DemoArgs),
+    /// Check a configuration (file, environment and flags, as `serve` would read them) and print
+    /// the effective result as TOML with secrets redacted. Exits 1 when it cannot be used.
+    CheckConfig(ServeArgs),
 }
 
 #[derive(Args)]
@@ -133,6 +137,16 @@ async fn run() -> anyhow::Result<()> {
             tracing::info!(redis = %redact(&options.redis_url), workers = options.workers.len(), "simulating");
             simulate::run(options, Shutdown::on_signals()).await
         }
+        Command::CheckConfig(args) => {
+            let config = Config::load(args.config.as_deref(), &overrides(&args))?;
+            print!("{}", pulseboard_server::config::effective::to_toml(&config));
+            let source = args
+                .config
+                .as_ref()
+                .map_or("built-in defaults".into(), |p| p.display().to_string());
+            eprintln!("pulseboard: configuration OK ({source}, environment and flags applied)");
+            Ok(())
+        }
         Command::Demo(args) => {
             demo::run(demo::DemoOptions {
                 listen: args.listen,
@@ -144,15 +158,23 @@ async fn run() -> anyhow::Result<()> {
     }
 }
 
-async fn serve(args: ServeArgs) -> anyhow::Result<()> {
-    let overrides = Overrides {
-        redis_url: args.redis_url,
-        listen: args.listen,
-        dist: args.dist,
+/// The layers above the file, from `args` and the environment.
+fn overrides(args: &ServeArgs) -> Overrides {
+    Overrides {
+        redis_url: args.redis_url.clone(),
+        listen: args.listen.clone(),
+        dist: args.dist.clone(),
         refresh_ms: args.refresh_ms,
         alerts: pulseboard_server::config::AlertOverrides::from_env(),
+    }
+}
+
+async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    let source = reload::Source {
+        path: args.config.clone(),
+        overrides: overrides(&args),
     };
-    let config = Config::load(args.config.as_deref(), &overrides)?;
+    let config = source.load()?;
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("cannot listen on {}", config.listen))?;
@@ -172,7 +194,8 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         tracing::warn!("mock mode: serving a scripted fleet, not Redis");
         pulseboard_server::mock::serve(config, listener, shutdown).await?;
     } else {
-        pulseboard_server::serve(config, listener, shutdown).await?;
+        let configs = reload::on_sighup(source, config, shutdown.clone());
+        pulseboard_server::serve_live(configs, listener, shutdown).await?;
     }
     tracing::info!("stopped");
     Ok(())

@@ -6,6 +6,7 @@
 use std::time::Instant;
 
 use chrono::Utc;
+use tokio::sync::watch;
 
 use crate::aggregate::{aggregate, keys_for, watched_workers, Aggregate, BeatMemory};
 use crate::config::Config;
@@ -17,6 +18,8 @@ use crate::snapshot::{Hub, Snapshot};
 /// State carried between refreshes.
 pub struct Refresher {
     config: Config,
+    /// New configurations (`SIGHUP`), applied between refreshes.
+    updates: watch::Receiver<Config>,
     source: RedisSource,
     discovery: Discovery,
     memory: BeatMemory,
@@ -31,9 +34,11 @@ pub struct Refresher {
 }
 
 impl Refresher {
-    /// A refresher publishing into `hub`.
-    pub fn new(config: Config, hub: Hub) -> Result<Self, ReadError> {
+    /// A refresher publishing into `hub`, following the configurations of `updates`.
+    pub fn new(mut updates: watch::Receiver<Config>, hub: Hub) -> Result<Self, ReadError> {
+        let config = updates.borrow_and_update().clone();
         Ok(Self {
+            updates,
             source: RedisSource::new(&config.redis_url, config.redis_timeout())?,
             discovery: Discovery::new(config.discovery_every, config.scan_count),
             memory: BeatMemory::new(),
@@ -55,6 +60,21 @@ impl Refresher {
             tokio::select! {
                 _ = tick.tick() => {}
                 _ = shutdown.wait() => break,
+            }
+            if self.updates.has_changed().unwrap_or(false) {
+                let new = self.updates.borrow_and_update().clone();
+                if new.refresh != self.config.refresh {
+                    tick = tokio::time::interval(new.refresh);
+                    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+                }
+                self.hosts = new.topology.host_infos();
+                // Redis, discovery and the listener keep their start-up settings (see reload).
+                self.config = Config {
+                    redis_url: self.config.redis_url.clone(),
+                    discovery_every: self.config.discovery_every,
+                    scan_count: self.config.scan_count,
+                    ..new
+                };
             }
             let mut answered = self.refresh_once().await;
             // Warming up: the first discovery sweep runs back to back (one round trip each), so

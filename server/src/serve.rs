@@ -2,6 +2,7 @@
 //! shutdown; then every task is awaited, so none is cut off on its way out.
 
 use tokio::net::TcpListener;
+use tokio::sync::watch;
 use tokio::task::JoinSet;
 
 use crate::config::Config;
@@ -18,9 +19,20 @@ pub async fn serve(
     listener: TcpListener,
     shutdown: Shutdown,
 ) -> anyhow::Result<()> {
+    serve_live(watch::channel(config).1, listener, shutdown).await
+}
+
+/// [`serve`] with a configuration that may change while it runs (see [`crate::reload`]): the
+/// refresher and the alerts apply each new one; the listener, Redis and the sinks stay.
+pub async fn serve_live(
+    configs: watch::Receiver<Config>,
+    listener: TcpListener,
+    shutdown: Shutdown,
+) -> anyhow::Result<()> {
+    let config = configs.borrow().clone();
     let hub = Hub::default();
     let mut tasks = JoinSet::new();
-    let refresher = Refresher::new(config.clone(), hub.clone())?;
+    let refresher = Refresher::new(configs.clone(), hub.clone())?;
     tasks.spawn(refresher.run(shutdown.clone()));
     let alert_store = alerts::store::Store::new(&config.redis_url, config.redis_timeout())?;
     let alerts = config.alerts.enabled.then(|| {

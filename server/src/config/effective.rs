@@ -1,0 +1,144 @@
+//! The effective configuration as a TOML file, with secrets redacted: what `check-config` prints.
+//!
+//! It uses the file's own keys, so the output can be read back as a configuration (once the
+//! `***` placeholders are replaced by the real secrets).
+
+use std::time::Duration;
+
+use toml::{Table, Value};
+
+use super::{redact, Config};
+
+const REDACTED: &str = "***";
+
+/// `config` as a TOML document, secrets shown as `***`.
+pub fn to_toml(config: &Config) -> String {
+    let ms = |d: Duration| Value::Integer(d.as_millis() as i64);
+    let s = |d: Duration| Value::Integer(d.as_secs() as i64);
+    let text = |t: &str| Value::String(t.to_owned());
+    let mut root = Table::new();
+    root.insert("redis_url".into(), text(&redact(&config.redis_url)));
+    root.insert("listen".into(), text(&config.listen.to_string()));
+    root.insert("dist".into(), text(&config.dist.display().to_string()));
+    root.insert("refresh_ms".into(), ms(config.refresh));
+    root.insert("discovery_every_ms".into(), ms(config.discovery_every));
+    root.insert(
+        "scan_count".into(),
+        Value::Integer(config.scan_count.into()),
+    );
+    let topology = &config.topology;
+    root.insert("queue_host".into(), text(&topology.queue_host));
+    let hosts = topology.hosts.iter().map(|h| {
+        let mut t = Table::new();
+        t.insert("name".into(), text(&h.name));
+        if let Some(label) = &h.label {
+            t.insert("label".into(), text(label));
+        }
+        Value::Table(t)
+    });
+    root.insert("hosts".into(), Value::Array(hosts.collect()));
+    let workers = topology.workers.iter().map(|w| {
+        let mut t = Table::new();
+        t.insert("name".into(), text(&w.name));
+        t.insert("kind".into(), text(w.kind.as_str()));
+        t.insert("host".into(), text(&w.host));
+        if let Some(queue) = &w.queue {
+            t.insert("queue".into(), text(queue));
+        }
+        if w.kind == pulseboard_shared::WorkerKind::Trader {
+            t.insert("pulls_from".into(), text(&w.pulls_from));
+        }
+        Value::Table(t)
+    });
+    root.insert("workers".into(), Value::Array(workers.collect()));
+
+    let l = &config.lifecycle;
+    let mut lifecycle = Table::new();
+    lifecycle.insert(
+        "ready_timeout_s".into(),
+        Value::Integer(l.ready_timeout_s as i64),
+    );
+    lifecycle.insert(
+        "stall_after_s".into(),
+        Value::Integer(l.stall_after_s.unwrap_or(0) as i64),
+    );
+    let by_kind = l
+        .stall_after_s_by_kind
+        .iter()
+        .map(|(k, v)| (k.clone(), Value::Integer(*v as i64)));
+    lifecycle.insert(
+        "stall_after_s_by_kind".into(),
+        Value::Table(by_kind.collect()),
+    );
+    root.insert("lifecycle".into(), Value::Table(lifecycle));
+
+    let a = &config.alerts;
+    let mut alerts = Table::new();
+    alerts.insert("enabled".into(), Value::Boolean(a.enabled));
+    let language = match a.language {
+        super::alerts::Language::Korean => "ko",
+        super::alerts::Language::English => "en",
+    };
+    alerts.insert("language".into(), text(language));
+    alerts.insert("startup_grace_s".into(), s(a.startup_grace));
+    alerts.insert("flap_max".into(), Value::Integer(a.flap_max.into()));
+    alerts.insert("flap_window_s".into(), s(a.flap_window));
+    alerts.insert("unhealthy_after_s".into(), s(a.unhealthy_after));
+    alerts.insert("alert_late".into(), Value::Boolean(a.alert_late));
+    alerts.insert("retry_initial_ms".into(), ms(a.retry_initial));
+    alerts.insert("retry_max_ms".into(), ms(a.retry_max));
+    alerts.insert("give_up_after_s".into(), s(a.give_up_after));
+    alerts.insert("lease_ms".into(), ms(a.lease));
+    alerts.insert("history_max".into(), Value::Integer(a.history_max as i64));
+    if let Some(t) = &a.telegram {
+        let mut telegram = Table::new();
+        telegram.insert("bot_token".into(), text(REDACTED));
+        telegram.insert("chat_id".into(), text(&t.chat_id));
+        telegram.insert("api_url".into(), text(&t.api_url));
+        alerts.insert("telegram".into(), Value::Table(telegram));
+    }
+    if a.webhook.is_some() {
+        let mut webhook = Table::new();
+        webhook.insert("url".into(), text(REDACTED));
+        alerts.insert("webhook".into(), Value::Table(webhook));
+    }
+    root.insert("alerts".into(), Value::Table(alerts));
+    toml::to_string(&root).expect("a TOML table serialises")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{AlertOverrides, Overrides};
+
+    #[test]
+    fn the_effective_config_reads_back_as_itself() {
+        let config = Config::default();
+        let printed = to_toml(&config);
+        let again = Config::from_toml(&printed, &Overrides::default()).unwrap();
+        assert_eq!(again, config, "{printed}");
+    }
+
+    #[test]
+    fn secrets_are_redacted() {
+        let overrides = Overrides {
+            redis_url: Some("redis://ops:hunter2@redis.internal:6379/0".into()),
+            alerts: AlertOverrides {
+                telegram_bot_token: Some("123:SECRET".into()),
+                telegram_chat_id: Some("42".into()),
+                webhook_url: Some("https://hooks.example/T0KEN".into()),
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        let printed = to_toml(&Config::load(None, &overrides).unwrap());
+        for secret in ["hunter2", "SECRET", "T0KEN"] {
+            assert!(!printed.contains(secret), "{secret} leaked: {printed}");
+        }
+        assert!(
+            printed.contains("redis://ops:***@redis.internal:6379/0"),
+            "{printed}"
+        );
+        assert!(printed.contains("chat_id = \"42\""), "{printed}");
+    }
+}
