@@ -37,7 +37,7 @@ pub async fn serve_live(
     let alert_store = alerts::store::Store::new(&config.redis_url, config.redis_timeout())?;
     let alerts = config.alerts.enabled.then(|| {
         alerts::engine::start(
-            config.alerts.clone(),
+            configs.clone(),
             alert_store.clone(),
             &hub,
             shutdown.clone(),

@@ -24,6 +24,26 @@ pub enum AlertKind {
     Flapping,
     /// A flapping worker has not gone down for a whole window; its state now is in `context`.
     Settled,
+    /// A worker stopped cleanly (its last beat said so): recorded, never sent.
+    Stopped,
+    /// A worker that had stopped cleanly beats again: recorded, never sent.
+    Started,
+    /// A worker still said `starting` after the ready timeout.
+    FailedToStart,
+    /// A worker has been unhealthy by its own word or checks for longer than allowed.
+    Unhealthy,
+    /// A worker has been busy on one job for longer than its kind's limit.
+    Stalled,
+    /// A worker's beat is overdue (only when `alerts.alert_late` is on).
+    Late,
+}
+
+impl AlertKind {
+    /// Whether it is only recorded in the event log and never sent: a clean stop and start are
+    /// the operator's own doing, not news.
+    pub fn is_quiet(self) -> bool {
+        matches!(self, Self::Stopped | Self::Started)
+    }
 }
 
 /// The worker's figures when the alert was raised.
@@ -41,6 +61,9 @@ pub struct WorkerContext {
     pub dead_letter: u64,
     /// Where it runs.
     pub host: Option<String>,
+    /// Its lifecycle reason (the failing checks, the stalled job, the exit code), if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
 }
 
 /// A transition found in the snapshots, before it is given an id and a text.

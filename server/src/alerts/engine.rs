@@ -31,7 +31,7 @@ use super::outbox::Pending;
 use super::sinks::{self, Sink};
 use super::store::Store;
 use crate::aggregate::iso;
-use crate::config::AlertSettings;
+use crate::config::{AlertSettings, Config};
 use crate::shutdown::Shutdown;
 use crate::snapshot::Hub;
 
@@ -66,12 +66,13 @@ struct Shared {
 
 /// Starts the alerts' tasks on `hub`'s snapshots into `tasks`; they end after `shutdown`.
 pub fn start(
-    settings: AlertSettings,
+    configs: watch::Receiver<Config>,
     store: Store,
     hub: &Hub,
     shutdown: Shutdown,
     tasks: &mut JoinSet<()>,
 ) -> AlertsHandle {
+    let settings = configs.borrow().alerts.clone();
     let sinks = Sink::all(&settings);
     let me = format!(
         "{}-{}-{:08x}",
@@ -101,6 +102,7 @@ pub fn start(
     tasks.spawn(judge::run(
         shared.clone(),
         hub.subscribe(),
+        configs,
         shutdown.clone(),
     ));
     let client = sinks::client();

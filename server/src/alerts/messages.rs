@@ -41,6 +41,18 @@ pub fn render(t: &Transition, language: Language) -> String {
         (AlertKind::RedisLost, false) => {
             "🚨 pulseboard lost Redis: worker state unknown (per-worker alerts held)".to_owned()
         }
+        (AlertKind::Stopped, true) => format!("⏹ [{name}] 워커 정상 종료"),
+        (AlertKind::Stopped, false) => format!("⏹ [{name}] worker stopped cleanly"),
+        (AlertKind::Started, true) => format!("▶️ [{name}] 워커 다시 시작"),
+        (AlertKind::Started, false) => format!("▶️ [{name}] worker started again"),
+        (AlertKind::FailedToStart, true) => format!("❌ [{name}] 워커 시작 실패{}", why(t)),
+        (AlertKind::FailedToStart, false) => format!("❌ [{name}] worker failed to start{}", why(t)),
+        (AlertKind::Unhealthy, true) => format!("🩺 [{name}] 워커 이상{}", why(t)),
+        (AlertKind::Unhealthy, false) => format!("🩺 [{name}] worker unhealthy{}", why(t)),
+        (AlertKind::Stalled, true) => format!("🧊 [{name}] 작업 멈춤{}", why(t)),
+        (AlertKind::Stalled, false) => format!("🧊 [{name}] worker stalled{}", why(t)),
+        (AlertKind::Late, true) => format!("⏰ [{name}] 하트비트 지연"),
+        (AlertKind::Late, false) => format!("⏰ [{name}] heartbeat late"),
         (AlertKind::RedisBack, true) => "✅ Redis 연결 복구".to_owned(),
         (AlertKind::RedisBack, false) => "✅ pulseboard reaches Redis again".to_owned(),
     };
@@ -48,6 +60,14 @@ pub fn render(t: &Transition, language: Language) -> String {
         Some(c) => format!("{head}\n{}", context_line(c, ko)),
         None => head,
     }
+}
+
+/// ": <reason>" when the worker's lifecycle gave one.
+fn why(t: &Transition) -> String {
+    t.context
+        .as_ref()
+        .and_then(|c| c.reason.as_deref())
+        .map_or_else(String::new, |r| format!(": {r}"))
 }
 
 fn alive(t: &Transition) -> bool {
@@ -92,6 +112,7 @@ mod tests {
                 processing: 1,
                 dead_letter: 2,
                 host: Some("windows".into()),
+                reason: None,
             }),
         }
     }
@@ -121,6 +142,22 @@ mod tests {
         assert_eq!(
             down,
             "🔴 [image-render] worker down\nlast beat 47s ago · queued 3 · in flight 1 · dead letters 2 · host windows"
+        );
+    }
+
+    #[test]
+    fn lifecycle_alerts_say_why() {
+        let mut t = transition(AlertKind::Stalled, None);
+        t.context.as_mut().unwrap().reason = Some("on job job-7".into());
+        let text = render(&t, Language::English);
+        assert!(
+            text.starts_with("🧊 [image-render] worker stalled: on job job-7\n"),
+            "{text}"
+        );
+        let text = render(&t, Language::Korean);
+        assert!(
+            text.starts_with("🧊 [image-render] 작업 멈춤: on job job-7\n"),
+            "{text}"
         );
     }
 }

@@ -43,7 +43,8 @@ impl Pending {
 }
 
 /// Takes the lease if it is vacant (Redis came back empty), refuses if another process holds it;
-/// then stores the state, queues each alert for every sink and records it.
+/// then stores the state, queues each alert for every sink (a quiet one, passed as '', for none)
+/// and records it.
 const COMMIT: &str = r"
 local holder = redis.call('GET', KEYS[1])
 if not holder then
@@ -54,8 +55,10 @@ end
 redis.call('SET', KEYS[2], ARGV[3])
 local i = 5
 while i < #ARGV do
-  for k = 4, #KEYS do
-    redis.call('RPUSH', KEYS[k], ARGV[i])
+  if ARGV[i] ~= '' then
+    for k = 4, #KEYS do
+      redis.call('RPUSH', KEYS[k], ARGV[i])
+    end
   end
   redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[4], '*', 'record', ARGV[i + 1])
   i = i + 2
@@ -112,8 +115,13 @@ pub async fn commit(store: &Store, c: Commit<'_>) -> Result<bool, StoreError> {
         invocation.key(keys.outbox(sink));
     }
     for (pending, record) in c.alerts {
+        let queued = if pending.alert.kind.is_quiet() {
+            String::new() // recorded only: a clean stop is not news
+        } else {
+            serde_json::to_string(pending).expect("alerts serialise")
+        };
         invocation
-            .arg(serde_json::to_string(pending).expect("alerts serialise"))
+            .arg(queued)
             .arg(serde_json::to_string(record).expect("records serialise"));
     }
     let stored: i64 = invocation.invoke_async(&mut conn).await?;

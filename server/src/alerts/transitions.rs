@@ -7,10 +7,11 @@
 
 use std::collections::BTreeMap;
 
-use pulseboard_shared::{Nodes, WorkerStatus};
+use pulseboard_shared::{LifecycleState, Nodes, WorkerStatus};
 use serde::{Deserialize, Serialize};
 
 use super::alert::{AlertKind, Transition, WorkerContext};
+use crate::config::AlertSettings;
 
 /// The rules' knobs, in milliseconds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -22,6 +23,24 @@ pub struct Rules {
     pub flap_max: u32,
     /// The flapping window.
     pub flap_window_ms: i64,
+    /// How long a worker may be unhealthy before it is worth an alert.
+    pub unhealthy_after_ms: i64,
+    /// Whether an overdue beat is worth an alert (by default it is only shown).
+    pub alert_late: bool,
+}
+
+impl Rules {
+    /// The rules `[alerts]` asks for.
+    pub fn from_settings(s: &AlertSettings) -> Self {
+        let ms = |d: std::time::Duration| d.as_millis() as i64;
+        Self {
+            grace_ms: ms(s.startup_grace),
+            flap_max: s.flap_max,
+            flap_window_ms: ms(s.flap_window),
+            unhealthy_after_ms: ms(s.unhealthy_after),
+            alert_late: s.alert_late,
+        }
+    }
 }
 
 /// What the alerts remember, persisted between runs and shared by every pulseboard process.
@@ -50,6 +69,15 @@ pub struct WorkerMemory {
     /// Whether it is flapping (its pairs of alerts are held).
     #[serde(default)]
     pub flapping: bool,
+    /// Whether it is down because it stopped cleanly (no down alert, no recovered either).
+    #[serde(default)]
+    pub stopped: bool,
+    /// The lifecycle problem last alerted (failed to start, unhealthy, stalled, late).
+    #[serde(default)]
+    pub problem: Option<AlertKind>,
+    /// Since when it has been unhealthy (ms), while it is.
+    #[serde(default)]
+    pub unhealthy_since: Option<i64>,
 }
 
 /// Judges snapshots one after another.
@@ -72,6 +100,11 @@ impl Tracker {
             started_at: now,
             settling_until: i64::MIN,
         }
+    }
+
+    /// Applies new rules (a reloaded configuration) from the next snapshot on.
+    pub fn set_rules(&mut self, rules: Rules) {
+        self.rules = rules;
     }
 
     /// What it remembers now.
@@ -108,8 +141,21 @@ impl Tracker {
             }
             m.downs
                 .retain(|&t| now.saturating_sub(t) < rules.flap_window_ms);
+            let stopped = w.lifecycle.as_ref().map(|l| l.state) == Some(LifecycleState::Stopped);
             match (m.alive, w.alive) {
                 (None, true) => m.alive = Some(true),
+                (None | Some(true), false) if stopped => {
+                    if m.alive.is_some() {
+                        out.push(about(w, AlertKind::Stopped, None));
+                    }
+                    m.alive = Some(false);
+                    m.stopped = true;
+                }
+                (Some(false), true) if m.stopped => {
+                    m.alive = Some(true);
+                    m.stopped = false;
+                    out.push(about(w, AlertKind::Started, None));
+                }
                 (None, false) if w.registered && grace_over && !settling => {
                     m.alive = Some(false);
                     out.push(about(w, AlertKind::DeadAtStart, None));
@@ -139,12 +185,56 @@ impl Tracker {
                 m.flapping = false;
                 out.push(about(w, AlertKind::Settled, None));
             }
+            out.extend(lifecycle_problem(m, w, &rules, now));
         }
         // Forget workers no longer listed (an unregistered worker whose key is long gone).
         self.memory
             .workers
             .retain(|name, _| nodes.workers.iter().any(|w| &w.name == name));
         out
+    }
+}
+
+/// One alert when a running worker enters a lifecycle problem (unhealthy only after it lasted
+/// `unhealthy_after_ms`), one `recovered` when it leaves it; a worker that went down instead
+/// has had its down alert.
+fn lifecycle_problem(
+    m: &mut WorkerMemory,
+    w: &WorkerStatus,
+    rules: &Rules,
+    now: i64,
+) -> Option<Transition> {
+    use LifecycleState as L;
+    let state = w.lifecycle.as_ref().map(|l| l.state);
+    if state == Some(L::Unhealthy) {
+        m.unhealthy_since.get_or_insert(now);
+    } else {
+        m.unhealthy_since = None;
+    }
+    let problem = match state {
+        _ if !w.alive => {
+            m.problem = None;
+            return None;
+        }
+        Some(L::Failed) => Some(AlertKind::FailedToStart),
+        Some(L::Stalled) => Some(AlertKind::Stalled),
+        Some(L::Late) if rules.alert_late => Some(AlertKind::Late),
+        Some(L::Unhealthy) => m
+            .unhealthy_since
+            .filter(|since| now.saturating_sub(*since) >= rules.unhealthy_after_ms)
+            .map(|_| AlertKind::Unhealthy),
+        // Still unhealthy but within its allowance: neither news nor a recovery.
+        _ if m.unhealthy_since.is_some() => return None,
+        _ => None,
+    };
+    if problem == m.problem {
+        return None;
+    }
+    let was = std::mem::replace(&mut m.problem, problem);
+    match problem {
+        Some(kind) => Some(about(w, kind, None)),
+        None if was.is_some() => Some(about(w, AlertKind::Recovered, None)),
+        None => None,
     }
 }
 
@@ -169,6 +259,7 @@ fn about(w: &WorkerStatus, kind: AlertKind, count: Option<u64>) -> Transition {
             processing: w.processing,
             dead_letter: w.dead_letter,
             host: w.host.clone(),
+            reason: w.lifecycle.as_ref().and_then(|l| l.reason.clone()),
         }),
     }
 }
@@ -182,6 +273,8 @@ mod tests {
         grace_ms: 45_000,
         flap_max: 3,
         flap_window_ms: 60_000,
+        unhealthy_after_ms: 30_000,
+        alert_late: false,
     };
 
     fn worker(name: &str, alive: bool, dead_letter: u64) -> WorkerStatus {
@@ -323,6 +416,98 @@ mod tests {
         assert_eq!(
             kinds(&again.observe(&nodes(true, vec![worker("a", true, 3)]), 6000)),
             [(AlertKind::Recovered, None)]
+        );
+    }
+
+    fn judged(name: &str, state: LifecycleState) -> WorkerStatus {
+        let mut w = worker(name, state.running(), 0);
+        w.lifecycle = Some(pulseboard_shared::Lifecycle {
+            state,
+            reason: Some("why".into()),
+            age_s: None,
+        });
+        w
+    }
+
+    #[test]
+    fn a_clean_stop_is_recorded_quietly_and_never_alerted_as_a_crash() {
+        use LifecycleState as L;
+        let mut t = Tracker::new(RULES, Memory::default(), 0);
+        t.observe(&nodes(true, vec![judged("a", L::Ready)]), 0);
+        let stop = t.observe(&nodes(true, vec![judged("a", L::Stopped)]), 1000);
+        assert_eq!(kinds(&stop), [(AlertKind::Stopped, None)]);
+        assert!(stop[0].kind.is_quiet());
+        // Long after: its key is gone too; still no down, and the start is quiet as well.
+        assert!(t
+            .observe(&nodes(true, vec![judged("a", L::Down)]), 90_000)
+            .is_empty());
+        let start = t.observe(&nodes(true, vec![judged("a", L::Starting)]), 95_000);
+        assert_eq!(kinds(&start), [(AlertKind::Started, None)]);
+        // A crash after that is a crash.
+        let crash = t.observe(&nodes(true, vec![judged("a", L::Down)]), 99_000);
+        assert_eq!(kinds(&crash), [(AlertKind::Down, None)]);
+        assert!(!AlertKind::Down.is_quiet());
+        // Stopped already when the monitor starts: not dead at start.
+        let mut fresh = Tracker::new(RULES, Memory::default(), 0);
+        assert!(fresh
+            .observe(&nodes(true, vec![judged("b", L::Stopped)]), 60_000)
+            .is_empty());
+    }
+
+    #[test]
+    fn lifecycle_problems_alert_once_and_recover_once() {
+        use LifecycleState as L;
+        let mut t = Tracker::new(RULES, Memory::default(), 0);
+        let mut seen = vec![];
+        for (at, state) in [
+            (0, L::Starting),
+            (1_000, L::Failed),
+            (2_000, L::Failed),
+            (3_000, L::Ready),
+            (4_000, L::Unhealthy),
+            (33_999, L::Unhealthy),
+            (34_000, L::Unhealthy),
+            (35_000, L::Stalled),
+            (36_000, L::Late),
+            (37_000, L::Ready),
+        ] {
+            seen.extend(kinds(
+                &t.observe(&nodes(true, vec![judged("a", state)]), at),
+            ));
+        }
+        let k = |kind| (kind, None);
+        assert_eq!(
+            seen,
+            [
+                k(AlertKind::FailedToStart),
+                k(AlertKind::Recovered),
+                k(AlertKind::Unhealthy),
+                k(AlertKind::Stalled),
+                k(AlertKind::Recovered),
+            ],
+            "late is shown, not alerted, by default"
+        );
+        // A short unhealthy spell is no news.
+        assert!(t
+            .observe(&nodes(true, vec![judged("a", L::Unhealthy)]), 40_000)
+            .is_empty());
+        assert!(t
+            .observe(&nodes(true, vec![judged("a", L::Ready)]), 41_000)
+            .is_empty());
+        let mut late = Tracker::new(
+            Rules {
+                alert_late: true,
+                ..RULES
+            },
+            Memory::default(),
+            0,
+        );
+        late.observe(&nodes(true, vec![judged("a", L::Ready)]), 0);
+        let out = late.observe(&nodes(true, vec![judged("a", L::Late)]), 1000);
+        assert_eq!(kinds(&out), [(AlertKind::Late, None)]);
+        assert_eq!(
+            out[0].context.as_ref().unwrap().reason.as_deref(),
+            Some("why")
         );
     }
 }

@@ -13,22 +13,20 @@ use crate::alerts::messages;
 use crate::alerts::outbox::{self, Commit, Pending};
 use crate::alerts::sinks::Sink;
 use crate::alerts::transitions::{Rules, Tracker};
-use crate::config::AlertSettings;
+use crate::config::{AlertSettings, Config};
 use crate::shutdown::Shutdown;
 use crate::snapshot::Snapshot;
 
-/// Runs until `shutdown` (or the hub is gone).
+/// Runs until `shutdown` (or the hub is gone). A reloaded configuration's alert rules and
+/// language apply from the next snapshot on.
 pub(super) async fn run(
     shared: Arc<Shared>,
     mut snapshots: watch::Receiver<Arc<Snapshot>>,
+    mut configs: watch::Receiver<Config>,
     shutdown: Shutdown,
 ) {
-    let s = &shared.settings;
-    let rules = Rules {
-        grace_ms: s.startup_grace.as_millis() as i64,
-        flap_max: s.flap_max,
-        flap_window_ms: s.flap_window.as_millis() as i64,
-    };
+    let mut settings = configs.borrow_and_update().alerts.clone();
+    let mut rules = Rules::from_settings(&settings);
     let sink_names: Vec<&'static str> = shared.sinks.iter().map(Sink::name).collect();
     let mut tracker: Option<Tracker> = None;
     // The last commit failed: the state must be stored even if nothing new happens.
@@ -39,6 +37,14 @@ pub(super) async fn run(
             _ = shutdown.wait() => break,
         }
         let snapshot = snapshots.borrow_and_update().clone();
+        if configs.has_changed().unwrap_or(false) {
+            settings = configs.borrow_and_update().alerts.clone();
+            rules = Rules::from_settings(&settings);
+            if let Some(t) = &mut tracker {
+                t.set_rules(rules);
+            }
+        }
+        let s = &settings;
         if snapshot.version == 0 || !shared.is_sender() {
             tracker = None; // a sender-to-be reloads what the last sender stored
             continue;
@@ -133,7 +139,12 @@ fn raise(t: &Transition, s: &AlertSettings, now: i64) -> (Pending, Record) {
 async fn keep_offline(shared: &Shared, alerts: Vec<(Pending, Record)>) {
     let mut records = Vec::new();
     for (pending, rec) in alerts {
-        for (queue, wake) in shared.offline.iter().zip(&shared.wake) {
+        let sinks = if pending.alert.kind.is_quiet() {
+            0
+        } else {
+            shared.offline.len()
+        };
+        for (queue, wake) in shared.offline.iter().zip(&shared.wake).take(sinks) {
             queue
                 .lock()
                 .expect("offline lock")
