@@ -665,3 +665,81 @@ async fn a_sigtermed_sender_releases_its_lease_at_once() {
     second.kill().await;
     s.finish().await;
 }
+
+/// A final beat, as `pulseboard run` and the SDK write it: a clean stop (no expiry, so the page
+/// can say "stopped N min ago") or a crash with the child's exit code (the normal expiry).
+async fn final_beat(conn: &mut MultiplexedConnection, name: &str, exit_code: i32) {
+    let beat = Heartbeat {
+        name: name.into(),
+        kind: "render".into(),
+        state: "idle".into(),
+        ts: iso(chrono::Utc::now()),
+        declared: pulseboard_shared::heartbeat::Declared {
+            phase: (exit_code == 0).then_some(pulseboard_shared::Phase::Stopped),
+            exit_code: Some(exit_code),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let mut set = redis::cmd("SET");
+    set.arg(heartbeat_key(name)).arg(beat.to_json());
+    if exit_code != 0 {
+        set.arg("EX").arg(45);
+    }
+    let _: () = set.query_async(conn).await.unwrap();
+}
+
+#[tokio::test]
+async fn a_clean_stop_is_recorded_not_sent_and_a_crash_is_down_at_once() {
+    let mut s = Scene::new("lifecycle", CONFIG).await;
+    let pb = s.pulseboard().await;
+    s.beat("w1", 45_000).await;
+    s.beat("w2", 45_000).await;
+    s.until_judged("w1", "alive", |m| m.alive == Some(true))
+        .await;
+    s.until_judged("w2", "alive", |m| m.alive == Some(true))
+        .await;
+
+    final_beat(&mut s.conn, "w1", 0).await;
+    s.until_judged("w1", "stopped", |m| m.stopped).await;
+    // A crash beat leaves its key in place: no waiting for it to expire.
+    let crashed = Instant::now();
+    final_beat(&mut s.conn, "w2", 3).await;
+    let down = s.alert("[w2] worker down", 0).await;
+    eprintln!(
+        "crash beat -> down alert at the stand-in: {} ms",
+        down.at.saturating_duration_since(crashed).as_millis()
+    );
+    assert!(
+        down.at.saturating_duration_since(crashed) < Duration::from_secs(2),
+        "the crash is down at once, not at the key's expiry"
+    );
+    s.fence(1).await;
+    assert!(
+        s.standin.texts().iter().all(|t| !t.contains("[w1]")),
+        "a clean stop is not news: {:#?}",
+        s.standin.texts()
+    );
+    assert_eq!(s.count("[w2] worker down"), 1);
+    let events = pb.get("/api/agent-office/events?limit=100").await.unwrap();
+    let stopped = events["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["alert"]["kind"] == "stopped" && e["alert"]["worker"] == "w1")
+        .count();
+    assert_eq!(stopped, 1, "one quiet event in the log: {events:#}");
+    let nodes = pb.get("/api/agent-office/nodes").await.unwrap();
+    let w1 = &nodes["workers"][0];
+    assert_eq!(w1["lifecycle"]["state"], "stopped", "{nodes:#}");
+    assert_eq!(
+        nodes["links"][0]["status"], "paused",
+        "a clean stop is no broken link"
+    );
+    assert_eq!(
+        nodes["workers"][1]["lifecycle"]["reason"],
+        "exited with code 3"
+    );
+    assert_no_secret(&pb.kill().await);
+    s.finish().await;
+}
