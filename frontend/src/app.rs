@@ -8,8 +8,8 @@ use crate::card::WorkerCard;
 use crate::detail::Detail;
 use crate::page::{browser_lang, initial_view, remember_view, View};
 use crate::scene::Scene;
-use crate::stream::{self, Connection, Feed};
-use crate::text::{reconnecting, t, Text};
+use crate::stream::{self, feed, Connection, Feed};
+use crate::text::{provide_lang, reconnecting, t, Text};
 use crate::timeline::Timeline;
 
 /// The whole page.
@@ -17,6 +17,8 @@ use crate::timeline::Timeline;
 pub fn App() -> impl IntoView {
     let feed = stream::open();
     let (lang, set_lang) = signal(browser_lang());
+    feed.provide();
+    provide_lang(lang);
     let chosen = RwSignal::new(initial_view());
     // Why 3D could not be shown, if it could not; the cards stand in meanwhile.
     let (failure, set_failure) = signal(None::<Text>);
@@ -60,7 +62,7 @@ pub fn App() -> impl IntoView {
                 <span id="connection" data-state=move || feed.connection.get().as_str()>
                     {connection}
                 </span>
-                <button id="lang-toggle" class="control" data-lang=move || lang_tag(lang.get()) on:click=switch_lang>
+                <button id="lang-toggle" class="control" data-lang=move || lang.get().tag() on:click=switch_lang>
                     {move || match lang.get() { Lang::Ko => "English", Lang::En => "한국어" }}
                 </button>
                 <button id="view-toggle" class="control" data-view=move || shown().as_str() on:click=toggle>
@@ -72,7 +74,7 @@ pub fn App() -> impl IntoView {
             </header>
             <Show when=move || nodes_say(feed, |n| !n.redis_ok)>
                 <p id="redis-lost" class="banner" role="alert">
-                    "집계 서버 연결 끊김 / aggregator lost Redis"
+                    {move || t(lang.get(), Text::RedisLost)}
                 </p>
             </Show>
             <Show when=move || nodes_say(feed, |n| n.paused)>
@@ -85,20 +87,21 @@ pub fn App() -> impl IntoView {
                     fallback=move || view! { <p id="connecting" class="hint">{t(lang.get(), Text::Connecting)}</p> }
                 >
                     {move || match shown() {
-                        View::Scene => view! { <Scene feed lang select=selected.write_only() fail=set_failure/> }.into_any(),
-                        View::Cards => view! { <Board feed lang/> }.into_any(),
+                        View::Scene => view! { <Scene select=selected.write_only() fail=set_failure/> }.into_any(),
+                        View::Cards => view! { <Board/> }.into_any(),
                     }}
                 </Show>
             </main>
-            <Timeline feed lang/>
-            <Detail feed lang selected/>
+            <Timeline/>
+            <Detail selected/>
         </div>
     }
 }
 
 /// The grid: one card per worker, keyed by name so a card survives new snapshots.
 #[component]
-fn Board(feed: Feed, lang: ReadSignal<Lang>) -> impl IntoView {
+fn Board() -> impl IntoView {
+    let feed = feed();
     let workers = move || {
         feed.nodes
             .with(|n| n.as_ref().map_or(vec![], |n| n.workers.clone()))
@@ -109,29 +112,10 @@ fn Board(feed: Feed, lang: ReadSignal<Lang>) -> impl IntoView {
             <For
                 each=workers
                 key=|w| w.name.clone()
-                children=move |first: WorkerStatus| {
-                    view! { <WorkerCard worker=latest(feed, first) feed lang/> }
-                }
+                children=move |first: WorkerStatus| view! { <WorkerCard worker=feed.latest(first)/> }
             />
         </section>
     }
-}
-
-/// `first`'s record in the newest snapshot; the last one seen while its view is on its way out.
-pub fn latest(feed: Feed, first: WorkerStatus) -> Memo<WorkerStatus> {
-    Memo::new(move |previous: Option<&WorkerStatus>| {
-        let find = |n: &Option<Nodes>| {
-            n.as_ref()?
-                .workers
-                .iter()
-                .find(|w| w.name == first.name)
-                .cloned()
-        };
-        feed.nodes
-            .with(find)
-            .or_else(|| previous.cloned())
-            .unwrap_or_else(|| first.clone())
-    })
 }
 
 fn nodes_say(feed: Feed, test: impl Fn(&Nodes) -> bool) -> bool {
@@ -144,11 +128,4 @@ fn paused_line(feed: Feed, lang: Lang) -> String {
         .with(|n| n.as_ref().and_then(|n| n.paused_reason.clone()));
     let paused = t(lang, Text::Paused);
     reason.map_or(paused.into(), |reason| format!("{paused} ({reason})"))
-}
-
-fn lang_tag(lang: Lang) -> &'static str {
-    match lang {
-        Lang::Ko => "ko",
-        Lang::En => "en",
-    }
 }

@@ -1,18 +1,17 @@
-//! The detail panel: every field of one worker's contract-2 record, live.
+//! The detail panel: every field of one worker's contract-2 record, live, with what it declared
+//! about itself (checks, reason, pid, version, current job).
 
 use leptos::prelude::*;
 use pulseboard_shared::{link_status, state_label, Lang, WorkerStatus};
 
-use crate::stream::Feed;
-use crate::text::{t, Text};
+use crate::card::serde_name;
+use crate::stream::feed;
+use crate::text::{lang, t, Text};
 
 /// The panel for the worker named by `selected`; closes by clearing it.
 #[component]
-pub fn Detail(
-    feed: Feed,
-    lang: ReadSignal<Lang>,
-    selected: RwSignal<Option<String>>,
-) -> impl IntoView {
+pub fn Detail(selected: RwSignal<Option<String>>) -> impl IntoView {
+    let (feed, lang) = (feed(), lang());
     let record = move || {
         let name = selected.get()?;
         feed.nodes
@@ -38,11 +37,22 @@ pub fn Detail(
     }
 }
 
+/// The record's fields under their contract names (the same in both languages: they are the
+/// API's keys), the label in the page's language.
 fn fields(w: &WorkerStatus, lang: Lang, age_now: Option<u64>) -> Vec<(&'static str, String)> {
-    let opt = |v: &Option<String>| v.clone().unwrap_or_else(|| "—".into());
+    let dash = || "—".to_owned();
+    let opt = |v: &Option<String>| v.clone().unwrap_or_else(dash);
+    let d = w.declared.clone().unwrap_or_default();
+    let lifecycle = w.lifecycle.as_ref();
+    let checks = d.checks.map_or_else(dash, |checks| {
+        let marks = checks
+            .iter()
+            .map(|(name, ok)| format!("{} {name}", if *ok { "✓" } else { "✗" }));
+        marks.collect::<Vec<_>>().join(", ")
+    });
     vec![
         ("name", w.name.clone()),
-        ("kind", format!("{:?}", w.kind).to_lowercase()),
+        ("kind", w.kind.as_str().to_owned()),
         ("host", opt(&w.host)),
         ("registered", w.registered.to_string()),
         ("alive", w.alive.to_string()),
@@ -50,8 +60,31 @@ fn fields(w: &WorkerStatus, lang: Lang, age_now: Option<u64>) -> Vec<(&'static s
         ("label", state_label(w, lang).to_owned()),
         ("link", link_status(w).as_str().to_owned()),
         (
+            "lifecycle",
+            lifecycle.map_or_else(dash, |l| serde_name(&l.state)),
+        ),
+        (
+            "reason",
+            lifecycle
+                .and_then(|l| l.reason.clone())
+                .unwrap_or_else(dash),
+        ),
+        ("checks", checks),
+        (
+            "current_job",
+            d.current_job
+                .map_or_else(dash, |j| format!("{} ({})", j.id, j.started_at)),
+        ),
+        ("pid", d.pid.map_or_else(dash, |p| p.to_string())),
+        ("version", opt(&d.version)),
+        ("started_at", opt(&d.started_at)),
+        (
+            "exit_code",
+            d.exit_code.map_or_else(dash, |c| c.to_string()),
+        ),
+        (
             "last_beat_age_s",
-            age_now.map_or("—".into(), |a| a.to_string()),
+            age_now.map_or_else(dash, |a| a.to_string()),
         ),
         ("queue_depth", w.queue_depth.to_string()),
         ("dead_letter", w.dead_letter.to_string()),

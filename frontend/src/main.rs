@@ -3,13 +3,15 @@
 //! by a script running in the page). A Leptos CSR app, built for `wasm32` by trunk.
 //!
 //! # Layout
-//! - [`stream`]: where snapshots come from (SSE with reconnection, polling, mock) as signals.
+//! - [`stream`]: where snapshots come from (SSE with reconnection, polling, mock) as signals,
+//!   shared with every component by context.
 //! - [`page`]: what the page learns from the browser (address, language, screen, saved view).
 //! - [`app`]: the page (header, warnings, the view, the detail panel).
-//! - [`scene`]: the 3D view: canvas, frame loop, labels over it, orbit input.
+//! - [`scene`]: the 3D view (component; `scene/`: GL lifecycle, label placement and picking,
+//!   node labels, frame loop, frame figures).
 //! - [`renderer`]: the three-d objects of the scene. [`orbit`]: the camera.
 //! - [`card`]: one worker's card (2D). [`detail`]: every field of one worker.
-//! - [`text`]: the page's words in Korean and English.
+//! - [`text`]: every word of the page in Korean and English, and the language by context.
 //! - [`timeline`]: the alert timeline from the event log.
 //!
 //! What the data means (link status, labels, colours, the scene's layout, the mock script) lives

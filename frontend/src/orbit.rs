@@ -127,3 +127,84 @@ impl Orbit {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use three_d::InnerSpace;
+
+    use super::*;
+
+    /// The corners of the framed box's middle plane (front to back), in pixels of a `w` x `h`
+    /// viewport: what the framing promises to fit (the near corners of the bounding box are
+    /// empty air in front of the hosts and may be cut).
+    fn corners_on_screen(orbit: &Orbit, w: u32, h: u32) -> Vec<(f32, f32)> {
+        let camera = orbit.camera(w, h);
+        let [tx, ty, tz] = orbit.target;
+        let [hx, hy, _] = orbit.half;
+        let mut out = vec![];
+        for sx in [-1.0, 1.0] {
+            for sy in [-1.0, 1.0] {
+                let p = camera.pixel_at_position(vec3(tx + sx * hx, ty + sy * hy, tz));
+                out.push((p.x, p.y));
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn the_whole_layout_is_framed_on_a_desk_and_on_a_phone() {
+        use pulseboard_shared::{layout::layout, mock::mock_fleet};
+        for size in [6, 24, 60] {
+            let (target, half) = layout(&mock_fleet(0, size)).bounds;
+            assert_framed(&Orbit::new(target, half));
+        }
+    }
+
+    fn assert_framed(orbit: &Orbit) {
+        for (w, h) in [(1280, 800), (390, 844), (2000, 400)] {
+            for (x, y) in corners_on_screen(orbit, w, h) {
+                assert!(
+                    (0.0..=w as f32).contains(&x) && (0.0..=h as f32).contains(&y),
+                    "{w}x{h}: corner at ({x}, {y}) is off screen"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_drag_orbits_a_pinch_zooms_and_reset_comes_back() {
+        let mut orbit = Orbit::new([0.0; 3], [5.0; 3]);
+        orbit.pointer_down(1, 100.0, 100.0);
+        assert!(orbit.pointer_move(1, 150.0, 400.0));
+        assert!(orbit.yaw < DEFAULT_YAW, "dragging right turns the scene");
+        assert_eq!(orbit.pitch, 1.5, "the camera never goes over the top");
+        assert!(orbit.travel > 6.0, "a drag is not a click");
+        orbit.pointer_up(1);
+        assert!(
+            !orbit.pointer_move(1, 0.0, 0.0),
+            "an unknown pointer moves nothing"
+        );
+
+        orbit.pointer_down(1, 0.0, 0.0);
+        orbit.pointer_down(2, 100.0, 0.0);
+        orbit.pointer_move(2, 200.0, 0.0); // fingers apart: closer
+        assert!((orbit.zoom - 0.5).abs() < 1e-6, "{}", orbit.zoom);
+        orbit.zoom_by(100.0);
+        assert_eq!(orbit.zoom, 3.0, "zoom is bounded");
+
+        orbit.reset();
+        assert_eq!(
+            (orbit.yaw, orbit.pitch, orbit.zoom),
+            (DEFAULT_YAW, DEFAULT_PITCH, 1.0)
+        );
+    }
+
+    #[test]
+    fn zooming_out_moves_the_eye_away() {
+        let mut orbit = Orbit::new([0.0; 3], [5.0; 3]);
+        let near = orbit.camera(800, 600).position().magnitude();
+        orbit.zoom_by(2.0);
+        let far = orbit.camera(800, 600).position().magnitude();
+        assert!((far / near - 2.0).abs() < 0.01, "{near} -> {far}");
+    }
+}

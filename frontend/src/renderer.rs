@@ -4,7 +4,7 @@
 //! a 60-worker scene costs the same handful of draw calls as a 6-worker one. Colours are unlit
 //! (`ColorMaterial`, no tone mapping), so a link is drawn in exactly its palette colour.
 
-use pulseboard_shared::layout::{dist, lerp, point_along, Layout, Point, NODE_SIZE};
+use pulseboard_shared::layout::{dist, lerp, point_along, Layout, Point, Route, NODE_SIZE};
 use pulseboard_shared::rules::UNKNOWN_COLOUR;
 use pulseboard_shared::{LinkStatus, LinkType};
 use three_d::*;
@@ -104,7 +104,7 @@ impl Renderer {
                 .routes
                 .iter()
                 .find(|r| r.worker == w.name)
-                .map_or(WATCHER, |r| status_colour(r.status, redis_ok));
+                .map_or(WATCHER, |r| route_colour(r, redis_ok));
             block(w.position, [NODE_SIZE; 3], colour);
         }
 
@@ -128,8 +128,18 @@ impl Renderer {
                 .push(flow(layout.trunk.to_vec(), 1.2, lighten(BUS)));
         }
         for route in &layout.routes {
-            let colour = status_colour(route.status, redis_ok);
+            let colour = route_colour(route, redis_ok);
             let n = route.points.len();
+            if route.stopped {
+                // A clean stop: a grey dashed line, no flow, no break.
+                for pair in route.points.windows(2) {
+                    for i in (0..DASHES).step_by(2) {
+                        let at = |k: usize| lerp(pair[0], pair[1], k as f32 / DASHES as f32);
+                        tube(at(i), at(i + 1), TUBE, colour);
+                    }
+                }
+                continue;
+            }
             for pair in route.points.windows(2).take(n - 2) {
                 tube(pair[0], pair[1], TUBE, colour);
             }
@@ -206,10 +216,14 @@ impl Renderer {
     }
 }
 
-/// The colour of a link in `status`; grey while Redis is lost (the data is stale).
-fn status_colour(status: LinkStatus, redis_ok: bool) -> Srgba {
-    hex(if redis_ok {
-        status.colour()
+/// Pieces of a stopped worker's dashed line, per segment (even ones drawn).
+const DASHES: usize = 9;
+
+/// The colour of a route: its status's, grey when the worker stopped cleanly or while Redis is
+/// lost (the data is stale).
+fn route_colour(route: &Route, redis_ok: bool) -> Srgba {
+    hex(if redis_ok && !route.stopped {
+        route.status.colour()
     } else {
         UNKNOWN_COLOUR
     })

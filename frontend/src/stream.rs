@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use leptos::prelude::*;
 use pulseboard_shared::mock::mock_fleet;
-use pulseboard_shared::Nodes;
+use pulseboard_shared::{Nodes, WorkerStatus};
 use wasm_bindgen::{closure::Closure, JsCast, JsValue};
 use web_sys::{Event, EventSource, MessageEvent};
 
@@ -81,6 +81,34 @@ impl Feed {
     pub fn age_now(&self, age_s: Option<u64>) -> Option<u64> {
         age_s.map(|a| a + self.since_update_s())
     }
+
+    /// `first`'s record in the newest snapshot; the last one seen while its view is on its way
+    /// out.
+    pub fn latest(self, first: WorkerStatus) -> Memo<WorkerStatus> {
+        Memo::new(move |previous: Option<&WorkerStatus>| {
+            let find = |n: &Option<Nodes>| {
+                n.as_ref()?
+                    .workers
+                    .iter()
+                    .find(|w| w.name == first.name)
+                    .cloned()
+            };
+            self.nodes
+                .with(find)
+                .or_else(|| previous.cloned())
+                .unwrap_or_else(|| first.clone())
+        })
+    }
+
+    /// Shares this feed with every component below.
+    pub fn provide(self) {
+        provide_context(self);
+    }
+}
+
+/// The page's feed, as provided by the app.
+pub fn feed() -> Feed {
+    expect_context()
 }
 
 #[derive(Clone, Copy)]

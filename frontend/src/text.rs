@@ -1,11 +1,13 @@
-//! The page's words in Korean and English. State labels themselves are the shared rules'.
+//! Every word of the page, in Korean and English: the one place a text is translated. State
+//! labels themselves are the shared rules' (`state_label`). The page's language is shared with
+//! every component by context ([`provide_lang`], [`lang`]).
 
-use pulseboard_shared::Lang;
+use leptos::prelude::*;
+use pulseboard_shared::{Lang, LifecycleState};
 
-/// A fixed phrase (the names say which). Queue/DeadLetters/InFlight are short: they sit in
-/// the 3D labels; the detail panel spells the fields out.
-#[derive(Debug, Clone, Copy)]
-#[allow(missing_docs)]
+/// A fixed phrase. Queue/DeadLetters/InFlight are short: they sit in the 3D labels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[allow(missing_docs)] // the names are the phrases
 pub enum Text {
     Connecting,
     Live,
@@ -22,6 +24,19 @@ pub enum Text {
     DeadLetters,
     InFlight,
     Bus,
+    NoHost,
+    Unregistered,
+    Alive,
+    LastBeat,
+    QueueDepth,
+    Processing,
+    DeadLetterList,
+    DoneFailed,
+    Yes,
+    No,
+    Alerts,
+    NothingYet,
+    RedisLost,
 }
 
 /// `text` in `lang`.
@@ -48,10 +63,55 @@ pub fn t(lang: Lang, text: Text) -> &'static str {
         Text::DeadLetters => ("실패", "dlq"),
         Text::InFlight => ("처리", "run"),
         Text::Bus => ("Redis 큐 버스", "Redis queue bus"),
+        Text::NoHost => ("(호스트 없음)", "(no host)"),
+        Text::Unregistered => ("미등록", "unregistered"),
+        Text::Alive => ("생존", "alive"),
+        Text::LastBeat => ("마지막 신호", "last beat"),
+        Text::QueueDepth => ("대기열", "queue"),
+        Text::Processing => ("처리 중", "in flight"),
+        Text::DeadLetterList => ("실패 보관", "dead letters"),
+        Text::DoneFailed => ("완료 / 실패", "done / failed"),
+        Text::Yes => ("예", "yes"),
+        Text::No => ("아니요", "no"),
+        Text::Alerts => ("경보 기록", "Alerts"),
+        Text::NothingYet => ("아직 기록이 없습니다", "nothing yet"),
+        // The one bilingual phrase, as the spec gives it: whoever is looking must understand
+        // at once that the view, not the fleet, is broken.
+        Text::RedisLost => (
+            "집계 서버 연결 끊김 / aggregator lost Redis",
+            "집계 서버 연결 끊김 / aggregator lost Redis",
+        ),
     };
     match lang {
         Lang::Ko => ko,
         Lang::En => en,
+    }
+}
+
+/// "yes" or "no".
+pub fn yes_no(lang: Lang, value: bool) -> &'static str {
+    t(lang, if value { Text::Yes } else { Text::No })
+}
+
+/// A duration, short: "42 s", "4 min", "2 h".
+pub fn duration(lang: Lang, s: u64) -> String {
+    match (lang, s) {
+        (Lang::Ko, s) if s < 120 => format!("{s}초"),
+        (Lang::Ko, s) if s < 2 * 3600 => format!("{}분", s / 60),
+        (Lang::Ko, s) => format!("{}시간", s / 3600),
+        (Lang::En, s) if s < 120 => format!("{s} s"),
+        (Lang::En, s) if s < 2 * 3600 => format!("{} min", s / 60),
+        (Lang::En, s) => format!("{} h", s / 3600),
+    }
+}
+
+/// "3 s ago", "4 min ago", or "never" when no heartbeat was ever seen.
+pub fn ago(lang: Lang, age_s: Option<u64>) -> String {
+    match (lang, age_s) {
+        (Lang::Ko, None) => "기록 없음".into(),
+        (Lang::En, None) => "never".into(),
+        (Lang::Ko, Some(s)) => format!("{} 전", duration(lang, s)),
+        (Lang::En, Some(s)) => format!("{} ago", duration(lang, s)),
     }
 }
 
@@ -70,5 +130,118 @@ pub fn reconnecting(lang: Lang, since_s: u64) -> String {
     match lang {
         Lang::Ko => format!("다시 연결 중, 마지막 갱신 {since_s}초 전"),
         Lang::En => format!("reconnecting, last update {since_s} s ago"),
+    }
+}
+
+/// What a lifecycle state adds to a worker's label, with its age counted up to now: "stopped
+/// 3 min ago", "⏰ 32 s", "stalled 12 min on job X". `None` for states that need no words.
+pub fn lifecycle_note(
+    lang: Lang,
+    state: LifecycleState,
+    age_s: Option<u64>,
+    reason: Option<&str>,
+) -> Option<String> {
+    use LifecycleState as L;
+    let age = age_s.map(|s| duration(lang, s));
+    let why = reason.map(|r| format!(" · {r}")).unwrap_or_default();
+    Some(match (lang, state) {
+        (_, L::Ready) => return None,
+        (Lang::Ko, L::Stopped) => format!("정상 종료 {}", ago(lang, age_s)),
+        (Lang::En, L::Stopped) => format!("stopped {}", ago(lang, age_s)),
+        (_, L::Late) => format!("⏰ {}", age.unwrap_or_default()),
+        (Lang::Ko, L::Stalled) => format!("{} 동안 멈춤{why}", age.unwrap_or_default()),
+        (Lang::En, L::Stalled) => format!("stalled {}{why}", age.unwrap_or_default()),
+        (Lang::Ko, L::Starting) => format!("시작 중 {}", age.unwrap_or_default()),
+        (Lang::En, L::Starting) => format!("starting for {}", age.unwrap_or_default()),
+        (_, L::Unhealthy | L::Failed | L::Draining | L::Down) => reason?.to_owned(),
+    })
+}
+
+/// An event-log line that is not an alert's own text: a delivery's outcome.
+pub fn delivery(lang: Lang, kind: &str, sink: &str, attempt: u32, error: &str) -> String {
+    match (kind, lang) {
+        ("delivered", Lang::Ko) => format!("→ {sink} 전송됨"),
+        ("delivered", Lang::En) => format!("→ {sink} delivered"),
+        ("failed", Lang::Ko) => format!("→ {sink} 실패 ({attempt}회째): {error}"),
+        ("failed", Lang::En) => format!("→ {sink} failed (attempt {attempt}): {error}"),
+        ("gave_up", Lang::Ko) => format!("→ {sink} 포기: {error}"),
+        ("gave_up", Lang::En) => format!("→ {sink} gave up: {error}"),
+        (other, _) => other.to_owned(),
+    }
+}
+
+/// Shares the page's language with every component below.
+pub fn provide_lang(lang: ReadSignal<Lang>) {
+    provide_context(lang);
+}
+
+/// The page's language, as provided by the app.
+pub fn lang() -> ReadSignal<Lang> {
+    expect_context()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_phrase_differs_by_language_or_is_a_name() {
+        use Text::*;
+        for text in [
+            Connecting,
+            Live,
+            Polling,
+            Mock,
+            Paused,
+            View3d,
+            View2d,
+            NoWebgl,
+            ContextLost,
+            Reset,
+            Close,
+            Queue,
+            DeadLetters,
+            InFlight,
+            Bus,
+            NoHost,
+            Unregistered,
+            Alive,
+            LastBeat,
+            QueueDepth,
+            Processing,
+            DeadLetterList,
+            DoneFailed,
+            Yes,
+            No,
+            Alerts,
+            NothingYet,
+        ] {
+            assert_ne!(t(Lang::Ko, text), t(Lang::En, text), "{text:?}");
+        }
+    }
+
+    #[test]
+    fn ages_and_lifecycle_notes_follow_the_language() {
+        assert_eq!(ago(Lang::En, Some(180)), "3 min ago");
+        assert_eq!(ago(Lang::Ko, Some(180)), "3분 전");
+        assert_eq!(yes_no(Lang::Ko, true), "예");
+        let stopped = |l| lifecycle_note(l, LifecycleState::Stopped, Some(180), None);
+        assert_eq!(stopped(Lang::En).as_deref(), Some("stopped 3 min ago"));
+        assert_eq!(stopped(Lang::Ko).as_deref(), Some("정상 종료 3분 전"));
+        let stalled = lifecycle_note(
+            Lang::En,
+            LifecycleState::Stalled,
+            Some(720),
+            Some("on job j-7"),
+        );
+        assert_eq!(stalled.as_deref(), Some("stalled 12 min · on job j-7"));
+        assert_eq!(
+            lifecycle_note(Lang::En, LifecycleState::Late, Some(32), None).as_deref(),
+            Some("⏰ 32 s")
+        );
+        assert_eq!(
+            lifecycle_note(Lang::En, LifecycleState::Ready, Some(3), None),
+            None
+        );
     }
 }

@@ -10,7 +10,8 @@ use serde::Deserialize;
 use wasm_bindgen::JsValue;
 
 use crate::page::{fetch_text, query_param};
-use crate::stream::Feed;
+use crate::stream::feed;
+use crate::text::{delivery, lang, t, Text};
 
 const EVENTS: &str = "/api/agent-office/events?limit=20";
 const REFETCH_EVERY: Duration = Duration::from_secs(10);
@@ -44,7 +45,8 @@ struct EventsPage {
 
 /// The timeline section (nothing at all in mock mode, where there is no server).
 #[component]
-pub fn Timeline(feed: Feed, lang: ReadSignal<Lang>) -> impl IntoView {
+pub fn Timeline() -> impl IntoView {
+    let (feed, lang) = (feed(), lang());
     let (entries, set_entries) = signal(None::<Vec<Entry>>);
     if query_param("mock").is_none() {
         Effect::new(move |_| {
@@ -61,14 +63,8 @@ pub fn Timeline(feed: Feed, lang: ReadSignal<Lang>) -> impl IntoView {
             }
         });
     }
-    let title = move || match lang.get() {
-        Lang::Ko => "경보 기록",
-        Lang::En => "Alerts",
-    };
-    let empty = move || match lang.get() {
-        Lang::Ko => "아직 기록이 없습니다",
-        Lang::En => "nothing yet",
-    };
+    let title = move || t(lang.get(), Text::Alerts);
+    let empty = move || t(lang.get(), Text::NothingYet);
     view! {
         <Show when=move || entries.with(Option::is_some)>
             <section id="timeline" class="timeline">
@@ -99,26 +95,18 @@ pub fn Timeline(feed: Feed, lang: ReadSignal<Lang>) -> impl IntoView {
 
 /// The entry as one line of text (rendered as text, never HTML).
 fn describe(entry: &Entry, lang: Lang) -> String {
-    let sink = entry.sink.as_deref().unwrap_or("?");
-    let error = entry.error.as_deref().unwrap_or("");
-    match (entry.kind.as_str(), lang) {
-        ("transition", _) => entry
+    match entry.kind.as_str() {
+        "transition" => entry
             .alert
             .as_ref()
             .map_or_else(String::new, |a| a.text.clone()),
-        ("delivered", Lang::Ko) => format!("→ {sink} 전송됨"),
-        ("delivered", Lang::En) => format!("→ {sink} delivered"),
-        ("failed", Lang::Ko) => format!(
-            "→ {sink} 실패 ({}회째): {error}",
-            entry.attempt.unwrap_or(1)
+        other => delivery(
+            lang,
+            other,
+            entry.sink.as_deref().unwrap_or("?"),
+            entry.attempt.unwrap_or(1),
+            entry.error.as_deref().unwrap_or(""),
         ),
-        ("failed", Lang::En) => format!(
-            "→ {sink} failed (attempt {}): {error}",
-            entry.attempt.unwrap_or(1)
-        ),
-        ("gave_up", Lang::Ko) => format!("→ {sink} 포기: {error}"),
-        ("gave_up", Lang::En) => format!("→ {sink} gave up: {error}"),
-        (other, _) => other.to_owned(),
     }
 }
 

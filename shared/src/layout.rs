@@ -75,6 +75,8 @@ pub struct Route {
     pub status: LinkStatus,
     /// Busy workers get faster particles.
     pub busy: bool,
+    /// The worker stopped cleanly: drawn grey and dashed, never as a break.
+    pub stopped: bool,
     /// A polyline from the work's source to the worker.
     pub points: Vec<Point>,
 }
@@ -206,6 +208,8 @@ pub fn layout(nodes: &Nodes) -> Layout {
                 link_type,
                 status: link_status(w),
                 busy: w.state.as_deref() == Some("busy"),
+                stopped: w.lifecycle.as_ref().map(|l| l.state)
+                    == Some(crate::lifecycle::LifecycleState::Stopped),
                 points,
             })
         })

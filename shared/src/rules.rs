@@ -85,6 +85,14 @@ pub enum Lang {
 }
 
 impl Lang {
+    /// Its BCP 47 tag: `ko` or `en`.
+    pub fn tag(self) -> &'static str {
+        match self {
+            Self::Ko => "ko",
+            Self::En => "en",
+        }
+    }
+
     /// The language for a BCP 47 tag such as `ko-KR` or `en-US`: Korean for `ko*`, else English.
     pub fn from_tag(tag: &str) -> Self {
         if tag.to_ascii_lowercase().starts_with("ko") {
@@ -261,6 +269,8 @@ mod tests {
             assert_eq!(state_label(&w, Lang::En), en);
         }
         assert_eq!(Lang::from_tag("ko-KR"), Lang::Ko);
+        assert_eq!(Lang::from_tag(Lang::Ko.tag()), Lang::Ko);
+        assert_eq!(Lang::from_tag(Lang::En.tag()), Lang::En);
         assert_eq!(Lang::from_tag("en-GB"), Lang::En);
     }
 
