@@ -115,6 +115,40 @@ impl Browser {
         path
     }
 
+    /// Runs `script` in the page.
+    pub async fn js(&self, script: &str) -> serde_json::Value {
+        self.client
+            .execute(script, vec![])
+            .await
+            .unwrap_or_else(|e| panic!("{script}: {e}"))
+    }
+
+    /// Runs `script` until it returns something other than null/false/""/0, for at most
+    /// [`crate::PATIENCE`]; on time-out, saves a screenshot and fails naming `what`.
+    pub async fn wait_js(&self, what: &str, script: &str) -> serde_json::Value {
+        use serde_json::Value;
+        let deadline = Instant::now() + crate::PATIENCE;
+        loop {
+            let value = self.js(script).await;
+            // Nothing yet: null, false, "" or 0 (a count of elements not rendered yet).
+            let empty = matches!(&value, Value::Null | Value::Bool(false))
+                || value.as_str().is_some_and(str::is_empty)
+                || value.as_f64() == Some(0.0);
+            if !empty {
+                return value;
+            }
+            if Instant::now() > deadline {
+                let slug: String = what
+                    .chars()
+                    .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+                    .collect();
+                self.screenshot(&format!("timeout-{slug}")).await;
+                panic!("timed out waiting for {what}");
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
     /// Ends the session and removes the profile.
     pub async fn close(self) {
         let _ = self.client.close().await;

@@ -145,6 +145,27 @@ where
     }
 }
 
+/// The dashboard bundle's wasm and JS, gzipped (-9), in bytes: what a visit downloads.
+pub fn bundle_gzip_sizes() -> (usize, usize) {
+    let (mut wasm, mut js) = (0, 0);
+    for entry in std::fs::read_dir(dist_dir()).expect("the bundle is built") {
+        let path = entry.expect("a readable dist/").path();
+        let gz = std::process::Command::new("gzip")
+            .arg("-9c")
+            .arg(&path)
+            .output()
+            .expect("gzip runs")
+            .stdout
+            .len();
+        match path.extension().and_then(|e| e.to_str()) {
+            Some("wasm") => wasm += gz,
+            Some("js") => js += gz,
+            _ => {}
+        }
+    }
+    (wasm, js)
+}
+
 /// A contract-1 heartbeat written now.
 pub fn heartbeat(name: &str, kind: &str, state: &str) -> Heartbeat {
     Heartbeat {

@@ -1,6 +1,6 @@
 //! The /infra dashboard in real headless Chromium: the 3D scene (WebGL2 through SwiftShader)
 //! read back in pixels, the 2D fallback, the phone default and the toggle, mock mode with no
-//! server, and the figures of the closing note (bundle size, first frame, frame times).
+//! server, and the bundle's size budget (the timings are an example: `dashboard_figures`).
 //!
 //! Browser tests here take turns (one Chromium at a time): software GL on two cores is slow
 //! enough without four of them competing. Screenshots land in `target/screenshots/`.
@@ -29,37 +29,12 @@ fn require_bundle() {
 
 /// Runs `script` in the page.
 async fn js(browser: &Browser, script: &str) -> Value {
-    browser
-        .client
-        .execute(script, vec![])
-        .await
-        .unwrap_or_else(|e| panic!("{script}: {e}"))
+    browser.js(script).await
 }
 
-/// Runs `script` until it returns something other than null/false/""/0, for at most [`PATIENCE`].
+/// Runs `script` until it returns something (see [`Browser::wait_js`]).
 async fn wait_js(browser: &Browser, what: &str, script: &str) -> Value {
-    let deadline = Instant::now() + PATIENCE;
-    loop {
-        let value = js(browser, script).await;
-        // Nothing yet: null, false, "" or 0 (a count of elements not rendered yet).
-        let empty = matches!(&value, Value::Null | Value::Bool(false))
-            || value.as_str().is_some_and(str::is_empty)
-            || value.as_f64() == Some(0.0);
-        if !empty {
-            return value;
-        }
-        if Instant::now() > deadline {
-            browser.screenshot(&format!("timeout-{}", slug(what))).await;
-            panic!("timed out waiting for {what}");
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
-fn slug(text: &str) -> String {
-    text.chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
-        .collect()
+    browser.wait_js(what, script).await
 }
 
 /// What a 3D label says about a worker: `[status, state label, probe "x,y"]`.
@@ -632,109 +607,17 @@ async fn serve_mock_serves_the_same_script_without_redis() {
     server.await.unwrap().unwrap();
 }
 
-/// The closing note's figures. Prints them; asserts nothing about time.
-#[tokio::test]
-async fn figures_bundle_size_first_frame_and_frame_times() {
+/// The bundle a visit downloads stays within its budget (the timings are printed by
+/// `cargo run --release -p pulseboard-tests --example dashboard_figures`).
+#[test]
+fn the_bundle_fits_its_budget() {
     require_bundle();
-    let _turn = ONE_BROWSER_AT_A_TIME.lock().await;
-    let (mut wasm, mut js_size) = (0, 0);
-    for entry in std::fs::read_dir(dist_dir()).unwrap() {
-        let path = entry.unwrap().path();
-        let name = path.to_string_lossy().to_string();
-        let gz = std::process::Command::new("gzip")
-            .args(["-9c", &name])
-            .output()
-            .unwrap()
-            .stdout
-            .len();
-        if name.ends_with(".wasm") {
-            wasm += gz;
-        } else if name.ends_with(".js") {
-            js_size += gz;
-        }
-    }
+    let (wasm, js) = pulseboard_tests::bundle_gzip_sizes();
     eprintln!(
-        "FIGURE bundle gzip: wasm {:.1} KB + js {:.1} KB = {:.1} KB (budget 400 KB)",
+        "bundle gzip: wasm {:.1} KB + js {:.1} KB (budget 400 KB)",
         wasm as f64 / 1024.0,
-        js_size as f64 / 1024.0,
-        (wasm + js_size) as f64 / 1024.0
+        js as f64 / 1024.0
     );
-    assert!(wasm + js_size <= 400 * 1024, "over the bundle budget");
-
-    let stack = Stack::start().await;
-    let mut r = stack.conn().await;
-    for (name, kind, state) in [
-        ("music-render", "render", "busy"),
-        ("video-render", "render", "idle"),
-        ("image-render", "render", "idle"),
-        ("insta-render", "render", "idle"),
-        ("task-watcher", "watcher", "free"),
-        ("ai_trade", "trader", "market_open"),
-    ] {
-        beat(&mut r, &heartbeat(name, kind, state)).await;
-    }
-    stack
-        .wait_nodes("six alive", |n| n.workers.iter().all(|w| w.alive))
-        .await;
-    let browser = Browser::start(BrowserOptions::default()).await;
-    let mut first = vec![];
-    for _ in 0..3 {
-        browser
-            .client
-            .goto(&format!("{}/infra/", stack.base))
-            .await
-            .unwrap();
-        let ms = wait_js(
-            &browser,
-            "the first frame",
-            "return window.pulseboardFirstFrameMs",
-        )
-        .await;
-        first.push(ms.as_f64().unwrap());
-    }
-    eprintln!("FIGURE navigation to first drawn frame (loopback, real server): {first:.0?} ms");
-    browser.screenshot("dashboard-figures-6").await;
-
-    for workers in [6, 60] {
-        browser
-            .client
-            .goto(&format!(
-                "{}/infra/?mock&bench&workers={workers}",
-                stack.base
-            ))
-            .await
-            .unwrap();
-        // Software GL is slow: give the big scene all the time it needs, then measure a window
-        // of frames after the warm-up.
-        let deadline = Instant::now() + Duration::from_secs(120);
-        let stats = "return window.pulseboardStats ?? null";
-        let start = loop {
-            let s = js(&browser, stats).await;
-            if s["frames"].as_f64().unwrap_or(0.0) >= 5.0 {
-                break s;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "no frames drawn for {workers} workers"
-            );
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        };
-        tokio::time::sleep(Duration::from_secs(6)).await;
-        let end = js(&browser, stats).await;
-        let delta = |k: &str| end[k].as_f64().unwrap() - start[k].as_f64().unwrap();
-        let frames = delta("frames").max(1.0);
-        eprintln!(
-            "FIGURE {workers} workers, headless Chromium (SwiftShader, 1280x800): \
-             {:.1} ms/frame submitting + GPU (readPixels sync), of which {:.2} ms CPU; \
-             rAF interval {:.1} ms; {frames} frames measured",
-            delta("drawMsTotal") / frames,
-            delta("cpuMsTotal") / frames,
-            delta("intervalMsTotal") / delta("intervals").max(1.0),
-        );
-        browser
-            .screenshot(&format!("dashboard-figures-mock-{workers}"))
-            .await;
-    }
-    browser.close().await;
-    stack.stop().await;
+    assert!(wasm > 0 && js > 0, "no wasm or JS in the bundle");
+    assert!(wasm + js <= 400 * 1024, "over the bundle budget");
 }
