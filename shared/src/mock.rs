@@ -4,6 +4,8 @@
 //! The page runs it in the browser (`/infra/?mock`) and `pulseboard serve --mock` publishes it,
 //! so both show exactly the same thing with no Redis and no workers.
 
+use crate::heartbeat::Declared;
+use crate::lifecycle::{Lifecycle, LifecycleState as L};
 use crate::nodes::{HostInfo, Nodes, WorkerKind, WorkerStatus};
 use crate::rules::{links_for, DEFAULT_PAUSED_REASON};
 
@@ -27,10 +29,13 @@ pub enum Act {
     RedisLost,
     /// Everything back.
     Back,
+    /// The workers' own word: starting then failed, stopped cleanly, late, stalled, unhealthy,
+    /// draining.
+    Lifecycle,
 }
 
 /// Every act, in script order.
-pub const ACTS: [Act; 7] = [
+pub const ACTS: [Act; 8] = [
     Act::Healthy,
     Act::Busy,
     Act::Paused,
@@ -38,6 +43,7 @@ pub const ACTS: [Act; 7] = [
     Act::Degraded,
     Act::RedisLost,
     Act::Back,
+    Act::Lifecycle,
 ];
 
 /// The length of one loop of the script, in seconds.
@@ -96,6 +102,16 @@ pub fn mock_fleet(elapsed_s: u64, size: usize) -> Nodes {
             w.jobs_failed += w.dead_letter;
         }
     }
+    for w in &mut workers {
+        w.lifecycle = Some(Lifecycle {
+            state: if w.alive { L::Ready } else { L::Down },
+            reason: (!w.alive).then(|| "heartbeat expired".to_owned()),
+            age_s: None,
+        });
+    }
+    if act == Act::Lifecycle {
+        lifecycle_act(&mut workers, in_act);
+    }
     let paused = act == Act::Paused;
     let links = links_for(&workers);
     Nodes {
@@ -123,6 +139,53 @@ fn mock_hosts() -> Vec<HostInfo> {
         label: label.into(),
     })
     .collect()
+}
+
+/// The lifecycle act on the seed's six: each worker in a state of its own word.
+fn lifecycle_act(workers: &mut [WorkerStatus], in_act: u64) {
+    let set = |w: &mut WorkerStatus, state, reason: Option<&str>, age_s| {
+        w.alive = state != L::Stopped;
+        w.lifecycle = Some(Lifecycle {
+            state,
+            reason: reason.map(str::to_owned),
+            age_s: Some(age_s),
+        });
+    };
+    for w in workers.iter_mut() {
+        match w.name.as_str() {
+            "music-render" if in_act < ACT_S / 2 => set(w, L::Starting, None, 100 + in_act),
+            "music-render" => set(w, L::Failed, Some("not ready after 120 s"), 100 + in_act),
+            "video-render" => {
+                set(w, L::Stopped, None, 170 + in_act);
+                w.state = None;
+                w.last_beat_age_s = Some(170 + in_act);
+            }
+            "image-render" => {
+                set(w, L::Late, None, 23 + in_act);
+                w.last_beat_age_s = Some(23 + in_act);
+            }
+            "insta-render" => {
+                set(w, L::Stalled, Some("on job render-4711"), 3700 + in_act);
+                w.state = Some("busy".into());
+                w.processing = 1;
+            }
+            "task-watcher" => {
+                set(w, L::Unhealthy, Some("failing: exchange-api"), 40 + in_act);
+                let checks = [
+                    ("exchange-api".to_owned(), false),
+                    ("redis".to_owned(), true),
+                ];
+                w.declared = Some(Declared {
+                    checks: Some(checks.into()),
+                    pid: Some(4242),
+                    version: Some("1.4.2".into()),
+                    ..Declared::default()
+                });
+            }
+            "ai_trade" => set(w, L::Draining, Some("deploy"), in_act),
+            _ => {}
+        }
+    }
 }
 
 fn seed_workers(elapsed_s: u64) -> Vec<WorkerStatus> {
@@ -201,6 +264,34 @@ mod tests {
         let back = mock_nodes(at(Act::Back));
         assert!(back.redis_ok && !back.paused);
         assert!(back.workers.iter().all(|w| w.alive && w.dead_letter == 0));
+        let lifecycle = mock_nodes(at(Act::Lifecycle));
+        let state = |name: &str| {
+            let w = lifecycle.workers.iter().find(|w| w.name == name).unwrap();
+            w.lifecycle.as_ref().unwrap().state
+        };
+        assert_eq!(state("music-render"), L::Starting);
+        assert_eq!(
+            mock_nodes(at(Act::Lifecycle) + ACT_S / 2).workers[0]
+                .lifecycle
+                .as_ref()
+                .unwrap()
+                .state,
+            L::Failed
+        );
+        assert_eq!(state("video-render"), L::Stopped);
+        assert_eq!(
+            status_of(&lifecycle, "video-render"),
+            LinkStatus::Paused,
+            "not down"
+        );
+        for (name, want) in [
+            ("image-render", L::Late),
+            ("insta-render", L::Stalled),
+            ("task-watcher", L::Unhealthy),
+            ("ai_trade", L::Draining),
+        ] {
+            assert_eq!(state(name), want);
+        }
         // The script loops.
         assert_eq!(mock_nodes(LOOP_S + 3).links, mock_nodes(3).links);
         assert_eq!(act_at(LOOP_S + 3), Act::Healthy);
