@@ -1,1 +1,314 @@
-//! The heartbeat task (being written).
+//! The heartbeat task: contract 1 every `interval`, with what the worker declares about itself
+//! (phase, reason, checks, current job), and a final beat when it stops.
+//!
+//! The worker's own code only touches a [`Handle`]: its methods update shared state and nudge
+//! the task, and never wait for Redis. Every Redis call is bounded by a timeout; while Redis is
+//! away the task keeps trying, and beats resume by themselves when it returns.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), pulseboard_worker::heartbeat::Error> {
+//! use pulseboard_worker::heartbeat::{start, Options};
+//!
+//! let beat = start("gpu-1", "render", "redis://127.0.0.1:6379", Options::default())?;
+//! // ... load models, open connections ...
+//! beat.ready();
+//! beat.job_started("job-42");
+//! // ... the job ...
+//! beat.job_done();
+//! beat.stop().await; // the final `stopped` beat: a clean stop, not a crash
+//! # Ok(()) }
+//! ```
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chrono::{SecondsFormat, Utc};
+use pulseboard_shared::heartbeat::{heartbeat_key, Declared, HEARTBEAT_INTERVAL_S};
+use pulseboard_shared::lifecycle::{CurrentJob, Phase};
+use pulseboard_shared::Heartbeat;
+use tokio::sync::{oneshot, Notify};
+
+/// Why the task could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The Redis URL is not one.
+    #[error("redis: {0}")]
+    Redis(#[from] redis::RedisError),
+}
+
+/// How the worker beats.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// The beat period it promises (written as `interval_s`); keys expire after three.
+    pub interval: Duration,
+    /// Its version, shown on the dashboard.
+    pub version: Option<String>,
+    /// Its first phase: `Starting` until [`Handle::ready`] (or `Ready` at once).
+    pub phase: Phase,
+    /// The longest one Redis call may take.
+    pub timeout: Duration,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            interval: Duration::from_secs(HEARTBEAT_INTERVAL_S),
+            version: None,
+            phase: Phase::Starting,
+            timeout: Duration::from_secs(2),
+        }
+    }
+}
+
+/// What the next beat says.
+#[derive(Debug, Clone)]
+struct State {
+    beat: Heartbeat,
+    /// The final beat's exit code, once the worker is stopping.
+    finish: Option<i32>,
+}
+
+struct Shared {
+    state: Mutex<State>,
+    nudge: Notify,
+}
+
+/// The worker's side of the heartbeat; cheap to clone, never blocks on Redis.
+#[derive(Clone)]
+pub struct Handle {
+    shared: Arc<Shared>,
+    done: Arc<Mutex<Option<oneshot::Receiver<()>>>>,
+}
+
+/// Starts beating for worker `name` of `kind` into the Redis at `redis_url`.
+pub fn start(name: &str, kind: &str, redis_url: &str, options: Options) -> Result<Handle, Error> {
+    let client = redis::Client::open(redis_url)?;
+    let now = iso_now();
+    let beat = Heartbeat {
+        name: name.to_owned(),
+        kind: kind.to_owned(),
+        state: idle_state(kind).to_owned(),
+        ts: now.clone(),
+        declared: Declared {
+            interval_s: Some(options.interval.as_secs().max(1)),
+            phase: Some(options.phase),
+            started_at: Some(now),
+            pid: Some(std::process::id()),
+            version: options.version.clone(),
+            ..Declared::default()
+        },
+        ..Heartbeat::default()
+    };
+    let shared = Arc::new(Shared {
+        state: Mutex::new(State { beat, finish: None }),
+        nudge: Notify::new(),
+    });
+    let (done_tx, done_rx) = oneshot::channel();
+    tokio::spawn(run(client, shared.clone(), options, done_tx));
+    Ok(Handle {
+        shared,
+        done: Arc::new(Mutex::new(Some(done_rx))),
+    })
+}
+
+/// The state a kind is in when it does nothing.
+fn idle_state(kind: &str) -> &'static str {
+    match kind {
+        "watcher" => "free",
+        "trader" => "market_closed",
+        _ => "idle",
+    }
+}
+
+impl Handle {
+    fn update(&self, change: impl FnOnce(&mut Heartbeat), beat_now: bool) {
+        change(&mut self.shared.state.lock().expect("state lock").beat);
+        if beat_now {
+            self.shared.nudge.notify_one();
+        }
+    }
+
+    fn set_phase(&self, phase: Phase, reason: Option<String>) {
+        self.update(
+            |b| {
+                b.declared.phase = Some(phase);
+                b.declared.reason = reason;
+            },
+            true,
+        );
+    }
+
+    /// Ready to take work.
+    pub fn ready(&self) {
+        self.set_phase(Phase::Ready, None);
+    }
+
+    /// Alive but not fit to work, and why.
+    pub fn unhealthy(&self, reason: &str) {
+        self.set_phase(Phase::Unhealthy, Some(reason.to_owned()));
+    }
+
+    /// Finishing its jobs before a stop; takes no new ones.
+    pub fn draining(&self, reason: &str) {
+        self.set_phase(Phase::Draining, Some(reason.to_owned()));
+    }
+
+    /// The kind's own state (`idle`, `busy`, `paused`, `trading`, ...).
+    pub fn set_state(&self, state: &str) {
+        self.update(|b| b.state = state.to_owned(), true);
+    }
+
+    /// The result of one of its own dependency checks; a failing one makes it unhealthy.
+    pub fn set_check(&self, name: &str, ok: bool) {
+        self.update(
+            |b| {
+                let checks = b.declared.checks.get_or_insert_with(BTreeMap::new);
+                checks.insert(name.to_owned(), ok);
+            },
+            true,
+        );
+    }
+
+    /// A job began: busy, with the job shown until it ends.
+    pub fn job_started(&self, id: &str) {
+        self.update(
+            |b| {
+                b.state = "busy".into();
+                b.declared.current_job = Some(CurrentJob {
+                    id: id.to_owned(),
+                    started_at: iso_now(),
+                });
+            },
+            true,
+        );
+    }
+
+    /// The current job succeeded.
+    pub fn job_done(&self) {
+        self.update(|b| finish_job(b, true), true);
+    }
+
+    /// The current job failed.
+    pub fn job_failed(&self) {
+        self.update(|b| finish_job(b, false), true);
+    }
+
+    /// Writes the final `stopped` beat (no expiry: the dashboard says "stopped N min ago" until
+    /// the worker starts again) and ends the task. A clean stop, never reported as a crash.
+    pub async fn stop(&self) {
+        self.finish(0).await;
+    }
+
+    /// Writes a final beat saying the worker ended with `exit_code` (non-zero: it is down at
+    /// once, without waiting for its key to expire) and ends the task.
+    pub async fn crashed(&self, exit_code: i32) {
+        self.finish(exit_code).await;
+    }
+
+    async fn finish(&self, exit_code: i32) {
+        self.shared.state.lock().expect("state lock").finish = Some(exit_code);
+        self.shared.nudge.notify_one();
+        let done = self.done.lock().expect("done lock").take();
+        if let Some(done) = done {
+            let _ = done.await;
+        }
+    }
+}
+
+fn finish_job(b: &mut Heartbeat, ok: bool) {
+    if ok {
+        b.jobs_done += 1;
+    } else {
+        b.jobs_failed += 1;
+    }
+    b.last_job_at = Some(iso_now());
+    b.declared.current_job = None;
+    if b.state == "busy" {
+        b.state = "idle".into();
+    }
+}
+
+/// The task: a beat every interval or at once when nudged; the final beat, then it ends.
+async fn run(
+    client: redis::Client,
+    shared: Arc<Shared>,
+    options: Options,
+    done: oneshot::Sender<()>,
+) {
+    let ttl_s = options.interval.as_secs().max(1) * 3;
+    let mut conn = None;
+    loop {
+        let (beat, finish) = {
+            let mut state = shared.state.lock().expect("state lock");
+            state.beat.ts = iso_now();
+            if let Some(code) = state.finish {
+                state.beat.declared.exit_code = Some(code);
+                state.beat.declared.current_job = None;
+                if code == 0 {
+                    state.beat.declared.phase = Some(Phase::Stopped);
+                }
+            }
+            (state.beat.clone(), state.finish)
+        };
+        // A clean stop's beat stays (no expiry); every other beat expires after three intervals.
+        let expiry = (finish != Some(0)).then_some(ttl_s);
+        let written = write(&client, &mut conn, &beat, expiry, options.timeout).await;
+        if let Err(e) = &written {
+            tracing::warn!(worker = %beat.name, error = %e, "heartbeat not written; retrying");
+        }
+        if finish.is_some() {
+            // One more try for the final beat if Redis failed, then give up: the worker is leaving.
+            if written.is_err() {
+                let _ = write(&client, &mut conn, &beat, expiry, options.timeout).await;
+            }
+            break;
+        }
+        let wait = if written.is_ok() {
+            options.interval
+        } else {
+            options.interval.min(Duration::from_secs(1))
+        };
+        tokio::select! {
+            _ = tokio::time::sleep(wait) => {}
+            _ = shared.nudge.notified() => {}
+        }
+    }
+    let _ = done.send(());
+}
+
+async fn write(
+    client: &redis::Client,
+    conn: &mut Option<redis::aio::MultiplexedConnection>,
+    beat: &Heartbeat,
+    expiry_s: Option<u64>,
+    timeout: Duration,
+) -> Result<(), String> {
+    let attempt = async {
+        if conn.is_none() {
+            *conn = Some(client.get_multiplexed_async_connection().await?);
+        }
+        let c = conn.as_mut().expect("just connected");
+        let mut set = redis::cmd("SET");
+        set.arg(heartbeat_key(&beat.name)).arg(beat.to_json());
+        if let Some(s) = expiry_s {
+            set.arg("EX").arg(s);
+        }
+        set.query_async::<()>(c).await
+    };
+    match tokio::time::timeout(timeout, attempt).await {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(e)) => {
+            *conn = None; // reconnect next time
+            Err(e.to_string())
+        }
+        Err(_) => {
+            *conn = None;
+            Err(format!("redis did not answer within {timeout:?}"))
+        }
+    }
+}
+
+fn iso_now() -> String {
+    Utc::now().to_rfc3339_opts(SecondsFormat::Secs, true)
+}

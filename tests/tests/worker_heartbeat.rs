@@ -1,0 +1,146 @@
+//! The Rust worker SDK's heartbeat against a real Redis and the real server: a worker built on it
+//! is judged by what it declares (starting, ready, stopped cleanly, crashed), and a lost Redis
+//! never blocks the worker's own work.
+
+use std::time::{Duration, Instant};
+
+use pulseboard_shared::heartbeat::heartbeat_key;
+use pulseboard_shared::{HeartbeatRead, LifecycleState as L, LinkStatus, Nodes, Phase};
+use pulseboard_tests::{Stack, PATIENCE};
+use pulseboard_worker::heartbeat::{start, Options};
+use redis::AsyncCommands;
+
+fn lifecycle(nodes: &Nodes, name: &str) -> Option<L> {
+    let w = nodes.workers.iter().find(|w| w.name == name)?;
+    w.lifecycle.as_ref().map(|l| l.state)
+}
+
+#[tokio::test]
+async fn a_worker_on_the_sdk_starts_works_and_stops_cleanly() {
+    let stack = Stack::start().await;
+    let options = Options {
+        interval: Duration::from_secs(1),
+        version: Some("1.2.3".into()),
+        ..Options::default()
+    };
+    let beat = start("music-render", "render", &stack.redis.url(), options).unwrap();
+    stack
+        .wait_nodes("starting", |n| {
+            lifecycle(n, "music-render") == Some(L::Starting)
+        })
+        .await;
+    beat.ready();
+    beat.job_started("job-1");
+    let busy = stack
+        .wait_nodes("ready and busy", |n| {
+            lifecycle(n, "music-render") == Some(L::Ready)
+                && n.workers[0].state.as_deref() == Some("busy")
+        })
+        .await;
+    let declared = busy.workers[0].declared.clone().unwrap();
+    assert_eq!(declared.version.as_deref(), Some("1.2.3"));
+    assert_eq!(declared.current_job.unwrap().id, "job-1");
+    assert_eq!(declared.interval_s, Some(1));
+    beat.job_done();
+    beat.set_check("gpu", false);
+    stack
+        .wait_nodes("unhealthy by its own check", |n| {
+            lifecycle(n, "music-render") == Some(L::Unhealthy) && n.workers[0].jobs_done == 1
+        })
+        .await;
+    beat.set_check("gpu", true);
+
+    beat.stop().await;
+    let stopped = stack
+        .wait_nodes("stopped", |n| {
+            lifecycle(n, "music-render") == Some(L::Stopped)
+        })
+        .await;
+    assert!(!stopped.workers[0].alive);
+    assert_eq!(
+        stopped.links[0].status,
+        LinkStatus::Paused,
+        "a clean stop is no broken link"
+    );
+    let mut r = stack.conn().await;
+    let ttl: i64 = r.ttl(heartbeat_key("music-render")).await.unwrap();
+    assert_eq!(
+        ttl, -1,
+        "the stopped beat stays until the worker starts again"
+    );
+    stack.stop().await;
+}
+
+#[tokio::test]
+async fn a_crash_beat_is_down_at_once() {
+    let stack = Stack::start().await;
+    let options = Options {
+        phase: Phase::Ready,
+        ..Options::default()
+    };
+    let beat = start("video-render", "render", &stack.redis.url(), options).unwrap();
+    stack
+        .wait_nodes("ready", |n| lifecycle(n, "video-render") == Some(L::Ready))
+        .await;
+    beat.crashed(3).await;
+    let down = stack
+        .wait_nodes("down", |n| lifecycle(n, "video-render") == Some(L::Down))
+        .await;
+    let w = down
+        .workers
+        .iter()
+        .find(|w| w.name == "video-render")
+        .unwrap();
+    assert_eq!(
+        w.lifecycle.as_ref().unwrap().reason.as_deref(),
+        Some("exited with code 3")
+    );
+    let mut r = stack.conn().await;
+    let ttl: i64 = r.ttl(heartbeat_key("video-render")).await.unwrap();
+    assert!(ttl > 0, "a crash beat expires like any other");
+    stack.stop().await;
+}
+
+#[tokio::test]
+async fn a_lost_redis_never_blocks_the_worker_and_beats_resume() {
+    let mut stack = Stack::start().await;
+    let options = Options {
+        interval: Duration::from_secs(1),
+        phase: Phase::Ready,
+        timeout: Duration::from_millis(300),
+        ..Options::default()
+    };
+    let beat = start("image-render", "render", &stack.redis.url(), options).unwrap();
+    stack
+        .wait_nodes("ready", |n| lifecycle(n, "image-render") == Some(L::Ready))
+        .await;
+    stack.redis.stop().await;
+    // The worker's own calls are plain functions (nothing to await): they update the next beat
+    // and return, whatever Redis does.
+    let t = Instant::now();
+    for i in 0..1000 {
+        beat.job_started(&format!("job-{i}"));
+        beat.job_done();
+    }
+    let took = t.elapsed();
+    eprintln!("2000 handle calls with Redis gone: {took:?}");
+
+    stack.redis.restart().await.unwrap();
+    let mut r = stack.conn().await;
+    let deadline = Instant::now() + PATIENCE;
+    let read = loop {
+        let raw: Option<Vec<u8>> = r.get(heartbeat_key("image-render")).await.unwrap();
+        if let Some(raw) = raw {
+            break HeartbeatRead::parse(&raw);
+        }
+        assert!(Instant::now() < deadline, "beats never resumed");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(
+        read.jobs_done,
+        Some(1000),
+        "the work done meanwhile is in the beat"
+    );
+    beat.stop().await;
+    stack.stop().await;
+}
