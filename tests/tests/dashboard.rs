@@ -621,3 +621,75 @@ fn the_bundle_fits_its_budget() {
     assert!(wasm > 0 && js > 0, "no wasm or JS in the bundle");
     assert!(wasm + js <= 400 * 1024, "over the bundle budget");
 }
+
+/// The mock's lifecycle act, in both views and both languages: a clean stop is grey and says
+/// "stopped ... ago" (never red, never "down"), a late worker shows its clock, a stalled one its
+/// job; the 3D labels say the same.
+#[tokio::test]
+async fn lifecycle_states_are_shown_in_words_and_a_clean_stop_is_not_red() {
+    require_bundle();
+    let _turn = ONE_BROWSER_AT_A_TIME.lock().await;
+    let (base, server) = static_bundle().await;
+    let browser = Browser::start(BrowserOptions::default()).await;
+    const CARD: &str = r#"
+        const el = document.querySelector(`.worker-card[data-worker="${arguments[0]}"]`);
+        if (!el) return null;
+        return [el.dataset.lifecycle, el.dataset.status, getComputedStyle(el).borderTopColor,
+                el.querySelector('.state-label').textContent.trim(),
+                el.querySelector('.lifecycle-note')?.textContent.trim() ?? ''];
+    "#;
+    let card = async |name: &str| -> Vec<String> {
+        let v = browser
+            .client
+            .execute(CARD, vec![Value::from(name)])
+            .await
+            .unwrap();
+        serde_json::from_value(v).unwrap_or_default()
+    };
+    // 57 s into the script: the lifecycle act's first second.
+    for lang in ["en", "ko"] {
+        browser
+            .client
+            .goto(&format!("{base}/infra/?mock=57&view=2d&lang={lang}"))
+            .await
+            .unwrap();
+        wait_js(
+            &browser,
+            "the lifecycle act on the cards",
+            "return document.querySelector('.worker-card[data-lifecycle=\"stopped\"]') !== null",
+        )
+        .await;
+        let stopped = card("video-render").await;
+        assert_eq!(&stopped[..2], ["stopped", "paused"], "{stopped:?}");
+        assert_ne!(stopped[2], "rgb(239, 68, 68)", "a clean stop is not red");
+        let (label, note) = match lang {
+            "en" => ("⏹ stopped", "stopped 2 min ago"),
+            _ => ("⏹ 정지됨", "정상 종료 2분 전"),
+        };
+        assert_eq!((stopped[3].as_str(), stopped[4].as_str()), (label, note));
+        let late = card("image-render").await;
+        assert_eq!(late[0], "late");
+        assert!(late[4].starts_with("⏰ 2"), "{late:?}");
+        let stalled = card("insta-render").await;
+        assert_eq!(stalled[0], "stalled");
+        assert!(stalled[4].contains("render-4711"), "{stalled:?}");
+        browser
+            .screenshot(&format!("dashboard-lifecycle-cards-{lang}"))
+            .await;
+    }
+    browser
+        .client
+        .goto(&format!("{base}/infra/?mock=57&view=3d&lang=en"))
+        .await
+        .unwrap();
+    let stopped = wait_js(
+        &browser,
+        "the lifecycle act in 3D",
+        "return document.querySelector('.node-label[data-worker=\"video-render\"][data-lifecycle=\"stopped\"] .lifecycle-note')?.textContent ?? ''",
+    )
+    .await;
+    assert_eq!(stopped, "stopped 2 min ago");
+    browser.screenshot("dashboard-lifecycle-3d").await;
+    browser.close().await;
+    server.abort();
+}
