@@ -6,7 +6,7 @@ use pulseboard_shared::{link_status, state_label, Lang, WorkerStatus};
 
 use crate::card::serde_name;
 use crate::stream::feed;
-use crate::text::{lang, t, Text};
+use crate::text::{lang, localize_reason, t, Text};
 
 /// The panel for the worker named by `selected`; closes by clearing it.
 #[component]
@@ -66,8 +66,8 @@ fn fields(w: &WorkerStatus, lang: Lang, age_now: Option<u64>) -> Vec<(&'static s
         (
             "reason",
             lifecycle
-                .and_then(|l| l.reason.clone())
-                .unwrap_or_else(dash),
+                .and_then(|l| l.reason.as_deref())
+                .map_or_else(dash, |r| localize_reason(lang, r)),
         ),
         ("checks", checks),
         (

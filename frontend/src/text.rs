@@ -143,7 +143,11 @@ pub fn lifecycle_note(
 ) -> Option<String> {
     use LifecycleState as L;
     let age = age_s.map(|s| duration(lang, s));
-    let why = reason.map(|r| format!(" · {r}")).unwrap_or_default();
+    let reason = reason.map(|r| localize_reason(lang, r));
+    let why = reason
+        .as_ref()
+        .map(|r| format!(" · {r}"))
+        .unwrap_or_default();
     Some(match (lang, state) {
         (_, L::Ready) => return None,
         (Lang::Ko, L::Stopped) => format!("정상 종료 {}", ago(lang, age_s)),
@@ -153,8 +157,35 @@ pub fn lifecycle_note(
         (Lang::En, L::Stalled) => format!("stalled {}{why}", age.unwrap_or_default()),
         (Lang::Ko, L::Starting) => format!("시작 중 {}", age.unwrap_or_default()),
         (Lang::En, L::Starting) => format!("starting for {}", age.unwrap_or_default()),
-        (_, L::Unhealthy | L::Failed | L::Draining | L::Down) => reason?.to_owned(),
+        (_, L::Unhealthy | L::Failed | L::Draining | L::Down) => reason?,
     })
+}
+
+/// A lifecycle reason in `lang`: the judgement's own phrases (`shared/src/lifecycle.rs`) are
+/// translated, a worker's own words are shown as it wrote them.
+pub fn localize_reason(lang: Lang, reason: &str) -> String {
+    if lang == Lang::En {
+        return reason.to_owned();
+    }
+    let part = |p: &str| -> String {
+        let between = |pre: &str, post: &str| p.strip_prefix(pre)?.strip_suffix(post);
+        if let Some(job) = p.strip_prefix("on job ") {
+            format!("작업 {job}")
+        } else if let Some(checks) = p.strip_prefix("failing: ") {
+            format!("실패한 점검: {checks}")
+        } else if let Some(s) = between("not ready after ", " s") {
+            format!("{s}초 안에 준비되지 않음")
+        } else if let Some(code) = p.strip_prefix("exited with code ") {
+            format!("종료 코드 {code}")
+        } else if p == "heartbeat expired" {
+            "신호 만료".to_owned()
+        } else if p == "never seen" {
+            "신호 기록 없음".to_owned()
+        } else {
+            p.to_owned()
+        }
+    };
+    reason.split("; ").map(part).collect::<Vec<_>>().join("; ")
 }
 
 /// An event-log line that is not an alert's own text: a delivery's outcome.
@@ -242,6 +273,22 @@ mod tests {
         assert_eq!(
             lifecycle_note(Lang::En, LifecycleState::Ready, Some(3), None),
             None
+        );
+        let ko = lifecycle_note(
+            Lang::Ko,
+            LifecycleState::Stalled,
+            Some(720),
+            Some("on job j-7"),
+        );
+        assert_eq!(ko.as_deref(), Some("12분 동안 멈춤 · 작업 j-7"));
+        assert_eq!(
+            localize_reason(Lang::Ko, "cuda lost; failing: gpu, db"),
+            "cuda lost; 실패한 점검: gpu, db",
+            "the worker's own words stay, the judgement's are translated"
+        );
+        assert_eq!(
+            localize_reason(Lang::Ko, "not ready after 120 s"),
+            "120초 안에 준비되지 않음"
         );
     }
 }
