@@ -13,6 +13,7 @@
 //! - [`serve`]: the server's tasks wired together, and their shutdown.
 //! - [`simulate`]: a fleet of simulated workers writing real heartbeats and moving real jobs.
 //! - [`redis_server`]: a private `redis-server` on a free port, for the demo and the tests.
+//! - [`run`]: `pulseboard run`, any program as a worker (readiness, signals, final beat).
 //! - [`demo`]: Redis + simulator + server in one command.
 //! - [`mock`]: `serve --mock`, the dashboard's mock script as the only source, no Redis.
 //! - [`alerts`]: transitions to Telegram and webhooks, exactly once, and the event log.
@@ -40,6 +41,7 @@ pub mod redis_connection;
 pub mod redis_server;
 pub mod refresher;
 pub mod reload;
+pub mod run;
 pub mod serve;
 pub mod shutdown;
 pub mod simulate;

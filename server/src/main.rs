@@ -7,6 +7,8 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use pulseboard_server::config::{redact, Config, Overrides};
+use pulseboard_server::run::readiness::Readiness;
+use pulseboard_server::run::{self, RunOptions};
 use pulseboard_server::shutdown::Shutdown;
 use pulseboard_server::{demo, reload, simulate};
 
@@ -30,6 +32,11 @@ enum Command {
     /// Start a private redis-server on a free port, the simulator and the server together, and
     /// print the dashboard's URL. Ctrl-C stops all three.
     Demo(DemoArgs),
+    /// Run a program as a pulseboard worker: start it in its own process group, beat for it
+    /// (starting until ready, then ready), pass SIGTERM/SIGINT/SIGHUP to its group, and when it
+    /// exits write the final beat (a clean stop, or its exit code) and exit with its code.
+    /// Example: pulseboard run --name gpu-1 --kind render --ready-log 'listening' -- ./worker
+    Run(RunArgs),
     /// Check a configuration (file, environment and flags, as `serve` would read them) and print
     /// the effective result as TOML with secrets redacted. Exits 1 when it cannot be used.
     CheckConfig(ServeArgs),
@@ -75,6 +82,55 @@ struct SimulateArgs {
     /// Seed for a repeatable run [default: random].
     #[arg(long)]
     seed: Option<u64>,
+}
+
+#[derive(Args)]
+#[command(group = clap::ArgGroup::new("readiness").multiple(false))]
+struct RunArgs {
+    /// The worker's name: its heartbeat key is worker:<NAME>:heartbeat.
+    #[arg(long, value_name = "NAME")]
+    name: String,
+    /// Its kind: render, watcher, trader (or any word for other programs).
+    #[arg(long, default_value = "render", value_name = "KIND")]
+    kind: String,
+    /// Redis to beat into.
+    #[arg(
+        long = "redis",
+        env = "REDIS_URL",
+        default_value = "redis://127.0.0.1:6379",
+        value_name = "URL"
+    )]
+    redis_url: String,
+    /// Seconds between beats; the key expires after three.
+    #[arg(long, default_value_t = 15, value_name = "S")]
+    interval: u64,
+    /// The program's version, shown on the dashboard.
+    #[arg(long = "worker-version", value_name = "V")]
+    worker_version: Option<String>,
+    /// Ready once this file exists.
+    #[arg(long, group = "readiness", value_name = "PATH")]
+    ready_file: Option<PathBuf>,
+    /// Ready once this URL answers 2xx.
+    #[arg(long, group = "readiness", value_name = "URL")]
+    ready_http: Option<String>,
+    /// Ready once a line of the program's output matches this regular expression (the output
+    /// still passes through unchanged).
+    #[arg(long, group = "readiness", value_name = "REGEX")]
+    ready_log: Option<String>,
+    /// The program speaks sd_notify: it gets NOTIFY_SOCKET and says READY=1 (STATUS=,
+    /// STOPPING=1 and WATCHDOG=1 are understood too).
+    #[arg(long, group = "readiness")]
+    notify: bool,
+    /// With --notify: the watchdog period given as WATCHDOG_USEC; a missed WATCHDOG=1 makes the
+    /// worker unhealthy until the next.
+    #[arg(long, requires = "notify", value_name = "S")]
+    watchdog_s: Option<f64>,
+    /// Seconds the program may take to stop after SIGTERM before its group is killed.
+    #[arg(long, default_value_t = 30, value_name = "S")]
+    stop_timeout: u64,
+    /// The program and its arguments (run directly, never through a shell).
+    #[arg(last = true, required = true, value_name = "CMD")]
+    command: Vec<String>,
 }
 
 #[derive(Args)]
@@ -136,6 +192,39 @@ async fn run() -> anyhow::Result<()> {
             };
             tracing::info!(redis = %redact(&options.redis_url), workers = options.workers.len(), "simulating");
             simulate::run(options, Shutdown::on_signals()).await
+        }
+        Command::Run(args) => {
+            let readiness = if let Some(path) = args.ready_file {
+                Readiness::File(path)
+            } else if let Some(url) = args.ready_http {
+                Readiness::Http(url)
+            } else if let Some(pattern) = args.ready_log {
+                regex::Regex::new(&pattern).context("--ready-log is not a regular expression")?;
+                Readiness::Log(pattern)
+            } else if args.notify {
+                let watchdog = match args.watchdog_s {
+                    Some(s) if !(s > 0.0 && s.is_finite()) => {
+                        anyhow::bail!("--watchdog-s must be a positive number of seconds")
+                    }
+                    Some(s) => Some(Duration::from_secs_f64(s)),
+                    None => None,
+                };
+                Readiness::Notify { watchdog }
+            } else {
+                Readiness::Started
+            };
+            let code = run::run(RunOptions {
+                name: args.name,
+                kind: args.kind,
+                redis_url: args.redis_url,
+                interval: Duration::from_secs(args.interval.max(1)),
+                version: args.worker_version,
+                readiness,
+                stop_timeout: Duration::from_secs(args.stop_timeout),
+                command: args.command,
+            })
+            .await?;
+            std::process::exit(code)
         }
         Command::CheckConfig(args) => {
             let config = Config::load(args.config.as_deref(), &overrides(&args))?;

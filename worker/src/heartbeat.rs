@@ -149,6 +149,11 @@ impl Handle {
         self.set_phase(Phase::Unhealthy, Some(reason.to_owned()));
     }
 
+    /// Its own words on how it is (sd_notify's `STATUS=`), without changing its phase.
+    pub fn set_reason(&self, reason: &str) {
+        self.update(|b| b.declared.reason = Some(reason.to_owned()), true);
+    }
+
     /// Finishing its jobs before a stop; takes no new ones.
     pub fn draining(&self, reason: &str) {
         self.set_phase(Phase::Draining, Some(reason.to_owned()));

@@ -1,0 +1,114 @@
+//! `pulseboard run -- CMD ARGS...`: any program becomes a worker. The wrapper starts the program
+//! in its own process group, beats contract 1 for it while it lives (starting until it is ready,
+//! then ready), forwards SIGTERM / SIGINT / SIGHUP to its group, and when it exits writes the
+//! final beat (`stopped` after a requested stop or exit 0, else its exit code) and exits with
+//! the program's code, so the supervisor (systemd, launchd) decides about restarts. pulseboard
+//! never restarts anything itself.
+//!
+//! - [`readiness`]: how the program says it is ready (file, HTTP, a log line, sd_notify).
+//! - [`child`]: the process group: start, signals, exit code.
+
+pub mod child;
+pub mod readiness;
+
+use std::time::Duration;
+
+use pulseboard_shared::Phase;
+use pulseboard_worker::heartbeat::{self, Handle};
+
+use self::child::{Child, Exit, OsSignals};
+use self::readiness::{Readiness, Signal};
+
+/// What `pulseboard run` was asked to do.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// The worker's name (`worker:<name>:heartbeat`).
+    pub name: String,
+    /// Its kind (`render`, `watcher`, `trader`, or any word).
+    pub kind: String,
+    /// The Redis to beat into.
+    pub redis_url: String,
+    /// The beat period.
+    pub interval: Duration,
+    /// The program's version, shown on the dashboard.
+    pub version: Option<String>,
+    /// How readiness is known.
+    pub readiness: Readiness,
+    /// How long the program may take to stop after SIGTERM before its group is killed.
+    pub stop_timeout: Duration,
+    /// The program and its arguments (never run through a shell).
+    pub command: Vec<String>,
+}
+
+/// Runs the program to its end; returns the exit code the wrapper must exit with.
+pub async fn run(options: RunOptions) -> anyhow::Result<i32> {
+    let first = if options.readiness == Readiness::Started {
+        Phase::Ready
+    } else {
+        Phase::Starting
+    };
+    let beat = heartbeat::start(
+        &options.name,
+        &options.kind,
+        &options.redis_url,
+        heartbeat::Options {
+            interval: options.interval,
+            version: options.version.clone(),
+            phase: first,
+            ..heartbeat::Options::default()
+        },
+    )?;
+    let (said_tx, mut said) = tokio::sync::mpsc::unbounded_channel();
+    let notify = options.readiness.prepare()?;
+    // The socket's folder goes when the program does (the listening task is never joined).
+    let notify_dir = notify
+        .as_ref()
+        .and_then(|n| n.path().parent().map(std::path::Path::to_owned));
+    let mut os = OsSignals::new()?;
+    let mut child = Child::spawn(
+        &options.command,
+        &options.readiness,
+        &notify,
+        said_tx.clone(),
+    )?;
+    tracing::info!(worker = %options.name, pid = child.pid(), command = ?options.command, "started");
+    tokio::spawn(options.readiness.clone().watch(notify, said_tx));
+    let mut stopping = false;
+    let exit = loop {
+        tokio::select! {
+            exit = child.wait() => break exit?,
+            Some(signal) = said.recv() => apply(&beat, signal),
+            sig = os.recv() => {
+                if sig.stops() && !stopping {
+                    stopping = true;
+                    beat.draining(&format!("{} received", sig.name()));
+                    child.stop_group(sig, options.stop_timeout);
+                } else {
+                    child.forward(sig);
+                }
+            }
+        }
+    };
+    let code = exit.code();
+    match exit {
+        Exit::Code(0) => beat.stop().await,
+        _ if stopping => beat.stop().await,
+        _ => beat.crashed(code).await,
+    }
+    if let Some(dir) = notify_dir {
+        let _ = std::fs::remove_dir_all(dir);
+    }
+    tracing::info!(worker = %options.name, code, clean = stopping || code == 0, "exited");
+    Ok(code)
+}
+
+/// What the program said about itself, onto the beat.
+fn apply(beat: &Handle, signal: Signal) {
+    match signal {
+        Signal::Ready => beat.ready(),
+        Signal::Status(text) => beat.set_reason(&text),
+        Signal::Stopping => beat.draining("the program is stopping"),
+        Signal::WatchdogMissed => beat.unhealthy("watchdog missed"),
+        Signal::WatchdogOk => beat.ready(),
+    }
+}

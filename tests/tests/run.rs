@@ -1,0 +1,250 @@
+//! `pulseboard run` around small real programs, beating into a real Redis read by the real
+//! server: readiness by each method, failing to start, a clean stop under SIGTERM, a crash, the
+//! wrapper killed, and a missed sd_notify watchdog, each judged on `/api/agent-office/nodes`.
+
+use std::process::Stdio;
+
+use pulseboard_shared::heartbeat::heartbeat_key;
+use pulseboard_shared::{LifecycleState as L, Nodes};
+use pulseboard_tests::{pulseboard_bin, Stack, PATIENCE};
+use redis::AsyncCommands;
+use tokio::process::{Child, Command};
+
+const NAME: &str = "music-render";
+
+fn lifecycle(nodes: &Nodes) -> Option<(L, Option<String>)> {
+    let w = nodes.workers.iter().find(|w| w.name == NAME)?;
+    let l = w.lifecycle.as_ref()?;
+    Some((l.state, l.reason.clone()))
+}
+
+fn state(nodes: &Nodes) -> Option<L> {
+    lifecycle(nodes).map(|(s, _)| s)
+}
+
+/// `pulseboard run` for `NAME`, beating every second, with `flags`, around `program`.
+fn wrap(stack: &Stack, flags: &[&str], program: &[&str]) -> Child {
+    Command::new(pulseboard_bin())
+        .args(["run", "--name", NAME, "--kind", "render", "--interval", "1"])
+        .args(["--redis", &stack.redis.url()])
+        .args(flags)
+        .arg("--")
+        .args(program)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("pulseboard run starts")
+}
+
+/// A Python one-liner as the wrapped program (its own process; never a shell of ours).
+fn python(code: &str) -> Vec<&str> {
+    vec!["python3", "-u", "-c", code]
+}
+
+fn signal(child: &Child, name: &str) {
+    let sent = std::process::Command::new("kill")
+        .args([&format!("-{name}"), &child.id().unwrap().to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+}
+
+async fn exit_code(mut child: Child) -> i32 {
+    tokio::time::timeout(PATIENCE, child.wait())
+        .await
+        .expect("the wrapper exits in time")
+        .unwrap()
+        .code()
+        .expect("an exit code")
+}
+
+const SERVES_UNTIL_TERM: &str = "import signal, sys, time
+signal.signal(signal.SIGTERM, lambda *a: sys.exit(0))
+print('loading'); time.sleep(0.3); print('listening on 9000')
+while True: time.sleep(0.05)";
+
+#[tokio::test]
+async fn ready_by_a_log_line_then_sigterm_is_a_clean_stop_not_a_crash() {
+    let stack = Stack::start().await;
+    let mut child = wrap(
+        &stack,
+        &["--ready-log", "listening on \\d+"],
+        &python(SERVES_UNTIL_TERM),
+    );
+    stack
+        .wait_nodes("starting before the line", |n| {
+            state(n) == Some(L::Starting)
+        })
+        .await;
+    let ready = stack
+        .wait_nodes("ready after the line", |n| state(n) == Some(L::Ready))
+        .await;
+    let pid = child.id().unwrap();
+    let declared = ready.workers[0].declared.clone().unwrap();
+    assert_eq!(
+        declared.pid,
+        Some(pid),
+        "the beat carries the wrapper's pid"
+    );
+    // The program's output passes through unchanged.
+    let mut out = child.stdout.take().unwrap();
+    signal(&child, "TERM");
+    assert_eq!(exit_code(child).await, 0, "the program's own exit code");
+    let mut text = String::new();
+    tokio::io::AsyncReadExt::read_to_string(&mut out, &mut text)
+        .await
+        .unwrap();
+    assert_eq!(text, "loading\nlistening on 9000\n");
+    let stopped = stack
+        .wait_nodes("stopped", |n| state(n) == Some(L::Stopped))
+        .await;
+    assert!(!stopped.workers[0].alive);
+    assert_eq!(
+        stopped.links[0].status,
+        pulseboard_shared::LinkStatus::Paused
+    );
+    let mut r = stack.conn().await;
+    let ttl: i64 = r.ttl(heartbeat_key(NAME)).await.unwrap();
+    assert_eq!(
+        ttl, -1,
+        "a clean stop stays said until the worker starts again"
+    );
+    stack.stop().await;
+}
+
+#[tokio::test]
+async fn a_crash_is_down_at_once_with_its_exit_code() {
+    let stack = Stack::start().await;
+    let child = wrap(
+        &stack,
+        &[],
+        &python("import time, sys; time.sleep(0.5); sys.exit(3)"),
+    );
+    stack
+        .wait_nodes("ready when started", |n| state(n) == Some(L::Ready))
+        .await;
+    assert_eq!(
+        exit_code(child).await,
+        3,
+        "the wrapper exits with the program's code"
+    );
+    let down = stack
+        .wait_nodes("down", |n| state(n) == Some(L::Down))
+        .await;
+    assert_eq!(
+        lifecycle(&down).unwrap().1.as_deref(),
+        Some("exited with code 3")
+    );
+    let mut r = stack.conn().await;
+    let ttl: i64 = r.ttl(heartbeat_key(NAME)).await.unwrap();
+    assert!(
+        ttl > 0,
+        "judged down while its key is still there: no wait for the expiry"
+    );
+    stack.stop().await;
+}
+
+#[tokio::test]
+async fn ready_by_a_file_and_failed_when_it_never_comes() {
+    let stack = Stack::start_with(|c| c.lifecycle.ready_timeout_s = 2).await;
+    let dir = std::env::temp_dir().join(format!("pb-run-file-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let flag = dir.join("ready");
+    let flag_text = flag.to_str().unwrap();
+    let child = wrap(
+        &stack,
+        &["--ready-file", flag_text],
+        &python("import time; time.sleep(60)"),
+    );
+    stack
+        .wait_nodes("starting", |n| state(n) == Some(L::Starting))
+        .await;
+    let failed = stack
+        .wait_nodes("failed after the ready timeout", |n| {
+            state(n) == Some(L::Failed)
+        })
+        .await;
+    assert!(
+        failed.workers[0].alive,
+        "failed to start, but the process runs"
+    );
+    std::fs::write(&flag, "").unwrap();
+    stack
+        .wait_nodes("ready once the file exists", |n| state(n) == Some(L::Ready))
+        .await;
+    signal(&child, "TERM");
+    exit_code(child).await;
+    let _ = std::fs::remove_dir_all(&dir);
+    stack.stop().await;
+}
+
+#[tokio::test]
+async fn ready_by_http() {
+    let stack = Stack::start().await;
+    let port = pulseboard_server::redis_server::free_port().unwrap();
+    let url = format!("http://127.0.0.1:{port}/");
+    let port = port.to_string();
+    let program = ["python3", "-m", "http.server", &port, "--bind", "127.0.0.1"];
+    let child = wrap(&stack, &["--ready-http", &url], &program);
+    stack
+        .wait_nodes("ready once the URL answers", |n| state(n) == Some(L::Ready))
+        .await;
+    signal(&child, "TERM");
+    exit_code(child).await;
+    stack.stop().await;
+}
+
+const NOTIFIES: &str = "import os, socket, time
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+say = lambda m: s.sendto(m.encode(), os.environ['NOTIFY_SOCKET'])
+assert int(os.environ['WATCHDOG_USEC']) == 1000000
+time.sleep(0.3); say('READY=1\\nSTATUS=serving')
+for _ in range(10): time.sleep(0.2); say('WATCHDOG=1')
+time.sleep(60)";
+
+#[tokio::test]
+async fn sd_notify_says_ready_and_a_missed_watchdog_is_unhealthy() {
+    let stack = Stack::start().await;
+    let child = wrap(
+        &stack,
+        &["--notify", "--watchdog-s", "1"],
+        &python(NOTIFIES),
+    );
+    stack
+        .wait_nodes("ready by READY=1", |n| state(n) == Some(L::Ready))
+        .await;
+    let unhealthy = stack
+        .wait_nodes("unhealthy once the pings stop", |n| {
+            state(n) == Some(L::Unhealthy)
+        })
+        .await;
+    assert_eq!(
+        lifecycle(&unhealthy).unwrap().1.as_deref(),
+        Some("watchdog missed")
+    );
+    signal(&child, "TERM");
+    exit_code(child).await;
+    stack.stop().await;
+}
+
+#[tokio::test]
+async fn a_killed_wrapper_leaves_no_final_beat_and_is_down_at_the_ttl() {
+    let stack = Stack::start().await;
+    // (its program, left alone in its group, ends by itself soon after)
+    let mut child = wrap(&stack, &[], &python("import time; time.sleep(8)"));
+    stack
+        .wait_nodes("ready", |n| state(n) == Some(L::Ready))
+        .await;
+    child.kill().await.unwrap(); // SIGKILL: nothing can be said
+    let down = stack
+        .wait_nodes("down when the key expires (3 s)", |n| {
+            state(n) == Some(L::Down)
+        })
+        .await;
+    assert_eq!(
+        lifecycle(&down).unwrap().1.as_deref(),
+        Some("heartbeat expired")
+    );
+    stack.stop().await;
+}
