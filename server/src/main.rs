@@ -76,7 +76,7 @@ struct SimulateArgs {
     /// Seconds between heartbeats; keys expire after three times this (contract 1: 15).
     #[arg(long, default_value_t = 15, value_name = "S")]
     beat_interval: u64,
-    /// Chance per heartbeat that a worker dies for a while.
+    /// Chance per beat interval that a worker goes away for a while (a crash or a clean stop).
     #[arg(long, default_value_t = 0.03, value_name = "P")]
     outage_chance: f64,
     /// Seed for a repeatable run [default: random].

@@ -1,23 +1,24 @@
-//! A simulated fleet: real Redis clients that behave like the seed's workers.
+//! A simulated fleet: real Redis clients that behave like the seed's workers, built on the
+//! worker SDK (`pulseboard-worker`), so the demo shows what real workers on it show.
 //!
-//! Each render worker beats (contract 1), claims jobs from `queue:<w>` into its in-flight list
-//! `processing:queue:<w>:<consumer>`, finishes them or fails them into `dead_letter:queue:<w>`,
-//! and stands still while `queue:paused` is set. The watcher toggles the pause flag, the trader
-//! follows market hours, a producer feeds the queues, an operator now and then empties a
-//! dead-letter list, and from time to time a worker stops so its heartbeat key expires.
+//! Each worker starts (`starting`, then `ready`), beats (contract 1 with its lifecycle), and
+//! works: a render worker claims jobs from `queue:<w>` into its in-flight list through the
+//! reliable queue, finishes or fails them into `dead_letter:queue:<w>`, and stands still while
+//! `queue:paused` is set. The watcher toggles the pause flag, the trader follows market hours, a
+//! producer feeds the queues, an operator now and then empties a dead-letter list, and from time
+//! to time a worker crashes (down at once, with its exit code) or is stopped cleanly for a while.
 
 use std::time::Duration;
 
-use chrono::Utc;
-use pulseboard_shared::heartbeat::heartbeat_key;
-use pulseboard_shared::{Heartbeat, WorkerKind};
+use pulseboard_shared::{Phase, WorkerKind};
+use pulseboard_worker::heartbeat::{self, Handle};
+use pulseboard_worker::queue::ReliableQueue;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use redis::aio::MultiplexedConnection;
 use redis::AsyncCommands;
 use tokio::time::{sleep, Instant};
 
-use crate::aggregate::iso;
 use crate::config::WorkerSpec;
 use crate::reader::PAUSED_KEY;
 use crate::shutdown::Shutdown;
@@ -33,24 +34,29 @@ pub struct SimOptions {
     pub workers: Vec<WorkerSpec>,
     /// Seed of the random choices, for a repeatable run.
     pub seed: u64,
-    /// Chance per beat that a worker stops for a while (its key then expires).
+    /// Chance per beat interval that a worker goes away for a while (a crash or a clean stop).
     pub outage_chance: f64,
 }
 
 /// Runs the fleet until `shutdown`. Redis errors are logged and retried, never fatal.
 pub async fn run(options: SimOptions, shutdown: Shutdown) -> anyhow::Result<()> {
     let client = redis::Client::open(options.redis_url.as_str())?;
-    let conn = connect(&client, &shutdown).await?;
-    let Some(conn) = conn else { return Ok(()) };
+    let Some(conn) = connect(&client, &shutdown).await? else {
+        return Ok(());
+    };
     let mut tasks = Vec::new();
     for (i, spec) in options.workers.iter().enumerate() {
         let worker = SimWorker {
+            queue: spec
+                .queue
+                .as_deref()
+                .map(|q| ReliableQueue::new(conn.clone(), q, "1")),
             spec: spec.clone(),
             conn: conn.clone(),
             rng: StdRng::seed_from_u64(options.seed.wrapping_add(i as u64)),
+            redis_url: options.redis_url.clone(),
             interval: options.beat_interval,
             outage_chance: options.outage_chance,
-            stats: Stats::default(),
         };
         tasks.push(tokio::spawn(worker.run(shutdown.clone())));
     }
@@ -87,136 +93,148 @@ async fn connect(
     }
 }
 
-#[derive(Debug, Default)]
-struct Stats {
-    jobs_done: u64,
-    jobs_failed: u64,
-    last_job_at: Option<String>,
-}
-
 struct SimWorker {
     spec: WorkerSpec,
+    queue: Option<ReliableQueue>,
     conn: MultiplexedConnection,
     rng: StdRng,
+    redis_url: String,
     interval: Duration,
     outage_chance: f64,
-    stats: Stats,
 }
 
 impl SimWorker {
+    /// One life after another: start, work until an outage (or the shutdown), rest, again.
     async fn run(mut self, shutdown: Shutdown) {
-        let mut next_beat = Instant::now();
-        let mut down_until: Option<Instant> = None;
         while !shutdown.is_stopping() {
-            let now = Instant::now();
-            if down_until.is_some_and(|t| now < t) {
-                let _ = tokio::time::timeout(Duration::from_millis(500), shutdown.wait()).await;
-                continue;
-            }
-            if down_until.take().is_some() {
-                tracing::info!(worker = %self.spec.name, "simulator: worker back");
-            }
-            if now >= next_beat {
-                next_beat = now + self.interval;
+            let beat = match self.start().await {
+                Ok(beat) => beat,
+                Err(e) => {
+                    tracing::warn!(worker = %self.spec.name, error = %e, "simulator: cannot start");
+                    return;
+                }
+            };
+            let outage = self.live(&beat, &shutdown).await;
+            let Some(rest) = outage else {
+                beat.stop().await; // the demo is over: a clean stop
+                return;
+            };
+            let _ = tokio::time::timeout(rest, shutdown.wait()).await;
+        }
+    }
+
+    /// Starts beating (`starting`), loads for a moment, then says ready.
+    async fn start(&mut self) -> Result<Handle, heartbeat::Error> {
+        let options = heartbeat::Options {
+            interval: self.interval,
+            version: Some(env!("CARGO_PKG_VERSION").to_owned()),
+            phase: Phase::Starting,
+            ..heartbeat::Options::default()
+        };
+        let beat = heartbeat::start(
+            &self.spec.name,
+            self.spec.kind.as_str(),
+            &self.redis_url,
+            options,
+        )?;
+        if let Some(q) = &mut self.queue {
+            let _ = q.recover_leftovers().await;
+        }
+        sleep(Duration::from_millis(self.rng.random_range(500..2500))).await;
+        beat.ready();
+        Ok(beat)
+    }
+
+    /// Works until an outage (returns how long it lasts) or the shutdown (returns `None`).
+    async fn live(&mut self, beat: &Handle, shutdown: &Shutdown) -> Option<Duration> {
+        let mut next_roll = Instant::now() + self.interval;
+        while !shutdown.is_stopping() {
+            if Instant::now() >= next_roll {
+                next_roll = Instant::now() + self.interval;
                 if self.rng.random_bool(self.outage_chance) {
-                    // Silent death: no more beats until the key has expired and a while after.
-                    let outage = self.interval * self.rng.random_range(4..8);
-                    tracing::info!(worker = %self.spec.name, ?outage, "simulator: worker stops");
-                    down_until = Some(now + outage);
-                    continue;
+                    let rest = self.interval * self.rng.random_range(4..8);
+                    if self.rng.random_bool(0.5) {
+                        tracing::info!(worker = %self.spec.name, ?rest, "simulator: worker crashes");
+                        beat.crashed(1).await;
+                    } else {
+                        tracing::info!(worker = %self.spec.name, ?rest, "simulator: worker stopped for a deploy");
+                        beat.draining("deploy");
+                        sleep(Duration::from_millis(500)).await;
+                        beat.stop().await;
+                    }
+                    return Some(rest);
                 }
             }
             let step = match self.spec.kind {
-                WorkerKind::Render => self.render_step().await,
-                WorkerKind::Watcher => self.watcher_step().await,
-                _ => self.trader_step().await,
+                WorkerKind::Render => self.render_step(beat).await,
+                WorkerKind::Watcher => self.watcher_step(beat).await,
+                _ => self.trader_step(beat).await,
             };
             if let Err(e) = step {
                 tracing::warn!(worker = %self.spec.name, error = %e, "simulator: redis error");
             }
             let pause = Duration::from_millis(self.rng.random_range(300..900));
-            let _ =
-                tokio::time::timeout(pause.min(next_beat - Instant::now()), shutdown.wait()).await;
+            let _ = tokio::time::timeout(pause, shutdown.wait()).await;
         }
+        None
     }
 
-    async fn beat(&mut self, state: &str, mode: Option<&str>) -> redis::RedisResult<()> {
-        let beat = Heartbeat {
-            name: self.spec.name.clone(),
-            kind: self.spec.kind.as_str().to_owned(),
-            state: state.to_owned(),
-            ts: iso(Utc::now()),
-            last_job_at: self.stats.last_job_at.clone(),
-            jobs_done: self.stats.jobs_done,
-            jobs_failed: self.stats.jobs_failed,
-            mode: mode.map(str::to_owned),
-            ..Default::default()
+    /// Claims one job (or rests while paused) through the reliable queue.
+    async fn render_step(&mut self, beat: &Handle) -> anyhow::Result<()> {
+        let Some(queue) = &mut self.queue else {
+            return Ok(());
         };
-        let ttl = self.interval.as_secs().max(1) * 3;
-        self.conn
-            .set_ex(heartbeat_key(&self.spec.name), beat.to_json(), ttl)
-            .await
-    }
-
-    /// Claim one job (or rest while paused), beating before and after.
-    async fn render_step(&mut self) -> redis::RedisResult<()> {
-        let queue = self.spec.queue.clone().unwrap_or_default();
-        let paused: Option<String> = self.conn.get(PAUSED_KEY).await?;
-        if paused.as_deref() == Some("1") {
-            return self.beat("paused", None).await;
+        if queue.paused().await? {
+            beat.set_state("paused");
+            return Ok(());
         }
-        let processing = format!("processing:{queue}:1");
-        let job: Option<String> = redis::cmd("LMOVE")
-            .arg(&queue)
-            .arg(&processing)
-            .arg("RIGHT")
-            .arg("LEFT")
-            .query_async(&mut self.conn)
-            .await?;
-        let Some(job) = job else {
-            return self.beat("idle", None).await;
+        let Some(job) = queue.claim(Duration::from_millis(200)).await? else {
+            beat.set_state("idle");
+            return Ok(());
         };
-        self.beat("busy", None).await?;
+        beat.job_started(&job.payload);
         sleep(Duration::from_millis(self.rng.random_range(800..4000))).await;
-        let _: i64 = self.conn.lrem(&processing, 1, &job).await?;
         if self.rng.random_bool(0.12) {
-            let _: i64 = self
-                .conn
-                .lpush(format!("dead_letter:{queue}"), &job)
-                .await?;
-            self.stats.jobs_failed += 1;
+            queue.fail(&job).await?;
+            beat.job_failed();
         } else {
-            self.stats.jobs_done += 1;
+            queue.ack(&job).await?;
+            beat.job_done();
         }
-        self.stats.last_job_at = Some(iso(Utc::now()));
         // The operator requeues the dead letters now and then.
         if self.rng.random_bool(0.05) {
-            let _: i64 = self.conn.del(format!("dead_letter:{queue}")).await?;
+            let dead = format!(
+                "dead_letter:{}",
+                self.spec.queue.as_deref().unwrap_or_default()
+            );
+            let _: i64 = self.conn.del(dead).await?;
         }
-        self.beat("idle", None).await
+        Ok(())
     }
 
     /// Trading hours come and go; while trading, the render queues are paused.
-    async fn watcher_step(&mut self) -> redis::RedisResult<()> {
+    async fn watcher_step(&mut self, beat: &Handle) -> anyhow::Result<()> {
         let cycle = (self.interval * 15).as_secs().max(1);
-        let trading = Utc::now().timestamp() as u64 % cycle >= cycle * 2 / 3;
+        let trading = chrono::Utc::now().timestamp() as u64 % cycle >= cycle * 2 / 3;
         let mode = if trading { "trading" } else { "free" };
         if trading {
             let _: () = self.conn.set_ex(PAUSED_KEY, "1", cycle).await?;
         } else {
             let _: i64 = self.conn.del(PAUSED_KEY).await?;
         }
-        self.beat(mode, Some(mode)).await
+        beat.set_mode(mode);
+        beat.set_state(mode);
+        Ok(())
     }
 
-    async fn trader_step(&mut self) -> redis::RedisResult<()> {
+    async fn trader_step(&mut self, beat: &Handle) -> anyhow::Result<()> {
         let paused: Option<String> = self.conn.get(PAUSED_KEY).await?;
-        let state = if paused.is_some() {
+        beat.set_state(if paused.is_some() {
             "market_open"
         } else {
             "market_closed"
-        };
-        self.beat(state, None).await
+        });
+        Ok(())
     }
 }
 

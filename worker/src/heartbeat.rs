@@ -149,6 +149,11 @@ impl Handle {
         self.set_phase(Phase::Unhealthy, Some(reason.to_owned()));
     }
 
+    /// The watcher's mode (`trading`, ...): why the queues are paused.
+    pub fn set_mode(&self, mode: &str) {
+        self.update(|b| b.mode = Some(mode.to_owned()), false);
+    }
+
     /// Its own words on how it is (sd_notify's `STATUS=`), without changing its phase.
     pub fn set_reason(&self, reason: &str) {
         self.update(|b| b.declared.reason = Some(reason.to_owned()), true);
