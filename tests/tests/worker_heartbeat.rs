@@ -144,3 +144,137 @@ async fn a_lost_redis_never_blocks_the_worker_and_beats_resume() {
     beat.stop().await;
     stack.stop().await;
 }
+
+/// The seed's cases (tests/api.rs `seed_cases_through_redis`) with the beats written by `write`,
+/// as the server judges them: per worker alive, state, queue, dead letters, in flight, and the
+/// links' statuses.
+async fn seed_cases_judged(writer: Writer) -> Vec<String> {
+    let stack = Stack::start().await;
+    let mut r = stack.conn().await;
+    let _: () = r.set("queue:paused", "1").await.unwrap();
+    let _: () = r
+        .rpush("dead_letter:queue:video-render", &["j1", "j2"])
+        .await
+        .unwrap();
+    let _: () = r
+        .rpush("queue:insta-render", &["a", "b", "c"])
+        .await
+        .unwrap();
+    let _: () = r
+        .rpush("processing:queue:insta-render:c1", "x")
+        .await
+        .unwrap();
+    let beats = [
+        ("image-render", "render", "idle"),
+        ("video-render", "render", "idle"),
+        ("insta-render", "render", "busy"),
+        ("task-watcher", "watcher", "trading"),
+        ("ai_trade", "trader", "market_open"),
+    ];
+    let mut handles = vec![];
+    for (name, kind, state) in beats {
+        match writer {
+            Writer::SeedPython => {
+                let payload = seed_python_payload(name, kind, state);
+                let _: () = r.set_ex(heartbeat_key(name), payload, 45).await.unwrap();
+            }
+            Writer::Sdk => {
+                let options = Options {
+                    phase: Phase::Ready,
+                    ..Options::default()
+                };
+                let beat = start(name, kind, &stack.redis.url(), options).unwrap();
+                if kind == "watcher" {
+                    beat.set_mode(state);
+                }
+                beat.set_state(state);
+                handles.push(beat);
+            }
+        }
+    }
+    let nodes = stack
+        .wait_nodes("every case visible", |n| {
+            n.paused
+                && n.workers.iter().filter(|w| w.alive).count() == 5
+                && n.workers
+                    .iter()
+                    .any(|w| w.name == "insta-render" && w.processing == 1)
+                && n.workers
+                    .iter()
+                    .any(|w| w.name == "insta-render" && w.state.as_deref() == Some("busy"))
+        })
+        .await;
+    let mut judged: Vec<String> = nodes
+        .workers
+        .iter()
+        .map(|w| {
+            format!(
+                "{} alive={} state={:?} queue={} dead={} in_flight={}",
+                w.name, w.alive, w.state, w.queue_depth, w.dead_letter, w.processing
+            )
+        })
+        .collect();
+    judged.extend(
+        nodes
+            .links
+            .iter()
+            .map(|l| format!("{} -> {}: {:?}", l.from, l.to, l.status)),
+    );
+    judged.push(format!("paused_reason={:?}", nodes.paused_reason));
+    stack.stop().await;
+    judged
+}
+
+#[derive(Clone, Copy)]
+enum Writer {
+    SeedPython,
+    Sdk,
+}
+
+/// A beat exactly as the seed's Python module builds it (`build_payload` in
+/// `shared/peers/seed_python/heartbeat.py`, run by python3).
+fn seed_python_payload(name: &str, kind: &str, state: &str) -> String {
+    let peers = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../shared/peers/seed_python"
+    );
+    assert!(
+        std::path::Path::new(peers).join("heartbeat.py").is_file(),
+        "the seed's Python module is expected in {peers}"
+    );
+    let extra = if kind == "watcher" {
+        format!("{{'mode': '{state}'}}")
+    } else {
+        "None".into()
+    };
+    let code = format!(
+        "import sys; sys.path.insert(0, {peers:?}); import heartbeat as h\n\
+         print(h.build_payload({name:?}, {kind:?}, {state:?}, h.WorkerStats(), {extra}))"
+    );
+    let out = std::process::Command::new("python3")
+        .args(["-c", &code])
+        .output()
+        .expect("python3 runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap().trim().to_owned()
+}
+
+#[tokio::test]
+async fn a_worker_on_the_sdk_is_judged_exactly_like_the_seeds_python_worker() {
+    let python = seed_cases_judged(Writer::SeedPython).await;
+    let sdk = seed_cases_judged(Writer::Sdk).await;
+    assert_eq!(python, sdk);
+    assert!(
+        python
+            .contains(&"music-render alive=false state=None queue=0 dead=0 in_flight=0".to_owned()),
+        "{python:#?}"
+    );
+    assert!(
+        python.iter().any(|l| l == "nas -> video-render: Degraded"),
+        "{python:#?}"
+    );
+}
