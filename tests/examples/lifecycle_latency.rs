@@ -5,7 +5,10 @@
 //! - clean stop: its final `stopped` beat -> the stream says stopped (the seed's design: the key
 //!   expires 45 s later, the worker turns red and a false down alert goes out);
 //! - crash: a final beat with a non-zero exit code (what `pulseboard run` writes when its child
-//!   dies) -> the down alert reaches a local Telegram stand-in (no wait for the key to expire).
+//!   dies) -> the down alert reaches a local Telegram stand-in (no wait for the key to expire);
+//! - the same through the real wrapper: `pulseboard run` around a program that exits 3 -> the
+//!   down alert (timed from the wrapper's own exit, just after its final beat), and around a
+//!   program that creates its `--ready-file` -> the stream says ready.
 //!
 //! ```text
 //! cargo run --release -p pulseboard-tests --example lifecycle_latency -- [RUNS] [REFRESH_MS]
@@ -105,10 +108,64 @@ async fn main() -> anyhow::Result<()> {
             .await
             .ok_or_else(|| anyhow::anyhow!("run {run}: no recovered alert"))?;
     }
+    let (mut wrapped_ready, mut wrapped_crash) = (vec![], vec![]);
+    let flag = std::env::temp_dir().join(format!("pb-latency-{}", std::process::id()));
+    for run in 1..=runs {
+        let _ = std::fs::remove_file(&flag);
+        let script = format!(
+            "import sys, time; time.sleep(1); open({:?}, 'w').close(); time.sleep(2); sys.exit(3)",
+            flag.display()
+        );
+        let skip = standin.received().len();
+        let mut wrapper = tokio::process::Command::new(pulseboard_tests::pulseboard_bin())
+            .args([
+                "run",
+                "--name",
+                WORKER,
+                "--interval",
+                "15",
+                "--redis",
+                &redis.url(),
+            ])
+            .arg("--ready-file")
+            .arg(&flag)
+            .args(["--", "python3", "-c", &script])
+            .stderr(std::process::Stdio::null())
+            .kill_on_drop(true)
+            .spawn()?;
+        stream.until_state("starting").await?;
+        while !flag.exists() {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        let t = Instant::now();
+        stream.until_state("ready").await?;
+        wrapped_ready.push(t.elapsed());
+        wait_judged_running(&mut conn).await?;
+        let status = wrapper.wait().await?;
+        let exited = Instant::now();
+        anyhow::ensure!(status.code() == Some(3), "the wrapper passes the code on");
+        let down = standin
+            .wait_for(
+                &format!("[{WORKER}] worker down"),
+                skip,
+                Duration::from_secs(30),
+            )
+            .await
+            .ok_or_else(|| anyhow::anyhow!("wrapped run {run}: no down alert"))?;
+        wrapped_crash.push(down.at.saturating_duration_since(exited));
+        println!(
+            "wrapped run {run:2}: ready file -> stream {:4} ms  exit 3 -> alert {:4} ms",
+            wrapped_ready[run - 1].as_millis(),
+            wrapped_crash[run - 1].as_millis()
+        );
+    }
+    let _ = std::fs::remove_file(&flag);
     for (what, figures) in [
         ("ready beat -> stream", &mut ready),
         ("stopped beat -> stream", &mut stopped),
         ("crash beat -> down alert", &mut crashed),
+        ("run: ready file -> stream", &mut wrapped_ready),
+        ("run: exit 3 -> down alert", &mut wrapped_crash),
     ] {
         figures.sort();
         println!(
