@@ -322,3 +322,109 @@ async fn write(
 fn iso_now() -> String {
     Utc::now().to_rfc3339_opts(SecondsFormat::Secs, true)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Instant;
+
+    /// A Redis URL nothing listens on (port 1 is never a Redis).
+    const NOWHERE: &str = "redis://127.0.0.1:1";
+
+    fn quick() -> Options {
+        Options {
+            interval: Duration::from_secs(1),
+            timeout: Duration::from_millis(200),
+            ..Options::default()
+        }
+    }
+
+    fn next_beat(h: &Handle) -> Heartbeat {
+        h.shared.state.lock().unwrap().beat.clone()
+    }
+
+    #[tokio::test]
+    async fn the_first_beat_declares_interval_phase_pid_and_start() {
+        let options = Options {
+            version: Some("1.2.3".into()),
+            ..quick()
+        };
+        let h = start("gpu-1", "render", NOWHERE, options).unwrap();
+        let b = next_beat(&h);
+        assert_eq!((b.name.as_str(), b.kind.as_str()), ("gpu-1", "render"));
+        assert_eq!(b.state, "idle");
+        assert_eq!(b.declared.interval_s, Some(1));
+        assert_eq!(b.declared.phase, Some(Phase::Starting));
+        assert_eq!(b.declared.pid, Some(std::process::id()));
+        assert_eq!(b.declared.version.as_deref(), Some("1.2.3"));
+        let started = b.declared.started_at.unwrap();
+        assert!(chrono::DateTime::parse_from_rfc3339(&started).is_ok());
+        assert!(started.ends_with('Z'), "UTC, seconds: {started}");
+        assert_eq!(
+            next_beat(&start("w", "watcher", NOWHERE, quick()).unwrap()).state,
+            "free"
+        );
+    }
+
+    #[tokio::test]
+    async fn handle_calls_shape_the_next_beat() {
+        let h = start("gpu-1", "render", NOWHERE, quick()).unwrap();
+        h.ready();
+        assert_eq!(next_beat(&h).declared.phase, Some(Phase::Ready));
+        h.job_started("job-1");
+        let b = next_beat(&h);
+        assert_eq!(b.state, "busy");
+        assert_eq!(b.declared.current_job.as_ref().unwrap().id, "job-1");
+        h.job_done();
+        h.job_started("job-2");
+        h.job_failed();
+        let b = next_beat(&h);
+        assert_eq!((b.jobs_done, b.jobs_failed), (1, 1));
+        assert_eq!(b.state, "idle");
+        assert!(b.declared.current_job.is_none() && b.last_job_at.is_some());
+        h.set_check("gpu", false);
+        h.unhealthy("gpu lost");
+        let b = next_beat(&h);
+        assert_eq!(b.declared.phase, Some(Phase::Unhealthy));
+        assert_eq!(b.declared.reason.as_deref(), Some("gpu lost"));
+        assert_eq!(b.declared.checks.unwrap()["gpu"], false);
+        h.ready();
+        assert_eq!(
+            next_beat(&h).declared.reason,
+            None,
+            "ready clears the reason"
+        );
+        h.draining("deploy");
+        assert_eq!(next_beat(&h).declared.phase, Some(Phase::Draining));
+        h.set_state("paused");
+        assert_eq!(next_beat(&h).state, "paused");
+    }
+
+    #[tokio::test]
+    async fn no_redis_never_blocks_the_worker_and_stop_is_bounded() {
+        let h = start("gpu-1", "render", NOWHERE, quick()).unwrap();
+        let t = Instant::now();
+        for i in 0..10_000 {
+            h.job_started(&format!("job-{i}"));
+            h.job_done();
+        }
+        assert!(
+            t.elapsed() < Duration::from_secs(1),
+            "20 000 calls took {:?}",
+            t.elapsed()
+        );
+        // The final beat is tried twice, each bounded by the timeout, then the task ends.
+        let t = Instant::now();
+        h.stop().await;
+        assert!(t.elapsed() < Duration::from_secs(2), "{:?}", t.elapsed());
+        // A second stop (a clone's) returns at once.
+        tokio::time::timeout(Duration::from_millis(100), h.clone().stop())
+            .await
+            .unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_bad_url_is_refused_at_start() {
+        assert!(start("w", "render", "not a url", quick()).is_err());
+    }
+}
