@@ -36,6 +36,7 @@ enum Command {
     /// (starting until ready, then ready), pass SIGTERM/SIGINT/SIGHUP to its group, and when it
     /// exits write the final beat (a clean stop, or its exit code) and exit with its code.
     /// Example: pulseboard run --name gpu-1 --kind render --ready-log 'listening' -- ./worker
+    #[command(after_help = RUN_HELP)]
     Run(RunArgs),
     /// Check a configuration (file, environment and flags, as `serve` would read them) and print
     /// the effective result as TOML with secrets redacted. Exits 1 when it cannot be used.
@@ -84,8 +85,26 @@ struct SimulateArgs {
     seed: Option<u64>,
 }
 
+const RUN_HELP: &str = "\
+Readiness: one of --ready-file, --ready-http, --ready-log, --notify; without one the program is
+ready once started. Until ready it beats `starting`; the server calls it failed after
+[lifecycle] ready_timeout_s. With --notify --watchdog-s S the watchdog runs from READY=1.
+
+Signals: SIGTERM, SIGINT and SIGHUP go to the program's process group. On SIGTERM or SIGINT it
+beats `draining` and kills the group after --stop-timeout.
+
+Exit: when the program exits, the final beat says `stopped` (after a requested stop or exit 0;
+kept without expiry) or carries its exit code (the server shows it down at once). The wrapper
+then exits with the program's code (128+N after signal N, 127 if it cannot be started).
+pulseboard never restarts anything: leave that to systemd or launchd (see deploy/).
+
+Redis away: the program keeps running; beats resume when Redis returns.";
+
 #[derive(Args)]
-#[command(group = clap::ArgGroup::new("readiness").multiple(false))]
+#[command(
+    group = clap::ArgGroup::new("readiness").multiple(false),
+    disable_version_flag = true
+)]
 struct RunArgs {
     /// The worker's name: its heartbeat key is worker:<NAME>:heartbeat.
     #[arg(long, value_name = "NAME")]
@@ -104,8 +123,8 @@ struct RunArgs {
     /// Seconds between beats; the key expires after three.
     #[arg(long, default_value_t = 15, value_name = "S")]
     interval: u64,
-    /// The program's version, shown on the dashboard.
-    #[arg(long = "worker-version", value_name = "V")]
+    /// The program's version, shown on the dashboard (`pulseboard --version` is pulseboard's).
+    #[arg(long = "version", alias = "worker-version", value_name = "V")]
     worker_version: Option<String>,
     /// Ready once this file exists.
     #[arg(long, group = "readiness", value_name = "PATH")]

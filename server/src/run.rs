@@ -65,19 +65,28 @@ pub async fn run(options: RunOptions) -> anyhow::Result<i32> {
         .as_ref()
         .and_then(|n| n.path().parent().map(std::path::Path::to_owned));
     let mut os = OsSignals::new()?;
-    let mut child = Child::spawn(
+    let mut child = match Child::spawn(
         &options.command,
         &options.readiness,
         &notify,
         said_tx.clone(),
-    )?;
+    ) {
+        Ok(child) => child,
+        Err(e) => {
+            // It never ran: say so at once (a shell's 127), rather than leave a `starting` beat.
+            beat.crashed(127).await;
+            eprintln!("pulseboard: {e:#}");
+            return Ok(127);
+        }
+    };
     tracing::info!(worker = %options.name, pid = child.pid(), command = ?options.command, "started");
     tokio::spawn(options.readiness.clone().watch(notify, said_tx));
     let mut stopping = false;
+    let mut said_so = Said::default();
     let exit = loop {
         tokio::select! {
             exit = child.wait() => break exit?,
-            Some(signal) = said.recv() => apply(&beat, signal),
+            Some(signal) = said.recv() => said_so.apply(&beat, signal, stopping),
             sig = os.recv() => {
                 if sig.stops() && !stopping {
                     stopping = true;
@@ -102,13 +111,35 @@ pub async fn run(options: RunOptions) -> anyhow::Result<i32> {
     Ok(code)
 }
 
-/// What the program said about itself, onto the beat.
-fn apply(beat: &Handle, signal: Signal) {
-    match signal {
-        Signal::Ready => beat.ready(),
-        Signal::Status(text) => beat.set_reason(&text),
-        Signal::Stopping => beat.draining("the program is stopping"),
-        Signal::WatchdogMissed => beat.unhealthy("watchdog missed"),
-        Signal::WatchdogOk => beat.ready(),
+/// What the program has said about itself so far.
+#[derive(Debug, Default)]
+struct Said {
+    ready: bool,
+    stopping: bool,
+}
+
+impl Said {
+    /// Puts what the program said onto the beat. Once it is stopping (`STOPPING=1` or a stop
+    /// signal) it stays draining; a watchdog ping after a miss makes it ready again only if it
+    /// had said so before.
+    fn apply(&mut self, beat: &Handle, signal: Signal, stop_requested: bool) {
+        let draining = self.stopping || stop_requested;
+        match signal {
+            Signal::Status(text) => beat.set_reason(&text),
+            Signal::Stopping => {
+                self.stopping = true;
+                if !stop_requested {
+                    beat.draining("the program is stopping");
+                }
+            }
+            _ if draining => {}
+            Signal::Ready => {
+                self.ready = true;
+                beat.ready();
+            }
+            Signal::WatchdogMissed => beat.unhealthy("watchdog missed"),
+            Signal::WatchdogOk if self.ready => beat.ready(),
+            Signal::WatchdogOk => {}
+        }
     }
 }

@@ -248,3 +248,72 @@ async fn a_killed_wrapper_leaves_no_final_beat_and_is_down_at_the_ttl() {
     );
     stack.stop().await;
 }
+
+const DRAINS_SLOWLY: &str = "import signal, sys, time
+def drain(*a):
+    time.sleep(2); sys.exit(0)
+signal.signal(signal.SIGTERM, drain)
+print('serving')
+while True: time.sleep(0.05)";
+
+#[tokio::test]
+async fn sigterm_shows_draining_until_the_program_has_finished() {
+    let stack = Stack::start().await;
+    // Ready once its SIGTERM handler is in place (it says so).
+    let flags = ["--stop-timeout", "10", "--ready-log", "^serving$"];
+    let child = wrap(&stack, &flags, &python(DRAINS_SLOWLY));
+    stack
+        .wait_nodes("ready", |n| state(n) == Some(L::Ready))
+        .await;
+    signal(&child, "TERM");
+    let draining = stack
+        .wait_nodes("draining while it finishes", |n| {
+            state(n) == Some(L::Draining)
+        })
+        .await;
+    assert_eq!(
+        lifecycle(&draining).unwrap().1.as_deref(),
+        Some("SIGTERM received")
+    );
+    assert_eq!(exit_code(child).await, 0);
+    stack
+        .wait_nodes("then stopped", |n| state(n) == Some(L::Stopped))
+        .await;
+    stack.stop().await;
+}
+
+const IGNORES_TERM: &str = "import signal, time
+signal.signal(signal.SIGTERM, signal.SIG_IGN)
+print('serving')
+while True: time.sleep(0.05)";
+
+#[tokio::test]
+async fn a_program_deaf_to_sigterm_is_killed_after_the_stop_timeout() {
+    let stack = Stack::start().await;
+    let flags = [
+        "--stop-timeout",
+        "1",
+        "--ready-log",
+        "^serving$",
+        "--version",
+        "2.0.1",
+    ];
+    let child = wrap(&stack, &flags, &python(IGNORES_TERM));
+    let ready = stack
+        .wait_nodes("ready", |n| state(n) == Some(L::Ready))
+        .await;
+    let declared = ready.workers[0].declared.clone().unwrap();
+    assert_eq!(declared.version.as_deref(), Some("2.0.1"));
+    signal(&child, "TERM");
+    assert_eq!(
+        exit_code(child).await,
+        128 + 9,
+        "its group was SIGKILLed after --stop-timeout"
+    );
+    stack
+        .wait_nodes("a requested stop is still a clean stop", |n| {
+            state(n) == Some(L::Stopped)
+        })
+        .await;
+    stack.stop().await;
+}

@@ -126,7 +126,9 @@ impl Readiness {
 /// Reads sd_notify datagrams until the program is gone (the socket is dropped with the task).
 async fn listen(n: NotifySocket, said: UnboundedSender<Signal>) {
     let mut buffer = vec![0u8; 4096];
-    let mut deadline = n.watchdog.map(|w| tokio::time::Instant::now() + w);
+    // As systemd does, the watchdog runs from READY=1 on: a slow start is `starting`, not
+    // unhealthy.
+    let mut deadline = None;
     let mut missed = false;
     loop {
         let wake = async {
@@ -139,6 +141,9 @@ async fn listen(n: NotifySocket, said: UnboundedSender<Signal>) {
             got = n.socket.recv(&mut buffer) => {
                 let Ok(len) = got else { break };
                 for signal in parse(&String::from_utf8_lossy(&buffer[..len])) {
+                    if signal == Signal::Ready && deadline.is_none() && !missed {
+                        deadline = n.watchdog.map(|w| tokio::time::Instant::now() + w);
+                    }
                     if signal == Signal::WatchdogOk {
                         deadline = n.watchdog.map(|w| tokio::time::Instant::now() + w);
                         if !std::mem::take(&mut missed) {
