@@ -98,6 +98,7 @@ pub async fn run(options: RunOptions) -> anyhow::Result<i32> {
             }
         }
     };
+    child.drain_output().await;
     let code = exit.code();
     match exit {
         Exit::Code(0) => beat.stop().await,

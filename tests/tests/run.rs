@@ -317,3 +317,52 @@ async fn a_program_deaf_to_sigterm_is_killed_after_the_stop_timeout() {
         .await;
     stack.stop().await;
 }
+
+const RELOADS_ON_HUP: &str = "import signal, sys, time
+signal.signal(signal.SIGHUP, lambda *a: print('reloaded'))
+signal.signal(signal.SIGTERM, lambda *a: sys.exit(0))
+print('serving')
+while True: time.sleep(0.05)";
+
+#[tokio::test]
+async fn sighup_reaches_the_program_and_a_lost_redis_leaves_it_running() {
+    let mut stack = Stack::start().await;
+    let mut child = wrap(
+        &stack,
+        &["--ready-log", "^serving$"],
+        &python(RELOADS_ON_HUP),
+    );
+    stack
+        .wait_nodes("ready", |n| state(n) == Some(L::Ready))
+        .await;
+    // SIGHUP is passed on: the program reloads, nobody stops.
+    let out = child.stdout.take().unwrap();
+    let mut lines = tokio::io::AsyncBufReadExt::lines(tokio::io::BufReader::new(out));
+    assert_eq!(lines.next_line().await.unwrap().as_deref(), Some("serving"));
+    signal(&child, "HUP");
+    let reloaded = tokio::time::timeout(PATIENCE, lines.next_line()).await;
+    assert_eq!(reloaded.unwrap().unwrap().as_deref(), Some("reloaded"));
+
+    // Redis goes away for longer than the key's TTL (3 s): the program keeps running.
+    stack.redis.stop().await;
+    let gone = std::time::Instant::now();
+    while gone.elapsed() < std::time::Duration::from_secs(4) {
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the wrapper keeps the program running without Redis"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    stack.redis.restart().await.unwrap();
+    stack
+        .wait_nodes("beating again once Redis is back", |n| {
+            state(n) == Some(L::Ready) && n.workers[0].alive
+        })
+        .await;
+    signal(&child, "TERM");
+    assert_eq!(exit_code(child).await, 0);
+    stack
+        .wait_nodes("stopped", |n| state(n) == Some(L::Stopped))
+        .await;
+    stack.stop().await;
+}

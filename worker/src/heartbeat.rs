@@ -248,6 +248,7 @@ async fn run(
 ) {
     let ttl_s = options.interval.as_secs().max(1) * 3;
     let mut conn = None;
+    let mut failures = 0u64;
     loop {
         let (beat, finish) = {
             let mut state = shared.state.lock().expect("state lock");
@@ -264,8 +265,18 @@ async fn run(
         // A clean stop's beat stays (no expiry); every other beat expires after three intervals.
         let expiry = (finish != Some(0)).then_some(ttl_s);
         let written = write(&client, &mut conn, &beat, expiry, options.timeout).await;
-        if let Err(e) = &written {
-            tracing::warn!(worker = %beat.name, error = %e, "heartbeat not written; retrying");
+        match &written {
+            // The first failure and then one a minute or so: an outage is not a log flood.
+            Err(e) if failures.checked_rem(60) == Some(0) => {
+                failures += 1;
+                tracing::warn!(worker = %beat.name, error = %e, failures, "heartbeat not written; retrying");
+            }
+            Err(_) => failures += 1,
+            Ok(()) if failures > 0 => {
+                tracing::info!(worker = %beat.name, failures, "heartbeat written again");
+                failures = 0;
+            }
+            Ok(()) => {}
         }
         if finish.is_some() {
             // One more try for the final beat if Redis failed, then give up: the worker is leaving.

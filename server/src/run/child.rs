@@ -99,6 +99,8 @@ impl OsSignals {
 pub struct Child {
     inner: tokio::process::Child,
     pgid: Pid,
+    /// The output pumps (with `--ready-log`), drained before the wrapper leaves.
+    pumps: Vec<tokio::task::JoinHandle<()>>,
 }
 
 impl Child {
@@ -134,20 +136,27 @@ impl Child {
         let pid = inner
             .id()
             .ok_or_else(|| anyhow::anyhow!("{program:?} exited at once"))?;
+        let mut pumps = Vec::new();
         if let Some(pattern) = pattern {
             let out = inner.stdout.take().expect("piped");
             let err = inner.stderr.take().expect("piped");
-            tokio::spawn(pass_through(
+            pumps.push(tokio::spawn(pass_through(
                 out,
                 tokio::io::stdout(),
                 pattern.clone(),
                 said.clone(),
-            ));
-            tokio::spawn(pass_through(err, tokio::io::stderr(), pattern, said));
+            )));
+            pumps.push(tokio::spawn(pass_through(
+                err,
+                tokio::io::stderr(),
+                pattern,
+                said,
+            )));
         }
         Ok(Self {
             inner,
             pgid: Pid::from_raw(pid as i32),
+            pumps,
         })
     }
 
@@ -165,6 +174,13 @@ impl Child {
             (None, Some(sig)) => Exit::Signal(sig),
             (None, None) => Exit::Code(1),
         })
+    }
+
+    /// Once it has exited: waits for its last output to be passed on (for a second at most: a
+    /// process it left behind may hold the pipe open).
+    pub async fn drain_output(&mut self) {
+        let pumps = futures::future::join_all(self.pumps.drain(..));
+        let _ = tokio::time::timeout(Duration::from_secs(1), pumps).await;
     }
 
     /// Passes `sig` to the whole group.
@@ -190,22 +206,54 @@ impl Child {
     }
 }
 
-/// Copies `from` to `to` line by line, telling `said` once when a line matches `pattern`.
+/// Copies `from` to `to` byte for byte, line by line, telling `said` once when a line matches
+/// `pattern` (read as UTF-8, lossily: output that is not text still passes through unchanged).
 async fn pass_through(
     from: impl AsyncRead + Unpin,
     mut to: impl AsyncWrite + Unpin,
     pattern: Regex,
     said: UnboundedSender<Signal>,
 ) {
-    let mut lines = BufReader::new(from).lines();
+    let mut from = BufReader::new(from);
+    let mut line = Vec::with_capacity(256);
     let mut ready = false;
-    while let Ok(Some(line)) = lines.next_line().await {
-        if !ready && pattern.is_match(&line) {
-            ready = true;
-            let _ = said.send(Signal::Ready);
+    loop {
+        line.clear();
+        match from.read_until(b'\n', &mut line).await {
+            Ok(0) | Err(_) => break,
+            Ok(_) => {}
         }
-        let _ = to.write_all(line.as_bytes()).await;
-        let _ = to.write_all(b"\n").await;
+        if !ready {
+            let text = String::from_utf8_lossy(&line);
+            if pattern.is_match(text.trim_end_matches(['\n', '\r'])) {
+                ready = true;
+                let _ = said.send(Signal::Ready);
+            }
+        }
+        let _ = to.write_all(&line).await;
         let _ = to.flush().await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn output_passes_through_unchanged_and_a_matching_line_says_ready() {
+        let input: &[u8] = b"loading \xff\xfe\r\nlistening on 9000\nlistening on 9001\nno newline";
+        let mut out = Vec::new();
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        let pattern = Regex::new(r"^listening on \d+$").unwrap();
+        pass_through(input, &mut out, pattern, tx).await;
+        assert_eq!(out, input);
+        assert_eq!(rx.recv().await, Some(Signal::Ready));
+        assert_eq!(rx.recv().await, None, "said once");
+    }
+
+    #[test]
+    fn exit_codes_follow_the_shell() {
+        assert_eq!(Exit::Code(3).code(), 3);
+        assert_eq!(Exit::Signal(15).code(), 143);
     }
 }
