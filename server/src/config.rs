@@ -7,12 +7,14 @@
 //! - [`topology`]: hosts and workers (`queue_host`, `[[hosts]]`, `[[workers]]`).
 //! - [`alerts`]: `[alerts]` and its environment variables.
 //! - [`lifecycle`]: `[lifecycle]`, the limits of the lifecycle judgement.
+//! - [`http`]: `[http]`, the HTTP server's timeouts and caps.
 //! - [`error`]: what a bad configuration says.
 //! - [`effective`]: the resolved configuration printed back as TOML, secrets redacted.
 
 pub mod alerts;
 pub mod effective;
 pub mod error;
+pub mod http;
 pub mod lifecycle;
 pub mod topology;
 
@@ -26,6 +28,7 @@ use self::alerts::FileAlerts;
 pub use self::alerts::{AlertOverrides, AlertSettings};
 use self::error::invalid;
 pub use self::error::ConfigError;
+pub use self::http::HttpLimits;
 pub use self::lifecycle::LifecycleSettings;
 pub use self::topology::{seed_topology, Host, Topology, WorkerSpec};
 use self::topology::{topology, FileWorker};
@@ -37,8 +40,8 @@ pub struct Config {
     pub redis_url: String,
     /// Address the HTTP server listens on.
     pub listen: SocketAddr,
-    /// The dashboard bundle built by trunk.
-    pub dist: PathBuf,
+    /// A dashboard bundle built by trunk to serve instead of the embedded one (visual work).
+    pub dist: Option<PathBuf>,
     /// How often the snapshot is rebuilt.
     pub refresh: Duration,
     /// How often a new discovery sweep (SCAN) of the keyspace starts.
@@ -51,6 +54,8 @@ pub struct Config {
     pub alerts: AlertSettings,
     /// The lifecycle judgement's limits (`[lifecycle]`).
     pub lifecycle: LifecycleSettings,
+    /// The HTTP server's timeouts and caps (`[http]`).
+    pub http: HttpLimits,
 }
 
 impl Default for Config {
@@ -58,13 +63,14 @@ impl Default for Config {
         Self {
             redis_url: "redis://127.0.0.1:6379".into(),
             listen: "127.0.0.1:8080".parse().expect("a valid address"),
-            dist: PathBuf::from("dist"),
+            dist: None,
             refresh: Duration::from_millis(1000),
             discovery_every: Duration::from_millis(5000),
             scan_count: 10_000,
             topology: seed_topology(),
             alerts: AlertSettings::default(),
             lifecycle: LifecycleSettings::default(),
+            http: HttpLimits::default(),
         }
     }
 }
@@ -84,6 +90,7 @@ struct FileConfig {
     workers: Option<Vec<FileWorker>>,
     alerts: Option<FileAlerts>,
     lifecycle: Option<lifecycle::FileLifecycle>,
+    http: Option<http::FileHttp>,
 }
 
 /// The layers above the file: environment and flags (clap merges those two, flags winning).
@@ -181,17 +188,14 @@ impl Config {
         Ok(Self {
             redis_url,
             listen,
-            dist: overrides
-                .dist
-                .clone()
-                .or(file.dist)
-                .unwrap_or(defaults.dist),
+            dist: overrides.dist.clone().or(file.dist),
             refresh: Duration::from_millis(refresh_ms),
             discovery_every: Duration::from_millis(discovery_ms),
             scan_count,
             topology,
             alerts,
             lifecycle: lifecycle::resolve(file.lifecycle)?,
+            http: http::resolve(file.http)?,
         })
     }
 }

@@ -14,8 +14,8 @@ use crate::simulate::{self, SimOptions};
 pub struct DemoOptions {
     /// Where to listen; if taken, a free port is used instead.
     pub listen: std::net::SocketAddr,
-    /// The dashboard bundle.
-    pub dist: PathBuf,
+    /// A dashboard bundle to serve instead of the embedded one.
+    pub dist: Option<PathBuf>,
     /// The simulated workers' heartbeat interval.
     pub beat_interval: Duration,
 }

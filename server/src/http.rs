@@ -3,24 +3,27 @@
 //! Every handler reads the latest [`Snapshot`](crate::snapshot::Snapshot); none touches Redis.
 
 use std::convert::Infallible;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::{Request, State};
-use axum::http::{header, StatusCode};
-use axum::middleware::{self, Next};
+use axum::extract::State;
+use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
-use axum::{Json, Router};
+use axum::{middleware, Json, Router};
 use futures::{Stream, StreamExt};
 use serde_json::json;
+use tokio::sync::Semaphore;
 use tokio_stream::wrappers::WatchStream;
-use tower_http::services::{ServeDir, ServeFile};
+use tower_http::timeout::TimeoutLayer;
 
+use crate::bundle::{csp, Bundle};
+use crate::config::HttpLimits;
 use crate::shutdown::Shutdown;
 use crate::snapshot::Hub;
+
+pub mod security_headers;
 
 /// What the handlers share.
 #[derive(Clone)]
@@ -33,25 +36,53 @@ pub struct AppState {
     pub shutdown: Shutdown,
     /// The alerts, when enabled (their status is part of `/readyz`, not of readiness).
     pub alerts: Option<crate::alerts::AlertsHandle>,
+    /// One permit per open live stream (`http.max_streams`).
+    pub streams: Arc<Semaphore>,
+    /// Every request but the stream is answered within this (`http.request_timeout_s`).
+    pub request_timeout: Duration,
 }
 
-/// The whole HTTP surface, with the dashboard bundle served from `dist`.
-pub fn app(state: AppState, dist: PathBuf) -> Router {
-    let index = dist.join("index.html");
-    let bundle = Router::new()
-        .fallback_service(ServeDir::new(&dist).fallback(ServeFile::new(&index)))
-        .layer(middleware::from_fn_with_state(
-            Arc::new(dist),
-            require_bundle,
-        ));
-    Router::new()
+impl AppState {
+    /// The state of a server publishing into `hub` every `refresh`, within `limits`.
+    pub fn new(hub: Hub, refresh: Duration, shutdown: Shutdown, limits: &HttpLimits) -> Self {
+        Self {
+            hub,
+            refresh,
+            shutdown,
+            alerts: None,
+            streams: Arc::new(Semaphore::new(limits.max_streams)),
+            request_timeout: limits.request_timeout,
+        }
+    }
+}
+
+/// The whole HTTP surface: the API, `more` routes (the event log), the page from `bundle`, and
+/// the security headers on every answer.
+pub fn app(state: AppState, bundle: &Bundle, more: Router) -> Router {
+    let policy = csp::policy(bundle.index().as_deref());
+    let bounded = Router::new()
         .route("/", get(|| async { Redirect::temporary("/infra/") }))
         .route("/api/agent-office/nodes", get(nodes))
-        .route("/api/agent-office/nodes/stream", get(stream))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
-        .nest_service("/infra", bundle)
-        .with_state(state)
+        .with_state(state.clone())
+        .merge(more)
+        .nest_service("/infra", bundle.router())
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            state.request_timeout,
+        ));
+    // The stream is open for as long as the viewer looks: no request timeout.
+    let streams = Router::new()
+        .route("/api/agent-office/nodes/stream", get(stream))
+        .with_state(state);
+    let policy = HeaderValue::from_str(&policy).expect("the policy is ASCII");
+    bounded
+        .merge(streams)
+        .layer(middleware::map_response_with_state(
+            policy,
+            security_headers::add,
+        ))
 }
 
 async fn nodes(State(state): State<AppState>) -> Response {
@@ -66,24 +97,51 @@ async fn nodes(State(state): State<AppState>) -> Response {
         .into_response()
 }
 
-/// Server-sent events: the current snapshot at once, then one event per change.
-async fn stream(
-    State(state): State<AppState>,
-) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
+/// Server-sent events: the current snapshot at once, then one event per change. Past
+/// `http.max_streams` open streams, 503.
+async fn stream(State(state): State<AppState>) -> Response {
+    let Ok(permit) = state.streams.clone().try_acquire_owned() else {
+        return too_many_streams();
+    };
     let shutdown = state.shutdown.clone();
     let rx = state.hub.subscribe();
     let mut last_sent = None;
     let events = WatchStream::new(rx)
         .filter_map(move |snapshot| {
+            // The permit lives as long as the stream: dropped when the viewer goes.
+            let _held = &permit;
             let fresh = last_sent != Some(snapshot.version);
             last_sent = Some(snapshot.version);
             std::future::ready(fresh.then(|| {
                 let data = String::from_utf8_lossy(&snapshot.json);
-                Ok(Event::default().data(data))
+                Ok::<_, Infallible>(Event::default().data(data))
             }))
         })
         .take_until(async move { shutdown.wait().await });
+    sse(events).into_response()
+}
+
+fn sse(
+    events: impl Stream<Item = Result<Event, Infallible>> + Send + 'static,
+) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
     Sse::new(events).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
+}
+
+fn too_many_streams() -> Response {
+    tracing::warn!("live stream refused: http.max_streams reached");
+    (
+        StatusCode::SERVICE_UNAVAILABLE,
+        [
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/plain; charset=utf-8"),
+            ),
+            (header::RETRY_AFTER, HeaderValue::from_static("5")),
+        ],
+        "pulseboard: too many open live streams (http.max_streams); try again shortly, or read \
+         /api/agent-office/nodes\n",
+    )
+        .into_response()
 }
 
 async fn healthz() -> Json<serde_json::Value> {
@@ -131,30 +189,6 @@ async fn readyz(State(state): State<AppState>) -> Response {
     (status, Json(body)).into_response()
 }
 
-/// Where the bundle has not been built, say how to build it rather than answer a bare 404.
-async fn require_bundle(
-    State(dist): State<Arc<PathBuf>>,
-    request: Request,
-    next: Next,
-) -> Response {
-    if dist.join("index.html").is_file() {
-        return next.run(request).await;
-    }
-    let message = format!(
-        "pulseboard: the dashboard bundle is not built (no index.html in {}).\n\
-         Build it at the repository root with:\n\n    trunk build --release --offline\n\n\
-         or point the server at a built bundle with --dist DIR (PULSEBOARD_DIST).\n\
-         The API is up meanwhile: /api/agent-office/nodes\n",
-        dist.display()
-    );
-    (
-        StatusCode::SERVICE_UNAVAILABLE,
-        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
-        message,
-    )
-        .into_response()
-}
-
 #[cfg(test)]
 mod tests {
     use std::time::Instant;
@@ -168,15 +202,11 @@ mod tests {
     use crate::shutdown;
     use crate::snapshot::Snapshot;
 
-    fn router(hub: &Hub, dist: PathBuf) -> Router {
+    fn router(hub: &Hub, bundle: Bundle) -> Router {
         let (_trigger, shutdown) = shutdown::channel();
-        let state = AppState {
-            hub: hub.clone(),
-            refresh: Duration::from_secs(1),
-            shutdown,
-            alerts: None,
-        };
-        app(state, dist)
+        let limits = HttpLimits::default();
+        let state = AppState::new(hub.clone(), Duration::from_secs(1), shutdown, &limits);
+        app(state, &bundle, Router::new())
     }
 
     async fn get(router: Router, path: &str) -> (StatusCode, String, String) {
@@ -199,8 +229,10 @@ mod tests {
         )
     }
 
-    fn no_bundle() -> PathBuf {
-        std::env::temp_dir().join(format!("pulseboard-no-bundle-{}", std::process::id()))
+    fn no_bundle() -> Bundle {
+        Bundle::Dir(
+            std::env::temp_dir().join(format!("pulseboard-no-bundle-{}", std::process::id())),
+        )
     }
 
     #[tokio::test]
@@ -244,7 +276,7 @@ mod tests {
         let (status, content_type, body) = get(router(&hub, no_bundle()), "/infra/").await;
         assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
         assert!(content_type.starts_with("text/plain"), "{content_type}");
-        assert!(body.contains("trunk build --release --offline"), "{body}");
+        assert!(body.contains("scripts/build-dashboard.sh"), "{body}");
         assert!(body.contains("--dist DIR"), "{body}");
 
         let (status, content_type, body) =
@@ -263,5 +295,100 @@ mod tests {
             .unwrap();
         assert_eq!(response.status(), StatusCode::TEMPORARY_REDIRECT);
         assert_eq!(response.headers()[header::LOCATION], "/infra/");
+    }
+
+    #[tokio::test]
+    async fn every_answer_carries_the_security_headers() {
+        let hub = Hub::default();
+        for path in [
+            "/api/agent-office/nodes",
+            "/readyz",
+            "/infra/",
+            "/no-such-page",
+        ] {
+            let response = router(&hub, no_bundle())
+                .oneshot(Request::get(path).body(Body::empty()).unwrap())
+                .await
+                .unwrap();
+            let headers = response.headers();
+            let csp = headers[header::CONTENT_SECURITY_POLICY].to_str().unwrap();
+            assert!(csp.contains("frame-ancestors 'none'"), "{path}: {csp}");
+            assert_eq!(headers[header::X_CONTENT_TYPE_OPTIONS], "nosniff", "{path}");
+            assert_eq!(headers[header::REFERRER_POLICY], "no-referrer", "{path}");
+            assert_eq!(headers[header::X_FRAME_OPTIONS], "DENY", "{path}");
+        }
+    }
+
+    #[tokio::test]
+    async fn head_is_answered_and_a_wrong_method_is_405_with_allow() {
+        let hub = Hub::default();
+        hub.publish(Snapshot::new(mock_nodes(0), 1));
+        let response = router(&hub, no_bundle())
+            .oneshot(
+                Request::head("/api/agent-office/nodes")
+                    .body(Body::empty())
+                    .unwrap(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        assert_eq!(response.headers()[header::CONTENT_TYPE], "application/json");
+        let body = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        assert!(body.is_empty());
+
+        for path in [
+            "/api/agent-office/nodes",
+            "/api/agent-office/nodes/stream",
+            "/readyz",
+        ] {
+            let response = router(&hub, no_bundle())
+                .oneshot(Request::post(path).body(Body::empty()).unwrap())
+                .await
+                .unwrap();
+            assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED, "{path}");
+            let allow = response.headers()[header::ALLOW].to_str().unwrap();
+            assert!(
+                allow.contains("GET") && allow.contains("HEAD"),
+                "{path}: {allow}"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn streams_past_the_cap_get_503_and_a_freed_slot_is_reused() {
+        let hub = Hub::default();
+        hub.publish(Snapshot::new(mock_nodes(0), 1));
+        let (_trigger, shutdown) = shutdown::channel();
+        let limits = HttpLimits {
+            max_streams: 2,
+            ..HttpLimits::default()
+        };
+        let state = AppState::new(hub.clone(), Duration::from_secs(1), shutdown, &limits);
+        let app = app(state, &no_bundle(), Router::new());
+        let open = || {
+            app.clone().oneshot(
+                Request::get("/api/agent-office/nodes/stream")
+                    .body(Body::empty())
+                    .unwrap(),
+            )
+        };
+        let first = open().await.unwrap();
+        let second = open().await.unwrap();
+        assert_eq!(first.status(), StatusCode::OK);
+        assert_eq!(second.status(), StatusCode::OK);
+        let third = open().await.unwrap();
+        assert_eq!(third.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(third.headers()[header::RETRY_AFTER], "5");
+        let body = axum::body::to_bytes(third.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        assert!(String::from_utf8_lossy(&body).contains("http.max_streams"));
+        // The API still answers, and a viewer leaving frees its slot.
+        let (status, _, _) = get(app.clone(), "/api/agent-office/nodes").await;
+        assert_eq!(status, StatusCode::OK);
+        drop(first);
+        assert_eq!(open().await.unwrap().status(), StatusCode::OK);
     }
 }

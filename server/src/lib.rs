@@ -9,8 +9,11 @@
 //! - [`aggregate`]: a reading to contract 2; pure.
 //! - [`refresher`]: the loop that reads, aggregates and publishes every second.
 //! - [`snapshot`]: the latest snapshot, pre-serialised, shared by all requests.
-//! - [`http`]: the routes.
-//! - [`serve`]: the server's tasks wired together, and their shutdown.
+//! - [`http`]: the routes, with the security headers every answer carries.
+//! - [`bundle`]: the dashboard bundle, embedded precompressed by `build.rs` (or `--dist DIR`),
+//!   with its caching and its Content-Security-Policy.
+//! - [`serve`]: the server's tasks wired together, and their shutdown; the accept loop with its
+//!   header timeout and connection cap.
 //! - [`simulate`]: a fleet of simulated workers writing real heartbeats and moving real jobs.
 //! - [`redis_server`]: a private `redis-server` on a free port, for the demo and the tests.
 //! - [`run`]: `pulseboard run`, any program as a worker (readiness, signals, final beat).
@@ -31,6 +34,7 @@
 
 pub mod aggregate;
 pub mod alerts;
+pub mod bundle;
 pub mod config;
 pub mod demo;
 pub mod discovery;

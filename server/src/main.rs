@@ -54,7 +54,8 @@ struct ServeArgs {
     /// Address to listen on [default: 127.0.0.1:8080].
     #[arg(long, env = "PULSEBOARD_LISTEN", value_name = "ADDR")]
     listen: Option<String>,
-    /// Directory of the dashboard bundle built by `trunk build` [default: dist].
+    /// Serve the dashboard from this trunk build instead of the one embedded in the binary
+    /// (for work on the page).
     #[arg(long, env = "PULSEBOARD_DIST", value_name = "DIR")]
     dist: Option<PathBuf>,
     /// Milliseconds between two refreshes of the snapshot [default: 1000].
@@ -162,14 +163,9 @@ struct DemoArgs {
         value_name = "ADDR"
     )]
     listen: SocketAddr,
-    /// Directory of the dashboard bundle built by `trunk build`.
-    #[arg(
-        long,
-        env = "PULSEBOARD_DIST",
-        default_value = "dist",
-        value_name = "DIR"
-    )]
-    dist: PathBuf,
+    /// Serve the dashboard from this trunk build instead of the one embedded in the binary.
+    #[arg(long, env = "PULSEBOARD_DIST", value_name = "DIR")]
+    dist: Option<PathBuf>,
     /// Seconds between simulated heartbeats (short, so deaths show within seconds).
     #[arg(long, default_value_t = 2, value_name = "S")]
     beat_interval: u64,
@@ -283,6 +279,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         overrides: overrides(&args),
     };
     let config = source.load()?;
+    let bundle = pulseboard_server::bundle::Bundle::from_option(config.dist.clone());
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("cannot listen on {}", config.listen))?;
@@ -291,11 +288,11 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         redis = %redact(&config.redis_url),
         workers = config.topology.workers.len(),
         refresh_ms = config.refresh.as_millis() as u64,
-        dist = %config.dist.display(),
+        dashboard = %bundle.describe(),
         "pulseboard serving; dashboard at /infra/"
     );
-    if !config.dist.join("index.html").is_file() {
-        tracing::warn!(dist = %config.dist.display(), "no dashboard bundle there; /infra/ will say how to build it");
+    if bundle.index().is_none() {
+        tracing::warn!(dashboard = %bundle.describe(), "no dashboard bundle; /infra/ will say how to build it");
     }
     let shutdown = Shutdown::on_signals();
     if args.mock {

@@ -9,8 +9,10 @@ use std::time::{Duration, Instant};
 use pulseboard_shared::mock::mock_nodes;
 use tokio::net::TcpListener;
 
+use crate::bundle::Bundle;
 use crate::config::Config;
 use crate::http::{self, AppState};
+use crate::serve::connections;
 use crate::shutdown::Shutdown;
 use crate::snapshot::{Hub, Snapshot};
 
@@ -52,13 +54,10 @@ pub async fn serve(
 ) -> anyhow::Result<()> {
     let hub = Hub::default();
     let publisher = tokio::spawn(publish(hub.clone(), TICK, shutdown.clone()));
-    let state = AppState {
-        hub,
-        refresh: TICK,
-        shutdown: shutdown.clone(),
-        alerts: None,
-    };
-    crate::serve::serve_until(listener, http::app(state, config.dist), shutdown).await?;
+    let state = AppState::new(hub, TICK, shutdown.clone(), &config.http);
+    let bundle = Bundle::from_option(config.dist.clone());
+    let app = http::app(state, &bundle, axum::Router::new());
+    connections::serve_until(listener, app, &config.http, shutdown).await?;
     publisher.await?;
     Ok(())
 }

@@ -93,6 +93,7 @@ pub fn differences(old: &Config, new: &Config) -> (Vec<&'static str>, Vec<&'stat
     note(old.redis_url != new.redis_url, "redis_url", false);
     note(old.listen != new.listen, "listen", false);
     note(old.dist != new.dist, "dist", false);
+    note(old.http != new.http, "http", false);
     note(
         old.discovery_every != new.discovery_every || old.scan_count != new.scan_count,
         "discovery",

@@ -1,10 +1,15 @@
 //! `pulseboard serve`: the refresher, the alerts and the HTTP server wired together, until the
 //! shutdown; then every task is awaited, so none is cut off on its way out.
+//!
+//! - [`connections`]: the accept loop, with its header timeout and connection cap.
+
+pub mod connections;
 
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
+use crate::bundle::Bundle;
 use crate::config::Config;
 use crate::http::AppState;
 use crate::refresher::Refresher;
@@ -44,30 +49,12 @@ pub async fn serve_live(
             &mut tasks,
         )
     });
-    let state = AppState {
-        hub,
-        refresh: config.refresh,
-        shutdown: shutdown.clone(),
-        alerts,
-    };
-    let app = http::app(state, config.dist.clone()).merge(alerts::history::router(alert_store));
-    serve_until(listener, app, shutdown).await?;
+    let state = AppState::new(hub, config.refresh, shutdown.clone(), &config.http);
+    let state = AppState { alerts, ..state };
+    let bundle = Bundle::from_option(config.dist.clone());
+    let app = http::app(state, &bundle, alerts::history::router(alert_store));
+    connections::serve_until(listener, app, &config.http, shutdown).await?;
     join_all(tasks).await
-}
-
-/// Serves `app` on `listener` until `shutdown`, then drains: open streams end (they watch the
-/// same signal), requests in flight finish.
-pub(crate) async fn serve_until(
-    listener: TcpListener,
-    app: axum::Router,
-    shutdown: Shutdown,
-) -> std::io::Result<()> {
-    axum::serve(listener, app)
-        .with_graceful_shutdown(async move {
-            shutdown.wait().await;
-            tracing::info!("draining: closing streams and finishing requests");
-        })
-        .await
 }
 
 /// Awaits every task of `tasks`; a task that panicked is an error.

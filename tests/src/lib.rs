@@ -39,7 +39,8 @@ pub struct Stack {
 }
 
 impl Stack {
-    /// Redis and a server refreshing every 100 ms, serving the bundle in `dist` (may not exist).
+    /// Redis and a server refreshing every 100 ms, serving the bundle embedded in the server (or
+    /// the one in `$PULSEBOARD_DIST` when set).
     pub async fn start() -> Self {
         Self::start_with(|_| {}).await
     }
@@ -53,7 +54,7 @@ impl Stack {
             redis_url: redis.url(),
             refresh: Duration::from_millis(100),
             discovery_every: Duration::from_millis(200),
-            dist: dist_dir(),
+            dist: std::env::var_os("PULSEBOARD_DIST").map(PathBuf::from),
             ..Config::default()
         };
         adjust(&mut config);

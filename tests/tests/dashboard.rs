@@ -579,7 +579,6 @@ async fn serve_mock_serves_the_same_script_without_redis() {
     let config = Config {
         // Nothing listens here: mock mode must not try.
         redis_url: "redis://127.0.0.1:1".into(),
-        dist: dist_dir(),
         ..Config::default()
     };
     let server = tokio::spawn(pulseboard_server::mock::serve(config, listener, rx));

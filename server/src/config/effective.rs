@@ -19,7 +19,9 @@ pub fn to_toml(config: &Config) -> String {
     let mut root = Table::new();
     root.insert("redis_url".into(), text(&redact(&config.redis_url)));
     root.insert("listen".into(), text(&config.listen.to_string()));
-    root.insert("dist".into(), text(&config.dist.display().to_string()));
+    if let Some(dist) = &config.dist {
+        root.insert("dist".into(), text(&dist.display().to_string()));
+    }
     root.insert("refresh_ms".into(), ms(config.refresh));
     root.insert("discovery_every_ms".into(), ms(config.discovery_every));
     root.insert(
@@ -71,6 +73,17 @@ pub fn to_toml(config: &Config) -> String {
         Value::Table(by_kind.collect()),
     );
     root.insert("lifecycle".into(), Value::Table(lifecycle));
+
+    let h = &config.http;
+    let mut http = Table::new();
+    http.insert("header_timeout_s".into(), s(h.header_timeout));
+    http.insert("request_timeout_s".into(), s(h.request_timeout));
+    http.insert(
+        "max_connections".into(),
+        Value::Integer(h.max_connections as i64),
+    );
+    http.insert("max_streams".into(), Value::Integer(h.max_streams as i64));
+    root.insert("http".into(), Value::Table(http));
 
     let a = &config.alerts;
     let mut alerts = Table::new();
