@@ -391,4 +391,39 @@ mod tests {
         drop(first);
         assert_eq!(open().await.unwrap().status(), StatusCode::OK);
     }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_slow_answer_gets_408_but_the_stream_is_not_cut() {
+        let hub = Hub::default();
+        hub.publish(Snapshot::new(mock_nodes(0), 1));
+        let (_trigger, shutdown) = shutdown::channel();
+        let limits = HttpLimits::default();
+        let state = AppState::new(hub.clone(), Duration::from_secs(1), shutdown, &limits);
+        let slow = Router::new().route(
+            "/slow",
+            axum::routing::get(|| async {
+                tokio::time::sleep(Duration::from_secs(60)).await;
+                "too late"
+            }),
+        );
+        let app = app(state, &no_bundle(), slow);
+        let (status, _, _) = get(app.clone(), "/slow").await;
+        assert_eq!(status, StatusCode::REQUEST_TIMEOUT);
+
+        let response = app
+            .oneshot(
+                Request::get("/api/agent-office/nodes/stream")
+                    .body(Body::empty())
+                    .unwrap(),
+            )
+            .await
+            .unwrap();
+        let mut body = response.into_body().into_data_stream();
+        assert!(body.next().await.is_some(), "the first snapshot");
+        // Long past the request timeout, a change still arrives on the same stream.
+        tokio::time::sleep(limits.request_timeout * 3).await;
+        hub.publish(Snapshot::new(mock_nodes(1), 2));
+        let next = body.next().await.expect("the stream is open").unwrap();
+        assert!(String::from_utf8_lossy(&next).starts_with("data:"));
+    }
 }
