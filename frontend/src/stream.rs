@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use leptos::prelude::*;
 use pulseboard_shared::mock::mock_fleet;
-use pulseboard_shared::{Nodes, WorkerStatus};
+use pulseboard_shared::{Nodes, Summary, WorkerStatus};
 use wasm_bindgen::{closure::Closure, JsCast, JsValue};
 use web_sys::{Event, EventSource, MessageEvent};
 
@@ -160,6 +160,7 @@ pub fn open() -> Feed {
             let elapsed = offset + ((now_ms() - start) / 1000.0) as u64;
             let mut nodes = mock_fleet(elapsed, size);
             nodes.workers.truncate(size);
+            nodes.summary = Some(Summary::of(&nodes.workers));
             set.publish(nodes);
         };
         tick();

@@ -12,7 +12,7 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use pulseboard_shared::rules::{link_for, paused_reason};
-use pulseboard_shared::{Nodes, WorkerKind};
+use pulseboard_shared::{Nodes, Summary, WorkerKind};
 
 use self::time::age_s;
 pub use self::time::{iso, parse_ts};
@@ -88,6 +88,7 @@ pub fn aggregate(
         .collect();
     Aggregate {
         nodes: Nodes {
+            summary: Some(Summary::of(&workers)),
             redis_ok: true,
             paused: reading.paused,
             paused_reason: paused_reason(reading.paused, watcher_mode.as_deref()),

@@ -52,6 +52,7 @@ impl Snapshot {
                 workers: vec![],
                 links: vec![],
                 hosts: vec![],
+                summary: None,
             },
             0,
         )

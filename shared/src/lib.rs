@@ -8,6 +8,7 @@
 //! - [`nodes`]: contract 2, the JSON of `GET /api/agent-office/nodes`.
 //! - [`lifecycle`]: a worker's lifecycle state from its own signal first and time second.
 //! - [`rules`]: link status, state labels and colours: the meaning of a worker's record.
+//! - [`summary`]: one condition per worker, counted: the fleet at a glance.
 //! - [`layout`]: where hosts, the bus, workers and links go in the 3D scene.
 //! - [`mock`]: a scripted fleet cycling through every state, for mock mode.
 
@@ -17,8 +18,10 @@ pub mod lifecycle;
 pub mod mock;
 pub mod nodes;
 pub mod rules;
+pub mod summary;
 
 pub use heartbeat::{Heartbeat, HeartbeatRead};
 pub use lifecycle::{Lifecycle, LifecycleState, Phase};
 pub use nodes::{HostInfo, Link, LinkStatus, LinkType, Nodes, WorkerKind, WorkerStatus};
 pub use rules::{link_status, links_for, state_label, Lang};
+pub use summary::{Condition, Summary};

@@ -8,6 +8,7 @@ use crate::heartbeat::Declared;
 use crate::lifecycle::{Lifecycle, LifecycleState as L};
 use crate::nodes::{HostInfo, Nodes, WorkerKind, WorkerStatus};
 use crate::rules::{links_for, DEFAULT_PAUSED_REASON};
+use crate::summary::Summary;
 
 /// Seconds each act of the script lasts.
 pub const ACT_S: u64 = 8;
@@ -115,6 +116,7 @@ pub fn mock_fleet(elapsed_s: u64, size: usize) -> Nodes {
     let paused = act == Act::Paused;
     let links = links_for(&workers);
     Nodes {
+        summary: Some(Summary::of(&workers)),
         redis_ok: act != Act::RedisLost,
         paused,
         paused_reason: paused.then(|| DEFAULT_PAUSED_REASON.to_owned()),

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::heartbeat::Declared;
 use crate::lifecycle::Lifecycle;
+use crate::summary::Summary;
 
 /// The whole answer of `/api/agent-office/nodes`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -26,6 +27,9 @@ pub struct Nodes {
     /// Additive: the configured hosts with the names the page shows for them.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub hosts: Vec<HostInfo>,
+    /// Additive: counts per condition and queue totals over every worker.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub summary: Option<Summary>,
 }
 
 impl Nodes {

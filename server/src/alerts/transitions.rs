@@ -299,6 +299,7 @@ mod tests {
             workers,
             links: vec![],
             hosts: vec![],
+            summary: None,
         }
     }
 

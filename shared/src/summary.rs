@@ -1,0 +1,308 @@
+//! The fleet at a glance: one condition per worker (the most urgent thing true of it), counted,
+//! and the totals of its queues. What the page's summary shows and filters on, at any size.
+
+use serde::{Deserialize, Serialize};
+
+use crate::lifecycle::LifecycleState as L;
+use crate::nodes::{LinkStatus, WorkerStatus};
+use crate::rules::link_status;
+
+/// The one word that says how a worker is, most urgent first (the order problems are listed in).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Condition {
+    /// Gone without a word (key expired, crashed).
+    Down,
+    /// Never became ready.
+    Failed,
+    /// Busy on one job for too long.
+    Stalled,
+    /// Its own checks fail.
+    Unhealthy,
+    /// Jobs pile up in its dead letters.
+    Degraded,
+    /// Its beat is overdue.
+    Late,
+    /// Loading; not ready yet.
+    Starting,
+    /// Finishing its jobs before a stop.
+    Draining,
+    /// Held back by the pause flag (or says it is paused).
+    Paused,
+    /// Stopped cleanly.
+    Stopped,
+    /// Working on jobs.
+    Busy,
+    /// Fine and idle.
+    Healthy,
+}
+
+impl Condition {
+    /// Every condition, most urgent first.
+    pub const ALL: [Self; 12] = [
+        Self::Down,
+        Self::Failed,
+        Self::Stalled,
+        Self::Unhealthy,
+        Self::Degraded,
+        Self::Late,
+        Self::Starting,
+        Self::Draining,
+        Self::Paused,
+        Self::Stopped,
+        Self::Busy,
+        Self::Healthy,
+    ];
+
+    /// `worker`'s condition.
+    pub fn of(worker: &WorkerStatus) -> Self {
+        match worker.lifecycle.as_ref().map(|l| l.state) {
+            Some(L::Down) => return Self::Down,
+            Some(L::Failed) => return Self::Failed,
+            Some(L::Stalled) => return Self::Stalled,
+            Some(L::Unhealthy) => return Self::Unhealthy,
+            _ => {}
+        }
+        let late = worker
+            .lifecycle
+            .as_ref()
+            .is_some_and(|l| l.state == L::Late);
+        match (
+            link_status(worker),
+            worker.lifecycle.as_ref().map(|l| l.state),
+        ) {
+            (LinkStatus::Down, _) => Self::Down,
+            (LinkStatus::Degraded, _) => Self::Degraded,
+            _ if late => Self::Late,
+            (_, Some(L::Starting)) => Self::Starting,
+            (_, Some(L::Draining)) => Self::Draining,
+            (_, Some(L::Stopped)) => Self::Stopped,
+            (LinkStatus::Paused, _) => Self::Paused,
+            _ if worker.processing > 0 || worker.state.as_deref() == Some("busy") => Self::Busy,
+            _ => Self::Healthy,
+        }
+    }
+
+    /// Whether an operator should look: down, failed, stalled, unhealthy, degraded or late.
+    pub fn is_problem(self) -> bool {
+        self <= Self::Late
+    }
+
+    /// A stable spelling (JSON, the DOM, the stream's filter).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Down => "down",
+            Self::Failed => "failed",
+            Self::Stalled => "stalled",
+            Self::Unhealthy => "unhealthy",
+            Self::Degraded => "degraded",
+            Self::Late => "late",
+            Self::Starting => "starting",
+            Self::Draining => "draining",
+            Self::Paused => "paused",
+            Self::Stopped => "stopped",
+            Self::Busy => "busy",
+            Self::Healthy => "healthy",
+        }
+    }
+
+    /// The condition spelled `text`, if any.
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|c| c.as_str() == text)
+    }
+}
+
+/// Counts per condition and totals over the fleet (contract 2's additive `summary`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Summary {
+    /// Workers in all.
+    pub workers: u64,
+    /// Workers with a problem (see [`Condition::is_problem`]).
+    pub problems: u64,
+    /// Workers per condition, most urgent first; conditions nobody is in are left out.
+    pub conditions: Vec<ConditionCount>,
+    /// Jobs waiting, over every queue.
+    pub queue_depth: u64,
+    /// Jobs in flight.
+    pub processing: u64,
+    /// Jobs in dead letters.
+    pub dead_letter: u64,
+}
+
+/// How many workers are in one condition.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConditionCount {
+    /// The condition.
+    pub condition: Condition,
+    /// How many workers are in it.
+    pub count: u64,
+}
+
+impl Summary {
+    /// The summary of `workers`.
+    pub fn of(workers: &[WorkerStatus]) -> Self {
+        let mut counts = [0u64; Condition::ALL.len()];
+        let mut summary = Self {
+            workers: workers.len() as u64,
+            ..Self::default()
+        };
+        for w in workers {
+            counts[Condition::of(w) as usize] += 1;
+            summary.queue_depth += w.queue_depth;
+            summary.processing += w.processing;
+            summary.dead_letter += w.dead_letter;
+        }
+        summary.conditions = Condition::ALL
+            .into_iter()
+            .zip(counts)
+            .filter(|(_, count)| *count > 0)
+            .map(|(condition, count)| ConditionCount { condition, count })
+            .collect();
+        summary.problems = summary
+            .conditions
+            .iter()
+            .filter(|c| c.condition.is_problem())
+            .map(|c| c.count)
+            .sum();
+        summary
+    }
+
+    /// How many workers are in `condition`.
+    pub fn count(&self, condition: Condition) -> u64 {
+        self.conditions
+            .iter()
+            .find(|c| c.condition == condition)
+            .map_or(0, |c| c.count)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lifecycle::Lifecycle;
+    use crate::nodes::WorkerKind;
+
+    fn worker(name: &str, alive: bool, state: &str) -> WorkerStatus {
+        let mut w = WorkerStatus::new(name, WorkerKind::Render);
+        w.alive = alive;
+        w.state = alive.then(|| state.to_owned());
+        w
+    }
+
+    fn with_lifecycle(mut w: WorkerStatus, state: L) -> WorkerStatus {
+        w.lifecycle = Some(Lifecycle {
+            state,
+            reason: None,
+            age_s: None,
+        });
+        w
+    }
+
+    #[test]
+    fn each_worker_gets_its_most_urgent_condition() {
+        let mut dead_letters = worker("d", true, "idle");
+        dead_letters.dead_letter = 3;
+        let mut in_flight = worker("f", true, "idle");
+        in_flight.processing = 1;
+        let cases = [
+            (worker("a", false, ""), Condition::Down),
+            (worker("b", true, "idle"), Condition::Healthy),
+            (worker("c", true, "busy"), Condition::Busy),
+            (in_flight, Condition::Busy),
+            (dead_letters.clone(), Condition::Degraded),
+            (worker("e", true, "paused"), Condition::Paused),
+            (
+                with_lifecycle(worker("g", true, "idle"), L::Late),
+                Condition::Late,
+            ),
+            (with_lifecycle(dead_letters, L::Late), Condition::Degraded),
+            (
+                with_lifecycle(worker("h", true, "idle"), L::Stalled),
+                Condition::Stalled,
+            ),
+            (
+                with_lifecycle(worker("i", true, "idle"), L::Unhealthy),
+                Condition::Unhealthy,
+            ),
+            (
+                with_lifecycle(worker("j", true, "idle"), L::Starting),
+                Condition::Starting,
+            ),
+            (
+                with_lifecycle(worker("k", true, "idle"), L::Failed),
+                Condition::Failed,
+            ),
+            (
+                with_lifecycle(worker("l", true, "idle"), L::Draining),
+                Condition::Draining,
+            ),
+            (
+                with_lifecycle(worker("m", false, ""), L::Stopped),
+                Condition::Stopped,
+            ),
+            (
+                with_lifecycle(worker("n", false, ""), L::Down),
+                Condition::Down,
+            ),
+            (
+                with_lifecycle(worker("o", true, "busy"), L::Ready),
+                Condition::Busy,
+            ),
+        ];
+        for (w, expected) in cases {
+            assert_eq!(Condition::of(&w), expected, "{}", w.name);
+        }
+    }
+
+    #[test]
+    fn problems_are_the_urgent_conditions() {
+        let problems: Vec<_> = Condition::ALL
+            .into_iter()
+            .filter(|c| c.is_problem())
+            .collect();
+        use Condition as C;
+        assert_eq!(
+            problems,
+            [
+                C::Down,
+                C::Failed,
+                C::Stalled,
+                C::Unhealthy,
+                C::Degraded,
+                C::Late
+            ]
+        );
+        for c in Condition::ALL {
+            assert_eq!(Condition::parse(c.as_str()), Some(c));
+            assert_eq!(serde_json::to_value(c).unwrap(), c.as_str());
+        }
+    }
+
+    #[test]
+    fn the_summary_counts_and_totals_the_fleet() {
+        let mut a = worker("a", true, "busy");
+        a.queue_depth = 4;
+        a.processing = 2;
+        let mut b = worker("b", true, "idle");
+        b.dead_letter = 5;
+        let c = worker("c", false, "");
+        let d = worker("d", false, "");
+        let summary = Summary::of(&[a, b, c, d]);
+        assert_eq!(summary.workers, 4);
+        assert_eq!(summary.problems, 3);
+        assert_eq!(summary.count(Condition::Down), 2);
+        assert_eq!(summary.count(Condition::Degraded), 1);
+        assert_eq!(summary.count(Condition::Busy), 1);
+        assert_eq!(summary.count(Condition::Healthy), 0);
+        assert_eq!(
+            (summary.queue_depth, summary.processing, summary.dead_letter),
+            (4, 2, 5)
+        );
+        let order: Vec<_> = summary.conditions.iter().map(|c| c.condition).collect();
+        assert_eq!(
+            order,
+            [Condition::Down, Condition::Degraded, Condition::Busy]
+        );
+        assert_eq!(Summary::of(&[]), Summary::default());
+    }
+}
