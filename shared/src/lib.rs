@@ -7,6 +7,7 @@
 //!   lenient reader that survives anything found under that key.
 //! - [`nodes`]: contract 2, the JSON of `GET /api/agent-office/nodes`.
 //! - [`lifecycle`]: a worker's lifecycle state from its own signal first and time second.
+//! - [`patch`]: what changed between two snapshots, for the live stream; applied by the page.
 //! - [`rules`]: link status, state labels and colours: the meaning of a worker's record.
 //! - [`summary`]: one condition per worker, counted: the fleet at a glance.
 //! - [`layout`]: where hosts, the bus, workers and links go in the 3D scene.
@@ -17,6 +18,7 @@ pub mod layout;
 pub mod lifecycle;
 pub mod mock;
 pub mod nodes;
+pub mod patch;
 pub mod rules;
 pub mod summary;
 

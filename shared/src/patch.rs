@@ -1,0 +1,350 @@
+//! What changed between two snapshots, so the live stream sends a 10,000-worker fleet's changes
+//! and not the whole fleet every second.
+//!
+//! Ages need care: every worker's `last_beat_age_s` (and lifecycle `age_s`) grows with the clock,
+//! so a naive diff lists every worker on every refresh. The aggregator computes ages from a whole
+//! second `now`, so between two snapshots every age that only followed the clock grew by exactly
+//! the difference of their `generated_at`. [`apply`] moves every age on by that difference;
+//! a patch lists only workers whose age did something else (a new beat: `ages`) or whose record
+//! changed (`upsert`). [`diff`] then [`apply`] gives back the new snapshot exactly.
+
+use std::collections::{HashMap, HashSet};
+
+use serde::{Deserialize, Serialize};
+
+use crate::lifecycle::Lifecycle;
+use crate::nodes::{HostInfo, Link, Nodes, WorkerStatus};
+use crate::summary::Summary;
+
+/// The changes from snapshot version `from` to `to`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Patch {
+    /// The version the patch applies to.
+    pub from: u64,
+    /// The version it makes.
+    pub to: u64,
+    /// The new snapshot's time; ages move on by its distance from the old one's.
+    pub generated_at: String,
+    /// Contract 2's `redis_ok`.
+    pub redis_ok: bool,
+    /// Contract 2's `paused`.
+    pub paused: bool,
+    /// Contract 2's `paused_reason`.
+    pub paused_reason: Option<String>,
+    /// Workers new or changed beyond their ages, whole.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub upsert: Vec<WorkerStatus>,
+    /// Workers gone, by name.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub remove: Vec<String>,
+    /// Workers whose ages changed otherwise than by the clock (a new beat), and their ages.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ages: Vec<Ages>,
+    /// Every worker's name in the new order, when it is not the old order with the new workers
+    /// appended.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub order: Option<Vec<String>>,
+    /// Links changed in place (same links, same order), with their index.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub links_at: Vec<(usize, Link)>,
+    /// All links, when the set of links changed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub links: Option<Vec<Link>>,
+    /// The hosts, when they changed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hosts: Option<Vec<HostInfo>>,
+    /// The summary, when it changed (`Some(None)`, sent as `null`: it is gone).
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "present"
+    )]
+    pub summary: Option<Option<Summary>>,
+}
+
+/// A field that is present, even as `null`, is `Some`; an absent one is `None` (by `default`).
+fn present<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    T::deserialize(d).map(Some)
+}
+
+/// A worker's ages: `[name, last_beat_age_s, lifecycle age_s]`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Ages(pub String, pub Option<u64>, pub Option<u64>);
+
+/// Why a patch cannot be applied: the client must ask for the whole snapshot again.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Resync {
+    /// The patch starts from another version than the one held.
+    Version {
+        /// What the client holds.
+        held: u64,
+        /// What the patch starts from.
+        from: u64,
+    },
+    /// The patch names workers or links the client does not have.
+    Mismatch(String),
+}
+
+/// The patch from `old` (version `from`) to `new` (version `to`).
+pub fn diff(old: &Nodes, new: &Nodes, from: u64, to: u64) -> Patch {
+    let elapsed = elapsed_s(&old.generated_at, &new.generated_at);
+    let old_by_name: HashMap<&str, &WorkerStatus> =
+        old.workers.iter().map(|w| (w.name.as_str(), w)).collect();
+    let new_names: HashSet<&str> = new.workers.iter().map(|w| w.name.as_str()).collect();
+    let mut patch = Patch {
+        from,
+        to,
+        generated_at: new.generated_at.clone(),
+        redis_ok: new.redis_ok,
+        paused: new.paused,
+        paused_reason: new.paused_reason.clone(),
+        upsert: vec![],
+        remove: vec![],
+        ages: vec![],
+        order: None,
+        links_at: vec![],
+        links: None,
+        hosts: (old.hosts != new.hosts).then(|| new.hosts.clone()),
+        summary: (old.summary != new.summary).then(|| new.summary.clone()),
+    };
+    for w in &new.workers {
+        match old_by_name.get(w.name.as_str()) {
+            None => patch.upsert.push(w.clone()),
+            Some(o) if !same_but_ages(o, w) => patch.upsert.push(w.clone()),
+            Some(o) => {
+                if ages_of(o, elapsed) != (w.last_beat_age_s, lifecycle_age(w)) {
+                    patch
+                        .ages
+                        .push(Ages(w.name.clone(), w.last_beat_age_s, lifecycle_age(w)));
+                }
+            }
+        }
+    }
+    patch.remove = old
+        .workers
+        .iter()
+        .filter(|w| !new_names.contains(w.name.as_str()))
+        .map(|w| w.name.clone())
+        .collect();
+    // The order `apply` makes without help: the old one, without the removed, then the new.
+    let implied = old
+        .workers
+        .iter()
+        .map(|w| w.name.as_str())
+        .filter(|n| new_names.contains(n))
+        .chain(
+            new.workers
+                .iter()
+                .map(|w| w.name.as_str())
+                .filter(|n| !old_by_name.contains_key(n)),
+        );
+    if !implied.eq(new.workers.iter().map(|w| w.name.as_str())) {
+        patch.order = Some(new.workers.iter().map(|w| w.name.clone()).collect());
+    }
+    let same_links = old.links.len() == new.links.len()
+        && old
+            .links
+            .iter()
+            .zip(&new.links)
+            .all(|(a, b)| (&a.from, &a.to, a.link_type) == (&b.from, &b.to, b.link_type));
+    if same_links {
+        patch.links_at = old
+            .links
+            .iter()
+            .zip(&new.links)
+            .enumerate()
+            .filter(|(_, (a, b))| a != b)
+            .map(|(i, (_, b))| (i, b.clone()))
+            .collect();
+    } else {
+        patch.links = Some(new.links.clone());
+    }
+    patch
+}
+
+/// Applies `patch` to `nodes` (which must be at version `held`); on error `nodes` is left as it
+/// was and the client should ask for the whole snapshot.
+pub fn apply(nodes: &mut Nodes, held: u64, patch: &Patch) -> Result<(), Resync> {
+    if patch.from != held {
+        return Err(Resync::Version {
+            held,
+            from: patch.from,
+        });
+    }
+    if let Some((i, _)) = patch.links_at.iter().find(|(i, _)| *i >= nodes.links.len()) {
+        return Err(Resync::Mismatch(format!("no link at {i}")));
+    }
+    let known: HashSet<&str> = nodes.workers.iter().map(|w| w.name.as_str()).collect();
+    if let Some(a) = patch.ages.iter().find(|a| !known.contains(a.0.as_str())) {
+        return Err(Resync::Mismatch(format!("no worker {:?}", a.0)));
+    }
+    let elapsed = elapsed_s(&nodes.generated_at, &patch.generated_at);
+    let mut workers: Vec<WorkerStatus> = std::mem::take(&mut nodes.workers);
+    if !patch.remove.is_empty() {
+        let gone: HashSet<&str> = patch.remove.iter().map(String::as_str).collect();
+        workers.retain(|w| !gone.contains(w.name.as_str()));
+    }
+    for w in &mut workers {
+        let (beat, lifecycle) = ages_of(w, elapsed);
+        set_ages(w, beat, lifecycle);
+    }
+    let mut index: HashMap<String, usize> = workers
+        .iter()
+        .enumerate()
+        .map(|(i, w)| (w.name.clone(), i))
+        .collect();
+    for w in &patch.upsert {
+        match index.get(&w.name) {
+            Some(&i) => workers[i] = w.clone(),
+            None => {
+                index.insert(w.name.clone(), workers.len());
+                workers.push(w.clone());
+            }
+        }
+    }
+    for Ages(name, beat, lifecycle) in &patch.ages {
+        if let Some(&i) = index.get(name) {
+            set_ages(&mut workers[i], *beat, *lifecycle);
+        }
+    }
+    if let Some(order) = &patch.order {
+        let mut slots: Vec<Option<WorkerStatus>> = workers.into_iter().map(Some).collect();
+        workers = order
+            .iter()
+            .filter_map(|name| index.get(name).and_then(|&i| slots[i].take()))
+            .collect();
+    }
+    nodes.workers = workers;
+    if let Some(links) = &patch.links {
+        nodes.links = links.clone();
+    }
+    for (i, link) in &patch.links_at {
+        nodes.links[*i] = link.clone();
+    }
+    if let Some(hosts) = &patch.hosts {
+        nodes.hosts = hosts.clone();
+    }
+    if let Some(summary) = &patch.summary {
+        nodes.summary = summary.clone();
+    }
+    nodes.generated_at = patch.generated_at.clone();
+    nodes.redis_ok = patch.redis_ok;
+    nodes.paused = patch.paused;
+    nodes.paused_reason = patch.paused_reason.clone();
+    Ok(())
+}
+
+/// `nodes` as it would read at `generated_at` with nothing changed but the clock: every age
+/// moved on. How a client compares what it holds with a later snapshot of the same version.
+pub fn advance_to(nodes: &mut Nodes, generated_at: &str) {
+    let elapsed = elapsed_s(&nodes.generated_at, generated_at);
+    for w in &mut nodes.workers {
+        let (beat, lifecycle) = ages_of(w, elapsed);
+        set_ages(w, beat, lifecycle);
+    }
+    nodes.generated_at = generated_at.to_owned();
+}
+
+fn lifecycle_age(w: &WorkerStatus) -> Option<u64> {
+    w.lifecycle.as_ref().and_then(|l| l.age_s)
+}
+
+/// `w`'s ages moved on by `elapsed` seconds.
+fn ages_of(w: &WorkerStatus, elapsed: u64) -> (Option<u64>, Option<u64>) {
+    (
+        w.last_beat_age_s.map(|a| a + elapsed),
+        lifecycle_age(w).map(|a| a + elapsed),
+    )
+}
+
+fn set_ages(w: &mut WorkerStatus, beat: Option<u64>, lifecycle: Option<u64>) {
+    w.last_beat_age_s = beat;
+    if let Some(l) = &mut w.lifecycle {
+        l.age_s = lifecycle;
+    }
+}
+
+/// Whether `a` and `b` differ at most in their ages. Destructured field by field, so a field
+/// added to the contract cannot be forgotten here (the build fails until it is compared).
+fn same_but_ages(a: &WorkerStatus, b: &WorkerStatus) -> bool {
+    let WorkerStatus {
+        name,
+        kind,
+        alive,
+        state,
+        last_beat_age_s: _,
+        queue_depth,
+        dead_letter,
+        processing,
+        jobs_done,
+        jobs_failed,
+        last_job_at,
+        host,
+        registered,
+        error,
+        lifecycle,
+        declared,
+    } = a;
+    let lifecycle_same = match (lifecycle, &b.lifecycle) {
+        (None, None) => true,
+        (
+            Some(Lifecycle {
+                state,
+                reason,
+                age_s: _,
+            }),
+            Some(other),
+        ) => *state == other.state && *reason == other.reason,
+        _ => false,
+    };
+    lifecycle_same
+        && *name == b.name
+        && *kind == b.kind
+        && *alive == b.alive
+        && *state == b.state
+        && *queue_depth == b.queue_depth
+        && *dead_letter == b.dead_letter
+        && *processing == b.processing
+        && *jobs_done == b.jobs_done
+        && *jobs_failed == b.jobs_failed
+        && *last_job_at == b.last_job_at
+        && *host == b.host
+        && *registered == b.registered
+        && *error == b.error
+        && *declared == b.declared
+}
+
+/// Whole seconds from `from` to `to` (contract 2 times, `YYYY-MM-DDTHH:MM:SSZ`); 0 when either
+/// cannot be read or `to` is earlier.
+pub fn elapsed_s(from: &str, to: &str) -> u64 {
+    match (unix_s(from), unix_s(to)) {
+        (Some(a), Some(b)) if b > a => (b - a) as u64,
+        _ => 0,
+    }
+}
+
+/// Seconds since 1970 of a contract 2 time (`2026-06-29T00:00:03Z`).
+fn unix_s(time: &str) -> Option<i64> {
+    let b = time.as_bytes();
+    if b.len() != 20 || b[4] != b'-' || b[7] != b'-' || b[10] != b'T' || b[19] != b'Z' {
+        return None;
+    }
+    let num = |range: std::ops::Range<usize>| time.get(range)?.parse::<i64>().ok();
+    let (y, m, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
+    let (hh, mm, ss) = (num(11..13)?, num(14..16)?, num(17..19)?);
+    // Days from the civil date (Howard Hinnant's algorithm).
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doy = (153 * ((m + 9) % 12) + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    Some(days * 86_400 + hh * 3600 + mm * 60 + ss)
+}
+
+#[cfg(test)]
+mod tests;
