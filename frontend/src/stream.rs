@@ -1,7 +1,10 @@
 //! The live feed: the latest [`Nodes`], where it comes from and how fresh it is, as signals.
 //!
 //! Three sources, chosen once when the page opens:
-//! - the server's SSE stream (the normal case). The browser retries a dropped stream by itself,
+//! - the server's SSE stream (the normal case): the whole snapshot first, then patches of what
+//!   changed, applied in place (`pulseboard_shared::patch`); a patch that does not follow the
+//!   version held makes the page reopen the stream, which starts with the whole snapshot again.
+//!   The browser retries a dropped stream by itself,
 //!   but gives up for good when the server answers with anything other than an event stream
 //!   (a 502 from a proxy, a restart that serves 503): then the page reopens it itself, backing
 //!   off from 1 s to 15 s;
@@ -17,6 +20,7 @@ use std::time::Duration;
 
 use leptos::prelude::*;
 use pulseboard_shared::mock::mock_fleet;
+use pulseboard_shared::patch::{apply, Patch};
 use pulseboard_shared::{Nodes, Summary, WorkerStatus};
 use wasm_bindgen::{closure::Closure, JsCast, JsValue};
 use web_sys::{Event, EventSource, MessageEvent};
@@ -113,6 +117,7 @@ pub fn feed() -> Feed {
 
 #[derive(Clone, Copy)]
 struct Setters {
+    nodes_read: ReadSignal<Option<Nodes>>,
     nodes: WriteSignal<Option<Nodes>>,
     connection: WriteSignal<Connection>,
     received_at: WriteSignal<f64>,
@@ -124,11 +129,49 @@ impl Setters {
         self.nodes.set(Some(nodes));
     }
 
-    fn publish_json(&self, text: &str) {
+    fn publish_json(&self, text: &str) -> bool {
         // A snapshot we cannot read is skipped: the last good one stays on screen.
         match serde_json::from_str::<Nodes>(text) {
-            Ok(nodes) => self.publish(nodes),
-            Err(err) => leptos::logging::warn!("skipping an unreadable nodes snapshot: {err}"),
+            Ok(nodes) => {
+                self.publish(nodes);
+                true
+            }
+            Err(err) => {
+                leptos::logging::warn!("skipping an unreadable nodes snapshot: {err}");
+                false
+            }
+        }
+    }
+
+    /// Applies a patch to the snapshot held at version `held`; false when it does not follow
+    /// (the stream must start again from a whole snapshot).
+    fn apply_patch_json(&self, held: Option<u64>, text: &str) -> bool {
+        let patch = match serde_json::from_str::<Patch>(text) {
+            Ok(patch) => patch,
+            Err(err) => {
+                leptos::logging::warn!("unreadable patch, resyncing: {err}");
+                return false;
+            }
+        };
+        let Some(held) = held else { return false };
+        if self.nodes_read.with_untracked(Option::is_none) {
+            return false;
+        }
+        let mut applied = Ok(());
+        self.nodes.update(|nodes| {
+            if let Some(nodes) = nodes {
+                applied = apply(nodes, held, &patch);
+            }
+        });
+        match applied {
+            Ok(()) => {
+                self.received_at.set(now_ms());
+                true
+            }
+            Err(why) => {
+                leptos::logging::warn!("patch does not follow ({why:?}), resyncing");
+                false
+            }
         }
     }
 }
@@ -140,6 +183,7 @@ pub fn open() -> Feed {
     let (received_at, set_received_at) = signal(now_ms());
     let (now, set_now) = signal(now_ms());
     let set = Setters {
+        nodes_read: nodes,
         nodes: set_nodes,
         connection: set_connection,
         received_at: set_received_at,
@@ -178,6 +222,7 @@ pub fn open() -> Feed {
         timers.push(set_interval_with_handle(poll, POLL_EVERY));
     }
     on_cleanup(move || timers.iter().flatten().for_each(IntervalHandle::clear));
+    expose_for_tests(nodes);
     Feed {
         nodes,
         connection,
@@ -194,7 +239,7 @@ async fn poll_once(set: Setters) {
     match fetch_text(NODES).await {
         Ok(text) => {
             set.connection.set(Connection::Polling);
-            set.publish_json(&text);
+            let _ = set.publish_json(&text);
         }
         Err(_) => set.connection.set(Connection::Reconnecting),
     }
@@ -206,7 +251,10 @@ type Handler = Closure<dyn FnMut(Event)>;
 #[derive(Default)]
 struct Sse {
     source: RefCell<Option<EventSource>>,
-    handlers: RefCell<Vec<Handler>>,
+    /// The handlers with the event each listens to.
+    handlers: RefCell<Vec<(&'static str, Handler)>>,
+    /// The snapshot version held (the last event's id).
+    version: Cell<Option<u64>>,
     retry: Cell<Option<TimeoutHandle>>,
     failures: Cell<u32>,
     closed: Cell<bool>,
@@ -245,21 +293,42 @@ impl Sse {
                 me.reopen_later(set);
             }
         });
-        let on_message = Closure::<dyn FnMut(Event)>::new(move |event: Event| {
-            if let Some(text) = event
-                .dyn_ref::<MessageEvent>()
-                .and_then(|e| e.data().as_string())
-            {
-                set.connection.set(Connection::Live);
-                set.publish_json(&text);
+        let me = Rc::downgrade(self);
+        let on_snapshot = Closure::<dyn FnMut(Event)>::new(move |event: Event| {
+            let Some((id, text)) = message(&event) else {
+                return;
+            };
+            let Some(me) = me.upgrade() else { return };
+            set.connection.set(Connection::Live);
+            if set.publish_json(&text) {
+                me.version.set(id);
             }
         });
-        source.set_onopen(Some(on_open.as_ref().unchecked_ref()));
-        source.set_onerror(Some(on_error.as_ref().unchecked_ref()));
-        source.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+        let me = Rc::downgrade(self);
+        let on_patch = Closure::<dyn FnMut(Event)>::new(move |event: Event| {
+            let Some((id, text)) = message(&event) else {
+                return;
+            };
+            let Some(me) = me.upgrade() else { return };
+            set.connection.set(Connection::Live);
+            if set.apply_patch_json(me.version.get(), &text) {
+                me.version.set(id);
+            } else {
+                me.resync(set);
+            }
+        });
+        let handlers: Vec<(&'static str, Handler)> = vec![
+            ("open", on_open),
+            ("error", on_error),
+            ("snapshot", on_snapshot),
+            ("patch", on_patch),
+        ];
+        for (kind, handler) in &handlers {
+            let _ = source.add_event_listener_with_callback(kind, handler.as_ref().unchecked_ref());
+        }
         self.detach();
         *self.source.borrow_mut() = Some(source);
-        *self.handlers.borrow_mut() = vec![on_open, on_error, on_message];
+        *self.handlers.borrow_mut() = handlers;
     }
 
     /// Reopens after 1, 2, 4, 8, 15, 15… seconds (with jitter, so a restarted server is not
@@ -287,12 +356,32 @@ impl Sse {
         self.retry.set(handle.ok());
     }
 
+    /// Starts again from a whole snapshot: a new stream begins with one. Opened from a timer,
+    /// never from inside a handler the reopening drops.
+    fn resync(self: &Rc<Self>, set: Setters) {
+        self.version.set(None);
+        if let Some(source) = self.source.borrow().as_ref() {
+            source.close();
+        }
+        let me = Rc::downgrade(self);
+        let handle = set_timeout_with_handle(
+            move || {
+                if let Some(me) = me.upgrade() {
+                    me.open(set);
+                }
+            },
+            Duration::ZERO,
+        );
+        self.retry.set(handle.ok());
+    }
+
     fn detach(&self) {
         if let Some(source) = self.source.borrow_mut().take() {
             source.close();
-            source.set_onopen(None);
-            source.set_onerror(None);
-            source.set_onmessage(None);
+            for (kind, handler) in self.handlers.borrow().iter() {
+                let _ = source
+                    .remove_event_listener_with_callback(kind, handler.as_ref().unchecked_ref());
+            }
         }
     }
 
@@ -304,4 +393,28 @@ impl Sse {
         self.detach();
         self.handlers.borrow_mut().clear();
     }
+}
+
+/// A server-sent event's id (the version it brings) and data.
+fn message(event: &Event) -> Option<(Option<u64>, String)> {
+    let event = event.dyn_ref::<MessageEvent>()?;
+    let id = event.last_event_id().parse().ok();
+    Some((id, event.data().as_string()?))
+}
+
+/// `window.pulseboardNodes()`: the snapshot the page holds, as JSON, so a test can compare what
+/// the patches built with the server's whole snapshot. Read-only; set once per page.
+fn expose_for_tests(nodes: ReadSignal<Option<Nodes>>) {
+    let read = Closure::<dyn Fn() -> JsValue>::new(move || {
+        nodes
+            .with_untracked(|n| serde_json::to_string(n).ok())
+            .map_or(JsValue::NULL, |json| JsValue::from_str(&json))
+    });
+    let _ = js_sys::Reflect::set(
+        &window(),
+        &JsValue::from_str("pulseboardNodes"),
+        read.as_ref(),
+    );
+    // It lives as long as the page.
+    read.forget();
 }

@@ -2,20 +2,16 @@
 //!
 //! Every handler reads the latest [`Snapshot`](crate::snapshot::Snapshot); none touches Redis.
 
-use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::State;
 use axum::http::{header, HeaderValue, StatusCode};
-use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use axum::{middleware, Json, Router};
-use futures::{Stream, StreamExt};
 use serde_json::json;
 use tokio::sync::Semaphore;
-use tokio_stream::wrappers::WatchStream;
 use tower_http::timeout::TimeoutLayer;
 
 use crate::bundle::{csp, Bundle};
@@ -24,6 +20,7 @@ use crate::shutdown::Shutdown;
 use crate::snapshot::Hub;
 
 pub mod security_headers;
+pub mod stream;
 
 /// What the handlers share.
 #[derive(Clone)]
@@ -74,7 +71,7 @@ pub fn app(state: AppState, bundle: &Bundle, more: Router) -> Router {
         ));
     // The stream is open for as long as the viewer looks: no request timeout.
     let streams = Router::new()
-        .route("/api/agent-office/nodes/stream", get(stream))
+        .route("/api/agent-office/nodes/stream", get(stream::stream))
         .with_state(state);
     let policy = HeaderValue::from_str(&policy).expect("the policy is ASCII");
     bounded
@@ -93,53 +90,6 @@ async fn nodes(State(state): State<AppState>) -> Response {
             (header::CACHE_CONTROL, "no-store"),
         ],
         snapshot.json.clone(),
-    )
-        .into_response()
-}
-
-/// Server-sent events: the current snapshot at once, then one event per change. Past
-/// `http.max_streams` open streams, 503.
-async fn stream(State(state): State<AppState>) -> Response {
-    let Ok(permit) = state.streams.clone().try_acquire_owned() else {
-        return too_many_streams();
-    };
-    let shutdown = state.shutdown.clone();
-    let rx = state.hub.subscribe();
-    let mut last_sent = None;
-    let events = WatchStream::new(rx)
-        .filter_map(move |snapshot| {
-            // The permit lives as long as the stream: dropped when the viewer goes.
-            let _held = &permit;
-            let fresh = last_sent != Some(snapshot.version);
-            last_sent = Some(snapshot.version);
-            std::future::ready(fresh.then(|| {
-                let data = String::from_utf8_lossy(&snapshot.json);
-                Ok::<_, Infallible>(Event::default().data(data))
-            }))
-        })
-        .take_until(async move { shutdown.wait().await });
-    sse(events).into_response()
-}
-
-fn sse(
-    events: impl Stream<Item = Result<Event, Infallible>> + Send + 'static,
-) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
-    Sse::new(events).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
-}
-
-fn too_many_streams() -> Response {
-    tracing::warn!("live stream refused: http.max_streams reached");
-    (
-        StatusCode::SERVICE_UNAVAILABLE,
-        [
-            (
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("text/plain; charset=utf-8"),
-            ),
-            (header::RETRY_AFTER, HeaderValue::from_static("5")),
-        ],
-        "pulseboard: too many open live streams (http.max_streams); try again shortly, or read \
-         /api/agent-office/nodes\n",
     )
         .into_response()
 }
@@ -195,6 +145,7 @@ mod tests {
 
     use axum::body::Body;
     use axum::http::Request;
+    use futures::StreamExt;
     use pulseboard_shared::mock::mock_nodes;
     use tower::ServiceExt;
 
@@ -424,6 +375,6 @@ mod tests {
         tokio::time::sleep(limits.request_timeout * 3).await;
         hub.publish(Snapshot::new(mock_nodes(1), 2));
         let next = body.next().await.expect("the stream is open").unwrap();
-        assert!(String::from_utf8_lossy(&next).starts_with("data:"));
+        assert!(String::from_utf8_lossy(&next).contains("event: snapshot"));
     }
 }

@@ -5,7 +5,10 @@
 
 use std::time::Instant;
 
-use chrono::Utc;
+use std::sync::Arc;
+
+use chrono::{DateTime, SubsecRound, Utc};
+use pulseboard_shared::patch::diff;
 use tokio::sync::watch;
 
 use crate::aggregate::{aggregate, keys_for, watched_workers, Aggregate, BeatMemory};
@@ -13,7 +16,7 @@ use crate::config::Config;
 use crate::discovery::Discovery;
 use crate::reader::{ReadError, RedisSource};
 use crate::shutdown::Shutdown;
-use crate::snapshot::{Hub, Snapshot};
+use crate::snapshot::{Hub, Snapshot, SnapshotPatch};
 
 /// State carried between refreshes.
 pub struct Refresher {
@@ -28,6 +31,8 @@ pub struct Refresher {
     hosts: Vec<pulseboard_shared::HostInfo>,
     last: Option<Aggregate>,
     version: u64,
+    /// The patch that made `version`, sent to viewers holding the version before.
+    patch: Option<Arc<SnapshotPatch>>,
     redis_ok_at: Option<Instant>,
     /// Per worker, the error last logged, so a broken heartbeat is logged once, not every second.
     logged_errors: std::collections::HashMap<String, String>,
@@ -45,7 +50,10 @@ impl Refresher {
             hub,
             hosts: config.topology.host_infos(),
             last: None,
-            version: 0,
+            // Versions are the stream's event ids: starting from the clock, a viewer that
+            // reconnects to a restarted server never finds its old version reused for other data.
+            version: (Utc::now().timestamp() as u64) << 20,
+            patch: None,
             redis_ok_at: None,
             logged_errors: Default::default(),
             config,
@@ -106,7 +114,7 @@ impl Refresher {
                     &watched,
                     &self.config.topology.queue_host,
                     &reading,
-                    Utc::now(),
+                    whole_second_now(),
                     &mut self.memory,
                 );
                 agg.nodes.hosts = self.hosts.clone();
@@ -129,7 +137,7 @@ impl Refresher {
                     tracing::warn!(%error, "redis unreachable; serving the last known state marked redis_ok=false");
                 }
                 let stale = match &self.last {
-                    Some(last) => last.stale(Utc::now()),
+                    Some(last) => last.stale(whole_second_now()),
                     None => Aggregate {
                         nodes: Snapshot::empty().nodes,
                         beat_at: vec![],
@@ -143,9 +151,15 @@ impl Refresher {
 
     fn publish(&mut self, agg: Aggregate, redis_error: Option<String>, commands: usize) {
         if self.last.as_ref().is_none_or(|last| !last.same_state(&agg)) {
+            // What changed, once for every viewer of the stream (see `pulseboard_shared::patch`).
+            self.patch = self.last.as_ref().map(|last| {
+                let patch = diff(&last.nodes, &agg.nodes, self.version, self.version + 1);
+                Arc::new(SnapshotPatch::new(&patch))
+            });
             self.version += 1;
         }
         let mut snapshot = Snapshot::new(agg.nodes.clone(), self.version);
+        snapshot.patch = self.patch.clone();
         snapshot.redis_ok_at = self.redis_ok_at;
         snapshot.redis_error = redis_error;
         snapshot.commands = commands;
@@ -167,4 +181,10 @@ impl Refresher {
             }
         }
     }
+}
+
+/// Now, to the whole second: then every age that only follows the clock grows by exactly the
+/// distance between two snapshots' `generated_at`, which is what lets a patch leave them out.
+fn whole_second_now() -> DateTime<Utc> {
+    Utc::now().trunc_subsecs(0)
 }

@@ -24,6 +24,27 @@ pub struct Snapshot {
     pub redis_error: Option<String>,
     /// Redis commands of the refresh that built it (one round trip).
     pub commands: usize,
+    /// The changes from the version before to this one, for viewers of the stream holding it.
+    pub patch: Option<Arc<SnapshotPatch>>,
+}
+
+/// A patch serialised once for every viewer.
+#[derive(Debug)]
+pub struct SnapshotPatch {
+    /// The version it applies to.
+    pub from: u64,
+    /// [`pulseboard_shared::patch::Patch`] as JSON.
+    pub json: Bytes,
+}
+
+impl SnapshotPatch {
+    /// `patch` with its JSON.
+    pub fn new(patch: &pulseboard_shared::patch::Patch) -> Self {
+        Self {
+            from: patch.from,
+            json: Bytes::from(serde_json::to_vec(patch).expect("contract types serialise")),
+        }
+    }
 }
 
 impl Snapshot {
@@ -38,6 +59,7 @@ impl Snapshot {
             redis_ok_at: None,
             redis_error: None,
             commands: 0,
+            patch: None,
         }
     }
 

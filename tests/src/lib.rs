@@ -4,6 +4,7 @@
 
 pub mod bin;
 pub mod browser;
+pub mod sse;
 pub mod standin;
 
 pub use bin::pulseboard_bin;

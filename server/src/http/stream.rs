@@ -1,0 +1,275 @@
+//! `GET /api/agent-office/nodes/stream`: the fleet live, as server-sent events.
+//!
+//! The first event is the whole snapshot (`event: snapshot`, contract 2); after it, each change is
+//! a patch (`event: patch`, [`pulseboard_shared::patch::Patch`]) of what changed, so a viewer of
+//! 10,000 workers receives kilobytes a second, not the fleet. Every event's `id` is the version it
+//! brings the viewer to. A viewer that fell behind (its connection too slow for a version) gets a
+//! whole snapshot again; one that reconnects with `Last-Event-ID` gets only what it lacks.
+//!
+//! Filters, for clients that show a part: `?host=H` (workers on host H), `?problems=1` (workers
+//! that need attention, see [`Condition::is_problem`]). The summary stays the whole fleet's.
+
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::{Query, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use futures::StreamExt;
+use pulseboard_shared::patch::diff;
+use pulseboard_shared::{Condition, Nodes};
+use serde::Deserialize;
+use tokio_stream::wrappers::WatchStream;
+
+use super::AppState;
+use crate::snapshot::Snapshot;
+
+/// The stream's query.
+#[derive(Debug, Default, Deserialize)]
+pub struct Filter {
+    /// Only workers on this host.
+    pub host: Option<String>,
+    /// Only workers that need attention (`problems=1` or `problems=true`).
+    #[serde(default, deserialize_with = "flag")]
+    pub problems: bool,
+}
+
+/// A query flag: `1`, `true`, `yes` or empty (`?problems`) are on.
+fn flag<'de, D: serde::Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+    let text = String::deserialize(d)?;
+    Ok(matches!(text.as_str(), "" | "1" | "true" | "yes"))
+}
+
+impl Filter {
+    fn is_empty(&self) -> bool {
+        self.host.is_none() && !self.problems
+    }
+
+    /// `nodes` with only the workers this filter shows, and their links.
+    pub fn apply(&self, nodes: &Nodes) -> Nodes {
+        let mut part = nodes.clone();
+        part.workers.retain(|w| {
+            self.host
+                .as_ref()
+                .is_none_or(|h| w.host.as_ref() == Some(h))
+                && (!self.problems || Condition::of(w).is_problem())
+        });
+        let shown: std::collections::HashSet<&str> =
+            part.workers.iter().map(|w| w.name.as_str()).collect();
+        part.links
+            .retain(|l| shown.contains(l.from.as_str()) || shown.contains(l.to.as_str()));
+        part
+    }
+}
+
+/// What one viewer holds, to know what to send it next.
+enum Held {
+    /// Nothing yet.
+    Nothing,
+    /// The whole fleet at a version.
+    Whole(u64),
+    /// A filtered part at a version.
+    Part(u64, Nodes),
+}
+
+/// The handler. Past `http.max_streams` open streams, 503.
+pub async fn stream(
+    State(state): State<AppState>,
+    Query(filter): Query<Filter>,
+    headers: HeaderMap,
+) -> Response {
+    let Ok(permit) = state.streams.clone().try_acquire_owned() else {
+        return too_many_streams();
+    };
+    let last_event_id = headers
+        .get("last-event-id")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    let mut held = match last_event_id {
+        Some(version) if filter.is_empty() => Held::Whole(version),
+        _ => Held::Nothing,
+    };
+    let shutdown = state.shutdown.clone();
+    let events = WatchStream::new(state.hub.subscribe())
+        .filter_map(move |snapshot| {
+            // The permit lives as long as the stream: released when the viewer goes.
+            let _held_slot = &permit;
+            std::future::ready(next_event(&mut held, &filter, &snapshot).map(Ok::<_, Infallible>))
+        })
+        .take_until(async move { shutdown.wait().await });
+    Sse::new(events)
+        .keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
+        .into_response()
+}
+
+/// The event that brings a viewer holding `held` to `snapshot`, if it lacks anything.
+fn next_event(held: &mut Held, filter: &Filter, snapshot: &Arc<Snapshot>) -> Option<Event> {
+    let version = snapshot.version;
+    let event = |kind: &str, data: &[u8]| {
+        Event::default()
+            .event(kind)
+            .id(version.to_string())
+            .data(String::from_utf8_lossy(data))
+    };
+    match held {
+        Held::Whole(v) if *v == version => None,
+        Held::Part(v, _) if *v == version => None,
+        Held::Whole(v) => {
+            let patch = snapshot.patch.as_ref().filter(|p| p.from == *v);
+            let sent = match patch {
+                Some(patch) => event("patch", &patch.json),
+                None => event("snapshot", &snapshot.json),
+            };
+            *held = Held::Whole(version);
+            Some(sent)
+        }
+        Held::Part(v, old) => {
+            let part = filter.apply(&snapshot.nodes);
+            let patch = diff(old, &part, *v, version);
+            let json = serde_json::to_vec(&patch).expect("contract types serialise");
+            *held = Held::Part(version, part);
+            Some(event("patch", &json))
+        }
+        Held::Nothing if filter.is_empty() => {
+            *held = Held::Whole(version);
+            Some(event("snapshot", &snapshot.json))
+        }
+        Held::Nothing => {
+            let part = filter.apply(&snapshot.nodes);
+            let json = serde_json::to_vec(&part).expect("contract types serialise");
+            *held = Held::Part(version, part);
+            Some(event("snapshot", &json))
+        }
+    }
+}
+
+fn too_many_streams() -> Response {
+    tracing::warn!("live stream refused: http.max_streams reached");
+    (
+        StatusCode::SERVICE_UNAVAILABLE,
+        [
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/plain; charset=utf-8"),
+            ),
+            (header::RETRY_AFTER, HeaderValue::from_static("5")),
+        ],
+        "pulseboard: too many open live streams (http.max_streams); try again shortly, or read \
+         /api/agent-office/nodes\n",
+    )
+        .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use pulseboard_shared::mock::mock_fleet;
+    use pulseboard_shared::patch::{apply, Patch};
+
+    use super::*;
+    use crate::snapshot::SnapshotPatch;
+
+    /// Snapshot `version` of the mock fleet at second `t`, with the patch from `previous`.
+    fn snapshot(version: u64, t: u64, previous: Option<&Snapshot>) -> Arc<Snapshot> {
+        let mut s = Snapshot::new(mock_fleet(t, 60), version);
+        s.patch = previous.map(|p| {
+            Arc::new(SnapshotPatch::new(&diff(
+                &p.nodes, &s.nodes, p.version, version,
+            )))
+        });
+        Arc::new(s)
+    }
+
+    /// The event's name and data, read back from its wire form.
+    fn read(event: Event) -> (String, String) {
+        use axum::response::IntoResponse as _;
+        let body = Sse::new(futures::stream::iter([Ok::<_, Infallible>(event)])).into_response();
+        let bytes = futures::executor::block_on(axum::body::to_bytes(body.into_body(), usize::MAX))
+            .unwrap();
+        let text = String::from_utf8(bytes.to_vec()).unwrap();
+        let field = |name: &str| {
+            text.lines()
+                .filter_map(|l| l.strip_prefix(name))
+                .collect::<Vec<_>>()
+                .join("\n")
+        };
+        (field("event: "), field("data: "))
+    }
+
+    #[test]
+    fn a_viewer_gets_the_whole_fleet_once_then_patches_that_rebuild_it() {
+        let filter = Filter::default();
+        let mut held = Held::Nothing;
+        let first = snapshot(10, 0, None);
+        let (kind, data) = read(next_event(&mut held, &filter, &first).unwrap());
+        assert_eq!(kind, "snapshot");
+        let mut nodes: Nodes = serde_json::from_str(&data).unwrap();
+        assert!(
+            next_event(&mut held, &filter, &first).is_none(),
+            "nothing new"
+        );
+        // One worker's dead letters grow: the patch carries that worker and its link.
+        let mut changed = first.nodes.clone();
+        changed.workers[7].dead_letter += 1;
+        changed.links = pulseboard_shared::links_for(&changed.workers);
+        changed.summary = Some(pulseboard_shared::Summary::of(&changed.workers));
+        let mut second = Snapshot::new(changed, 11);
+        second.patch = Some(Arc::new(SnapshotPatch::new(&diff(
+            &first.nodes,
+            &second.nodes,
+            10,
+            11,
+        ))));
+        let second = Arc::new(second);
+        let (kind, data) = read(next_event(&mut held, &filter, &second).unwrap());
+        assert_eq!(kind, "patch");
+        let patch: Patch = serde_json::from_str(&data).unwrap();
+        apply(&mut nodes, 10, &patch).unwrap();
+        assert_eq!(nodes, second.nodes);
+        assert!(
+            data.len() < second.json.len() / 10,
+            "{} of {}",
+            data.len(),
+            second.json.len()
+        );
+    }
+
+    #[test]
+    fn a_viewer_that_fell_behind_gets_the_whole_fleet_again() {
+        let filter = Filter::default();
+        let first = snapshot(10, 0, None);
+        let second = snapshot(11, 9, Some(&first));
+        let third = snapshot(12, 17, Some(&second));
+        let mut held = Held::Whole(10);
+        let (kind, data) = read(next_event(&mut held, &filter, &third).unwrap());
+        assert_eq!(kind, "snapshot");
+        assert_eq!(serde_json::from_str::<Nodes>(&data).unwrap(), third.nodes);
+    }
+
+    #[test]
+    fn a_filtered_viewer_sees_only_its_part_and_the_whole_summary() {
+        let filter = Filter {
+            host: None,
+            problems: true,
+        };
+        let mut held = Held::Nothing;
+        // 24 s into the mock: a worker is down.
+        let first = snapshot(10, 24, None);
+        let (_, data) = read(next_event(&mut held, &filter, &first).unwrap());
+        let mut part: Nodes = serde_json::from_str(&data).unwrap();
+        assert!(!part.workers.is_empty());
+        assert!(part.workers.iter().all(|w| Condition::of(w).is_problem()));
+        assert_eq!(
+            part.summary, first.nodes.summary,
+            "the whole fleet's summary"
+        );
+        // 8 s later, it is back: the patch removes it.
+        let second = snapshot(11, 48, Some(&first));
+        let (kind, data) = read(next_event(&mut held, &filter, &second).unwrap());
+        assert_eq!(kind, "patch");
+        let patch: Patch = serde_json::from_str(&data).unwrap();
+        apply(&mut part, 10, &patch).unwrap();
+        assert_eq!(part, filter.apply(&second.nodes));
+    }
+}
