@@ -216,9 +216,8 @@ fn any_sequence_of_patches_gives_the_full_snapshot() {
     };
     let mut server_old = build(&beats, t);
     let mut client = server_old.clone();
-    let mut version = 1;
     let mut born = 0;
-    for step in 0..500 {
+    for (step, version) in (0..500).zip(1u64..) {
         t += 1 + rng.below(3);
         for _ in 0..rng.below(6) {
             let i = rng.below(beats.len() as u64) as usize;
@@ -245,7 +244,6 @@ fn any_sequence_of_patches_gives_the_full_snapshot() {
         let patch: Patch = serde_json::from_str(&serde_json::to_string(&patch).unwrap()).unwrap();
         apply(&mut client, version, &patch).unwrap();
         assert!(client == new, "step {step}: {patch:?}");
-        version += 1;
         server_old = new;
     }
 }
