@@ -6,7 +6,7 @@ use std::time::Duration;
 use pulseboard_shared::heartbeat::heartbeat_key;
 use pulseboard_shared::{LinkStatus, LinkType, Nodes, WorkerKind, WorkerStatus};
 use pulseboard_tests::sse::Follower;
-use pulseboard_tests::{beat, eventually, heartbeat, Stack, PATIENCE};
+use pulseboard_tests::{beat, eventually, heartbeat, Stack};
 use redis::AsyncCommands;
 
 fn worker<'a>(nodes: &'a Nodes, name: &str) -> &'a WorkerStatus {
