@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 use pulseboard_shared::heartbeat::heartbeat_key;
 use pulseboard_shared::patch::advance_to;
 use pulseboard_shared::{Condition, Nodes};
+use pulseboard_tests::browser::{Browser, BrowserOptions};
 use pulseboard_tests::sse::{Follower, SseClient};
 use pulseboard_tests::{beat, heartbeat, Stack, PATIENCE};
 use redis::AsyncCommands;
@@ -204,5 +205,81 @@ async fn a_viewer_reconnecting_with_its_last_event_id_gets_only_what_it_lacks() 
     // A version this server never had: the whole snapshot.
     let mut stranger = SseClient::connect(&stream_url(&stack, ""), Some("7")).await;
     assert_eq!(stranger.next().await.unwrap().event, "snapshot");
+    stack.stop().await;
+}
+
+/// What the page holds (`window.pulseboardNodes()`), moved on to `generated_at`.
+async fn page_state(browser: &Browser, generated_at: &str) -> Option<Nodes> {
+    let json = browser.js("return window.pulseboardNodes()").await;
+    let mut nodes: Nodes = serde_json::from_str(json.as_str()?).ok()?;
+    if nodes.generated_at.as_str() > generated_at {
+        return None;
+    }
+    advance_to(&mut nodes, generated_at);
+    Some(nodes)
+}
+
+/// Waits until `/nodes` shows `what`, then until the page holds the same.
+async fn page_settles(
+    stack: &Stack,
+    browser: &Browser,
+    what: &str,
+    shown: impl Fn(&Nodes) -> bool,
+) {
+    stack.wait_nodes(what, shown).await;
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        let whole = stack.nodes().await;
+        let held = page_state(browser, &whole.generated_at).await;
+        if held.as_ref() == Some(&whole) {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the page never held what /nodes says ({what});\npage: {held:#?}\nwhole: {whole:#?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test]
+async fn the_page_applies_patches_to_the_same_state_as_the_whole_snapshot() {
+    let stack = Stack::start().await;
+    let mut r = stack.conn().await;
+    beat(&mut r, &heartbeat("music-render", "render", "busy")).await;
+    stack.wait_nodes("a beat", |n| n.workers[0].alive).await;
+    let browser = Browser::start(BrowserOptions::default()).await;
+    browser
+        .client
+        .goto(&format!("{}/infra/?view=2d", stack.base))
+        .await
+        .unwrap();
+    page_settles(&stack, &browser, "the start", |_| true).await;
+    let _: () = r.del(heartbeat_key("music-render")).await.unwrap();
+    let _: () = r
+        .rpush("dead_letter:queue:image-render", &["a", "b"])
+        .await
+        .unwrap();
+    beat(&mut r, &heartbeat("stranger", "render", "idle")).await;
+    page_settles(&stack, &browser, "a death, dead letters, a stranger", |n| {
+        !n.workers[0].alive
+            && n.workers[2].dead_letter == 2
+            && n.workers.iter().any(|w| w.name == "stranger")
+    })
+    .await;
+    let _: () = r.set("queue:paused", "1").await.unwrap();
+    beat(&mut r, &heartbeat("music-render", "render", "idle")).await;
+    page_settles(&stack, &browser, "back, and paused", |n| {
+        n.paused && n.workers[0].alive
+    })
+    .await;
+    // The page drew what it holds: one card per worker, the stranger among them.
+    browser
+        .wait_js(
+            "the stranger's card",
+            "return document.querySelector('.worker-card[data-worker=\"stranger\"]') !== null",
+        )
+        .await;
+    browser.close().await;
     stack.stop().await;
 }
