@@ -6,6 +6,9 @@
 //! brings the viewer to. A viewer that fell behind (its connection too slow for a version) gets a
 //! whole snapshot again; one that reconnects with `Last-Event-ID` gets only what it lacks.
 //!
+//! An event's data is the snapshot's (or patch's) JSON serialised once for every viewer and shared
+//! by reference: a thousand viewers cost a thousand reference counts, not a thousand copies.
+//!
 //! Filters, for clients that show a part: `?host=H` (workers on host H), `?problems=1` (workers
 //! that need attention, see [`Condition::is_problem`]). The summary stays the whole fleet's.
 
@@ -13,15 +16,15 @@ use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::body::{Body, Bytes};
 use axum::extract::{Query, State};
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
-use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::http::{header, HeaderMap, HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use futures::StreamExt;
+use futures::{stream, Stream, StreamExt};
 use pulseboard_shared::patch::diff;
 use pulseboard_shared::{Condition, Nodes};
 use serde::Deserialize;
-use tokio_stream::wrappers::WatchStream;
+use tokio_stream::wrappers::{IntervalStream, WatchStream};
 
 use super::AppState;
 use crate::snapshot::Snapshot;
@@ -92,35 +95,88 @@ pub async fn stream(
         _ => Held::Nothing,
     };
     let shutdown = state.shutdown.clone();
-    let events = WatchStream::new(state.hub.subscribe())
-        .filter_map(move |snapshot| {
-            // The permit lives as long as the stream: released when the viewer goes.
-            let _held_slot = &permit;
-            std::future::ready(next_event(&mut held, &filter, &snapshot).map(Ok::<_, Infallible>))
-        })
+    let events = WatchStream::new(state.hub.subscribe()).filter_map(move |snapshot| {
+        // The permit lives as long as the stream: released when the viewer goes.
+        let _held_slot = &permit;
+        std::future::ready(next_event(&mut held, &filter, &snapshot))
+    });
+    // A comment line every 15 s keeps proxies from closing a quiet stream.
+    let mut keep_alive = tokio::time::interval(Duration::from_secs(15));
+    keep_alive.reset();
+    let keep_alive = IntervalStream::new(keep_alive).map(|_| Frame::KeepAlive);
+    let frames = stream::select(events, keep_alive)
+        .flat_map(|frame| stream::iter(frame.chunks()))
+        .map(Ok::<_, Infallible>)
         .take_until(async move { shutdown.wait().await });
-    Sse::new(events)
-        .keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
+    sse_response(frames)
+}
+
+/// One server-sent event, its data shared.
+#[derive(Debug)]
+pub enum Frame {
+    /// `event: <kind>`, `id: <version>`, `data: <json>`.
+    Event {
+        /// `snapshot` or `patch`.
+        kind: &'static str,
+        /// The version it brings the viewer to.
+        id: u64,
+        /// One line of JSON (serde_json never writes a newline in compact form).
+        data: Bytes,
+    },
+    /// `:` (a comment), to keep the connection open.
+    KeepAlive,
+}
+
+impl Frame {
+    fn event(kind: &'static str, id: u64, data: Bytes) -> Self {
+        Self::Event { kind, id, data }
+    }
+
+    /// The bytes on the wire, the data not copied.
+    fn chunks(self) -> Vec<Bytes> {
+        match self {
+            Self::Event { kind, id, data } => vec![
+                Bytes::from(format!("event: {kind}\nid: {id}\ndata: ")),
+                data,
+                Bytes::from_static(b"\n\n"),
+            ],
+            Self::KeepAlive => vec![Bytes::from_static(b":\n\n")],
+        }
+    }
+}
+
+fn sse_response(
+    frames: impl Stream<Item = Result<Bytes, Infallible>> + Send + 'static,
+) -> Response {
+    (
+        [
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/event-stream"),
+            ),
+            (header::CACHE_CONTROL, HeaderValue::from_static("no-cache")),
+            // nginx and friends: pass events through as they come.
+            (
+                HeaderName::from_static("x-accel-buffering"),
+                HeaderValue::from_static("no"),
+            ),
+        ],
+        Body::from_stream(frames),
+    )
         .into_response()
 }
 
 /// The event that brings a viewer holding `held` to `snapshot`, if it lacks anything.
-fn next_event(held: &mut Held, filter: &Filter, snapshot: &Arc<Snapshot>) -> Option<Event> {
+fn next_event(held: &mut Held, filter: &Filter, snapshot: &Arc<Snapshot>) -> Option<Frame> {
     let version = snapshot.version;
-    let event = |kind: &str, data: &[u8]| {
-        Event::default()
-            .event(kind)
-            .id(version.to_string())
-            .data(String::from_utf8_lossy(data))
-    };
     match held {
         Held::Whole(v) if *v == version => None,
         Held::Part(v, _) if *v == version => None,
         Held::Whole(v) => {
             let patch = snapshot.patch.as_ref().filter(|p| p.from == *v);
             let sent = match patch {
-                Some(patch) => event("patch", &patch.json),
-                None => event("snapshot", &snapshot.json),
+                Some(patch) => Frame::event("patch", version, patch.json.clone()),
+                None => Frame::event("snapshot", version, snapshot.json.clone()),
             };
             *held = Held::Whole(version);
             Some(sent)
@@ -130,17 +186,17 @@ fn next_event(held: &mut Held, filter: &Filter, snapshot: &Arc<Snapshot>) -> Opt
             let patch = diff(old, &part, *v, version);
             let json = serde_json::to_vec(&patch).expect("contract types serialise");
             *held = Held::Part(version, part);
-            Some(event("patch", &json))
+            Some(Frame::event("patch", version, json.into()))
         }
         Held::Nothing if filter.is_empty() => {
             *held = Held::Whole(version);
-            Some(event("snapshot", &snapshot.json))
+            Some(Frame::event("snapshot", version, snapshot.json.clone()))
         }
         Held::Nothing => {
             let part = filter.apply(&snapshot.nodes);
             let json = serde_json::to_vec(&part).expect("contract types serialise");
             *held = Held::Part(version, part);
-            Some(event("snapshot", &json))
+            Some(Frame::event("snapshot", version, json.into()))
         }
     }
 }
@@ -182,12 +238,10 @@ mod tests {
     }
 
     /// The event's name and data, read back from its wire form.
-    fn read(event: Event) -> (String, String) {
-        use axum::response::IntoResponse as _;
-        let body = Sse::new(futures::stream::iter([Ok::<_, Infallible>(event)])).into_response();
-        let bytes = futures::executor::block_on(axum::body::to_bytes(body.into_body(), usize::MAX))
-            .unwrap();
-        let text = String::from_utf8(bytes.to_vec()).unwrap();
+    fn read(frame: Frame) -> (String, String) {
+        let wire: Vec<u8> = frame.chunks().concat();
+        let text = String::from_utf8(wire).unwrap();
+        assert!(text.ends_with("\n\n"), "{text}");
         let field = |name: &str| {
             text.lines()
                 .filter_map(|l| l.strip_prefix(name))
