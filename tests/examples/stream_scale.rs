@@ -1,0 +1,253 @@
+//! Benchmark: the live stream at fleet scale. A private `redis-server`, N workers beating every
+//! 15 s (each rewrites its heartbeat, spread evenly over the interval), the real `pulseboard serve`
+//! binary, and K viewers of `/api/agent-office/nodes/stream` reading everything sent. Prints, over
+//! a measuring window: bytes per second per viewer, the server's CPU (of one core) and memory,
+//! `/api/agent-office/nodes` latency, the refresh duration (from `/metrics` when the server has it)
+//! and how long discovery took to find every worker. Asserts nothing.
+//!
+//! ```text
+//! cargo run --release -p pulseboard-tests --example stream_scale -- [WORKERS] [VIEWERS] [SECONDS]
+//! ```
+//! Defaults: 10,000 workers, 1,000 viewers, 30 s. Linux only (it reads `/proc`).
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use pulseboard_server::aggregate::iso;
+use pulseboard_server::redis_server::{free_port, RedisServer};
+use pulseboard_shared::heartbeat::heartbeat_key;
+use pulseboard_tests::{heartbeat, pulseboard_bin};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+const BEAT_EVERY: Duration = Duration::from_secs(15);
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let mut args = std::env::args().skip(1);
+    let workers: usize = args.next().map_or(Ok(10_000), |a| a.parse())?;
+    let viewers: usize = args.next().map_or(Ok(1_000), |a| a.parse())?;
+    let seconds: u64 = args.next().map_or(Ok(30), |a| a.parse())?;
+
+    let mut redis = RedisServer::start().await?;
+    let client = redis::Client::open(redis.url())?;
+    let mut conn = client.get_multiplexed_async_connection().await?;
+    let names: Vec<String> = (0..workers).map(|i| format!("w{i:05}")).collect();
+    for chunk in names.chunks(1000) {
+        beat_all(&mut conn, chunk).await?;
+    }
+
+    let port = free_port()?;
+    let base = format!("http://127.0.0.1:{port}");
+    let started = Instant::now();
+    let mut server = tokio::process::Command::new(pulseboard_bin())
+        .args(["serve", "--redis", &redis.url(), "--listen"])
+        .arg(format!("127.0.0.1:{port}"))
+        .env("RUST_LOG", "warn")
+        .kill_on_drop(true)
+        .spawn()?;
+    let pid = server.id().expect("the server runs");
+    let http = reqwest::Client::new();
+    let nodes_url = format!("{base}/api/agent-office/nodes");
+    let found = loop {
+        let count = match http.get(&nodes_url).send().await {
+            Ok(r) => serde_json::from_slice::<serde_json::Value>(&r.bytes().await?)?["workers"]
+                .as_array()
+                .map_or(0, Vec::len),
+            Err(_) => 0,
+        };
+        if count >= workers {
+            break started.elapsed();
+        }
+        anyhow::ensure!(
+            started.elapsed() < Duration::from_secs(60),
+            "only {count} workers found"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+
+    // The fleet beats on: every worker once per 15 s, a slice every 100 ms.
+    let beating = tokio::spawn({
+        let names = names.clone();
+        let mut conn = conn.clone();
+        async move {
+            let slices = (BEAT_EVERY.as_millis() / 100) as usize;
+            let per_slice = names.len().div_ceil(slices);
+            let mut tick = tokio::time::interval(Duration::from_millis(100));
+            for slice in names.chunks(per_slice).cycle() {
+                tick.tick().await;
+                if beat_all(&mut conn, slice).await.is_err() {
+                    return;
+                }
+            }
+        }
+    });
+
+    // The viewers, joining a hundred at a time.
+    let received: Arc<Vec<AtomicU64>> = Arc::new((0..viewers).map(|_| AtomicU64::new(0)).collect());
+    let mut tasks = Vec::new();
+    for i in 0..viewers {
+        let received = received.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut stream = TcpStream::connect(("127.0.0.1", port)).await?;
+            stream
+                .write_all(b"GET /api/agent-office/nodes/stream HTTP/1.1\r\nHost: bench\r\n\r\n")
+                .await?;
+            let mut buf = vec![0u8; 64 * 1024];
+            loop {
+                let n = stream.read(&mut buf).await?;
+                if n == 0 {
+                    return Ok::<_, std::io::Error>(());
+                }
+                received[i].fetch_add(n as u64, Ordering::Relaxed);
+            }
+        }));
+        if i % 100 == 99 {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+    let snapshot_size = http.get(&nodes_url).send().await?.bytes().await?.len() as u64;
+    let all_in = Instant::now();
+    while received
+        .iter()
+        .any(|r| r.load(Ordering::Relaxed) < snapshot_size)
+    {
+        anyhow::ensure!(
+            all_in.elapsed() < Duration::from_secs(120),
+            "not every viewer got its first snapshot"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let joined_in = all_in.elapsed();
+
+    // The window.
+    let total = |r: &[AtomicU64]| r.iter().map(|b| b.load(Ordering::Relaxed)).sum::<u64>();
+    let bytes_start = total(&received);
+    let cpu_start = cpu_ticks(pid)?;
+    let window_start = Instant::now();
+    let mut latencies = Vec::new();
+    while window_start.elapsed() < Duration::from_secs(seconds) {
+        let t = Instant::now();
+        let body = http.get(&nodes_url).send().await?.bytes().await?;
+        latencies.push(t.elapsed().as_secs_f64() * 1000.0);
+        anyhow::ensure!(body.starts_with(b"{"), "a JSON answer");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let window = window_start.elapsed().as_secs_f64();
+    let bytes = total(&received) - bytes_start;
+    let cpu_s = (cpu_ticks(pid)? - cpu_start) as f64 / clock_ticks_per_second() as f64;
+    let (rss, peak) = memory(pid)?;
+    latencies.sort_by(f64::total_cmp);
+    let at = |q: f64| latencies[((latencies.len() as f64 - 1.0) * q).round() as usize];
+    let refresh = refresh_ms(&http, &base).await;
+
+    println!("stream at scale: {workers} workers beating every 15 s, {viewers} viewers, {window:.0} s window");
+    println!(
+        "  discovery: every worker found {:.1} s after start",
+        found.as_secs_f64()
+    );
+    println!("  whole snapshot: {snapshot_size} B (each viewer's first event); all {viewers} had it {:.1} s after joining", joined_in.as_secs_f64());
+    println!(
+        "  stream: {:.1} KB/s per viewer on average ({:.2} MB/s for all)",
+        bytes as f64 / window / viewers as f64 / 1000.0,
+        bytes as f64 / window / 1e6
+    );
+    println!("  server CPU: {:.1}% of one core", cpu_s / window * 100.0);
+    println!(
+        "  server memory: RSS {:.0} MB, peak {:.0} MB",
+        mb(rss),
+        mb(peak)
+    );
+    println!(
+        "  GET /nodes: p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms ({} requests)",
+        at(0.5),
+        at(0.99),
+        at(1.0),
+        latencies.len()
+    );
+    match refresh {
+        Some((mean, count)) => println!("  refresh: {mean:.1} ms mean over {count} refreshes"),
+        None => println!("  refresh: (no refresh histogram on /metrics)"),
+    }
+
+    beating.abort();
+    for task in tasks {
+        task.abort();
+    }
+    server.kill().await?;
+    redis.stop().await;
+    Ok(())
+}
+
+/// Writes a fresh heartbeat for each of `names` in one round trip.
+async fn beat_all(
+    conn: &mut redis::aio::MultiplexedConnection,
+    names: &[String],
+) -> redis::RedisResult<()> {
+    let mut pipe = redis::pipe();
+    let ts = iso(Utc::now());
+    for name in names {
+        let mut beat = heartbeat(name, "render", "idle");
+        beat.ts = ts.clone();
+        pipe.set_ex(heartbeat_key(name), beat.to_json(), 45)
+            .ignore();
+    }
+    pipe.query_async(conn).await
+}
+
+/// The mean refresh duration in ms and the number of refreshes, from the server's `/metrics`.
+async fn refresh_ms(http: &reqwest::Client, base: &str) -> Option<(f64, u64)> {
+    let text = http
+        .get(format!("{base}/metrics"))
+        .send()
+        .await
+        .ok()?
+        .text()
+        .await
+        .ok()?;
+    // `pulseboard_refresh_duration_seconds_sum 1.23` (labels, if any, ignored).
+    let value = |suffix: &str| {
+        text.lines().find_map(|l| {
+            let (name, value) = l.split_once(' ')?;
+            let name = name.split('{').next()?;
+            (name.starts_with("pulseboard_refresh") && name.ends_with(suffix))
+                .then(|| value.split(' ').next()?.parse::<f64>().ok())?
+        })
+    };
+    let sum = value("_sum")?;
+    let count = value("_count")?;
+    (count > 0.0).then(|| (sum / count * 1000.0, count as u64))
+}
+
+/// `utime + stime` of `pid`, in clock ticks.
+fn cpu_ticks(pid: u32) -> anyhow::Result<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
+    // Fields after the command (which may hold spaces), counted from field 3.
+    let rest = &stat[stat.rfind(')').unwrap_or(0) + 2..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    Ok(fields[11].parse::<u64>()? + fields[12].parse::<u64>()?)
+}
+
+fn clock_ticks_per_second() -> u64 {
+    // Linux's USER_HZ is 100 on every mainstream architecture.
+    100
+}
+
+/// `VmRSS` and `VmHWM` of `pid`, in kB.
+fn memory(pid: u32) -> anyhow::Result<(u64, u64)> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
+    let field = |name: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|v| v.split_whitespace().next()?.parse().ok())
+            .unwrap_or(0)
+    };
+    Ok((field("VmRSS:"), field("VmHWM:")))
+}
+
+fn mb(kb: u64) -> f64 {
+    kb as f64 / 1024.0
+}
