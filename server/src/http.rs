@@ -128,6 +128,7 @@ async fn readyz(State(state): State<AppState>) -> Response {
         "snapshot_age_ms": age.as_millis() as u64,
         "workers": snapshot.nodes.workers.len(),
         "redis_commands_per_refresh": snapshot.commands,
+        "refresh_ms": snapshot.refresh_took.as_secs_f64() * 1000.0,
         "reasons": reasons,
         "alerts": state.alerts.as_ref().map(|a| a.status_json()),
     });

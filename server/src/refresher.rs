@@ -104,19 +104,23 @@ impl Refresher {
         );
         let keys = keys_for(&watched, self.discovery.processing_keys());
         let steps = self.discovery.steps(now);
-        match self.source.read(&keys, &steps).await {
+        let read = self.source.read(&keys, &steps).await;
+        let read_took = now.elapsed();
+        match read {
             Ok(reading) => {
                 for scan in &reading.scans {
                     self.discovery
                         .absorb(scan.pattern, scan.next_cursor, scan.keys.clone(), now);
                 }
-                let mut agg = aggregate(
-                    &watched,
-                    &self.config.topology.queue_host,
-                    &reading,
-                    whole_second_now(),
-                    &mut self.memory,
-                );
+                let mut agg = cpu_bound(|| {
+                    aggregate(
+                        &watched,
+                        &self.config.topology.queue_host,
+                        &reading,
+                        whole_second_now(),
+                        &mut self.memory,
+                    )
+                });
                 agg.nodes.hosts = self.hosts.clone();
                 if self.redis_ok_at.is_none()
                     || self.last.as_ref().is_some_and(|l| !l.nodes.redis_ok)
@@ -125,9 +129,18 @@ impl Refresher {
                 }
                 self.log_worker_errors(&agg);
                 self.redis_ok_at = Some(Instant::now());
+                let judged_took = now.elapsed() - read_took;
                 if self.discovery.warm() {
-                    self.publish(agg, None, reading.commands);
+                    cpu_bound(|| self.publish(agg, None, reading.commands, now));
                 }
+                tracing::debug!(
+                    workers = watched.len(),
+                    commands = reading.commands,
+                    read_ms = read_took.as_millis() as u64,
+                    judge_ms = judged_took.as_millis() as u64,
+                    total_ms = now.elapsed().as_millis() as u64,
+                    "refresh"
+                );
                 true
             }
             Err(error) => {
@@ -143,13 +156,20 @@ impl Refresher {
                         beat_at: vec![],
                     },
                 };
-                self.publish(stale, Some(error.to_string()), 0);
+                self.publish(stale, Some(error.to_string()), 0, now);
                 false
             }
         }
     }
 
-    fn publish(&mut self, agg: Aggregate, redis_error: Option<String>, commands: usize) {
+    /// Publishes `agg` as the latest snapshot; `started` is when its refresh began.
+    fn publish(
+        &mut self,
+        agg: Aggregate,
+        redis_error: Option<String>,
+        commands: usize,
+        started: Instant,
+    ) {
         if self.last.as_ref().is_none_or(|last| !last.same_state(&agg)) {
             // What changed, once for every viewer of the stream (see `pulseboard_shared::patch`).
             self.patch = self.last.as_ref().map(|last| {
@@ -160,6 +180,7 @@ impl Refresher {
         }
         let mut snapshot = Snapshot::new(agg.nodes.clone(), self.version);
         snapshot.patch = self.patch.clone();
+        snapshot.refresh_took = started.elapsed();
         snapshot.redis_ok_at = self.redis_ok_at;
         snapshot.redis_error = redis_error;
         snapshot.commands = commands;
@@ -187,4 +208,15 @@ impl Refresher {
 /// distance between two snapshots' `generated_at`, which is what lets a patch leave them out.
 fn whole_second_now() -> DateTime<Utc> {
     Utc::now().trunc_subsecs(0)
+}
+
+/// Runs `work` (judging or serialising 10,000 workers: tens of milliseconds) telling a
+/// multi-threaded runtime to move its other tasks (requests, streams) to another thread
+/// meanwhile, so they do not wait behind it.
+fn cpu_bound<T>(work: impl FnOnce() -> T) -> T {
+    use tokio::runtime::{Handle, RuntimeFlavor};
+    match Handle::try_current().map(|h| h.runtime_flavor()) {
+        Ok(RuntimeFlavor::MultiThread) => tokio::task::block_in_place(work),
+        _ => work(),
+    }
 }

@@ -26,6 +26,8 @@ pub struct Snapshot {
     pub commands: usize,
     /// The changes from the version before to this one, for viewers of the stream holding it.
     pub patch: Option<Arc<SnapshotPatch>>,
+    /// How long the refresh that built it took (reading Redis, judging, serialising).
+    pub refresh_took: std::time::Duration,
 }
 
 /// A patch serialised once for every viewer.
@@ -60,6 +62,7 @@ impl Snapshot {
             redis_error: None,
             commands: 0,
             patch: None,
+            refresh_took: std::time::Duration::ZERO,
         }
     }
 
