@@ -35,6 +35,8 @@ pub struct AppState {
     pub alerts: Option<crate::alerts::AlertsHandle>,
     /// One permit per open live stream (`http.max_streams`).
     pub streams: Arc<Semaphore>,
+    /// `http.max_streams`, to count the open ones.
+    pub max_streams: usize,
     /// Every request but the stream is answered within this (`http.request_timeout_s`).
     pub request_timeout: Duration,
 }
@@ -48,6 +50,7 @@ impl AppState {
             shutdown,
             alerts: None,
             streams: Arc::new(Semaphore::new(limits.max_streams)),
+            max_streams: limits.max_streams,
             request_timeout: limits.request_timeout,
         }
     }
@@ -61,6 +64,7 @@ pub fn app(state: AppState, bundle: &Bundle, more: Router) -> Router {
         .route("/", get(|| async { Redirect::temporary("/infra/") }))
         .route("/api/agent-office/nodes", get(nodes))
         .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics))
         .route("/readyz", get(readyz))
         .with_state(state.clone())
         .merge(more)
@@ -90,6 +94,27 @@ async fn nodes(State(state): State<AppState>) -> Response {
             (header::CACHE_CONTROL, "no-store"),
         ],
         snapshot.json.clone(),
+    )
+        .into_response()
+}
+
+/// The fleet and pulseboard's own figures for Prometheus, from the latest snapshot.
+async fn metrics(State(state): State<AppState>) -> Response {
+    let snapshot = state.hub.latest();
+    let text = crate::metrics::render(
+        &snapshot,
+        crate::metrics::Process {
+            refreshes: state.hub.refreshes(),
+            streams_open: state.max_streams - state.streams.available_permits(),
+            alerts: state.alerts.as_ref(),
+        },
+    );
+    (
+        [
+            (header::CONTENT_TYPE, crate::metrics::CONTENT_TYPE),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
+        text,
     )
         .into_response()
 }

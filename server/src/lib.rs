@@ -9,7 +9,9 @@
 //! - [`aggregate`]: a reading to contract 2; pure.
 //! - [`refresher`]: the loop that reads, aggregates and publishes every second.
 //! - [`snapshot`]: the latest snapshot, pre-serialised, shared by all requests.
-//! - [`http`]: the routes, with the security headers every answer carries.
+//! - [`http`]: the routes, with the security headers every answer carries; `http/stream.rs` the
+//!   live stream (a whole snapshot, then patches).
+//! - [`metrics`]: `/metrics` for Prometheus, from the latest snapshot.
 //! - [`bundle`]: the dashboard bundle, embedded precompressed by `build.rs` (or `--dist DIR`),
 //!   with its caching and its Content-Security-Policy.
 //! - [`serve`]: the server's tasks wired together, and their shutdown; the accept loop with its
@@ -39,6 +41,7 @@ pub mod config;
 pub mod demo;
 pub mod discovery;
 pub mod http;
+pub mod metrics;
 pub mod mock;
 pub mod reader;
 pub mod redis_connection;

@@ -181,6 +181,9 @@ impl Refresher {
         let mut snapshot = Snapshot::new(agg.nodes.clone(), self.version);
         snapshot.patch = self.patch.clone();
         snapshot.refresh_took = started.elapsed();
+        self.hub
+            .refreshes()
+            .observe(snapshot.refresh_took.as_secs_f64());
         snapshot.redis_ok_at = self.redis_ok_at;
         snapshot.redis_error = redis_error;
         snapshot.commands = commands;

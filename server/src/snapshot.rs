@@ -84,16 +84,18 @@ impl Snapshot {
     }
 }
 
-/// Where snapshots are published and read.
+/// Where snapshots are published and read, and how long making them takes.
 #[derive(Clone)]
 pub struct Hub {
     tx: Arc<watch::Sender<Arc<Snapshot>>>,
+    refreshes: prometheus_client::metrics::histogram::Histogram,
 }
 
 impl Default for Hub {
     fn default() -> Self {
         Self {
             tx: Arc::new(watch::Sender::new(Arc::new(Snapshot::empty()))),
+            refreshes: crate::metrics::refresh_histogram(),
         }
     }
 }
@@ -102,6 +104,11 @@ impl Hub {
     /// The latest snapshot.
     pub fn latest(&self) -> Arc<Snapshot> {
         self.tx.borrow().clone()
+    }
+
+    /// Every refresh's duration since start (for `/metrics`).
+    pub fn refreshes(&self) -> &prometheus_client::metrics::histogram::Histogram {
+        &self.refreshes
     }
 
     /// Replaces the latest snapshot and wakes the subscribers.

@@ -31,6 +31,29 @@ impl AlertsHandle {
         Self { shared }
     }
 
+    /// Per sink, what `/metrics` counts.
+    pub fn sink_figures(&self) -> Vec<crate::metrics::SinkFigures> {
+        let s = &self.shared;
+        let status = s.status.lock().expect("status lock").clone();
+        s.sinks
+            .iter()
+            .zip(status)
+            .zip(&s.offline)
+            .map(|((sink, st), offline)| crate::metrics::SinkFigures {
+                name: sink.name().to_owned(),
+                delivered: st.delivered,
+                failed_attempts: st.failed_attempts,
+                given_up: st.given_up,
+                waiting: st.waiting + offline.lock().expect("offline lock").len() as u64,
+            })
+            .collect()
+    }
+
+    /// Whether this process holds the alerts' lease.
+    pub fn is_sender(&self) -> bool {
+        self.shared.is_sender()
+    }
+
     /// The alerts' part of `/readyz`: role, and per sink deliveries and the last failure.
     pub fn status_json(&self) -> serde_json::Value {
         let s = &self.shared;

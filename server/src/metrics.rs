@@ -1,0 +1,427 @@
+//! `GET /metrics`: the fleet and pulseboard itself in the OpenMetrics text format, for
+//! Prometheus, with the Prometheus project's own client (`prometheus-client`).
+//!
+//! Everything is read from the latest snapshot and the process's own counters: a scrape never
+//! touches Redis. Series are per worker and per link, so their number follows the fleet; label
+//! values (worker names come from Redis) are escaped by the encoder.
+
+use prometheus_client::collector::Collector;
+use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric};
+use prometheus_client::metrics::counter::ConstCounter;
+use prometheus_client::metrics::gauge::ConstGauge;
+use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
+use prometheus_client::metrics::MetricType;
+use prometheus_client::registry::Registry;
+use pulseboard_shared::{Condition, LinkStatus};
+
+use crate::alerts::AlertsHandle;
+use crate::snapshot::Snapshot;
+
+/// The content type of the OpenMetrics text format.
+pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+
+/// How long refreshes take: 1 ms to about 4 s in doubling buckets.
+pub fn refresh_histogram() -> Histogram {
+    Histogram::new(exponential_buckets(0.001, 2.0, 13))
+}
+
+/// What a scrape reads besides the snapshot.
+pub struct Process<'a> {
+    /// Refresh durations since start.
+    pub refreshes: &'a Histogram,
+    /// Live streams open now.
+    pub streams_open: usize,
+    /// The alerts, when enabled.
+    pub alerts: Option<&'a AlertsHandle>,
+}
+
+/// The whole exposition for `snapshot` and `process`.
+pub fn render(snapshot: &std::sync::Arc<Snapshot>, process: Process<'_>) -> String {
+    let mut registry = Registry::default();
+    registry.register_collector(Box::new(Fleet(snapshot.clone())));
+    registry.register(
+        "pulseboard_refresh_duration_seconds",
+        "How long a refresh takes: one Redis round trip, the judgement, serialising",
+        process.refreshes.clone(),
+    );
+    registry.register_collector(Box::new(Own {
+        commands: snapshot.commands as u64,
+        redis_ok: snapshot.nodes.redis_ok,
+        streams_open: process.streams_open as u64,
+        alerts: process.alerts.map(AlertsHandle::sink_figures),
+        sender: process.alerts.map(AlertsHandle::is_sender),
+    }));
+    let mut text = String::new();
+    prometheus_client::encoding::text::encode(&mut text, &registry)
+        .expect("writing to a String cannot fail");
+    text
+}
+
+/// The fleet's series, from one snapshot.
+#[derive(Debug)]
+struct Fleet(std::sync::Arc<Snapshot>);
+
+impl Collector for Fleet {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
+        let nodes = &self.0.nodes;
+        let workers = &nodes.workers;
+        let name_of = |w: &pulseboard_shared::WorkerStatus| [("worker", w.name.clone())];
+
+        let mut family = encoder.encode_descriptor(
+            "pulseboard_worker_up",
+            "1 while the worker's heartbeat key exists (contract 2's alive), else 0",
+            None,
+            MetricType::Gauge,
+        )?;
+        for w in workers {
+            let labels = [
+                ("worker", w.name.clone()),
+                ("kind", w.kind.as_str().to_owned()),
+                ("host", w.host.clone().unwrap_or_default()),
+            ];
+            ConstGauge::new(i64::from(w.alive)).encode(family.encode_family(&labels)?)?;
+        }
+
+        let mut family = encoder.encode_descriptor(
+            "pulseboard_worker_condition",
+            "1 for the worker's one condition, the most urgent thing true of it",
+            None,
+            MetricType::Gauge,
+        )?;
+        for w in workers {
+            let labels = [
+                ("worker", w.name.clone()),
+                ("condition", Condition::of(w).as_str().to_owned()),
+            ];
+            ConstGauge::new(1).encode(family.encode_family(&labels)?)?;
+        }
+
+        let mut family = encoder.encode_descriptor(
+            "pulseboard_worker_lifecycle",
+            "1 for the worker's lifecycle state (starting, ready, unhealthy, late, stalled, draining, stopped, failed, down)",
+            None,
+            MetricType::Gauge,
+        )?;
+        for w in workers {
+            if let Some(l) = &w.lifecycle {
+                let state = serde_json::to_value(l.state)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_owned))
+                    .unwrap_or_default();
+                let labels = [("worker", w.name.clone()), ("state", state)];
+                ConstGauge::new(1).encode(family.encode_family(&labels)?)?;
+            }
+        }
+
+        for (name, help, value) in [
+            (
+                "pulseboard_worker_queue_depth",
+                "Jobs waiting in the worker's queue",
+                (|w| w.queue_depth) as fn(&pulseboard_shared::WorkerStatus) -> u64,
+            ),
+            (
+                "pulseboard_worker_processing",
+                "Jobs in flight (the worker's in-flight lists)",
+                |w| w.processing,
+            ),
+            (
+                "pulseboard_worker_dead_letter",
+                "Jobs in the worker's dead-letter list",
+                |w| w.dead_letter,
+            ),
+        ] {
+            let mut family = encoder.encode_descriptor(name, help, None, MetricType::Gauge)?;
+            for w in workers {
+                ConstGauge::new(value(w) as i64).encode(family.encode_family(&name_of(w))?)?;
+            }
+        }
+
+        let mut family = encoder.encode_descriptor(
+            "pulseboard_worker_last_beat_age_seconds",
+            "Seconds since the worker's last heartbeat (absent when never seen)",
+            None,
+            MetricType::Gauge,
+        )?;
+        for w in workers {
+            if let Some(age) = w.last_beat_age_s {
+                ConstGauge::new(age as i64).encode(family.encode_family(&name_of(w))?)?;
+            }
+        }
+
+        for (name, help, value) in [
+            (
+                "pulseboard_worker_jobs_done",
+                "Jobs the worker says it finished (resets when it restarts)",
+                (|w| w.jobs_done) as fn(&pulseboard_shared::WorkerStatus) -> u64,
+            ),
+            (
+                "pulseboard_worker_jobs_failed",
+                "Jobs the worker says failed (resets when it restarts)",
+                |w| w.jobs_failed,
+            ),
+        ] {
+            let mut family = encoder.encode_descriptor(name, help, None, MetricType::Counter)?;
+            for w in workers {
+                ConstCounter::new(value(w)).encode(family.encode_family(&name_of(w))?)?;
+            }
+        }
+
+        let mut family = encoder.encode_descriptor(
+            "pulseboard_workers",
+            "Workers per condition",
+            None,
+            MetricType::Gauge,
+        )?;
+        let summary = pulseboard_shared::Summary::of(workers);
+        for condition in Condition::ALL {
+            let labels = [("condition", condition.as_str())];
+            ConstGauge::new(summary.count(condition) as i64)
+                .encode(family.encode_family(&labels)?)?;
+        }
+
+        let mut family = encoder.encode_descriptor(
+            "pulseboard_link_status",
+            "1 for each link's status (healthy, paused, down, degraded)",
+            None,
+            MetricType::Gauge,
+        )?;
+        for link in &nodes.links {
+            let labels = [
+                ("from", link.from.clone()),
+                ("to", link.to.clone()),
+                ("status", link_status_name(link.status).to_owned()),
+            ];
+            ConstGauge::new(1).encode(family.encode_family(&labels)?)?;
+        }
+
+        let family = encoder.encode_descriptor(
+            "pulseboard_queues_paused",
+            "1 while the global queue:paused flag is set",
+            None,
+            MetricType::Gauge,
+        )?;
+        ConstGauge::new(i64::from(nodes.paused)).encode(family)?;
+        Ok(())
+    }
+}
+
+fn link_status_name(status: LinkStatus) -> &'static str {
+    match status {
+        LinkStatus::Healthy => "healthy",
+        LinkStatus::Paused => "paused",
+        LinkStatus::Down => "down",
+        LinkStatus::Degraded => "degraded",
+    }
+}
+
+/// One alert sink's figures since start-up.
+#[derive(Debug, Clone)]
+pub struct SinkFigures {
+    /// `telegram` or `webhook`.
+    pub name: String,
+    /// Alerts delivered.
+    pub delivered: u64,
+    /// Attempts that failed (retried).
+    pub failed_attempts: u64,
+    /// Alerts given up after retrying.
+    pub given_up: u64,
+    /// Alerts waiting in its outbox.
+    pub waiting: u64,
+}
+
+/// pulseboard's own series.
+#[derive(Debug)]
+struct Own {
+    commands: u64,
+    redis_ok: bool,
+    streams_open: u64,
+    alerts: Option<Vec<SinkFigures>>,
+    sender: Option<bool>,
+}
+
+impl Collector for Own {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
+        let gauges = [
+            (
+                "pulseboard_redis_ok",
+                "1 when the last refresh could read Redis",
+                u64::from(self.redis_ok),
+            ),
+            (
+                "pulseboard_redis_commands_per_refresh",
+                "Redis commands of the last refresh (sent in one round trip)",
+                self.commands,
+            ),
+            (
+                "pulseboard_stream_clients",
+                "Live streams open now",
+                self.streams_open,
+            ),
+        ];
+        for (name, help, value) in gauges {
+            let family = encoder.encode_descriptor(name, help, None, MetricType::Gauge)?;
+            ConstGauge::new(value as i64).encode(family)?;
+        }
+        let Some(sinks) = &self.alerts else {
+            return Ok(());
+        };
+        let family = encoder.encode_descriptor(
+            "pulseboard_alerts_sender",
+            "1 when this process holds the alerts' lease (sends them)",
+            None,
+            MetricType::Gauge,
+        )?;
+        ConstGauge::new(i64::from(self.sender == Some(true))).encode(family)?;
+        for (name, help, value, kind) in [
+            (
+                "pulseboard_alerts_sent",
+                "Alerts delivered, per sink",
+                (|s| s.delivered) as fn(&SinkFigures) -> u64,
+                MetricType::Counter,
+            ),
+            (
+                "pulseboard_alerts_failed",
+                "Delivery attempts that failed (and were retried), per sink",
+                |s| s.failed_attempts,
+                MetricType::Counter,
+            ),
+            (
+                "pulseboard_alerts_given_up",
+                "Alerts given up after retrying, per sink",
+                |s| s.given_up,
+                MetricType::Counter,
+            ),
+            (
+                "pulseboard_alerts_waiting",
+                "Alerts waiting in the sink's outbox",
+                |s| s.waiting,
+                MetricType::Gauge,
+            ),
+        ] {
+            let mut family = encoder.encode_descriptor(name, help, None, kind)?;
+            for sink in sinks {
+                let labels = [("sink", sink.name.as_str())];
+                let encoder = family.encode_family(&labels)?;
+                match kind {
+                    MetricType::Counter => ConstCounter::new(value(sink)).encode(encoder)?,
+                    _ => ConstGauge::new(value(sink) as i64).encode(encoder)?,
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use pulseboard_shared::mock::mock_fleet;
+
+    use super::*;
+
+    fn scrape(snapshot: Snapshot) -> String {
+        let refreshes = refresh_histogram();
+        refreshes.observe(0.004);
+        render(
+            &Arc::new(snapshot),
+            Process {
+                refreshes: &refreshes,
+                streams_open: 3,
+                alerts: None,
+            },
+        )
+    }
+
+    /// `name{labels} value` of every series, checking each line is well formed.
+    fn series(text: &str) -> Vec<(String, f64)> {
+        assert!(text.ends_with("# EOF\n"), "OpenMetrics ends with # EOF");
+        text.lines()
+            .filter(|l| !l.starts_with('#'))
+            .map(|l| {
+                let (key, value) = l.rsplit_once(' ').unwrap_or_else(|| panic!("{l}"));
+                let value: f64 = value.parse().unwrap_or_else(|_| panic!("{l}"));
+                (key.to_owned(), value)
+            })
+            .collect()
+    }
+
+    fn value(text: &str, key: &str) -> Option<f64> {
+        series(text)
+            .into_iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v)
+    }
+
+    #[test]
+    fn the_fleet_is_exposed_per_worker_and_per_condition() {
+        // 24 s into the mock script, video-render is down.
+        let text = scrape(Snapshot::new(mock_fleet(24, 6), 1));
+        let up = |name: &str| {
+            series(&text)
+                .into_iter()
+                .find(|(k, _)| k.starts_with(&format!("pulseboard_worker_up{{worker=\"{name}\"")))
+                .map(|(_, v)| v)
+        };
+        assert_eq!(up("music-render"), Some(1.0));
+        assert_eq!(up("video-render"), Some(0.0));
+        assert_eq!(
+            value(
+                &text,
+                r#"pulseboard_worker_condition{worker="video-render",condition="down"}"#
+            ),
+            Some(1.0)
+        );
+        assert_eq!(
+            value(&text, r#"pulseboard_workers{condition="down"}"#),
+            Some(1.0)
+        );
+        assert_eq!(
+            value(&text, r#"pulseboard_workers{condition="healthy"}"#),
+            Some(5.0)
+        );
+        assert!(value(
+            &text,
+            r#"pulseboard_worker_jobs_done_total{worker="music-render"}"#
+        )
+        .is_some());
+        assert_eq!(value(&text, "pulseboard_stream_clients"), Some(3.0));
+        assert_eq!(
+            value(&text, "pulseboard_refresh_duration_seconds_count"),
+            Some(1.0)
+        );
+        assert_eq!(
+            value(
+                &text,
+                r#"pulseboard_link_status{from="nas",to="video-render",status="down"}"#
+            ),
+            Some(1.0)
+        );
+        // No alert series without alerts.
+        assert!(!text.contains("pulseboard_alerts_"));
+    }
+
+    #[test]
+    fn names_from_redis_are_escaped_in_label_values() {
+        let mut nodes = mock_fleet(0, 6);
+        nodes.workers[0].name = "evil\"} 1\nfake_metric{x=\"\\".into();
+        let text = scrape(Snapshot::new(nodes, 1));
+        assert!(
+            text.contains(r#"worker="evil\"} 1\nfake_metric{x=\"\\""#),
+            "{text}"
+        );
+        // Every line still parses, and no series was injected.
+        assert!(series(&text)
+            .iter()
+            .all(|(k, _)| !k.starts_with("fake_metric")));
+    }
+
+    #[test]
+    fn series_grow_with_the_fleet_only() {
+        let small = series(&scrape(Snapshot::new(mock_fleet(0, 6), 1))).len();
+        let large = series(&scrape(Snapshot::new(mock_fleet(0, 60), 1))).len();
+        // Per worker: up, condition, lifecycle, 3 lists, age, 2 counters, and a link for renders.
+        assert!(large - small <= 54 * 11, "{small} -> {large}");
+        assert!(large > small);
+    }
+}
