@@ -10,9 +10,10 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use axum::{middleware, Json, Router};
-use serde_json::json;
+use serde::Serialize;
 use tokio::sync::Semaphore;
 use tower_http::timeout::TimeoutLayer;
+use utoipa::ToSchema;
 
 use crate::bundle::{csp, Bundle};
 use crate::config::HttpLimits;
@@ -65,6 +66,7 @@ pub fn app(state: AppState, bundle: &Bundle, more: Router) -> Router {
         .route("/api/agent-office/nodes", get(nodes))
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
+        .route("/api/openapi.json", get(crate::openapi::document))
         .route("/readyz", get(readyz))
         .with_state(state.clone())
         .merge(more)
@@ -86,7 +88,11 @@ pub fn app(state: AppState, bundle: &Bundle, more: Router) -> Router {
         ))
 }
 
-async fn nodes(State(state): State<AppState>) -> Response {
+/// Contract 2: the whole fleet, from the latest snapshot.
+#[utoipa::path(get, path = "/api/agent-office/nodes", tag = "fleet", responses(
+    (status = 200, description = "The fleet (contract 2)", body = pulseboard_shared::Nodes),
+))]
+pub(crate) async fn nodes(State(state): State<AppState>) -> Response {
     let snapshot = state.hub.latest();
     (
         [
@@ -99,7 +105,10 @@ async fn nodes(State(state): State<AppState>) -> Response {
 }
 
 /// The fleet and pulseboard's own figures for Prometheus, from the latest snapshot.
-async fn metrics(State(state): State<AppState>) -> Response {
+#[utoipa::path(get, path = "/metrics", tag = "health", responses(
+    (status = 200, description = "OpenMetrics text", content_type = "application/openmetrics-text; version=1.0.0; charset=utf-8", body = String),
+))]
+pub(crate) async fn metrics(State(state): State<AppState>) -> Response {
     let snapshot = state.hub.latest();
     let text = crate::metrics::render(
         &snapshot,
@@ -119,12 +128,52 @@ async fn metrics(State(state): State<AppState>) -> Response {
         .into_response()
 }
 
-async fn healthz() -> Json<serde_json::Value> {
-    Json(json!({ "status": "ok" }))
+/// Liveness: 200 while the process answers.
+#[utoipa::path(get, path = "/healthz", tag = "health", responses(
+    (status = 200, description = "The process answers", body = Health),
+))]
+pub(crate) async fn healthz() -> Json<Health> {
+    Json(Health {
+        status: "ok".into(),
+    })
+}
+
+/// `/readyz`'s answer.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Readiness {
+    /// Whether Redis answered within the last three refreshes and the snapshot is fresh.
+    pub ready: bool,
+    /// Contract 2's `redis_ok` of the latest snapshot.
+    pub redis_ok: bool,
+    /// How old the latest snapshot is.
+    pub snapshot_age_ms: u64,
+    /// Workers in the latest snapshot.
+    pub workers: usize,
+    /// Redis commands of the last refresh (one round trip).
+    pub redis_commands_per_refresh: usize,
+    /// How long the last refresh took.
+    pub refresh_ms: f64,
+    /// Why it is not ready (empty when it is).
+    pub reasons: Vec<String>,
+    /// The alerts' role and per-sink deliveries, when alerts are on.
+    #[schema(value_type = Option<Object>)]
+    #[schema(required = true)]
+    pub alerts: Option<serde_json::Value>,
+}
+
+/// `/healthz`'s answer.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Health {
+    /// Always `ok`: the process answers.
+    pub status: String,
 }
 
 /// Ready when Redis answered recently and the snapshot is fresh; 503 with the reasons otherwise.
-async fn readyz(State(state): State<AppState>) -> Response {
+#[utoipa::path(get, path = "/readyz", tag = "health", responses(
+    (status = 200, description = "Ready", body = Readiness),
+    (status = 503, description = "Not ready; `reasons` says why", body = Readiness),
+))]
+pub(crate) async fn readyz(State(state): State<AppState>) -> Response {
     let snapshot = state.hub.latest();
     let limit = (state.refresh * 3).max(Duration::from_secs(3));
     let mut reasons = Vec::new();
@@ -147,16 +196,16 @@ async fn readyz(State(state): State<AppState>) -> Response {
         ));
     }
     let ready = reasons.is_empty();
-    let body = json!({
-        "ready": ready,
-        "redis_ok": snapshot.nodes.redis_ok,
-        "snapshot_age_ms": age.as_millis() as u64,
-        "workers": snapshot.nodes.workers.len(),
-        "redis_commands_per_refresh": snapshot.commands,
-        "refresh_ms": snapshot.refresh_took.as_secs_f64() * 1000.0,
-        "reasons": reasons,
-        "alerts": state.alerts.as_ref().map(|a| a.status_json()),
-    });
+    let body = Readiness {
+        ready,
+        redis_ok: snapshot.nodes.redis_ok,
+        snapshot_age_ms: age.as_millis() as u64,
+        workers: snapshot.nodes.workers.len(),
+        redis_commands_per_refresh: snapshot.commands,
+        refresh_ms: snapshot.refresh_took.as_secs_f64() * 1000.0,
+        reasons,
+        alerts: state.alerts.as_ref().map(|a| a.status_json()),
+    };
     let status = if ready {
         StatusCode::OK
     } else {

@@ -12,6 +12,7 @@
 //! - [`http`]: the routes, with the security headers every answer carries; `http/stream.rs` the
 //!   live stream (a whole snapshot, then patches).
 //! - [`metrics`]: `/metrics` for Prometheus, from the latest snapshot.
+//! - [`openapi`]: `/api/openapi.json`, generated from the types that serve the answers.
 //! - [`bundle`]: the dashboard bundle, embedded precompressed by `build.rs` (or `--dist DIR`),
 //!   with its caching and its Content-Security-Policy.
 //! - [`serve`]: the server's tasks wired together, and their shutdown; the accept loop with its
@@ -43,6 +44,7 @@ pub mod discovery;
 pub mod http;
 pub mod metrics;
 pub mod mock;
+pub mod openapi;
 pub mod reader;
 pub mod redis_connection;
 pub mod redis_server;

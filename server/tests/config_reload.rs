@@ -114,21 +114,43 @@ async fn wait_log(log: &Mutex<String>, needle: &str) {
     }
 }
 
-/// Reads SSE events from `stream` until one whose JSON satisfies `want`.
+/// What a viewer of the stream holds: the version and the fleet its events built.
+#[derive(Default)]
+struct Held {
+    buffer: String,
+    version: u64,
+    nodes: Option<pulseboard_shared::Nodes>,
+}
+
+/// Reads SSE events from `stream` (a snapshot, then patches applied to it) until the fleet they
+/// built, as JSON, satisfies `want`.
 async fn next_event_where(
     stream: &mut reqwest::Response,
-    buffer: &mut String,
+    held: &mut Held,
     want: impl Fn(&serde_json::Value) -> bool,
 ) -> serde_json::Value {
     let deadline = Instant::now() + PATIENCE;
     loop {
-        while let Some(end) = buffer.find("\n\n") {
-            let event: String = buffer.drain(..end + 2).collect();
-            if let Some(data) = event.lines().find_map(|l| l.strip_prefix("data:")) {
-                let value: serde_json::Value = serde_json::from_str(data.trim()).unwrap();
-                if want(&value) {
-                    return value;
-                }
+        while let Some(end) = held.buffer.find("\n\n") {
+            let event: String = held.buffer.drain(..end + 2).collect();
+            let field = |name: &str| event.lines().find_map(|l| l.strip_prefix(name));
+            let (Some(kind), Some(id), Some(data)) =
+                (field("event: "), field("id: "), field("data: "))
+            else {
+                continue; // a keep-alive
+            };
+            let id: u64 = id.parse().unwrap();
+            if kind == "snapshot" {
+                held.nodes = Some(serde_json::from_str(data).unwrap());
+            } else {
+                let patch: pulseboard_shared::patch::Patch = serde_json::from_str(data).unwrap();
+                let nodes = held.nodes.as_mut().expect("a snapshot first");
+                pulseboard_shared::patch::apply(nodes, held.version, &patch).unwrap();
+            }
+            held.version = id;
+            let value = serde_json::to_value(held.nodes.as_ref().unwrap()).unwrap();
+            if want(&value) {
+                return value;
             }
         }
         let left = deadline.saturating_duration_since(Instant::now());
@@ -137,7 +159,7 @@ async fn next_event_where(
             .expect("an event in time")
             .expect("the stream stays open")
             .expect("the stream stays open");
-        buffer.push_str(&String::from_utf8_lossy(&chunk));
+        held.buffer.push_str(&String::from_utf8_lossy(&chunk));
     }
 }
 
@@ -189,13 +211,13 @@ async fn sighup_reloads_the_file_under_an_open_stream_and_refuses_a_bad_one() {
         }
         tokio::time::sleep(Duration::from_millis(25)).await;
     };
-    let mut buffer = String::new();
-    let first = next_event_where(&mut stream, &mut buffer, |n| n["redis_ok"] == true).await;
+    let mut held = Held::default();
+    let first = next_event_where(&mut stream, &mut held, |n| n["redis_ok"] == true).await;
     assert_eq!(worker_names(&first), ["a", "b"]);
 
     config_file(&dir, &workers_toml(&["a", "b", "c"]));
     signal(&child, "HUP");
-    let reloaded = next_event_where(&mut stream, &mut buffer, |n| {
+    let reloaded = next_event_where(&mut stream, &mut held, |n| {
         n["workers"].as_array().unwrap().len() == 3
     })
     .await;

@@ -15,6 +15,7 @@ use crate::heartbeat::HEARTBEAT_INTERVAL_S;
 /// What a worker says about itself in contract 1's optional `phase`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum Phase {
     /// Loading: not taking work yet.
     Starting,
@@ -44,6 +45,7 @@ impl Phase {
 
 /// The job a worker is busy with (contract 1's optional `current_job`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CurrentJob {
     /// The job's id, as the worker names it.
     pub id: String,
@@ -54,6 +56,7 @@ pub struct CurrentJob {
 /// A worker's lifecycle state as pulseboard judges it (contract 2's `workers[].lifecycle`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum LifecycleState {
     /// Said `starting`, within the ready timeout.
     Starting,
@@ -84,6 +87,7 @@ impl LifecycleState {
 
 /// The judgement with what explains it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Lifecycle {
     /// The state.
     pub state: LifecycleState,

@@ -11,12 +11,14 @@ use crate::summary::Summary;
 
 /// The whole answer of `/api/agent-office/nodes`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Nodes {
     /// Whether the aggregator could read Redis on its last refresh.
     pub redis_ok: bool,
     /// The global `queue:paused` flag.
     pub paused: bool,
     /// Why the queues are paused (the watcher's mode); null unless `paused`.
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub paused_reason: Option<String>,
     /// When this snapshot was built, UTC ISO 8601 ending in `Z`.
     pub generated_at: String,
@@ -44,6 +46,7 @@ impl Nodes {
 
 /// A host as configured: its short name (used in links and `workers[].host`) and its label.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct HostInfo {
     /// Short name (`nas`).
     pub name: String,
@@ -54,6 +57,7 @@ pub struct HostInfo {
 /// A worker's kind, which decides its states and its link.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum WorkerKind {
     /// Pulls jobs from its own Redis list.
     Render,
@@ -90,6 +94,7 @@ impl WorkerKind {
 
 /// One worker's record.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct WorkerStatus {
     /// The worker's name.
     pub name: String,
@@ -98,8 +103,10 @@ pub struct WorkerStatus {
     /// Whether its heartbeat key exists.
     pub alive: bool,
     /// The state from its heartbeat; null when dead or unreadable.
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub state: Option<String>,
     /// Seconds since its last heartbeat was written; null when never seen.
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub last_beat_age_s: Option<u64>,
     /// Jobs waiting in `queue:<worker>`.
     pub queue_depth: u64,
@@ -112,6 +119,7 @@ pub struct WorkerStatus {
     /// From the heartbeat.
     pub jobs_failed: u64,
     /// From the heartbeat.
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub last_job_at: Option<String>,
     /// Additive: the host the worker runs on (from the configuration).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -164,6 +172,7 @@ fn is_true(value: &bool) -> bool {
 
 /// A link of the pipeline.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Link {
     /// Where the link starts (`nas`, or the trader's name).
     pub from: String,
@@ -179,6 +188,7 @@ pub struct Link {
 /// How work travels along a link.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum LinkType {
     /// Through a Redis list.
     RedisQueue,
@@ -189,6 +199,7 @@ pub enum LinkType {
 /// A link's health.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum LinkStatus {
     /// Work flows.
     Healthy,

@@ -18,6 +18,7 @@ use crate::summary::Summary;
 
 /// The changes from snapshot version `from` to `to`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Patch {
     /// The version the patch applies to.
     pub from: u64,
@@ -30,6 +31,7 @@ pub struct Patch {
     /// Contract 2's `paused`.
     pub paused: bool,
     /// Contract 2's `paused_reason`.
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub paused_reason: Option<String>,
     /// Workers new or changed beyond their ages, whole.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -73,6 +75,7 @@ where
 
 /// A worker's ages: `[name, last_beat_age_s, lifecycle age_s]`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Ages(pub String, pub Option<u64>, pub Option<u64>);
 
 /// Why a patch cannot be applied: the client must ask for the whole snapshot again.

@@ -10,6 +10,7 @@ use crate::rules::link_status;
 /// The one word that says how a worker is, most urgent first (the order problems are listed in).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum Condition {
     /// Gone without a word (key expired, crashed).
     Down,
@@ -114,6 +115,7 @@ impl Condition {
 
 /// Counts per condition and totals over the fleet (contract 2's additive `summary`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Summary {
     /// Workers in all.
     pub workers: u64,
@@ -131,6 +133,7 @@ pub struct Summary {
 
 /// How many workers are in one condition.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ConditionCount {
     /// The condition.
     pub condition: Condition,

@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 /// What happened.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum AlertKind {
     /// A worker that was alive stopped beating.
@@ -47,11 +47,12 @@ impl AlertKind {
 }
 
 /// The worker's figures when the alert was raised.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct WorkerContext {
     /// Whether it was beating.
     pub alive: bool,
     /// Seconds since its last heartbeat, if it ever beat.
+    #[schema(required = true)]
     pub last_beat_age_s: Option<u64>,
     /// Jobs waiting.
     pub queue_depth: u64,
@@ -60,6 +61,7 @@ pub struct WorkerContext {
     /// Jobs in its dead-letter list.
     pub dead_letter: u64,
     /// Where it runs.
+    #[schema(required = true)]
     pub host: Option<String>,
     /// Its lifecycle reason (the failing checks, the stalled job, the exit code), if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -80,7 +82,7 @@ pub struct Transition {
 }
 
 /// An alert as sent and recorded.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Alert {
     /// Unique; the same in the outbox, the event log and every delivery record.
     pub id: String,

@@ -8,13 +8,12 @@ use axum::routing::get;
 use axum::{Json, Router};
 use redis::Value;
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 
 use super::alert::Alert;
 use super::store::{Store, StoreError};
 
 /// What an entry records.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum RecordKind {
     /// A transition raised an alert (`alert` holds it).
@@ -28,7 +27,7 @@ pub enum RecordKind {
 }
 
 /// One entry of the event log.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Record {
     /// When, UTC ISO 8601.
     pub at: String,
@@ -82,7 +81,7 @@ pub async fn page(
     store: &Store,
     limit: usize,
     before: Option<&str>,
-) -> Result<(Vec<serde_json::Value>, Option<String>), StoreError> {
+) -> Result<(Vec<Entry>, Option<String>), StoreError> {
     let mut conn = store.conn().await?;
     let end = before.map_or_else(|| "+".to_owned(), |id| format!("({id}"));
     let reply: Value = redis::cmd("XREVRANGE")
@@ -109,10 +108,13 @@ pub async fn page(
                 .chunks(2)
                 .find(|kv| kv[0] == "record")
                 .and_then(|kv| kv.get(1))
-                .and_then(|text| serde_json::from_str::<serde_json::Value>(text).ok());
-            if let Some(mut record) = record {
-                record["id"] = json!(id);
-                events.push(record);
+                .and_then(|text| serde_json::from_str::<Record>(text).ok());
+            match record {
+                Some(record) => events.push(Entry {
+                    id: id.clone(),
+                    record,
+                }),
+                None => tracing::debug!(%id, "skipping an event-log entry that is not a record"),
             }
             last = Some(id);
         }
@@ -121,10 +123,40 @@ pub async fn page(
     Ok((events, next))
 }
 
+/// An entry as served: the record and its id in the stream.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Entry {
+    /// The entry's stream id (`1700000000000-0`): pass it as `before` for older ones.
+    pub id: String,
+    /// What it records.
+    #[serde(flatten)]
+    pub record: Record,
+}
+
+/// A page of the event log.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct EventPage {
+    /// Newest first.
+    pub events: Vec<Entry>,
+    /// The `before` of the next page, when there may be one.
+    #[schema(required = true)]
+    pub next_before: Option<String>,
+}
+
+/// Why a request failed.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ApiError {
+    /// What is wrong, in words.
+    pub error: String,
+}
+
 /// `?limit=&before=`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct PageQuery {
+    /// Entries per page, 1 to 500 (default 50).
     limit: Option<usize>,
+    /// Only entries older than this id.
     before: Option<String>,
 }
 
@@ -135,7 +167,13 @@ pub fn router(store: Store) -> Router {
         .with_state(store)
 }
 
-async fn events(State(store): State<Store>, Query(q): Query<PageQuery>) -> Response {
+/// The event log, newest first.
+#[utoipa::path(get, path = "/api/agent-office/events", tag = "alerts", params(PageQuery), responses(
+    (status = 200, description = "A page of the event log", body = EventPage),
+    (status = 400, description = "A bad `limit` or `before`", body = ApiError),
+    (status = 503, description = "Redis cannot be read", body = ApiError),
+))]
+pub(crate) async fn events(State(store): State<Store>, Query(q): Query<PageQuery>) -> Response {
     let limit = q.limit.unwrap_or(50);
     if !(1..=MAX_LIMIT).contains(&limit) {
         return bad_request(format!("limit must be 1..={MAX_LIMIT}, got {limit}"));
@@ -148,19 +186,23 @@ async fn events(State(store): State<Store>, Query(q): Query<PageQuery>) -> Respo
         }
     }
     match page(&store, limit, q.before.as_deref()).await {
-        Ok((events, next)) => {
-            Json(json!({ "events": events, "next_before": next })).into_response()
-        }
+        Ok((events, next_before)) => Json(EventPage {
+            events,
+            next_before,
+        })
+        .into_response(),
         Err(error) => (
             StatusCode::SERVICE_UNAVAILABLE,
-            Json(json!({ "error": format!("event log unavailable: {error}") })),
+            Json(ApiError {
+                error: format!("event log unavailable: {error}"),
+            }),
         )
             .into_response(),
     }
 }
 
 fn bad_request(message: String) -> Response {
-    (StatusCode::BAD_REQUEST, Json(json!({ "error": message }))).into_response()
+    (StatusCode::BAD_REQUEST, Json(ApiError { error: message })).into_response()
 }
 
 fn is_stream_id(text: &str) -> bool {

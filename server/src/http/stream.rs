@@ -30,12 +30,14 @@ use super::AppState;
 use crate::snapshot::Snapshot;
 
 /// The stream's query.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct Filter {
     /// Only workers on this host.
     pub host: Option<String>,
     /// Only workers that need attention (`problems=1` or `problems=true`).
     #[serde(default, deserialize_with = "flag")]
+    #[param(value_type = Option<String>)]
     pub problems: bool,
 }
 
@@ -78,6 +80,10 @@ enum Held {
 }
 
 /// The handler. Past `http.max_streams` open streams, 503.
+#[utoipa::path(get, path = "/api/agent-office/nodes/stream", tag = "fleet", params(Filter), responses(
+    (status = 200, description = "Server-sent events. The first, `event: snapshot`, carries the whole fleet (schema `Nodes`); each later `event: patch` carries what changed (schema `Patch`). Each event's `id` is the version it brings; send it back as `Last-Event-ID` to resume.", content_type = "text/event-stream", body = String),
+    (status = 503, description = "Too many open streams (`http.max_streams`)", content_type = "text/plain", body = String),
+))]
 pub async fn stream(
     State(state): State<AppState>,
     Query(filter): Query<Filter>,

@@ -11,6 +11,7 @@ use crate::lifecycle::{CurrentJob, Phase};
 
 /// A worker's own word on its lifecycle, beside the seed's fields of its heartbeat.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Declared {
     /// The beat period it promises, in seconds (contract 1: 15 when unsaid).
     #[serde(default, skip_serializing_if = "Option::is_none")]
