@@ -25,6 +25,7 @@ use pulseboard_server::config::Config;
 use pulseboard_server::redis_server::RedisServer;
 use pulseboard_shared::heartbeat::{heartbeat_key, Declared};
 use pulseboard_shared::{Heartbeat, Phase};
+use pulseboard_tests::sse::Follower;
 use pulseboard_tests::standin::StandIn;
 use redis::aio::MultiplexedConnection;
 
@@ -234,46 +235,36 @@ async fn write(
     Ok(())
 }
 
-/// The page's live stream, read as the page reads it.
-struct Stream {
-    response: reqwest::Response,
-    buffer: String,
-}
+/// The page's live stream, read as the page reads it: a snapshot, then patches applied to it.
+struct Stream(Follower);
 
 impl Stream {
     async fn open(base: &str) -> anyhow::Result<Self> {
-        let response = reqwest::get(format!("{base}/api/agent-office/nodes/stream")).await?;
-        Ok(Self {
-            response,
-            buffer: String::new(),
-        })
+        let url = format!("{base}/api/agent-office/nodes/stream");
+        Ok(Self(Follower::open(&url).await))
     }
 
-    /// Reads events until one says the worker's lifecycle state is `state`.
+    /// Reads events until the fleet they built says the worker's lifecycle state is `state`.
     async fn until_state(&mut self, state: &str) -> anyhow::Result<()> {
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
-            while let Some(end) = self.buffer.find("\n\n") {
-                let event: String = self.buffer.drain(..end + 2).collect();
-                let Some(data) = event.lines().find_map(|l| l.strip_prefix("data:")) else {
-                    continue;
-                };
-                let nodes: serde_json::Value = serde_json::from_str(data.trim())?;
-                let found = nodes["workers"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .any(|w| w["name"] == WORKER && w["lifecycle"]["state"] == state);
-                if found {
-                    return Ok(());
-                }
+            let found = self.0.nodes.as_ref().is_some_and(|n| {
+                n.workers.iter().any(|w| {
+                    w.name == WORKER
+                        && w.lifecycle.as_ref().is_some_and(|l| {
+                            serde_json::to_value(l.state)
+                                .ok()
+                                .as_ref()
+                                .and_then(|v| v.as_str())
+                                == Some(state)
+                        })
+                })
+            });
+            if found {
+                return Ok(());
             }
-            let left = deadline.saturating_duration_since(Instant::now());
-            let chunk = tokio::time::timeout(left, self.response.chunk())
-                .await
-                .map_err(|_| anyhow::anyhow!("the stream never said {state}"))??
-                .ok_or_else(|| anyhow::anyhow!("the stream ended"))?;
-            self.buffer.push_str(&String::from_utf8_lossy(&chunk));
+            anyhow::ensure!(Instant::now() < deadline, "the stream never said {state}");
+            anyhow::ensure!(self.0.step().await, "no event in time");
         }
     }
 }
