@@ -8,6 +8,7 @@
 //! - [`alerts`]: `[alerts]` and its environment variables.
 //! - [`lifecycle`]: `[lifecycle]`, the limits of the lifecycle judgement.
 //! - [`http`]: `[http]`, the HTTP server's timeouts and caps.
+//! - [`redis_tls`]: the CA and client certificate for `rediss://`.
 //! - [`error`]: what a bad configuration says.
 //! - [`effective`]: the resolved configuration printed back as TOML, secrets redacted.
 
@@ -16,6 +17,7 @@ pub mod effective;
 pub mod error;
 pub mod http;
 pub mod lifecycle;
+pub mod redis_tls;
 pub mod topology;
 
 use std::net::SocketAddr;
@@ -30,14 +32,17 @@ use self::error::invalid;
 pub use self::error::ConfigError;
 pub use self::http::HttpLimits;
 pub use self::lifecycle::LifecycleSettings;
+pub use self::redis_tls::RedisTls;
 pub use self::topology::{seed_topology, Host, Topology, WorkerSpec};
 use self::topology::{topology, FileWorker};
 
 /// Everything the server needs, resolved from all layers.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Config {
-    /// Redis to read (`redis://host:port/db`).
+    /// Redis to read (`redis://host:port/db`, `rediss://` for TLS).
     pub redis_url: String,
+    /// TLS files for `rediss://` (`redis_ca_file`, `redis_client_cert`, `redis_client_key`).
+    pub redis_tls: RedisTls,
     /// Address the HTTP server listens on.
     pub listen: SocketAddr,
     /// A dashboard bundle built by trunk to serve instead of the embedded one (visual work).
@@ -62,6 +67,7 @@ impl Default for Config {
     fn default() -> Self {
         Self {
             redis_url: "redis://127.0.0.1:6379".into(),
+            redis_tls: RedisTls::default(),
             listen: "127.0.0.1:8080".parse().expect("a valid address"),
             dist: None,
             refresh: Duration::from_millis(1000),
@@ -80,6 +86,9 @@ impl Default for Config {
 #[serde(deny_unknown_fields)]
 struct FileConfig {
     redis_url: Option<String>,
+    redis_ca_file: Option<PathBuf>,
+    redis_client_cert: Option<PathBuf>,
+    redis_client_key: Option<PathBuf>,
     listen: Option<String>,
     dist: Option<PathBuf>,
     refresh_ms: Option<u64>,
@@ -98,6 +107,9 @@ struct FileConfig {
 pub struct Overrides {
     /// `--redis` / `REDIS_URL`.
     pub redis_url: Option<String>,
+    /// `--redis-ca-file`, `--redis-client-cert`, `--redis-client-key` (and their
+    /// `PULSEBOARD_REDIS_*` variables).
+    pub redis_tls: RedisTls,
     /// `--listen` / `PULSEBOARD_LISTEN`.
     pub listen: Option<String>,
     /// `--dist` / `PULSEBOARD_DIST`.
@@ -113,6 +125,11 @@ impl Config {
     /// least 500 ms for slow links.
     pub fn redis_timeout(&self) -> Duration {
         self.refresh.max(Duration::from_millis(500))
+    }
+
+    /// A client for the configured Redis, with its TLS files when given.
+    pub fn redis_client(&self) -> Result<redis::Client, ConfigError> {
+        crate::redis_connection::client(&self.redis_url, &self.redis_tls)
     }
 
     /// Defaults, then the file at `path` (if any), then `overrides`.
@@ -165,6 +182,13 @@ impl Config {
                 format!("{:?} is not a redis:// URL", redact(&redis_url)),
             )
         })?;
+        let tls = &overrides.redis_tls;
+        let redis_tls = RedisTls {
+            ca_file: tls.ca_file.clone().or(file.redis_ca_file),
+            client_cert: tls.client_cert.clone().or(file.redis_client_cert),
+            client_key: tls.client_key.clone().or(file.redis_client_key),
+        };
+        redis_tls.check(&redis_url)?;
         let refresh_ms = overrides.refresh_ms.or(file.refresh_ms).unwrap_or(1000);
         if !(50..=60_000).contains(&refresh_ms) {
             return Err(invalid(
@@ -187,6 +211,7 @@ impl Config {
         let alerts = alerts::resolve(file.alerts, &overrides.alerts)?;
         Ok(Self {
             redis_url,
+            redis_tls,
             listen,
             dist: overrides.dist.clone().or(file.dist),
             refresh: Duration::from_millis(refresh_ms),

@@ -51,6 +51,16 @@ struct ServeArgs {
     /// Redis to read [default: redis://127.0.0.1:6379].
     #[arg(long = "redis", env = "REDIS_URL", value_name = "URL")]
     redis_url: Option<String>,
+    /// With a rediss:// URL: the CA that signed Redis's certificate (PEM) [default: the
+    /// system's trust store].
+    #[arg(long, env = "PULSEBOARD_REDIS_CA_FILE", value_name = "FILE")]
+    redis_ca_file: Option<PathBuf>,
+    /// With a rediss:// URL and mutual TLS: this client's certificate (PEM).
+    #[arg(long, env = "PULSEBOARD_REDIS_CLIENT_CERT", value_name = "FILE")]
+    redis_client_cert: Option<PathBuf>,
+    /// With --redis-client-cert: its private key (PEM).
+    #[arg(long, env = "PULSEBOARD_REDIS_CLIENT_KEY", value_name = "FILE")]
+    redis_client_key: Option<PathBuf>,
     /// Address to listen on [default: 127.0.0.1:8080].
     #[arg(long, env = "PULSEBOARD_LISTEN", value_name = "ADDR")]
     listen: Option<String>,
@@ -266,6 +276,11 @@ async fn run() -> anyhow::Result<()> {
 fn overrides(args: &ServeArgs) -> Overrides {
     Overrides {
         redis_url: args.redis_url.clone(),
+        redis_tls: pulseboard_server::config::RedisTls {
+            ca_file: args.redis_ca_file.clone(),
+            client_cert: args.redis_client_cert.clone(),
+            client_key: args.redis_client_key.clone(),
+        },
         listen: args.listen.clone(),
         dist: args.dist.clone(),
         refresh_ms: args.refresh_ms,

@@ -30,6 +30,9 @@ pub enum ReadError {
     /// Redis answered something this reader cannot have asked for.
     #[error("unexpected reply from redis: {0}")]
     Protocol(String),
+    /// The client could not be built (a bad URL or TLS file).
+    #[error(transparent)]
+    Client(#[from] crate::config::ConfigError),
 }
 
 /// What to read for one worker.
@@ -115,10 +118,11 @@ pub struct RedisSource {
 }
 
 impl RedisSource {
-    /// A source for `url`; nothing is connected until the first read. `timeout` bounds each read.
-    pub fn new(url: &str, timeout: Duration) -> Result<Self, ReadError> {
+    /// A source reading through `client`; nothing is connected until the first read. `timeout`
+    /// bounds each read.
+    pub fn new(client: redis::Client, timeout: Duration) -> Result<Self, ReadError> {
         Ok(Self {
-            client: redis::Client::open(url)?,
+            client,
             conn: None,
             timeout,
         })

@@ -44,7 +44,7 @@ impl Refresher {
         let config = updates.borrow_and_update().clone();
         Ok(Self {
             updates,
-            source: RedisSource::new(&config.redis_url, config.redis_timeout())?,
+            source: RedisSource::new(config.redis_client()?, config.redis_timeout())?,
             discovery: Discovery::new(config.discovery_every, config.scan_count),
             memory: BeatMemory::new(),
             hub,
@@ -79,6 +79,7 @@ impl Refresher {
                 // Redis, discovery and the listener keep their start-up settings (see reload).
                 self.config = Config {
                     redis_url: self.config.redis_url.clone(),
+                    redis_tls: self.config.redis_tls.clone(),
                     discovery_every: self.config.discovery_every,
                     scan_count: self.config.scan_count,
                     ..new

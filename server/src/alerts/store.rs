@@ -62,10 +62,10 @@ pub struct Store {
 }
 
 impl Store {
-    /// A store on `url`; nothing is connected yet.
-    pub fn new(url: &str, timeout: Duration) -> Result<Self, StoreError> {
+    /// A store through `client`; nothing is connected yet.
+    pub fn new(client: redis::Client, timeout: Duration) -> Result<Self, StoreError> {
         Ok(Self {
-            client: redis::Client::open(url)?,
+            client,
             conn: Arc::new(OnceCell::new()),
             timeout,
             keys: Keys::default(),

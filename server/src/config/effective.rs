@@ -18,6 +18,15 @@ pub fn to_toml(config: &Config) -> String {
     let text = |t: &str| Value::String(t.to_owned());
     let mut root = Table::new();
     root.insert("redis_url".into(), text(&redact(&config.redis_url)));
+    for (key, path) in [
+        ("redis_ca_file", &config.redis_tls.ca_file),
+        ("redis_client_cert", &config.redis_tls.client_cert),
+        ("redis_client_key", &config.redis_tls.client_key),
+    ] {
+        if let Some(path) = path {
+            root.insert(key.into(), text(&path.display().to_string()));
+        }
+    }
     root.insert("listen".into(), text(&config.listen.to_string()));
     if let Some(dist) = &config.dist {
         root.insert("dist".into(), text(&dist.display().to_string()));
