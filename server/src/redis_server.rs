@@ -29,6 +29,7 @@ pub enum RedisServerError {
 pub struct RedisServer {
     binary: String,
     port: u16,
+    extra_args: Vec<String>,
     child: Option<Child>,
 }
 
@@ -36,12 +37,19 @@ impl RedisServer {
     /// Starts `redis-server` (or `$PULSEBOARD_REDIS_SERVER`) on a free port, without persistence,
     /// and waits until it answers.
     pub async fn start() -> Result<Self, RedisServerError> {
+        Self::start_with_args(vec![]).await
+    }
+
+    /// Same, with more `redis-server` arguments (a TLS port, ACL users); readiness is still
+    /// checked on the plain port.
+    pub async fn start_with_args(extra_args: Vec<String>) -> Result<Self, RedisServerError> {
         let binary =
             std::env::var("PULSEBOARD_REDIS_SERVER").unwrap_or_else(|_| "redis-server".into());
         let port = free_port().map_err(RedisServerError::Port)?;
         let mut server = Self {
             binary,
             port,
+            extra_args,
             child: None,
         };
         server.restart().await?;
@@ -68,6 +76,7 @@ impl RedisServer {
             .args(["--save", "", "--appendonly", "no", "--logfile", ""])
             .arg("--dir")
             .arg(std::env::temp_dir())
+            .args(&self.extra_args)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())

@@ -6,6 +6,7 @@ pub mod bin;
 pub mod browser;
 pub mod sse;
 pub mod standin;
+pub mod tls;
 
 pub use bin::pulseboard_bin;
 
@@ -49,6 +50,14 @@ impl Stack {
     /// Same, with the configuration adjusted by `adjust`.
     pub async fn start_with(adjust: impl FnOnce(&mut Config)) -> Self {
         let redis = RedisServer::start().await.expect("start redis-server");
+        let stack = Self::launch(redis, adjust).await;
+        stack.wait_nodes("the first refresh", |n| n.redis_ok).await;
+        stack
+    }
+
+    /// The server on `redis` (its URL and TLS files as `adjust` sets them), not waiting for a
+    /// first refresh: for setups where Redis may refuse it.
+    pub async fn launch(redis: RedisServer, adjust: impl FnOnce(&mut Config)) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let mut config = Config {
@@ -65,15 +74,13 @@ impl Stack {
                 .await
                 .map_err(|e| format!("{e:#}"))
         });
-        let stack = Self {
+        Self {
             redis,
             base,
             http: reqwest::Client::new(),
             shutdown,
             server,
-        };
-        stack.wait_nodes("the first refresh", |n| n.redis_ok).await;
-        stack
+        }
     }
 
     /// A fresh connection to the private Redis.

@@ -124,7 +124,8 @@ async fn every_answer_validates_against_the_document() {
         let page: Value = serde_json::from_str(&body).ok()?;
         (!page["events"].as_array()?.is_empty()).then_some(())
     })
-    .await;
+    .await
+    .expect("the death recorded");
     let (_, page) = answer_matches(&stack, &doc, "/api/agent-office/events?limit=5").await;
     assert!(page["events"][0]["alert"].is_object() || page["events"][0]["type"].is_string());
     let (status, _) = answer_matches(&stack, &doc, "/api/agent-office/events?limit=0").await;

@@ -72,7 +72,10 @@ fn read_pem(key: &str, path: &Path) -> Result<Vec<u8>, ConfigError> {
     let bytes = std::fs::read(path)
         .map_err(|e| invalid(key, format!("cannot read {}: {e}", path.display())))?;
     if !String::from_utf8_lossy(&bytes).contains("-----BEGIN ") {
-        return Err(invalid(key, format!("{} is not a PEM file", path.display())));
+        return Err(invalid(
+            key,
+            format!("{} is not a PEM file", path.display()),
+        ));
     }
     Ok(bytes)
 }
