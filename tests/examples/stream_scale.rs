@@ -18,6 +18,7 @@ use chrono::Utc;
 use pulseboard_server::aggregate::iso;
 use pulseboard_server::redis_server::{free_port, RedisServer};
 use pulseboard_shared::heartbeat::heartbeat_key;
+use pulseboard_tests::process_usage::{clock_ticks_per_second, cpu_ticks, mb, memory};
 use pulseboard_tests::{heartbeat, pulseboard_bin};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -240,35 +241,4 @@ async fn refresh_ms(http: &reqwest::Client, base: &str) -> Option<(f64, u64)> {
     let sum = value("_sum")?;
     let count = value("_count")?;
     (count > 0.0).then(|| (sum / count * 1000.0, count as u64))
-}
-
-/// `utime + stime` of `pid`, in clock ticks.
-fn cpu_ticks(pid: u32) -> anyhow::Result<u64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
-    // Fields after the command (which may hold spaces), counted from field 3.
-    let rest = &stat[stat.rfind(')').unwrap_or(0) + 2..];
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    Ok(fields[11].parse::<u64>()? + fields[12].parse::<u64>()?)
-}
-
-fn clock_ticks_per_second() -> u64 {
-    // Linux's USER_HZ is 100 on every mainstream architecture.
-    100
-}
-
-/// `VmRSS` and `VmHWM` of `pid`, in kB.
-fn memory(pid: u32) -> anyhow::Result<(u64, u64)> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
-    let field = |name: &str| {
-        status
-            .lines()
-            .find_map(|l| l.strip_prefix(name))
-            .and_then(|v| v.split_whitespace().next()?.parse().ok())
-            .unwrap_or(0)
-    };
-    Ok((field("VmRSS:"), field("VmHWM:")))
-}
-
-fn mb(kb: u64) -> f64 {
-    kb as f64 / 1024.0
 }

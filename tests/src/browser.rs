@@ -151,7 +151,19 @@ impl Browser {
 
     /// Ends the session and removes the profile.
     pub async fn close(self) {
-        let _ = self.client.close().await;
+        // The handle is shared; closing a clone ends the session, and `Drop` cleans up.
+        let _ = self.client.clone().close().await;
+    }
+}
+
+impl Drop for Browser {
+    /// A test that fails before `close` leaves Chromium behind (killing chromedriver does not
+    /// stop it): end every process of this session's profile, and the profile.
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("pkill")
+            .arg("-f")
+            .arg(self.profile.as_os_str())
+            .status();
         let _ = std::fs::remove_dir_all(&self.profile);
     }
 }

@@ -4,6 +4,7 @@
 
 pub mod bin;
 pub mod browser;
+pub mod process_usage;
 pub mod sse;
 pub mod standin;
 pub mod tls;

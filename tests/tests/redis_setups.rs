@@ -16,6 +16,20 @@ async fn not_ready_because(stack: &Stack) -> String {
     .unwrap()
 }
 
+/// Dead letters for music-render raise an alert; waits until the event log has it.
+async fn an_alert_is_recorded(stack: &Stack, r: &mut redis::aio::MultiplexedConnection) {
+    let _: () = r
+        .rpush("dead_letter:queue:music-render", "x")
+        .await
+        .unwrap();
+    eventually("the alert in the event log", || async {
+        let (_, body) = stack.get("/api/agent-office/events").await;
+        body.contains("dead_letters").then_some(())
+    })
+    .await
+    .expect("the alert recorded");
+}
+
 #[tokio::test]
 async fn over_tls_with_its_ca_the_fleet_is_read_and_alerts_are_kept() {
     let (redis, tls) = TlsPort::start(&[]).await;
@@ -35,17 +49,8 @@ async fn over_tls_with_its_ca_the_fleet_is_read_and_alerts_are_kept() {
             n.redis_ok && n.workers[0].alive
         })
         .await;
-    // The alerts' store talks TLS too: dead letters raise an alert, recorded in the event log.
-    let _: () = r
-        .rpush("dead_letter:queue:music-render", "x")
-        .await
-        .unwrap();
-    eventually("the alert in the event log", || async {
-        let (_, body) = stack.get("/api/agent-office/events").await;
-        body.contains("dead_letters").then_some(())
-    })
-    .await
-    .expect("the alert recorded");
+    // The alerts' store talks TLS too.
+    an_alert_is_recorded(&stack, &mut r).await;
     let (status, body) = stack.get("/readyz").await;
     assert_eq!(status, 200, "{body}");
     stack.stop().await;
@@ -112,19 +117,8 @@ async fn an_acl_user_with_the_documented_commands_is_enough() {
             n.redis_ok && n.workers[0].alive && n.workers[0].processing == 1
         })
         .await;
-    let _: () = r
-        .rpush("dead_letter:queue:music-render", "x")
-        .await
-        .unwrap();
-    eventually(
-        "the alert in the event log (the alerts write as the ACL user)",
-        || async {
-            let (_, body) = stack.get("/api/agent-office/events").await;
-            body.contains("dead_letters").then_some(())
-        },
-    )
-    .await
-    .expect("the alert recorded");
+    // The alerts write (lease, outbox, event log) as the ACL user.
+    an_alert_is_recorded(&stack, &mut r).await;
     let (status, body) = stack.get("/readyz").await;
     assert_eq!(status, 200, "{body}");
     assert!(body.contains("\"redis_error\":null"), "{body}");
