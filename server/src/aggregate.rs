@@ -146,6 +146,7 @@ mod tests {
                 .collect(),
             scans: vec![],
             commands: 0,
+            round_trips: 1,
         }
     }
 

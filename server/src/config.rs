@@ -43,6 +43,8 @@ pub struct Config {
     pub redis_url: String,
     /// TLS files for `rediss://` (`redis_ca_file`, `redis_client_cert`, `redis_client_key`).
     pub redis_tls: RedisTls,
+    /// Whether `redis_url` is a node of a Redis Cluster (`redis_cluster`).
+    pub redis_cluster: bool,
     /// Address the HTTP server listens on.
     pub listen: SocketAddr,
     /// A dashboard bundle built by trunk to serve instead of the embedded one (visual work).
@@ -68,6 +70,7 @@ impl Default for Config {
         Self {
             redis_url: "redis://127.0.0.1:6379".into(),
             redis_tls: RedisTls::default(),
+            redis_cluster: false,
             listen: "127.0.0.1:8080".parse().expect("a valid address"),
             dist: None,
             refresh: Duration::from_millis(1000),
@@ -89,6 +92,7 @@ struct FileConfig {
     redis_ca_file: Option<PathBuf>,
     redis_client_cert: Option<PathBuf>,
     redis_client_key: Option<PathBuf>,
+    redis_cluster: Option<bool>,
     listen: Option<String>,
     dist: Option<PathBuf>,
     refresh_ms: Option<u64>,
@@ -110,6 +114,8 @@ pub struct Overrides {
     /// `--redis-ca-file`, `--redis-client-cert`, `--redis-client-key` (and their
     /// `PULSEBOARD_REDIS_*` variables).
     pub redis_tls: RedisTls,
+    /// `--redis-cluster` / `PULSEBOARD_REDIS_CLUSTER`.
+    pub redis_cluster: Option<bool>,
     /// `--listen` / `PULSEBOARD_LISTEN`.
     pub listen: Option<String>,
     /// `--dist` / `PULSEBOARD_DIST`.
@@ -212,6 +218,10 @@ impl Config {
         Ok(Self {
             redis_url,
             redis_tls,
+            redis_cluster: overrides
+                .redis_cluster
+                .or(file.redis_cluster)
+                .unwrap_or(false),
             listen,
             dist: overrides.dist.clone().or(file.dist),
             refresh: Duration::from_millis(refresh_ms),

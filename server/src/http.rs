@@ -149,8 +149,10 @@ pub struct Readiness {
     pub snapshot_age_ms: u64,
     /// Workers in the latest snapshot.
     pub workers: usize,
-    /// Redis commands of the last refresh (one round trip).
+    /// Redis commands of the last refresh.
     pub redis_commands_per_refresh: usize,
+    /// Round trips of the last refresh (1; one per primary on a cluster, sent in parallel).
+    pub redis_round_trips_per_refresh: usize,
     /// How long the last refresh took.
     pub refresh_ms: f64,
     /// Why it is not ready (empty when it is).
@@ -202,6 +204,7 @@ pub(crate) async fn readyz(State(state): State<AppState>) -> Response {
         snapshot_age_ms: age.as_millis() as u64,
         workers: snapshot.nodes.workers.len(),
         redis_commands_per_refresh: snapshot.commands,
+        redis_round_trips_per_refresh: snapshot.round_trips,
         refresh_ms: snapshot.refresh_took.as_secs_f64() * 1000.0,
         reasons,
         alerts: state.alerts.as_ref().map(|a| a.status_json()),

@@ -51,6 +51,9 @@ struct ServeArgs {
     /// Redis to read [default: redis://127.0.0.1:6379].
     #[arg(long = "redis", env = "REDIS_URL", value_name = "URL")]
     redis_url: Option<String>,
+    /// The Redis is a Redis Cluster (--redis names any one of its nodes).
+    #[arg(long, env = "PULSEBOARD_REDIS_CLUSTER")]
+    redis_cluster: bool,
     /// With a rediss:// URL: the CA that signed Redis's certificate (PEM) [default: the
     /// system's trust store].
     #[arg(long, env = "PULSEBOARD_REDIS_CA_FILE", value_name = "FILE")]
@@ -276,6 +279,7 @@ async fn run() -> anyhow::Result<()> {
 fn overrides(args: &ServeArgs) -> Overrides {
     Overrides {
         redis_url: args.redis_url.clone(),
+        redis_cluster: args.redis_cluster.then_some(true),
         redis_tls: pulseboard_server::config::RedisTls {
             ca_file: args.redis_ca_file.clone(),
             client_cert: args.redis_client_cert.clone(),

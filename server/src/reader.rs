@@ -106,15 +106,21 @@ pub struct Reading {
     pub workers: Vec<WorkerReading>,
     /// The SCAN replies, one per requested step.
     pub scans: Vec<ScanReply>,
-    /// Commands sent (all in one round trip).
+    /// Commands sent.
     pub commands: usize,
+    /// Round trips they took (1 on one server; one per primary on a cluster, in parallel).
+    pub round_trips: usize,
 }
 
-/// The seam between the aggregator and Redis: one connection, reconnected by itself.
+pub mod cluster;
+
+/// The seam between the aggregator and Redis: one connection, reconnected by itself, or a
+/// cluster's primaries.
 pub struct RedisSource {
     client: redis::Client,
     conn: Option<ConnectionManager>,
     timeout: Duration,
+    cluster: Option<cluster::ClusterSource>,
 }
 
 impl RedisSource {
@@ -125,6 +131,20 @@ impl RedisSource {
             client,
             conn: None,
             timeout,
+            cluster: None,
+        })
+    }
+
+    /// A source for the Redis Cluster that the node at `url` belongs to.
+    pub fn cluster(
+        client: redis::Client,
+        url: &str,
+        tls: crate::config::RedisTls,
+        timeout: Duration,
+    ) -> Result<Self, ReadError> {
+        Ok(Self {
+            cluster: Some(cluster::ClusterSource::new(url, tls, timeout)?),
+            ..Self::new(client, timeout)?
         })
     }
 
@@ -134,6 +154,9 @@ impl RedisSource {
         workers: &[WorkerKeys],
         scans: &[ScanStep],
     ) -> Result<Reading, ReadError> {
+        if let Some(cluster) = &mut self.cluster {
+            return cluster.read(workers, scans).await;
+        }
         let pipe = build_pipeline(workers, scans);
         let replies = tokio::time::timeout(self.timeout, self.send(&pipe))
             .await
@@ -230,6 +253,7 @@ fn parse_replies(
         workers: readings,
         scans,
         commands,
+        round_trips: 1,
     })
 }
 
@@ -261,6 +285,16 @@ fn count(value: Value) -> Result<u64, String> {
 }
 
 fn scan_reply(pattern: Pattern, value: Value) -> Result<ScanReply, ReadError> {
+    let (next_cursor, keys) = scan_parts(value)?;
+    Ok(ScanReply {
+        pattern,
+        next_cursor,
+        keys,
+    })
+}
+
+/// A SCAN reply's next cursor and keys (keys that are not UTF-8 cannot be a name we report).
+fn scan_parts(value: Value) -> Result<(u64, Vec<String>), ReadError> {
     let bad = |v: &Value| ReadError::Protocol(format!("SCAN replied {v:?}"));
     let Value::Array(parts) = &value else {
         return Err(bad(&value));
@@ -275,16 +309,11 @@ fn scan_reply(pattern: Pattern, value: Value) -> Result<ScanReply, ReadError> {
     let keys = keys
         .iter()
         .filter_map(|k| match k {
-            // Keys that are not UTF-8 cannot be a name we report; skip them.
             Value::BulkString(b) => String::from_utf8(b.clone()).ok(),
             _ => None,
         })
         .collect();
-    Ok(ScanReply {
-        pattern,
-        next_cursor,
-        keys,
-    })
+    Ok((next_cursor, keys))
 }
 
 #[cfg(test)]

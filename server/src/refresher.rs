@@ -44,7 +44,16 @@ impl Refresher {
         let config = updates.borrow_and_update().clone();
         Ok(Self {
             updates,
-            source: RedisSource::new(config.redis_client()?, config.redis_timeout())?,
+            source: if config.redis_cluster {
+                RedisSource::cluster(
+                    config.redis_client()?,
+                    &config.redis_url,
+                    config.redis_tls.clone(),
+                    config.redis_timeout(),
+                )?
+            } else {
+                RedisSource::new(config.redis_client()?, config.redis_timeout())?
+            },
             discovery: Discovery::new(config.discovery_every, config.scan_count),
             memory: BeatMemory::new(),
             hub,
@@ -132,7 +141,8 @@ impl Refresher {
                 self.redis_ok_at = Some(Instant::now());
                 let judged_took = now.elapsed() - read_took;
                 if self.discovery.warm() {
-                    cpu_bound(|| self.publish(agg, None, reading.commands, now));
+                    let round_trips = reading.round_trips;
+                    cpu_bound(|| self.publish(agg, None, (reading.commands, round_trips), now));
                 }
                 tracing::debug!(
                     workers = watched.len(),
@@ -157,7 +167,7 @@ impl Refresher {
                         beat_at: vec![],
                     },
                 };
-                self.publish(stale, Some(error.to_string()), 0, now);
+                self.publish(stale, Some(error.to_string()), (0, 0), now);
                 false
             }
         }
@@ -168,7 +178,7 @@ impl Refresher {
         &mut self,
         agg: Aggregate,
         redis_error: Option<String>,
-        commands: usize,
+        (commands, round_trips): (usize, usize),
         started: Instant,
     ) {
         if self.last.as_ref().is_none_or(|last| !last.same_state(&agg)) {
@@ -188,6 +198,7 @@ impl Refresher {
         snapshot.redis_ok_at = self.redis_ok_at;
         snapshot.redis_error = redis_error;
         snapshot.commands = commands;
+        snapshot.round_trips = round_trips;
         self.hub.publish(snapshot);
         self.last = Some(agg);
     }

@@ -39,7 +39,15 @@ pub async fn serve_live(
     let mut tasks = JoinSet::new();
     let refresher = Refresher::new(configs.clone(), hub.clone())?;
     tasks.spawn(refresher.run(shutdown.clone()));
-    let alert_store = alerts::store::Store::new(config.redis_client()?, config.redis_timeout())?;
+    let alert_store = if config.redis_cluster {
+        alerts::store::Store::new_cluster(
+            config.redis_client()?,
+            &config.redis_tls,
+            config.redis_timeout(),
+        )?
+    } else {
+        alerts::store::Store::new(config.redis_client()?, config.redis_timeout())?
+    };
     let alerts = config.alerts.enabled.then(|| {
         alerts::engine::start(
             configs.clone(),

@@ -22,8 +22,10 @@ pub struct Snapshot {
     pub redis_ok_at: Option<Instant>,
     /// Why the last read of Redis failed, if it did.
     pub redis_error: Option<String>,
-    /// Redis commands of the refresh that built it (one round trip).
+    /// Redis commands of the refresh that built it.
     pub commands: usize,
+    /// Round trips they took (1; on a cluster, one per primary, in parallel).
+    pub round_trips: usize,
     /// The changes from the version before to this one, for viewers of the stream holding it.
     pub patch: Option<Arc<SnapshotPatch>>,
     /// How long the refresh that built it took (reading Redis, judging, serialising).
@@ -61,6 +63,7 @@ impl Snapshot {
             redis_ok_at: None,
             redis_error: None,
             commands: 0,
+            round_trips: 0,
             patch: None,
             refresh_took: std::time::Duration::ZERO,
         }

@@ -4,6 +4,7 @@
 
 pub mod bin;
 pub mod browser;
+pub mod cluster;
 pub mod process_usage;
 pub mod sse;
 pub mod standin;
@@ -195,7 +196,7 @@ pub fn heartbeat(name: &str, kind: &str, state: &str) -> Heartbeat {
 }
 
 /// Writes `beat` as a worker does: `SET worker:<name>:heartbeat <json> EX 45`.
-pub async fn beat(conn: &mut MultiplexedConnection, beat: &Heartbeat) {
+pub async fn beat(conn: &mut impl redis::aio::ConnectionLike, beat: &Heartbeat) {
     let _: () = redis::cmd("SET")
         .arg(heartbeat_key(&beat.name))
         .arg(beat.to_json())

@@ -55,7 +55,9 @@ impl Keys {
 #[derive(Clone)]
 pub struct Store {
     client: redis::Client,
-    conn: Arc<OnceCell<ConnectionManager>>,
+    /// On a Redis Cluster: a client that routes each command to its slot's primary.
+    cluster: Option<redis::cluster::ClusterClient>,
+    conn: Arc<OnceCell<StoreConn>>,
     timeout: Duration,
     /// Every key, under the one prefix.
     pub keys: Keys,
@@ -66,20 +68,96 @@ impl Store {
     pub fn new(client: redis::Client, timeout: Duration) -> Result<Self, StoreError> {
         Ok(Self {
             client,
+            cluster: None,
             conn: Arc::new(OnceCell::new()),
             timeout,
             keys: Keys::default(),
         })
     }
 
+    /// A store on the Redis Cluster `client`'s node belongs to. Its keys share one hash tag
+    /// (`{pulseboard:alerts}:...`), so the scripts that touch several of them run on one node.
+    pub fn new_cluster(
+        client: redis::Client,
+        tls: &crate::config::RedisTls,
+        timeout: Duration,
+    ) -> Result<Self, StoreError> {
+        let mut builder =
+            redis::cluster::ClusterClient::builder(vec![client.get_connection_info().clone()])
+                .connection_timeout(timeout)
+                .response_timeout(timeout)
+                .retries(1);
+        if tls.is_set() {
+            builder = builder.certs(tls.certificates().map_err(|e| {
+                StoreError::Redis(redis::RedisError::from((
+                    redis::ErrorKind::InvalidClientConfig,
+                    "TLS files",
+                    e.to_string(),
+                )))
+            })?);
+        }
+        Ok(Self {
+            cluster: Some(builder.build()?),
+            keys: Keys {
+                prefix: "{pulseboard:alerts}".into(),
+            },
+            ..Self::new(client, timeout)?
+        })
+    }
+
     /// The connection, opened if need be.
-    pub async fn conn(&self) -> Result<ConnectionManager, StoreError> {
+    pub async fn conn(&self) -> Result<StoreConn, StoreError> {
         let open = self.conn.get_or_try_init(|| async {
-            crate::redis_connection::connect(&self.client, self.timeout).await
+            Ok::<_, redis::RedisError>(match &self.cluster {
+                Some(cluster) => StoreConn::Cluster(cluster.get_async_connection().await?),
+                None => StoreConn::Single(
+                    crate::redis_connection::connect(&self.client, self.timeout).await?,
+                ),
+            })
         });
         match tokio::time::timeout(self.timeout * 2, open).await {
             Ok(conn) => Ok(conn?.clone()),
             Err(_) => Err(StoreError::Timeout(self.timeout * 2)),
+        }
+    }
+}
+
+/// A connection to one Redis, or to a cluster (routing each command by its key).
+#[derive(Clone)]
+pub enum StoreConn {
+    /// One server.
+    Single(ConnectionManager),
+    /// A Redis Cluster.
+    Cluster(redis::cluster_async::ClusterConnection),
+}
+
+impl redis::aio::ConnectionLike for StoreConn {
+    fn req_packed_command<'a>(
+        &'a mut self,
+        cmd: &'a redis::Cmd,
+    ) -> redis::RedisFuture<'a, redis::Value> {
+        match self {
+            Self::Single(c) => c.req_packed_command(cmd),
+            Self::Cluster(c) => c.req_packed_command(cmd),
+        }
+    }
+
+    fn req_packed_commands<'a>(
+        &'a mut self,
+        cmd: &'a redis::Pipeline,
+        offset: usize,
+        count: usize,
+    ) -> redis::RedisFuture<'a, Vec<redis::Value>> {
+        match self {
+            Self::Single(c) => c.req_packed_commands(cmd, offset, count),
+            Self::Cluster(c) => c.req_packed_commands(cmd, offset, count),
+        }
+    }
+
+    fn get_db(&self) -> i64 {
+        match self {
+            Self::Single(c) => c.get_db(),
+            Self::Cluster(c) => c.get_db(),
         }
     }
 }

@@ -27,6 +27,9 @@ pub fn to_toml(config: &Config) -> String {
             root.insert(key.into(), text(&path.display().to_string()));
         }
     }
+    if config.redis_cluster {
+        root.insert("redis_cluster".into(), Value::Boolean(true));
+    }
     root.insert("listen".into(), text(&config.listen.to_string()));
     if let Some(dist) = &config.dist {
         root.insert("dist".into(), text(&dist.display().to_string()));
