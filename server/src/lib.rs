@@ -4,7 +4,8 @@
 //! # Layout
 //! - [`config`]: defaults (the seed's topology), TOML file, environment, flags.
 //! - [`redis_connection`]: how a Redis connection is opened (timeouts, reconnection).
-//! - [`reader`]: Redis in. One pipelined round trip per refresh.
+//! - [`reader`]: Redis in. One pipelined round trip per refresh (`reader/cluster.rs`: one per
+//!   primary of a Redis Cluster).
 //! - [`discovery`]: amortised SCAN for in-flight lists and unregistered workers.
 //! - [`aggregate`]: a reading to contract 2; pure.
 //! - [`refresher`]: the loop that reads, aggregates and publishes every second.
