@@ -61,15 +61,17 @@ pub fn mock_nodes(elapsed_s: u64) -> Nodes {
 }
 
 /// The script with `size` workers (at least the seed's six; extra render workers are spread over
-/// two more hosts), for trying layouts and measuring large scenes.
+/// more hosts, [`PER_EXTRA_HOST`] each, a few of them in trouble), for trying layouts and
+/// measuring large scenes.
 pub fn mock_fleet(elapsed_s: u64, size: usize) -> Nodes {
     let act = act_at(elapsed_s);
     let in_act = elapsed_s % ACT_S;
     let mut workers = seed_workers(elapsed_s);
     for i in workers.len()..size.max(6) {
         let mut w = worker(&format!("render-{:02}", i - 5), WorkerKind::Render, "idle");
-        w.host = Some(if i % 2 == 0 { "gpu-a" } else { "gpu-b" }.into());
+        w.host = Some(extra_host(i - 6));
         w.jobs_done = (elapsed_s + i as u64 * 7) % 500;
+        w.last_beat_age_s = Some((elapsed_s + i as u64) % 15);
         workers.push(w);
     }
     for w in &mut workers {
@@ -113,6 +115,9 @@ pub fn mock_fleet(elapsed_s: u64, size: usize) -> Nodes {
     if act == Act::Lifecycle {
         lifecycle_act(&mut workers, in_act);
     }
+    for (k, w) in workers.iter_mut().skip(6).enumerate() {
+        scattered_trouble(w, k, elapsed_s);
+    }
     let paused = act == Act::Paused;
     let links = links_for(&workers);
     Nodes {
@@ -127,20 +132,48 @@ pub fn mock_fleet(elapsed_s: u64, size: usize) -> Nodes {
     }
 }
 
-/// The seed's two machines with their labels, and the extra GPU hosts of larger fleets.
+/// Extra workers per GPU host in larger fleets.
+pub const PER_EXTRA_HOST: usize = 40;
+
+/// The host of the `k`-th extra worker: `gpu-01`, `gpu-02`, … with [`PER_EXTRA_HOST`] each.
+fn extra_host(k: usize) -> String {
+    format!("gpu-{:02}", k / PER_EXTRA_HOST + 1)
+}
+
+/// What goes wrong among the extra workers of a large fleet, whatever the act, so a large scene
+/// has a few problems to find: one in 53 has dead letters, one in 97 is late, one in 151 is down.
+fn scattered_trouble(w: &mut WorkerStatus, k: usize, elapsed_s: u64) {
+    if k % 151 == 75 {
+        w.alive = false;
+        w.state = None;
+        w.last_beat_age_s = Some(60 + elapsed_s % LOOP_S);
+        w.lifecycle = Some(Lifecycle {
+            state: L::Down,
+            reason: Some("heartbeat expired".into()),
+            age_s: None,
+        });
+    } else if k % 97 == 50 {
+        w.last_beat_age_s = Some(25 + elapsed_s % 10);
+        w.lifecycle = Some(Lifecycle {
+            state: L::Late,
+            reason: None,
+            age_s: Some(25 + elapsed_s % 10),
+        });
+    } else if k % 53 == 20 {
+        w.dead_letter = 3;
+        w.jobs_failed += 3;
+    }
+}
+
+/// The seed's two machines with their labels.
 fn mock_hosts() -> Vec<HostInfo> {
-    [
-        ("nas", "NAS (gateway)"),
-        ("windows", "Windows PC (GPU)"),
-        ("gpu-a", "GPU box A"),
-        ("gpu-b", "GPU box B"),
-    ]
-    .into_iter()
-    .map(|(name, label)| HostInfo {
-        name: name.into(),
-        label: label.into(),
-    })
-    .collect()
+    [("nas", "NAS (gateway)"), ("windows", "Windows PC (GPU)")]
+        .into_iter()
+        .map(|(name, label)| HostInfo {
+            name: name.into(),
+            label: label.into(),
+        })
+        .collect()
 }
 
 /// The lifecycle act on the seed's six: each worker in a state of its own word.
@@ -327,5 +360,13 @@ mod tests {
         names.sort();
         names.dedup();
         assert_eq!(names.len(), 60);
+        let summary = Summary::of(&nodes.workers);
+        assert_eq!(summary.problems, 2, "one extra worker has dead letters, one is late");
+        let large = mock_fleet(0, 500);
+        let hosts: std::collections::BTreeSet<_> =
+            large.workers.iter().filter_map(|w| w.host.clone()).collect();
+        assert_eq!(hosts.len(), 1 + 494usize.div_ceil(PER_EXTRA_HOST));
+        let problems = Summary::of(&large.workers).problems;
+        assert!((10..40).contains(&problems), "{problems}");
     }
 }
