@@ -3,9 +3,14 @@
 //!
 //! Pure geometry (y is up, x to the right, z towards the viewer), so it is tested natively and
 //! the page only draws what it is given. 1 to 60 workers (and more) fit without overlapping.
+//! Past a few hundred workers ([`Fold`]) each host is folded into one block that shows only its
+//! workers with a problem; the page opens a host on a click.
+
+use std::collections::HashMap;
 
 use crate::nodes::{LinkStatus, LinkType, Nodes, WorkerKind};
 use crate::rules::{link_status, DEFAULT_QUEUE_HOST};
+use crate::summary::Condition;
 
 /// A point in the scene.
 pub type Point = [f32; 3];
@@ -34,7 +39,8 @@ pub struct Layout {
     pub bus: Point,
     /// From the queue host into the bus.
     pub trunk: [Point; 2],
-    /// One spot per worker, in the snapshot's order.
+    /// One spot per drawn worker, in the snapshot's order (workers on folded hosts that have no
+    /// problem are not drawn).
     pub workers: Vec<WorkerSpot>,
     /// One route per linked worker (watchers have none).
     pub routes: Vec<Route>,
@@ -53,7 +59,31 @@ pub struct HostBox {
     pub size: Point,
     /// Whether it holds the queues.
     pub queue_host: bool,
+    /// Workers on this host not drawn because it is folded (0 when it is open).
+    pub folded: usize,
 }
+
+/// When hosts fold: past `over` workers in the fleet, every host not in `open` shows only its
+/// workers with a problem.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fold {
+    /// The fleet size past which hosts fold.
+    pub over: usize,
+    /// Hosts the user opened.
+    pub open: Vec<String>,
+}
+
+impl Default for Fold {
+    fn default() -> Self {
+        Self {
+            over: FOLD_OVER,
+            open: Vec::new(),
+        }
+    }
+}
+
+/// The fleet size past which hosts fold by default.
+pub const FOLD_OVER: usize = 300;
 
 /// A worker's cube.
 #[derive(Debug, Clone, PartialEq)]
@@ -116,8 +146,14 @@ pub fn dist(a: Point, b: Point) -> f32 {
     ((a[0] - b[0]).powi(2) + (a[1] - b[1]).powi(2) + (a[2] - b[2]).powi(2)).sqrt()
 }
 
-/// The scene for `nodes`.
+/// The scene for `nodes`, folded by default past [`FOLD_OVER`] workers.
 pub fn layout(nodes: &Nodes) -> Layout {
+    layout_folded(nodes, &Fold::default())
+}
+
+/// The scene for `nodes`, hosts folded as `fold` says.
+pub fn layout_folded(nodes: &Nodes, fold: &Fold) -> Layout {
+    let folding = nodes.workers.len() > fold.over;
     let queue_host = nodes
         .links
         .iter()
@@ -125,16 +161,25 @@ pub fn layout(nodes: &Nodes) -> Layout {
         .map_or(DEFAULT_QUEUE_HOST, |l| l.from.as_str())
         .to_owned();
 
-    // Worker hosts in order of first appearance.
-    let mut groups: Vec<(String, Vec<usize>)> = Vec::new();
+    // Worker hosts in order of first appearance, with the workers drawn on each and how many
+    // are folded away.
+    let mut groups: Vec<(String, Vec<usize>, usize)> = Vec::new();
+    let mut index: HashMap<&str, usize> = HashMap::new();
     for (i, w) in nodes.workers.iter().enumerate() {
-        let host = w.host.clone().unwrap_or_else(|| "?".into());
-        match groups.iter_mut().find(|(h, _)| *h == host) {
-            Some((_, members)) => members.push(i),
-            None => groups.push((host, vec![i])),
+        let host = w.host.as_deref().unwrap_or("?");
+        let g = *index.entry(host).or_insert_with(|| {
+            groups.push((host.to_owned(), Vec::new(), 0));
+            groups.len() - 1
+        });
+        let group = &mut groups[g];
+        let folded = folding && !fold.open.iter().any(|h| *h == group.0);
+        if folded && !Condition::of(w).is_problem() {
+            group.2 += 1;
+        } else {
+            group.1.push(i);
         }
     }
-    let grids: Vec<(usize, usize)> = groups.iter().map(|(_, m)| grid(m.len())).collect();
+    let grids: Vec<(usize, usize)> = groups.iter().map(|(_, m, _)| grid(m.len())).collect();
     let depth = |(_, rows): (usize, usize)| rows as f32 * ROW_SPACING + 2.0 * MARGIN;
     let total_depth: f32 = grids.iter().map(|g| depth(*g)).sum::<f32>()
         + HOST_GAP * grids.len().saturating_sub(1) as f32;
@@ -148,13 +193,14 @@ pub fn layout(nodes: &Nodes) -> Layout {
         center: [NAS_X, 0.0, front],
         size: [3.0, SLAB, 3.0],
         queue_host: true,
+        folded: 0,
     };
     let nas_top = [NAS_X, SLAB / 2.0 + 0.6, front];
     let bus = [0.0, BUS_Y, front];
     let mut hosts = vec![nas];
     let mut spots = vec![None; nodes.workers.len()];
     let mut z = -total_depth / 2.0;
-    for ((name, members), (cols, rows)) in groups.iter().zip(&grids) {
+    for ((name, members, folded), (cols, rows)) in groups.iter().zip(&grids) {
         let width = *cols as f32 * SPACING + 2.0 * MARGIN;
         let d = depth((*cols, *rows));
         let center = [RIGHT_EDGE_X + width / 2.0, 0.0, z + d / 2.0];
@@ -171,23 +217,25 @@ pub fn layout(nodes: &Nodes) -> Layout {
             center,
             size: [width, SLAB, d],
             queue_host: false,
+            folded: *folded,
         });
         z += d + HOST_GAP;
     }
-    let workers: Vec<WorkerSpot> = nodes
+    let drawn: Vec<(&crate::nodes::WorkerStatus, WorkerSpot)> = nodes
         .workers
         .iter()
         .zip(spots)
-        .map(|(w, spot)| WorkerSpot {
-            name: w.name.clone(),
-            position: spot.expect("every worker is in a group"),
+        .filter_map(|(w, spot)| {
+            let spot = WorkerSpot {
+                name: w.name.clone(),
+                position: spot?,
+            };
+            Some((w, spot))
         })
         .collect();
 
-    let routes = nodes
-        .workers
+    let routes = drawn
         .iter()
-        .zip(&workers)
         .filter_map(|(w, spot)| {
             let top = [
                 spot.position[0],
@@ -215,6 +263,7 @@ pub fn layout(nodes: &Nodes) -> Layout {
         })
         .collect();
 
+    let workers = drawn.into_iter().map(|(_, spot)| spot).collect();
     let bounds = bounds(&hosts);
     Layout {
         hosts,
@@ -325,6 +374,39 @@ mod tests {
         nodes.workers[0].host = None;
         let scene = layout(&nodes);
         assert!(scene.hosts.iter().any(|h| h.name == "?"));
+    }
+
+    #[test]
+    fn past_a_few_hundred_workers_hosts_fold_to_their_problems() {
+        let nodes = mock_fleet(0, 500);
+        let problems: Vec<_> = nodes
+            .workers
+            .iter()
+            .filter(|w| Condition::of(w).is_problem())
+            .map(|w| w.name.clone())
+            .collect();
+        let scene = layout(&nodes);
+        let drawn: Vec<_> = scene.workers.iter().map(|w| w.name.clone()).collect();
+        let seeds_host = 6; // `windows` folds too: only its problems are drawn
+        assert!(problems.iter().all(|p| drawn.contains(p)), "every problem is drawn");
+        assert!(drawn.len() < problems.len() + seeds_host + 1, "{}", drawn.len());
+        let folded: usize = scene.hosts.iter().map(|h| h.folded).sum();
+        assert_eq!(folded + drawn.len(), 500, "every worker is drawn or counted");
+
+        // Opened, a host draws all its workers; below the threshold nothing folds.
+        let open = Fold {
+            open: vec!["gpu-02".into()],
+            ..Fold::default()
+        };
+        let scene = layout_folded(&nodes, &open);
+        let gpu2 = scene.hosts.iter().find(|h| h.name == "gpu-02").unwrap();
+        assert_eq!(gpu2.folded, 0);
+        let on_gpu2 = nodes.workers.iter().filter(|w| w.host.as_deref() == Some("gpu-02"));
+        assert!(on_gpu2.clone().count() > 30);
+        for w in on_gpu2 {
+            assert!(scene.workers.iter().any(|s| s.name == w.name), "{}", w.name);
+        }
+        assert!(layout(&mock_fleet(0, 300)).hosts.iter().all(|h| h.folded == 0));
     }
 
     #[test]

@@ -10,9 +10,11 @@
 //! - [`patch`]: what changed between two snapshots, for the live stream; applied by the page.
 //! - [`rules`]: link status, state labels and colours: the meaning of a worker's record.
 //! - [`summary`]: one condition per worker, counted: the fleet at a glance.
+//! - [`arrange`]: the list's order: filtered, grouped, problems first; the labels' order.
 //! - [`layout`]: where hosts, the bus, workers and links go in the 3D scene.
 //! - [`mock`]: a scripted fleet cycling through every state, for mock mode.
 
+pub mod arrange;
 pub mod heartbeat;
 pub mod layout;
 pub mod lifecycle;
