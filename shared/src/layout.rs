@@ -172,7 +172,7 @@ pub fn layout_folded(nodes: &Nodes, fold: &Fold) -> Layout {
             groups.len() - 1
         });
         let group = &mut groups[g];
-        let folded = folding && !fold.open.iter().any(|h| *h == group.0);
+        let folded = folding && !fold.open.contains(&group.0);
         if folded && !Condition::of(w).is_problem() {
             group.2 += 1;
         } else {
