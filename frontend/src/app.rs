@@ -1,14 +1,16 @@
-//! The page: a header (connection, language, 3D/2D toggle), the aggregator's warnings (Redis
-//! lost, queues paused), the fleet in 3D or as cards, and the detail panel of a picked worker.
+//! The page: a header (connection, language, 3D/2D toggle), the summary bar, the aggregator's
+//! warnings (Redis lost, queues paused), the fleet in 3D or in 2D, and the detail panel of a
+//! picked worker.
 
 use leptos::prelude::*;
-use pulseboard_shared::{Lang, Nodes, WorkerStatus};
+use pulseboard_shared::{Lang, Nodes};
 
-use crate::card::WorkerCard;
+use crate::board::Board;
 use crate::detail::Detail;
+use crate::glance::{Lens, SummaryBar};
 use crate::page::{browser_lang, initial_view, remember_view, View};
 use crate::scene::Scene;
-use crate::stream::{self, feed, Connection, Feed};
+use crate::stream::{self, Connection, Feed};
 use crate::text::{provide_lang, reconnecting, t, Text};
 use crate::timeline::Timeline;
 
@@ -19,6 +21,7 @@ pub fn App() -> impl IntoView {
     let (lang, set_lang) = signal(browser_lang());
     feed.provide();
     provide_lang(lang);
+    Lens::provide();
     let chosen = RwSignal::new(initial_view());
     // Why 3D could not be shown, if it could not; the cards stand in meanwhile.
     let (failure, set_failure) = signal(None::<Text>);
@@ -72,6 +75,7 @@ pub fn App() -> impl IntoView {
                     }}
                 </button>
             </header>
+            <SummaryBar/>
             <Show when=move || nodes_say(feed, |n| !n.redis_ok)>
                 <p id="redis-lost" class="banner" role="alert">
                     {move || t(lang.get(), Text::RedisLost)}
@@ -95,26 +99,6 @@ pub fn App() -> impl IntoView {
             <Timeline/>
             <Detail selected/>
         </div>
-    }
-}
-
-/// The grid: one card per worker, keyed by name so a card survives new snapshots.
-#[component]
-fn Board() -> impl IntoView {
-    let feed = feed();
-    let workers = move || {
-        feed.nodes
-            .with(|n| n.as_ref().map_or(vec![], |n| n.workers.clone()))
-    };
-
-    view! {
-        <section class="board">
-            <For
-                each=workers
-                key=|w| w.name.clone()
-                children=move |first: WorkerStatus| view! { <WorkerCard worker=feed.latest(first)/> }
-            />
-        </section>
     }
 }
 

@@ -6,7 +6,10 @@
 //! - [`stream`]: where snapshots come from (SSE with reconnection, polling, mock) as signals,
 //!   shared with every component by context.
 //! - [`page`]: what the page learns from the browser (address, language, screen, saved view).
-//! - [`app`]: the page (header, warnings, the view, the detail panel).
+//! - [`app`]: the page (header, summary, warnings, the view, the detail panel).
+//! - [`glance`]: the summary bar (counts that filter, totals, search, grouping) and the lens it
+//!   sets for both views.
+//! - [`board`]: the 2D view: cards, or past a hundred-odd workers a windowed list of rows.
 //! - [`scene`]: the 3D view (component; `scene/`: GL lifecycle, label placement and picking,
 //!   node labels, frame loop, frame figures).
 //! - [`renderer`]: the three-d objects of the scene. [`orbit`]: the camera.
@@ -18,8 +21,10 @@
 //! in `pulseboard-shared`, so the views and the server cannot disagree.
 
 mod app;
+mod board;
 mod card;
 mod detail;
+mod glance;
 mod orbit;
 mod page;
 mod renderer;

@@ -23,16 +23,29 @@ use std::rc::Rc;
 
 use leptos::html::{Canvas, Div};
 use leptos::prelude::*;
-use pulseboard_shared::layout::layout;
+use pulseboard_shared::layout::{layout_folded, Fold};
+use pulseboard_shared::Condition;
 use wasm_bindgen::JsCast;
 use web_sys::{PointerEvent, WheelEvent};
 
 use self::frame_loop::FrameLoop;
 use self::live::Live;
 use self::node_label::NodeLabel;
+use crate::glance::lens;
 use crate::page::reduced_motion;
 use crate::stream::feed;
-use crate::text::{lang, t, Text};
+use crate::text::{folded, lang, t, Text};
+
+/// The order labels claim room in (lowest first, see `projection`): problem workers by urgency
+/// (0..), their link marks (+[`MARK_RANK`]), hosts and the bus, then everyone else
+/// ([`QUIET_RANK`]..) and their marks.
+const HOST_RANK: u32 = 20;
+/// Added to a worker's rank for the mark on its link.
+const MARK_RANK: u32 = 10;
+/// Where workers without a problem start.
+const QUIET_RANK: u32 = 30;
+/// Labels ranked below this move aside to find room rather than hide.
+const NUDGED_BELOW: u32 = HOST_RANK;
 
 /// The 3D view of the fleet.
 #[component]
@@ -40,12 +53,21 @@ pub fn Scene(
     select: WriteSignal<Option<String>>,
     fail: WriteSignal<Option<Text>>,
 ) -> impl IntoView {
-    let (feed, lang) = (feed(), lang());
+    let (feed, lang, lens) = (feed(), lang(), lens());
+    // Hosts the user opened while the fleet is folded.
+    let open = RwSignal::new(Vec::<String>::new());
     let canvas_ref = NodeRef::<Canvas>::new();
     let overlay_ref = NodeRef::<Div>::new();
     let live = StoredValue::new_local(None::<Rc<RefCell<Live>>>);
     let frames = StoredValue::new_local(None::<FrameLoop>);
-    let scene = Memo::new(move |_| feed.nodes.with(|n| n.as_ref().map(layout)));
+    let scene = Memo::new(move |_| {
+        let fold = Fold {
+            open: open.get(),
+            ..Fold::default()
+        };
+        feed.nodes
+            .with(|n| n.as_ref().map(|n| layout_folded(n, &fold)))
+    });
     let redis_ok = Memo::new(move |_| feed.nodes.with(|n| n.as_ref().is_none_or(|n| n.redis_ok)));
 
     Effect::new(move |_| {
@@ -77,6 +99,17 @@ pub fn Scene(
         live.with_value(|s| {
             if let Some(s) = s {
                 s.borrow_mut().show(l, ok);
+            }
+        });
+    });
+    // Label texts change width with new data, the language or the lens: place them again.
+    Effect::new(move |_| {
+        feed.nodes.track();
+        lang.track();
+        lens.filter.track();
+        live.with_value(|s| {
+            if let Some(s) = s {
+                s.borrow_mut().dirty = true;
             }
         });
     });
@@ -112,10 +145,15 @@ pub fn Scene(
     };
     let on_move = move |ev: PointerEvent| {
         with_live(&|l| {
-            if l.orbit
-                .pointer_move(ev.pointer_id(), ev.offset_x().into(), ev.offset_y().into())
-            {
+            let (x, y) = (ev.offset_x().into(), ev.offset_y().into());
+            if l.orbit.pointer_move(ev.pointer_id(), x, y) {
                 l.dirty = true;
+            } else if ev.buttons() == 0 {
+                let hovered = l.pick(x, y);
+                if hovered != l.hovered {
+                    l.hovered = hovered;
+                    l.dirty = true;
+                }
             }
         });
     };
@@ -143,15 +181,48 @@ pub fn Scene(
         })
     };
 
+    // Labels for the workers drawn (folded hosts draw only their problems) that the lens admits.
     let workers = move || {
-        feed.nodes
-            .with(|n| n.as_ref().map_or(vec![], |n| n.workers.clone()))
+        let filter = lens.filter.get();
+        scene.with(|l| {
+            let Some(l) = l else { return vec![] };
+            let drawn: std::collections::HashSet<&str> =
+                l.workers.iter().map(|w| w.name.as_str()).collect();
+            feed.nodes.with(|n| {
+                n.as_ref().map_or(vec![], |n| {
+                    n.workers
+                        .iter()
+                        .filter(|w| drawn.contains(w.name.as_str()))
+                        .filter(|w| filter.admits(w, Condition::of(w)))
+                        .cloned()
+                        .collect()
+                })
+            })
+        })
     };
+    // Each host with how many of its workers it folds away.
     let hosts = move || {
         scene.with(|l| {
             l.as_ref().map_or(vec![], |l| {
-                l.hosts.iter().map(|h| h.name.clone()).collect::<Vec<_>>()
+                l.hosts
+                    .iter()
+                    .map(|h| (h.name.clone(), h.folded))
+                    .collect::<Vec<_>>()
             })
+        })
+    };
+    let folding = move || {
+        feed.nodes.with(|n| {
+            n.as_ref()
+                .is_some_and(|n| n.workers.len() > Fold::default().over)
+        })
+    };
+    let toggle_host = move |name: String| {
+        open.update(|open| match open.iter().position(|h| *h == name) {
+            Some(at) => {
+                open.remove(at);
+            }
+            None => open.push(name),
         })
     };
     // What a host is called: its configured label (contract 2's `hosts`), else its name.
@@ -178,11 +249,26 @@ pub fn Scene(
             ></canvas>
             <div class="overlay" node_ref=overlay_ref
                 class:dense=move || feed.nodes.with(|n| n.as_ref().is_some_and(|n| n.workers.len() > 12))>
-                <span class="bus-label anchored" data-anchor="bus">{move || t(lang.get(), Text::Bus)}</span>
-                <For each=hosts key=|h| h.clone() let(name)>
-                    <span class="host-label anchored" data-anchor=format!("h:{name}")>
+                <span class="bus-label anchored" data-anchor="bus" data-rank=HOST_RANK + 1>
+                    {move || t(lang.get(), Text::Bus)}
+                </span>
+                <For each=hosts key=|h| h.clone() let((name, hidden))>
+                    <button
+                        class="host-label anchored"
+                        data-anchor=format!("h:{name}")
+                        data-host=name.clone()
+                        data-rank=HOST_RANK
+                        data-folded=hidden.to_string()
+                        disabled=move || !folding()
+                        on:click={let name = name.clone(); move |_| toggle_host(name.clone())}
+                    >
                         {let name = name.clone(); move || host_title(&name)}
-                    </span>
+                        {move || match (hidden, folding()) {
+                            (0, true) => " ▾".to_owned(),
+                            (0, false) => String::new(),
+                            (n, _) => format!(" · {}", folded(lang.get(), n)),
+                        }}
+                    </button>
                 </For>
                 <For each=workers key=|w| w.name.clone() let(first)>
                     <NodeLabel worker=feed.latest(first) select/>

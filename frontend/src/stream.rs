@@ -198,7 +198,7 @@ pub fn open() -> Feed {
         let size = query_param("workers")
             .and_then(|n| n.parse().ok())
             .unwrap_or(6usize)
-            .clamp(1, 200);
+            .clamp(1, 10_000);
         let start = now_ms();
         let tick = move || {
             let elapsed = offset + ((now_ms() - start) / 1000.0) as u64;

@@ -3,7 +3,7 @@
 //! every component by context ([`provide_lang`], [`lang`]).
 
 use leptos::prelude::*;
-use pulseboard_shared::{Lang, LifecycleState};
+use pulseboard_shared::{Condition, Lang, LifecycleState};
 
 /// A fixed phrase. Queue/DeadLetters/InFlight are short: they sit in the 3D labels.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,6 +37,16 @@ pub enum Text {
     Alerts,
     NothingYet,
     RedisLost,
+    Workers,
+    NeedAttention,
+    AllClear,
+    Search,
+    Group,
+    GroupNone,
+    GroupHost,
+    GroupKind,
+    NoMatch,
+    Fleet,
 }
 
 /// `text` in `lang`.
@@ -75,6 +85,16 @@ pub fn t(lang: Lang, text: Text) -> &'static str {
         Text::No => ("아니요", "no"),
         Text::Alerts => ("경보 기록", "Alerts"),
         Text::NothingYet => ("아직 기록이 없습니다", "nothing yet"),
+        Text::Workers => ("워커", "workers"),
+        Text::NeedAttention => ("확인 필요", "need attention"),
+        Text::AllClear => ("이상 없음", "all clear"),
+        Text::Search => ("이름으로 찾기", "find by name"),
+        Text::Group => ("묶기", "group"),
+        Text::GroupNone => ("묶지 않음", "no groups"),
+        Text::GroupHost => ("호스트별", "by host"),
+        Text::GroupKind => ("종류별", "by kind"),
+        Text::NoMatch => ("맞는 워커가 없습니다", "no worker matches"),
+        Text::Fleet => ("워커 현황", "fleet"),
         // The one bilingual phrase, as the spec gives it: whoever is looking must understand
         // at once that the view, not the fleet, is broken.
         Text::RedisLost => (
@@ -85,6 +105,62 @@ pub fn t(lang: Lang, text: Text) -> &'static str {
     match lang {
         Lang::Ko => ko,
         Lang::En => en,
+    }
+}
+
+/// A condition's name, as the summary counts it.
+pub fn condition_name(lang: Lang, condition: Condition) -> &'static str {
+    use Condition as C;
+    let (ko, en) = match condition {
+        C::Down => ("다운", "down"),
+        C::Failed => ("시작 실패", "failed"),
+        C::Stalled => ("멈춤", "stalled"),
+        C::Unhealthy => ("점검 실패", "unhealthy"),
+        C::Degraded => ("실패 누적", "degraded"),
+        C::Late => ("신호 지연", "late"),
+        C::Starting => ("시작 중", "starting"),
+        C::Draining => ("종료 준비", "draining"),
+        C::Paused => ("일시 정지", "paused"),
+        C::Stopped => ("정상 종료", "stopped"),
+        C::Busy => ("처리 중", "busy"),
+        C::Healthy => ("정상", "healthy"),
+    };
+    match lang {
+        Lang::Ko => ko,
+        Lang::En => en,
+    }
+}
+
+/// A kind of worker, as a group's heading.
+pub fn kind_name(lang: Lang, kind: &str) -> String {
+    let ko = match kind {
+        "render" => "렌더",
+        "watcher" => "감시",
+        "trader" => "트레이더",
+        "unknown" => "알 수 없음",
+        other => return other.to_owned(),
+    };
+    match lang {
+        Lang::Ko => ko.to_owned(),
+        Lang::En => kind.to_owned(),
+    }
+}
+
+/// "+38 more": the workers a folded host holds but does not draw.
+pub fn folded(lang: Lang, n: usize) -> String {
+    match lang {
+        Lang::Ko => format!("외 {n}대 ▸"),
+        Lang::En => format!("+{n} more ▸"),
+    }
+}
+
+/// "12 of 500 workers": a heading's count, with its problems.
+pub fn group_count(lang: Lang, count: usize, problems: usize) -> String {
+    match (lang, problems) {
+        (Lang::Ko, 0) => format!("{count}대"),
+        (Lang::Ko, p) => format!("{count}대 · 확인 필요 {p}"),
+        (Lang::En, 0) => format!("{count}"),
+        (Lang::En, p) => format!("{count} · {p} need attention"),
     }
 }
 
@@ -246,9 +322,41 @@ mod tests {
             No,
             Alerts,
             NothingYet,
+            Workers,
+            NeedAttention,
+            AllClear,
+            Search,
+            Group,
+            GroupNone,
+            GroupHost,
+            GroupKind,
+            NoMatch,
+            Fleet,
         ] {
             assert_ne!(t(Lang::Ko, text), t(Lang::En, text), "{text:?}");
         }
+    }
+
+    #[test]
+    fn conditions_and_kinds_are_named_in_both_languages() {
+        for c in Condition::ALL {
+            assert_ne!(
+                condition_name(Lang::Ko, c),
+                condition_name(Lang::En, c),
+                "{c:?}"
+            );
+            assert_eq!(condition_name(Lang::En, c), c.as_str());
+        }
+        use pulseboard_shared::WorkerKind as K;
+        for k in [K::Render, K::Watcher, K::Trader, K::Unknown] {
+            assert_ne!(
+                kind_name(Lang::Ko, k.as_str()),
+                kind_name(Lang::En, k.as_str())
+            );
+        }
+        assert_eq!(folded(Lang::En, 38), "+38 more ▸");
+        assert_eq!(group_count(Lang::En, 40, 2), "40 · 2 need attention");
+        assert_eq!(group_count(Lang::Ko, 40, 0), "40대");
     }
 
     #[test]

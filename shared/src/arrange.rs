@@ -219,7 +219,10 @@ mod tests {
             })
             .collect();
         assert_eq!(headings.len(), 5, "windows and gpu-01..04: {headings:?}");
-        assert!(headings[0].2 > 0, "a host with a problem leads: {headings:?}");
+        assert!(
+            headings[0].2 > 0,
+            "a host with a problem leads: {headings:?}"
+        );
         let total: usize = headings.iter().map(|h| h.1).sum();
         assert_eq!(total, 130);
         // Every worker sits under its own host's heading.

@@ -388,10 +388,21 @@ mod tests {
         let scene = layout(&nodes);
         let drawn: Vec<_> = scene.workers.iter().map(|w| w.name.clone()).collect();
         let seeds_host = 6; // `windows` folds too: only its problems are drawn
-        assert!(problems.iter().all(|p| drawn.contains(p)), "every problem is drawn");
-        assert!(drawn.len() < problems.len() + seeds_host + 1, "{}", drawn.len());
+        assert!(
+            problems.iter().all(|p| drawn.contains(p)),
+            "every problem is drawn"
+        );
+        assert!(
+            drawn.len() < problems.len() + seeds_host + 1,
+            "{}",
+            drawn.len()
+        );
         let folded: usize = scene.hosts.iter().map(|h| h.folded).sum();
-        assert_eq!(folded + drawn.len(), 500, "every worker is drawn or counted");
+        assert_eq!(
+            folded + drawn.len(),
+            500,
+            "every worker is drawn or counted"
+        );
 
         // Opened, a host draws all its workers; below the threshold nothing folds.
         let open = Fold {
@@ -401,12 +412,18 @@ mod tests {
         let scene = layout_folded(&nodes, &open);
         let gpu2 = scene.hosts.iter().find(|h| h.name == "gpu-02").unwrap();
         assert_eq!(gpu2.folded, 0);
-        let on_gpu2 = nodes.workers.iter().filter(|w| w.host.as_deref() == Some("gpu-02"));
+        let on_gpu2 = nodes
+            .workers
+            .iter()
+            .filter(|w| w.host.as_deref() == Some("gpu-02"));
         assert!(on_gpu2.clone().count() > 30);
         for w in on_gpu2 {
             assert!(scene.workers.iter().any(|s| s.name == w.name), "{}", w.name);
         }
-        assert!(layout(&mock_fleet(0, 300)).hosts.iter().all(|h| h.folded == 0));
+        assert!(layout(&mock_fleet(0, 300))
+            .hosts
+            .iter()
+            .all(|h| h.folded == 0));
     }
 
     #[test]

@@ -361,10 +361,16 @@ mod tests {
         names.dedup();
         assert_eq!(names.len(), 60);
         let summary = Summary::of(&nodes.workers);
-        assert_eq!(summary.problems, 2, "one extra worker has dead letters, one is late");
+        assert_eq!(
+            summary.problems, 2,
+            "one extra worker has dead letters, one is late"
+        );
         let large = mock_fleet(0, 500);
-        let hosts: std::collections::BTreeSet<_> =
-            large.workers.iter().filter_map(|w| w.host.clone()).collect();
+        let hosts: std::collections::BTreeSet<_> = large
+            .workers
+            .iter()
+            .filter_map(|w| w.host.clone())
+            .collect();
         assert_eq!(hosts.len(), 1 + 494usize.div_ceil(PER_EXTRA_HOST));
         let problems = Summary::of(&large.workers).problems;
         assert!((10..40).contains(&problems), "{problems}");

@@ -27,6 +27,8 @@ pub(super) struct Live {
     pub(super) anchors: HashMap<String, Point>,
     pub(super) probes: HashMap<String, Point>,
     pub(super) camera: Option<Camera>,
+    /// The worker under the pointer: its label is placed first, so it shows.
+    pub(super) hovered: Option<String>,
     pub(super) size: (u32, u32),
     /// Labels need placing again (camera moved, canvas resized, data changed).
     pub(super) dirty: bool,
@@ -66,6 +68,7 @@ impl Live {
             anchors: HashMap::new(),
             probes: HashMap::new(),
             camera: None,
+            hovered: None,
             size: (0, 0),
             dirty: true,
             has_data: false,

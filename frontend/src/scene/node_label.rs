@@ -3,7 +3,7 @@
 
 use leptos::prelude::*;
 use pulseboard_shared::{
-    link_status, state_label, LifecycleState as L, LinkStatus, WorkerKind, WorkerStatus,
+    link_status, state_label, Condition, LifecycleState as L, LinkStatus, WorkerKind, WorkerStatus,
 };
 
 use crate::card::serde_name;
@@ -49,6 +49,16 @@ pub(super) fn NodeLabel(
         })
     };
     let picked = name.clone();
+    // Problems are placed first and never hidden; healthy labels give way (see `projection`).
+    let condition = move || worker.with(Condition::of);
+    let rank = move |marks: u32| {
+        let c = condition();
+        if c.is_problem() {
+            c as u32 + marks
+        } else {
+            super::QUIET_RANK + marks + c as u32
+        }
+    };
     view! {
         <button
             class="node-label anchored"
@@ -56,6 +66,9 @@ pub(super) fn NodeLabel(
             data-worker=name.clone()
             data-status=move || status().as_str()
             data-lifecycle=move || lifecycle().map(|s| serde_name(&s))
+            data-condition=move || condition().as_str()
+            data-problem=move || condition().is_problem().to_string()
+            data-rank=move || rank(0)
             style=("--accent", move || status().colour())
             on:click=move |_| select.set(Some(picked.clone()))
         >
@@ -83,7 +96,8 @@ pub(super) fn NodeLabel(
         </button>
         <Show when=move || linked>
             <span class="link-mark anchored" data-anchor=format!("m:{}", worker.with_untracked(|w| w.name.clone()))
-                data-kind=move || mark().0 style=("--accent", move || status().colour())>
+                data-kind=move || mark().0 data-rank=move || rank(super::MARK_RANK)
+                style=("--accent", move || status().colour())>
                 {move || mark().1}
             </span>
         </Show>
