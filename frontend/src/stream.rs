@@ -10,7 +10,8 @@
 //!   off from 1 s to 15 s;
 //! - polling `/api/agent-office/nodes` every 3 s, only where the browser has no `EventSource`;
 //! - the mock script (`?mock`, or `?mock=<second>` to start it that far in; `&workers=<n>` for a
-//!   bigger fleet), computed in the page, no server needed.
+//!   bigger fleet, up to 10,000; `&hold` to stay at that second), computed in the page, no
+//!   server needed.
 //!
 //! Everything (stream, timers) is released when the owner is cleaned up.
 
@@ -200,8 +201,15 @@ pub fn open() -> Feed {
             .unwrap_or(6usize)
             .clamp(1, 10_000);
         let start = now_ms();
+        // `&hold`: the script stays at its second (screenshots, tests).
+        let hold = query_param("hold").is_some();
         let tick = move || {
-            let elapsed = offset + ((now_ms() - start) / 1000.0) as u64;
+            let moved = if hold {
+                0
+            } else {
+                ((now_ms() - start) / 1000.0) as u64
+            };
+            let elapsed = offset + moved;
             let mut nodes = mock_fleet(elapsed, size);
             nodes.workers.truncate(size);
             nodes.summary = Some(Summary::of(&nodes.workers));

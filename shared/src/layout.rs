@@ -180,9 +180,18 @@ pub fn layout_folded(nodes: &Nodes, fold: &Fold) -> Layout {
         }
     }
     let grids: Vec<(usize, usize)> = groups.iter().map(|(_, m, _)| grid(m.len())).collect();
+    let width = |(cols, _): (usize, usize)| cols as f32 * SPACING + 2.0 * MARGIN;
     let depth = |(_, rows): (usize, usize)| rows as f32 * ROW_SPACING + 2.0 * MARGIN;
-    let total_depth: f32 = grids.iter().map(|g| depth(*g)).sum::<f32>()
-        + HOST_GAP * grids.len().saturating_sub(1) as f32;
+    // A few hosts stand in one column; many (a folded fleet) in columns side by side, so the
+    // scene stays wider than deep, as the screen is.
+    let per_column = host_rows(groups.len());
+    let column_depth = |c: &[(usize, usize)]| {
+        c.iter().map(|g| depth(*g)).sum::<f32>() + HOST_GAP * c.len().saturating_sub(1) as f32
+    };
+    let total_depth = grids
+        .chunks(per_column)
+        .map(column_depth)
+        .fold(0.0, f32::max);
 
     // The bus (and the NAS beside it) stand in front of the worker hosts and high: seen from the
     // default camera (in front, above), links to workers in one row then fan out visibly
@@ -199,27 +208,31 @@ pub fn layout_folded(nodes: &Nodes, fold: &Fold) -> Layout {
     let bus = [0.0, BUS_Y, front];
     let mut hosts = vec![nas];
     let mut spots = vec![None; nodes.workers.len()];
-    let mut z = -total_depth / 2.0;
-    for ((name, members, folded), (cols, rows)) in groups.iter().zip(&grids) {
-        let width = *cols as f32 * SPACING + 2.0 * MARGIN;
-        let d = depth((*cols, *rows));
-        let center = [RIGHT_EDGE_X + width / 2.0, 0.0, z + d / 2.0];
-        for (k, &i) in members.iter().enumerate() {
-            let (c, r) = ((k % cols) as f32, (k / cols) as f32);
-            spots[i] = Some([
-                RIGHT_EDGE_X + MARGIN + SPACING * (c + 0.5),
-                SLAB / 2.0 + NODE_SIZE / 2.0,
-                z + MARGIN + ROW_SPACING * (r + 0.5),
-            ]);
+    let mut left = RIGHT_EDGE_X;
+    for (groups, grids) in groups.chunks(per_column).zip(grids.chunks(per_column)) {
+        let column_width = grids.iter().map(|g| width(*g)).fold(0.0, f32::max);
+        let mut z = -total_depth / 2.0;
+        for ((name, members, folded), &(cols, rows)) in groups.iter().zip(grids) {
+            let (w, d) = (width((cols, rows)), depth((cols, rows)));
+            let center = [left + w / 2.0, 0.0, z + d / 2.0];
+            for (k, &i) in members.iter().enumerate() {
+                let (c, r) = ((k % cols) as f32, (k / cols) as f32);
+                spots[i] = Some([
+                    left + MARGIN + SPACING * (c + 0.5),
+                    SLAB / 2.0 + NODE_SIZE / 2.0,
+                    z + MARGIN + ROW_SPACING * (r + 0.5),
+                ]);
+            }
+            hosts.push(HostBox {
+                name: name.clone(),
+                center,
+                size: [w, SLAB, d],
+                queue_host: false,
+                folded: *folded,
+            });
+            z += d + HOST_GAP;
         }
-        hosts.push(HostBox {
-            name: name.clone(),
-            center,
-            size: [width, SLAB, d],
-            queue_host: false,
-            folded: *folded,
-        });
-        z += d + HOST_GAP;
+        left += column_width + HOST_GAP;
     }
     let drawn: Vec<(&crate::nodes::WorkerStatus, WorkerSpot)> = nodes
         .workers
@@ -273,6 +286,15 @@ pub fn layout_folded(nodes: &Nodes, fold: &Fold) -> Layout {
         routes,
         bounds,
     }
+}
+
+/// How many hosts stand in one column: all of them up to four, then about twice as many
+/// columns as rows.
+fn host_rows(n: usize) -> usize {
+    if n <= 4 {
+        return n.max(1);
+    }
+    ((n as f32 / 2.0).sqrt().ceil() as usize).max(1)
 }
 
 /// Columns and rows for `n` workers: about square, a little wider than deep.

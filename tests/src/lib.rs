@@ -213,3 +213,19 @@ pub fn dist_dir() -> PathBuf {
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../dist"))
 }
+
+/// Serves only the bundle, at /infra/: no API, no Redis.
+pub async fn static_bundle() -> (String, tokio::task::JoinHandle<()>) {
+    use tower_http::services::{ServeDir, ServeFile};
+    let dist = dist_dir();
+    let app = axum::Router::new().nest_service(
+        "/infra",
+        ServeDir::new(&dist).fallback(ServeFile::new(dist.join("index.html"))),
+    );
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let server = tokio::spawn(async move {
+        axum::serve(listener, app).await.unwrap();
+    });
+    (base, server)
+}

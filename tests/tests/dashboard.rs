@@ -454,27 +454,11 @@ async fn a_phone_gets_cards_and_the_toggle_goes_both_ways_and_is_remembered() {
     browser.close().await;
 }
 
-/// Serves only the bundle, at /infra/: no API, no Redis.
-async fn static_bundle() -> (String, tokio::task::JoinHandle<()>) {
-    use tower_http::services::{ServeDir, ServeFile};
-    let dist = dist_dir();
-    let app = axum::Router::new().nest_service(
-        "/infra",
-        ServeDir::new(&dist).fallback(ServeFile::new(dist.join("index.html"))),
-    );
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let server = tokio::spawn(async move {
-        axum::serve(listener, app).await.unwrap();
-    });
-    (base, server)
-}
-
 #[tokio::test]
 async fn mock_mode_runs_in_the_page_with_no_server_behind_it() {
     require_bundle();
     let _turn = ONE_BROWSER_AT_A_TIME.lock().await;
-    let (base, server) = static_bundle().await;
+    let (base, server) = pulseboard_tests::static_bundle().await;
     let (status, _) = {
         let r = reqwest::get(format!("{base}/api/agent-office/nodes"))
             .await
@@ -532,7 +516,7 @@ async fn mock_mode_runs_in_the_page_with_no_server_behind_it() {
 async fn with_reduced_motion_the_scene_stands_still() {
     require_bundle();
     let _turn = ONE_BROWSER_AT_A_TIME.lock().await;
-    let (base, server) = static_bundle().await;
+    let (base, server) = pulseboard_tests::static_bundle().await;
     let browser = Browser::start(BrowserOptions {
         extra_args: vec!["--force-prefers-reduced-motion".into()],
         ..BrowserOptions::default()
@@ -628,7 +612,7 @@ fn the_bundle_fits_its_budget() {
 async fn lifecycle_states_are_shown_in_words_and_a_clean_stop_is_not_red() {
     require_bundle();
     let _turn = ONE_BROWSER_AT_A_TIME.lock().await;
-    let (base, server) = static_bundle().await;
+    let (base, server) = pulseboard_tests::static_bundle().await;
     let browser = Browser::start(BrowserOptions::default()).await;
     const CARD: &str = r#"
         const el = document.querySelector(`.worker-card[data-worker="${arguments[0]}"]`);

@@ -9,26 +9,19 @@ use super::live::Live;
 use pulseboard_shared::layout::Point;
 
 /// Where a label that must be seen tries to go, in its own widths and heights from its usual
-/// place: there, then a little further down, up over its cube, to the sides, and further out.
-const NUDGES: [(f64, f64); 17] = [
-    (0.0, 0.0),
-    (0.0, 1.05),
-    (0.0, -1.6),
-    (0.55, 0.0),
-    (-0.55, 0.0),
-    (0.55, 1.05),
-    (-0.55, 1.05),
-    (0.0, 2.1),
-    (1.05, 0.0),
-    (-1.05, 0.0),
-    (0.55, -1.6),
-    (-0.55, -1.6),
-    (1.05, 1.05),
-    (-1.05, 1.05),
-    (0.0, 3.15),
-    (1.05, -1.6),
-    (-1.05, -1.6),
-];
+/// place: there first, then ever wider rings around it (below, above, to the sides), nearest
+/// first, out to a few labels away.
+fn nudges() -> Vec<(f64, f64)> {
+    let mut tries: Vec<(f64, f64)> = (-4..=4)
+        .flat_map(|dx| (-5..=6).map(move |dy| (f64::from(dx) * 0.55, f64::from(dy) * 1.05)))
+        .collect();
+    // Below the cube is better than above it (links arrive from above), near better than far.
+    tries.sort_by(|a, b| {
+        let cost = |(x, y): (f64, f64)| x.abs() * 1.2 + if y < 0.0 { -y * 1.3 } else { y };
+        cost(*a).total_cmp(&cost(*b))
+    });
+    tries
+}
 
 /// An anchored element and what placing it needs.
 struct Label {
@@ -121,6 +114,7 @@ impl Live {
 
         let view = (f64::from(self.size.0) / dpr, f64::from(self.size.1) / dpr);
         let mut taken: Vec<Rect> = Vec::with_capacity(labels.len());
+        let nudges = nudges();
         for label in &labels {
             let style = label.el.style();
             let spot = label.at.and_then(|at| {
@@ -135,7 +129,7 @@ impl Live {
                     (at.0 - w / 2.0, at.1 - h / 2.0)
                 };
                 let nudged = !label.key.starts_with("m:") && label.rank <= super::NUDGED_BELOW + 2;
-                let tries: &[(f64, f64)] = if nudged { &NUDGES } else { &NUDGES[..1] };
+                let tries: &[(f64, f64)] = if nudged { &nudges } else { &[(0.0, 0.0)] };
                 let found = tries.iter().find_map(|(dx, dy)| {
                     let r = Rect::new(base.0 + dx * w, base.1 + dy * h, w, h);
                     (r.inside(view) && !taken.iter().any(|t| t.hits(&r))).then_some(r)
