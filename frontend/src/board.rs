@@ -1,6 +1,6 @@
 //! The 2D view: the fleet as the lens arranges it (filtered, grouped, problems first). Up to
-//! [`CARDS_UP_TO`] workers as cards (compact rows on a phone); past that a list of one-line rows
-//! that renders only the rows on screen, so 10,000 workers cost the DOM a few dozen nodes.
+//! [`CARDS_UP_TO`] rows as cards (compact on a phone); past that a list of one-line rows that
+//! renders only the rows on screen, so 10,000 workers cost the DOM a few dozen nodes.
 
 use leptos::html::Section;
 use leptos::prelude::*;
@@ -13,8 +13,9 @@ use crate::page::is_phone;
 use crate::stream::feed;
 use crate::text::{ago, group_count, kind_name, lang, lifecycle_note, t, Text};
 
-/// Past this many rows the list is windowed.
-pub const CARDS_UP_TO: usize = 120;
+/// Past this many rows (workers and headings) the cards give way to the windowed list: a screen
+/// holds about eight cards and fifteen rows.
+pub const CARDS_UP_TO: usize = 24;
 /// Rows drawn above and below the visible ones, so a fast scroll shows no gap.
 const OVERSCAN: usize = 8;
 
@@ -181,7 +182,7 @@ fn WorkerRow(worker: WorkerStatus) -> impl IntoView {
             >
                 <b class="name">{w.name.clone()}</b>
                 <span class="state-label">{state_label(&w, l)}</span>
-                <span class="note">{note}</span>
+                <span class="row-note">{note}</span>
                 <span class="host">{w.host.clone()}</span>
                 <span class="last-beat">{ago(l, feed.age_now(w.last_beat_age_s))}</span>
                 <span class="numbers">{numbers(l, &w)}</span>

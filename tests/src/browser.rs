@@ -73,15 +73,19 @@ impl Browser {
             format!("--lang={}", options.lang),
         ];
         args.extend(options.extra_args);
+        let mut chrome = serde_json::json!({
+            "binary": chromium,
+            "args": args,
+            "prefs": { "intl.accept_languages": options.lang },
+        });
+        // Headless windows are at least 500 px wide: a phone's viewport is emulated instead.
+        if w < 500 {
+            chrome["mobileEmulation"] = serde_json::json!({
+                "deviceMetrics": { "width": w, "height": h, "pixelRatio": 1.0, "touch": true },
+            });
+        }
         let mut caps = Capabilities::new();
-        caps.insert(
-            "goog:chromeOptions".into(),
-            serde_json::json!({
-                "binary": chromium,
-                "args": args,
-                "prefs": { "intl.accept_languages": options.lang },
-            }),
-        );
+        caps.insert("goog:chromeOptions".into(), chrome);
         let url = format!("http://127.0.0.1:{port}");
         let deadline = Instant::now() + Duration::from_secs(20);
         let client = loop {

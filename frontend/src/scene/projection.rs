@@ -115,6 +115,7 @@ impl Live {
         let view = (f64::from(self.size.0) / dpr, f64::from(self.size.1) / dpr);
         let mut taken: Vec<Rect> = Vec::with_capacity(labels.len());
         let nudges = nudges();
+        let dense = self.overlay.class_list().contains("dense");
         for label in &labels {
             let style = label.el.style();
             let spot = label.at.and_then(|at| {
@@ -128,7 +129,9 @@ impl Live {
                 } else {
                     (at.0 - w / 2.0, at.1 - h / 2.0)
                 };
-                let nudged = !label.key.starts_with("m:") && label.rank <= super::NUDGED_BELOW + 2;
+                // Marks stay on their link; in a small fleet every label finds room.
+                let nudged = !label.key.starts_with("m:")
+                    && (label.rank <= super::NUDGED_BELOW + 2 || !dense);
                 let tries: &[(f64, f64)] = if nudged { &nudges } else { &[(0.0, 0.0)] };
                 let found = tries.iter().find_map(|(dx, dy)| {
                     let r = Rect::new(base.0 + dx * w, base.1 + dy * h, w, h);
