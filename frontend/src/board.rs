@@ -171,7 +171,11 @@ fn WorkerRow(worker: WorkerStatus) -> impl IntoView {
         let note = w
             .lifecycle
             .as_ref()
-            .and_then(|c| lifecycle_note(l, c.state, feed.age_now(c.age_s), c.reason.as_deref()));
+            .and_then(|c| lifecycle_note(l, c.state, feed.age_now(c.age_s), c.reason.as_deref()))
+            .or_else(|| {
+                let dead = w.dead_letter;
+                (dead > 0).then(|| format!("☠ {dead} {}", t(l, Text::DeadLetterList)))
+            });
         view! {
             <article
                 class="worker-row"
