@@ -6,7 +6,7 @@ use pulseboard_shared::{link_status, state_label, Lang, WorkerStatus};
 
 use crate::card::serde_name;
 use crate::stream::feed;
-use crate::text::{lang, localize_reason, t, Text};
+use crate::text::{field_name, kind_name, lang, localize_reason, t, yes_no, Text};
 
 /// The panel for the worker named by `selected`; closes by clearing it.
 #[component]
@@ -29,7 +29,9 @@ pub fn Detail(selected: RwSignal<Option<String>>) -> impl IntoView {
                         </button>
                     </header>
                     <dl>
-                        {rows.into_iter().map(|(k, v)| view! { <dt>{k}</dt><dd data-field=k>{v}</dd> }).collect_view()}
+                        {rows.into_iter().map(|(k, v)| {
+                            view! { <dt title=k>{field_name(lang.get(), k)}</dt><dd data-field=k>{v}</dd> }
+                        }).collect_view()}
                     </dl>
                 </aside>
             }
@@ -37,8 +39,8 @@ pub fn Detail(selected: RwSignal<Option<String>>) -> impl IntoView {
     }
 }
 
-/// The record's fields under their contract names (the same in both languages: they are the
-/// API's keys), the label in the page's language.
+/// The record's fields under their contract names (shown in the page's language, the API's key
+/// in the tooltip), the label in the page's language.
 fn fields(w: &WorkerStatus, lang: Lang, age_now: Option<u64>) -> Vec<(&'static str, String)> {
     let dash = || "—".to_owned();
     let opt = |v: &Option<String>| v.clone().unwrap_or_else(dash);
@@ -52,10 +54,10 @@ fn fields(w: &WorkerStatus, lang: Lang, age_now: Option<u64>) -> Vec<(&'static s
     });
     vec![
         ("name", w.name.clone()),
-        ("kind", w.kind.as_str().to_owned()),
+        ("kind", kind_name(lang, w.kind.as_str())),
         ("host", opt(&w.host)),
-        ("registered", w.registered.to_string()),
-        ("alive", w.alive.to_string()),
+        ("registered", yes_no(lang, w.registered).to_owned()),
+        ("alive", yes_no(lang, w.alive).to_owned()),
         ("state", opt(&w.state)),
         ("label", state_label(w, lang).to_owned()),
         ("link", link_status(w).as_str().to_owned()),

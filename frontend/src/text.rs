@@ -108,6 +108,41 @@ pub fn t(lang: Lang, text: Text) -> &'static str {
     }
 }
 
+/// A contract-2 field's name in the detail panel: the key itself in English (it is what the API
+/// and the alerts call it), in words in Korean.
+pub fn field_name(lang: Lang, key: &'static str) -> &'static str {
+    if lang == Lang::En {
+        return key;
+    }
+    match key {
+        "name" => "이름",
+        "kind" => "종류",
+        "host" => "호스트",
+        "registered" => "등록됨",
+        "alive" => "생존",
+        "state" => "상태 값",
+        "label" => "표시",
+        "link" => "연결",
+        "lifecycle" => "생애 주기",
+        "reason" => "이유",
+        "checks" => "점검",
+        "current_job" => "현재 작업",
+        "pid" => "프로세스 ID",
+        "version" => "버전",
+        "started_at" => "시작 시각",
+        "exit_code" => "종료 코드",
+        "last_beat_age_s" => "마지막 신호(초 전)",
+        "queue_depth" => "대기열",
+        "dead_letter" => "실패 보관",
+        "processing" => "처리 중",
+        "jobs_done" => "완료",
+        "jobs_failed" => "실패",
+        "last_job_at" => "마지막 작업",
+        "error" => "오류",
+        other => other,
+    }
+}
+
 /// A condition's name, as the summary counts it.
 pub fn condition_name(lang: Lang, condition: Condition) -> &'static str {
     use Condition as C;

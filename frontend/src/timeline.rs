@@ -76,12 +76,12 @@ pub fn Timeline() -> impl IntoView {
                             each=move || entries.get().unwrap_or_default()
                             key=|e| e.id.clone()
                             children=move |e: Entry| {
-                                let line = describe(&e, lang.get_untracked());
+                                let (at, kind) = (e.at.clone(), e.kind.clone());
                                 view! {
-                                    <li class="event" data-type=e.kind.clone()>
-                                        <time datetime=e.at.clone()>{local_time(&e.at)}</time>
+                                    <li class="event" data-type=kind>
+                                        <time datetime=at.clone()>{local_time(&at)}</time>
                                         " "
-                                        <span class="what">{line}</span>
+                                        <span class="what">{move || describe(&e, lang.get())}</span>
                                     </li>
                                 }
                             }
