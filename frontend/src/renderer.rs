@@ -190,8 +190,10 @@ impl Renderer {
         self.halo.material.color = with_alpha(self.bus_colour, 60);
 
         let mut dots = Instances::default();
+        // A particle budget for the whole scene, so many links do not cost many times a few.
+        let most = (PARTICLES / self.flows.len().max(1)).clamp(2, 6) as f32;
         for f in &self.flows {
-            let count = (f.length / 1.5).ceil().clamp(2.0, 6.0) as usize;
+            let count = (f.length / 1.5).ceil().clamp(2.0, most) as usize;
             let phase = f.speed * time_s / f.length;
             for k in 0..count {
                 let t = (k as f32 / count as f32 + phase).fract();
@@ -215,6 +217,9 @@ impl Renderer {
             .render(camera, objects, &[]);
     }
 }
+
+/// About how many particles flow in the whole scene at most (each link keeps at least two).
+const PARTICLES: usize = 120;
 
 /// Pieces of a stopped worker's dashed line, per segment (even ones drawn).
 const DASHES: usize = 9;

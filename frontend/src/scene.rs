@@ -200,13 +200,13 @@ pub fn Scene(
             })
         })
     };
-    // Each host with how many of its workers it folds away.
+    // Each host with how many of its workers it folds away; the queue host holds none.
     let hosts = move || {
         scene.with(|l| {
             l.as_ref().map_or(vec![], |l| {
                 l.hosts
                     .iter()
-                    .map(|h| (h.name.clone(), h.folded))
+                    .map(|h| (h.name.clone(), h.folded, h.queue_host))
                     .collect::<Vec<_>>()
             })
         })
@@ -252,18 +252,18 @@ pub fn Scene(
                 <span class="bus-label anchored" data-anchor="bus" data-rank=HOST_RANK + 1>
                     {move || t(lang.get(), Text::Bus)}
                 </span>
-                <For each=hosts key=|h| h.clone() let((name, hidden))>
+                <For each=hosts key=|h| h.clone() let((name, hidden, queues))>
                     <button
                         class="host-label anchored"
                         data-anchor=format!("h:{name}")
                         data-host=name.clone()
                         data-rank=HOST_RANK
                         data-folded=hidden.to_string()
-                        disabled=move || !folding()
+                        disabled=move || queues || !folding()
                         on:click={let name = name.clone(); move |_| toggle_host(name.clone())}
                     >
                         {let name = name.clone(); move || host_title(&name)}
-                        {move || match (hidden, folding()) {
+                        {move || match (hidden, folding() && !queues) {
                             (0, true) => " ▾".to_owned(),
                             (0, false) => String::new(),
                             (n, _) => format!(" · {}", folded(lang.get(), n)),
