@@ -8,6 +8,7 @@
 //! - [`nodes`]: contract 2, the JSON of `GET /api/agent-office/nodes`.
 //! - [`lifecycle`]: a worker's lifecycle state from its own signal first and time second.
 //! - [`patch`]: what changed between two snapshots, for the live stream; applied by the page.
+//! - [`recovery`]: the recovery guard: act, wait or hold back, bounded by backoff and a circuit.
 //! - [`rules`]: link status, state labels and colours: the meaning of a worker's record.
 //! - [`summary`]: one condition per worker, counted: the fleet at a glance.
 //! - [`arrange`]: the list's order: filtered, grouped, problems first; the labels' order.
@@ -21,6 +22,7 @@ pub mod lifecycle;
 pub mod mock;
 pub mod nodes;
 pub mod patch;
+pub mod recovery;
 pub mod rules;
 pub mod summary;
 
