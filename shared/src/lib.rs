@@ -12,10 +12,13 @@
 //! - [`rules`]: link status, state labels and colours: the meaning of a worker's record.
 //! - [`summary`]: one condition per worker, counted: the fleet at a glance.
 //! - [`arrange`]: the list's order: filtered, grouped, problems first; the labels' order.
+//! - [`command`]: what pulseboard may ask of a worker through its heartbeat (quiet, restart,
+//!   stop).
 //! - [`layout`]: where hosts, the bus, workers and links go in the 3D scene.
 //! - [`mock`]: a scripted fleet cycling through every state, for mock mode.
 
 pub mod arrange;
+pub mod command;
 pub mod heartbeat;
 pub mod layout;
 pub mod lifecycle;

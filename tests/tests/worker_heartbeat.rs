@@ -72,6 +72,86 @@ async fn a_worker_on_the_sdk_starts_works_and_stops_cleanly() {
 }
 
 #[tokio::test]
+async fn commands_reach_the_worker_with_its_next_beat_and_garbage_is_dropped() {
+    use pulseboard_shared::command::{commands_key, Action, Command};
+    let stack = Stack::start().await;
+    let options = Options {
+        interval: Duration::from_secs(1),
+        phase: Phase::Ready,
+        ..Options::default()
+    };
+    let beat = start("image-render", "render", &stack.redis.url(), options).unwrap();
+    let mut wishes = beat.wishes();
+    stack
+        .wait_nodes("ready", |n| lifecycle(n, "image-render") == Some(L::Ready))
+        .await;
+    let mut r = stack.conn().await;
+    let command = |id: &str, action| Command {
+        id: id.into(),
+        action,
+        by: "ops".into(),
+        at: "2026-12-01T00:00:00Z".into(),
+    };
+    let key = commands_key("image-render");
+    let lifecycle_of = |n: &Nodes| {
+        let w = n.workers.iter().find(|w| w.name == "image-render")?;
+        w.lifecycle.clone()
+    };
+    // Garbage and a command carrying a program to run are refused; the quiet after them is
+    // obeyed, then a restart outranks it.
+    let _: () = r
+        .rpush(
+            &key,
+            &[
+                "not json".to_owned(),
+                r#"{"id":"x","action":"restart","by":"a","at":"t","argv":["sh","-c","id"]}"#
+                    .to_owned(),
+                command("c-1", Action::Quiet).to_json(),
+            ],
+        )
+        .await
+        .unwrap();
+    tokio::time::timeout(PATIENCE, wishes.wait_for(|w| *w == Some(Action::Quiet)))
+        .await
+        .expect("quiet arrives with a beat")
+        .unwrap();
+    let _: () = r
+        .rpush(&key, command("c-2", Action::Restart).to_json())
+        .await
+        .unwrap();
+    tokio::time::timeout(PATIENCE, wishes.wait_for(|w| *w == Some(Action::Restart)))
+        .await
+        .expect("restart arrives with a beat")
+        .unwrap();
+    let draining = stack
+        .wait_nodes("draining, saying why", |n| {
+            lifecycle_of(n).is_some_and(|l| {
+                l.state == L::Draining && l.reason.as_deref() == Some("restart asked by ops (c-2)")
+            })
+        })
+        .await;
+    assert!(draining
+        .workers
+        .iter()
+        .any(|w| w.name == "image-render" && w.alive));
+    let left: usize = r.llen(&key).await.unwrap();
+    assert_eq!(left, 0, "every command was taken");
+    // A later quiet does not cancel the restart.
+    let _: () = r
+        .rpush(&key, command("c-3", Action::Quiet).to_json())
+        .await
+        .unwrap();
+    stack
+        .wait_nodes("the quiet taken", |n| {
+            lifecycle_of(n).and_then(|l| l.reason) == Some("quiet asked by ops (c-3)".into())
+        })
+        .await;
+    assert_eq!(*wishes.borrow(), Some(Action::Restart));
+    beat.crashed(pulseboard_shared::command::RESTART_EXIT_CODE)
+        .await;
+}
+
+#[tokio::test]
 async fn a_crash_beat_is_down_at_once() {
     let stack = Stack::start().await;
     let options = Options {

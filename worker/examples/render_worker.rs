@@ -1,7 +1,8 @@
 //! A render worker on the SDK: it beats (starting, then ready), takes jobs from its queue through
 //! the reliable queue, is busy while one runs, rests while `queue:paused` is set, and stops
 //! cleanly on Ctrl-C or SIGTERM (the jobs it holds stay in its in-flight list and go back to the
-//! queue when it starts again).
+//! queue when it starts again). It obeys pulseboard's commands between jobs: `quiet` takes no new
+//! job, `stop` stops cleanly, `restart` exits with 75 for its supervisor to start it again.
 //!
 //! ```text
 //! cargo run -p pulseboard-worker --example render_worker -- redis://127.0.0.1:6379 image-render
@@ -10,6 +11,7 @@
 
 use std::time::Duration;
 
+use pulseboard_shared::command::{Action, RESTART_EXIT_CODE};
 use pulseboard_worker::heartbeat::{self, Options};
 use pulseboard_worker::queue::ReliableQueue;
 
@@ -31,15 +33,30 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     beat.ready();
 
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    let wishes = beat.wishes();
     loop {
+        // pulseboard's commands are obeyed between jobs, never in the middle of one.
+        let wish = *wishes.borrow();
+        if matches!(wish, Some(Action::Restart | Action::Stop)) {
+            break;
+        }
         tokio::select! {
             _ = tokio::signal::ctrl_c() => break,
             _ = term.recv() => break,
-            step = work(&mut queue, &beat) => if let Err(e) = step {
+            _ = tokio::time::sleep(Duration::from_secs(1)), if wish == Some(Action::Quiet) => {}
+            step = work(&mut queue, &beat), if wish.is_none() => if let Err(e) = step {
                 eprintln!("{name}: {e}; retrying");
                 tokio::time::sleep(Duration::from_secs(1)).await;
             },
         }
+    }
+    if *wishes.borrow() == Some(Action::Restart) {
+        // A clean stop (no down alert), then the exit code that has the supervisor start it
+        // again: the worker never restarts itself.
+        beat.draining("restarting");
+        beat.stop().await;
+        println!("{name}: exiting for a restart");
+        std::process::exit(RESTART_EXIT_CODE);
     }
     beat.draining("stopping");
     beat.stop().await;

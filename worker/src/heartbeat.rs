@@ -1,5 +1,8 @@
 //! The heartbeat task: contract 1 every `interval`, with what the worker declares about itself
-//! (phase, reason, checks, current job), and a final beat when it stops.
+//! (phase, reason, checks, current job), and a final beat when it stops. With each beat it takes
+//! the commands pulseboard left for the worker (`quiet`, `restart`, `stop`, see
+//! [`pulseboard_shared::command`]): [`Handle::wishes`] tells the worker's code, and the beats say
+//! it is draining and why.
 //!
 //! The worker's own code only touches a [`Handle`]: its methods update shared state and nudge
 //! the task, and never wait for Redis. Every Redis call is bounded by a timeout; while Redis is
@@ -24,10 +27,11 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::{SecondsFormat, Utc};
+use pulseboard_shared::command::{commands_key, Action, Command, COMMANDS_PER_BEAT};
 use pulseboard_shared::heartbeat::{heartbeat_key, Declared, HEARTBEAT_INTERVAL_S};
 use pulseboard_shared::lifecycle::{CurrentJob, Phase};
 use pulseboard_shared::Heartbeat;
-use tokio::sync::{oneshot, Notify};
+use tokio::sync::{oneshot, watch, Notify};
 
 /// Why the task could not start.
 #[derive(Debug, thiserror::Error)]
@@ -72,6 +76,8 @@ struct State {
 struct Shared {
     state: Mutex<State>,
     nudge: Notify,
+    /// The strongest action asked of the worker so far.
+    wish: watch::Sender<Option<Action>>,
 }
 
 /// The worker's side of the heartbeat; cheap to clone, never blocks on Redis.
@@ -103,6 +109,7 @@ pub fn start(name: &str, kind: &str, redis_url: &str, options: Options) -> Resul
     let shared = Arc::new(Shared {
         state: Mutex::new(State { beat, finish: None }),
         nudge: Notify::new(),
+        wish: watch::Sender::new(None),
     });
     let (done_tx, done_rx) = oneshot::channel();
     tokio::spawn(run(client, shared.clone(), options, done_tx));
@@ -204,6 +211,16 @@ impl Handle {
         self.update(|b| finish_job(b, false), true);
     }
 
+    /// What pulseboard asked of the worker so far (the strongest: stop, restart, quiet), changing
+    /// as commands arrive. The worker obeys between jobs: on `quiet` it takes no new jobs; on
+    /// `restart` it finishes its job, calls [`Handle::stop`] (a restart asked for is no crash)
+    /// and exits with [`RESTART_EXIT_CODE`](pulseboard_shared::command::RESTART_EXIT_CODE) for
+    /// its supervisor to start it again; on `stop` it finishes its job, calls [`Handle::stop`]
+    /// and exits 0. `examples/render_worker.rs` shows the loop.
+    pub fn wishes(&self) -> watch::Receiver<Option<Action>> {
+        self.shared.wish.subscribe()
+    }
+
     /// Writes the final `stopped` beat (no expiry: the dashboard says "stopped N min ago" until
     /// the worker starts again) and ends the task. A clean stop, never reported as a crash.
     pub async fn stop(&self) {
@@ -264,7 +281,12 @@ async fn run(
         };
         // A clean stop's beat stays (no expiry); every other beat expires after three intervals.
         let expiry = (finish != Some(0)).then_some(ttl_s);
-        let written = write(&client, &mut conn, &beat, expiry, options.timeout).await;
+        let take = if finish.is_none() {
+            COMMANDS_PER_BEAT
+        } else {
+            0
+        };
+        let written = write(&client, &mut conn, &beat, expiry, take, options.timeout).await;
         match &written {
             // The first failure and then one a minute or so: an outage is not a log flood.
             Err(e) if failures.checked_rem(60) == Some(0) => {
@@ -272,16 +294,19 @@ async fn run(
                 tracing::warn!(worker = %beat.name, error = %e, failures, "heartbeat not written; retrying");
             }
             Err(_) => failures += 1,
-            Ok(()) if failures > 0 => {
+            Ok(_) if failures > 0 => {
                 tracing::info!(worker = %beat.name, failures, "heartbeat written again");
                 failures = 0;
             }
-            Ok(()) => {}
+            Ok(_) => {}
+        }
+        if let Ok(commands) = &written {
+            obey(&shared, &beat.name, commands);
         }
         if finish.is_some() {
             // One more try for the final beat if Redis failed, then give up: the worker is leaving.
             if written.is_err() {
-                let _ = write(&client, &mut conn, &beat, expiry, options.timeout).await;
+                let _ = write(&client, &mut conn, &beat, expiry, 0, options.timeout).await;
             }
             break;
         }
@@ -298,27 +323,64 @@ async fn run(
     let _ = done.send(());
 }
 
+/// Takes `commands` (their JSON as found in the list): the strongest wish is published, and a
+/// restart or a stop makes the next beats say the worker is draining and why. Anything that is
+/// not a command is dropped with a warning.
+fn obey(shared: &Shared, worker: &str, commands: &[String]) {
+    for text in commands {
+        let command = match Command::parse(text) {
+            Ok(command) => command,
+            Err(why) => {
+                tracing::warn!(worker, %why, "a command was refused");
+                continue;
+            }
+        };
+        tracing::info!(worker, id = %command.id, action = command.action.as_str(), by = %command.by, "command received");
+        shared.wish.send_modify(|wish| {
+            *wish = Some(wish.map_or(command.action, |w| w.stronger(command.action)));
+        });
+        let mut state = shared.state.lock().expect("state lock");
+        let declared = &mut state.beat.declared;
+        declared.phase = Some(Phase::Draining);
+        declared.reason = Some(command.reason());
+        drop(state);
+        shared.nudge.notify_one();
+    }
+}
+
+/// Writes `beat` and takes up to `take` commands from the worker's list, in one round trip.
 async fn write(
     client: &redis::Client,
     conn: &mut Option<redis::aio::MultiplexedConnection>,
     beat: &Heartbeat,
     expiry_s: Option<u64>,
+    take: usize,
     timeout: Duration,
-) -> Result<(), String> {
+) -> Result<Vec<String>, String> {
     let attempt = async {
         if conn.is_none() {
             *conn = Some(client.get_multiplexed_async_connection().await?);
         }
         let c = conn.as_mut().expect("just connected");
-        let mut set = redis::cmd("SET");
-        set.arg(heartbeat_key(&beat.name)).arg(beat.to_json());
+        let mut pipe = redis::pipe();
+        let set = pipe
+            .cmd("SET")
+            .arg(heartbeat_key(&beat.name))
+            .arg(beat.to_json());
         if let Some(s) = expiry_s {
             set.arg("EX").arg(s);
         }
-        set.query_async::<()>(c).await
+        set.ignore();
+        if take == 0 {
+            pipe.query_async::<()>(c).await?;
+            return Ok(vec![]);
+        }
+        pipe.cmd("LPOP").arg(commands_key(&beat.name)).arg(take);
+        let (commands,): (Option<Vec<String>>,) = pipe.query_async(c).await?;
+        Ok::<_, redis::RedisError>(commands.unwrap_or_default())
     };
     match tokio::time::timeout(timeout, attempt).await {
-        Ok(Ok(())) => Ok(()),
+        Ok(Ok(commands)) => Ok(commands),
         Ok(Err(e)) => {
             *conn = None; // reconnect next time
             Err(e.to_string())
