@@ -299,6 +299,20 @@ pub fn localize_reason(lang: Lang, reason: &str) -> String {
     reason.split("; ").map(part).collect::<Vec<_>>().join("; ")
 }
 
+/// An event-log line for a command: "⚙ restart asked of image-render by ops".
+pub fn command_line(lang: Lang, action: &str, worker: &str, by: &str) -> String {
+    let ko = match action {
+        "quiet" => "작업 중단",
+        "restart" => "재시작",
+        "stop" => "정지",
+        other => other,
+    };
+    match lang {
+        Lang::Ko => format!("⚙ {worker}: {ko} 요청 ({by})"),
+        Lang::En => format!("⚙ {action} asked of {worker} by {by}"),
+    }
+}
+
 /// An event-log line that is not an alert's own text: a delivery's outcome.
 pub fn delivery(lang: Lang, kind: &str, sink: &str, attempt: u32, error: &str) -> String {
     match (kind, lang) {

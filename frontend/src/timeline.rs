@@ -11,7 +11,7 @@ use wasm_bindgen::JsValue;
 
 use crate::page::{fetch_text, query_param};
 use crate::stream::feed;
-use crate::text::{delivery, lang, t, Text};
+use crate::text::{command_line, delivery, lang, t, Text};
 
 const EVENTS: &str = "/api/agent-office/events?limit=20";
 const REFETCH_EVERY: Duration = Duration::from_secs(10);
@@ -31,6 +31,16 @@ struct Entry {
     attempt: Option<u32>,
     #[serde(default)]
     error: Option<String>,
+    #[serde(default)]
+    worker: Option<String>,
+    #[serde(default)]
+    command: Option<EntryCommand>,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+struct EntryCommand {
+    action: String,
+    by: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -100,6 +110,14 @@ fn describe(entry: &Entry, lang: Lang) -> String {
             .alert
             .as_ref()
             .map_or_else(String::new, |a| a.text.clone()),
+        "command" => entry.command.as_ref().map_or_else(String::new, |c| {
+            command_line(
+                lang,
+                &c.action,
+                entry.worker.as_deref().unwrap_or("?"),
+                &c.by,
+            )
+        }),
         other => delivery(
             lang,
             other,

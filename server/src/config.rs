@@ -12,6 +12,7 @@
 //! - [`error`]: what a bad configuration says.
 //! - [`effective`]: the resolved configuration printed back as TOML, secrets redacted.
 
+pub mod admin;
 pub mod alerts;
 pub mod effective;
 pub mod error;
@@ -63,6 +64,8 @@ pub struct Config {
     pub lifecycle: LifecycleSettings,
     /// The HTTP server's timeouts and caps (`[http]`).
     pub http: HttpLimits,
+    /// Who may act through the admin API (`PULSEBOARD_ADMIN_TOKENS`); nobody when empty.
+    pub admin_tokens: admin::AdminTokens,
 }
 
 impl Default for Config {
@@ -80,6 +83,7 @@ impl Default for Config {
             alerts: AlertSettings::default(),
             lifecycle: LifecycleSettings::default(),
             http: HttpLimits::default(),
+            admin_tokens: admin::AdminTokens::default(),
         }
     }
 }
@@ -124,6 +128,8 @@ pub struct Overrides {
     pub refresh_ms: Option<u64>,
     /// Alert sinks and language from the environment (`TELEGRAM_BOT_TOKEN`, ...).
     pub alerts: AlertOverrides,
+    /// `--admin-tokens` / `PULSEBOARD_ADMIN_TOKENS`, parsed.
+    pub admin_tokens: admin::AdminTokens,
 }
 
 impl Config {
@@ -231,6 +237,7 @@ impl Config {
             alerts,
             lifecycle: lifecycle::resolve(file.lifecycle)?,
             http: http::resolve(file.http)?,
+            admin_tokens: overrides.admin_tokens.clone(),
         })
     }
 }

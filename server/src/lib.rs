@@ -12,6 +12,8 @@
 //! - [`snapshot`]: the latest snapshot, pre-serialised, shared by all requests.
 //! - [`http`]: the routes, with the security headers every answer carries; `http/stream.rs` the
 //!   live stream (a whole snapshot, then patches).
+//! - [`admin`]: `POST /api/agent-office/workers/{name}/{action}`: an operator asks a worker to
+//!   quiet, restart or stop (bearer tokens, audited in the event log).
 //! - [`metrics`]: `/metrics` for Prometheus, from the latest snapshot.
 //! - [`openapi`]: `/api/openapi.json`, generated from the types that serve the answers.
 //! - [`bundle`]: the dashboard bundle, embedded precompressed by `build.rs` (or `--dist DIR`),
@@ -36,6 +38,7 @@
 //! lease) before the process exits 0. A failing request or an unreachable Redis never takes the
 //! process down.
 
+pub mod admin;
 pub mod aggregate;
 pub mod alerts;
 pub mod bundle;

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
+use pulseboard_server::config::admin::AdminTokens;
 use pulseboard_server::config::{redact, Config, Overrides};
 use pulseboard_server::run::readiness::Readiness;
 use pulseboard_server::run::{self, RunOptions};
@@ -74,6 +75,15 @@ struct ServeArgs {
     /// Milliseconds between two refreshes of the snapshot [default: 1000].
     #[arg(long, env = "PULSEBOARD_REFRESH_MS", value_name = "MS")]
     refresh_ms: Option<u64>,
+    /// Who may act (restart, quiet, stop a worker through the admin API): comma-separated
+    /// name:token pairs, tokens of 16 characters or more [default: nobody; actions answer 403].
+    #[arg(
+        long,
+        env = "PULSEBOARD_ADMIN_TOKENS",
+        value_name = "NAME:TOKEN,...",
+        hide_env_values = true
+    )]
+    admin_tokens: Option<String>,
     /// Serve the dashboard's mock script (every state in turn) instead of reading Redis: try the
     /// whole product with nothing installed.
     #[arg(long)]
@@ -255,7 +265,7 @@ async fn run() -> anyhow::Result<()> {
             std::process::exit(code)
         }
         Command::CheckConfig(args) => {
-            let config = Config::load(args.config.as_deref(), &overrides(&args))?;
+            let config = Config::load(args.config.as_deref(), &overrides(&args)?)?;
             print!("{}", pulseboard_server::config::effective::to_toml(&config));
             let source = args
                 .config
@@ -276,8 +286,10 @@ async fn run() -> anyhow::Result<()> {
 }
 
 /// The layers above the file, from `args` and the environment.
-fn overrides(args: &ServeArgs) -> Overrides {
-    Overrides {
+fn overrides(args: &ServeArgs) -> anyhow::Result<Overrides> {
+    let admin_tokens = AdminTokens::parse(args.admin_tokens.as_deref().unwrap_or(""))
+        .map_err(|why| anyhow::anyhow!("PULSEBOARD_ADMIN_TOKENS / --admin-tokens: {why}"))?;
+    Ok(Overrides {
         redis_url: args.redis_url.clone(),
         redis_cluster: args.redis_cluster.then_some(true),
         redis_tls: pulseboard_server::config::RedisTls {
@@ -289,13 +301,14 @@ fn overrides(args: &ServeArgs) -> Overrides {
         dist: args.dist.clone(),
         refresh_ms: args.refresh_ms,
         alerts: pulseboard_server::config::AlertOverrides::from_env(),
-    }
+        admin_tokens,
+    })
 }
 
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let source = reload::Source {
         path: args.config.clone(),
-        overrides: overrides(&args),
+        overrides: overrides(&args)?,
     };
     let config = source.load()?;
     let bundle = pulseboard_server::bundle::Bundle::from_option(config.dist.clone());

@@ -26,6 +26,7 @@ use crate::http;
         http::readyz,
         http::metrics,
         history::events,
+        crate::admin::act,
         document,
     ),
     components(schemas(pulseboard_shared::patch::Patch)),
@@ -33,6 +34,7 @@ use crate::http;
         (name = "fleet", description = "The workers, their queues and links (contract 2)"),
         (name = "alerts", description = "The alerts' event log"),
         (name = "health", description = "pulseboard's own health and figures"),
+        (name = "admin", description = "Actions on workers, for holders of an admin token"),
     )
 )]
 pub struct ApiDoc;

@@ -57,10 +57,20 @@ pub async fn serve_live(
             &mut tasks,
         )
     });
+    let admin = crate::admin::router(crate::admin::Admin {
+        tokens: config.admin_tokens.clone(),
+        hub: hub.clone(),
+        store: alert_store.clone(),
+        history_max: config.alerts.history_max,
+    });
+    if config.admin_tokens.enabled() {
+        tracing::info!(tokens = ?config.admin_tokens, "admin actions on");
+    }
     let state = AppState::new(hub, config.refresh, shutdown.clone(), &config.http);
     let state = AppState { alerts, ..state };
     let bundle = Bundle::from_option(config.dist.clone());
-    let app = http::app(state, &bundle, alerts::history::router(alert_store));
+    let more = alerts::history::router(alert_store).merge(admin);
+    let app = http::app(state, &bundle, more);
     connections::serve_until(listener, app, &config.http, shutdown).await?;
     join_all(tasks).await
 }

@@ -24,6 +24,8 @@ pub enum RecordKind {
     Failed,
     /// A sink failed for good, or for too long: the alert is dropped for that sink.
     GaveUp,
+    /// A worker was asked to act (`command` holds what, for whom and by whom).
+    Command,
 }
 
 /// One entry of the event log.
@@ -48,6 +50,13 @@ pub struct Record {
     /// Why it failed, free of secrets.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// The worker a command was for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub worker: Option<String>,
+    /// The command, on a command record.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub command: Option<pulseboard_shared::command::Command>,
 }
 
 /// Appends `records` in order, in one round trip.

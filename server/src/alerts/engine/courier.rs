@@ -153,6 +153,8 @@ impl Courier {
             sink: Some(self.name().to_owned()),
             attempt: Some(attempt),
             error: None,
+            worker: None,
+            command: None,
         };
         match outcome {
             Ok(()) => self.delivered(&pending, &origin, attempt, &record.at).await,

@@ -130,6 +130,8 @@ fn raise(t: &Transition, s: &AlertSettings, now: i64) -> (Pending, Record) {
         sink: None,
         attempt: None,
         error: None,
+        worker: None,
+        command: None,
     };
     (Pending::new(alert, now), record)
 }
