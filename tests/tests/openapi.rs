@@ -172,7 +172,10 @@ async fn the_document_and_the_readme_name_the_same_routes() {
     // The README's HTTP table: "| `GET /path` | ... |" (or POST), the page's routes aside.
     let listed: BTreeSet<String> = readme
         .lines()
-        .filter_map(|l| l.strip_prefix("| `GET /").or_else(|| l.strip_prefix("| `POST /")))
+        .filter_map(|l| {
+            l.strip_prefix("| `GET /")
+                .or_else(|| l.strip_prefix("| `POST /"))
+        })
         .filter_map(|l| l.split('`').next())
         .map(|p| format!("/{}", p.split('?').next().unwrap()))
         .filter(|p| !p.starts_with("/infra"))
