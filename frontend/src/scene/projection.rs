@@ -12,8 +12,8 @@ use pulseboard_shared::layout::Point;
 /// place: there first, then ever wider rings around it (below, above, to the sides), nearest
 /// first, out to a few labels away.
 fn nudges() -> Vec<(f64, f64)> {
-    let mut tries: Vec<(f64, f64)> = (-4..=4)
-        .flat_map(|dx| (-5..=6).map(move |dy| (f64::from(dx) * 0.55, f64::from(dy) * 1.05)))
+    let mut tries: Vec<(f64, f64)> = (-7..=7)
+        .flat_map(|dx| (-8..=9).map(move |dy| (f64::from(dx) * 0.55, f64::from(dy) * 1.05)))
         .collect();
     // Below the cube is better than above it (links arrive from above), near better than far.
     tries.sort_by(|a, b| {
