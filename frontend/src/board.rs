@@ -5,13 +5,13 @@
 use leptos::html::Section;
 use leptos::prelude::*;
 use pulseboard_shared::arrange::{arrange, Group, Row};
-use pulseboard_shared::{link_status, state_label, Lang, WorkerStatus};
+use pulseboard_shared::{link_status, state_label, WorkerStatus};
 
 use crate::card::{serde_name, WorkerCard};
 use crate::glance::lens;
 use crate::page::is_phone;
 use crate::stream::feed;
-use crate::text::{ago, group_count, kind_name, lang, lifecycle_note, t, Text};
+use crate::text::{ago, group_count, kind_name, lang, lifecycle_note, queue_figures, t, Text};
 
 /// Past this many rows (workers and headings) the cards give way to the windowed list: a screen
 /// holds about eight cards and fifteen rows.
@@ -189,23 +189,10 @@ fn WorkerRow(worker: WorkerStatus) -> impl IntoView {
                 <span class="row-note">{note}</span>
                 <span class="host">{w.host.clone()}</span>
                 <span class="last-beat">{ago(l, feed.age_now(w.last_beat_age_s))}</span>
-                <span class="numbers">{numbers(l, &w)}</span>
+                <span class="numbers">{queue_figures(l, w.queue_depth, w.processing, w.dead_letter)}</span>
             </article>
         }
     }
-}
-
-/// "queue 3 · in flight 1 · dead letters 0".
-fn numbers(l: Lang, w: &WorkerStatus) -> String {
-    format!(
-        "{} {} · {} {} · {} {}",
-        t(l, Text::QueueDepth),
-        w.queue_depth,
-        t(l, Text::Processing),
-        w.processing,
-        t(l, Text::DeadLetterList),
-        w.dead_letter
-    )
 }
 
 /// A group's heading: the host (by its label) or kind, its count and its problems.

@@ -8,7 +8,7 @@ use pulseboard_shared::summary::ConditionCount;
 use pulseboard_shared::{Condition, Summary};
 
 use crate::stream::feed;
-use crate::text::{condition_name, lang, t, Text};
+use crate::text::{condition_name, lang, queue_figures, t, Text};
 
 /// What the operator chose to see, for both views.
 #[derive(Clone, Copy)]
@@ -75,17 +75,7 @@ pub fn SummaryBar() -> impl IntoView {
     let say = move |text: Text| move || t(lang.get(), text);
     let totals = move || {
         let l = lang.get();
-        summary.with(|s| {
-            format!(
-                "{} {} · {} {} · {} {}",
-                t(l, Text::QueueDepth),
-                s.queue_depth,
-                t(l, Text::Processing),
-                s.processing,
-                t(l, Text::DeadLetterList),
-                s.dead_letter,
-            )
-        })
+        summary.with(|s| queue_figures(l, s.queue_depth, s.processing, s.dead_letter))
     };
 
     view! {

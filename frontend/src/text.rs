@@ -143,6 +143,16 @@ pub fn field_name(lang: Lang, key: &'static str) -> &'static str {
     }
 }
 
+/// "queue 3 · in flight 1 · dead letters 0": a worker's lists, or the fleet's totals.
+pub fn queue_figures(lang: Lang, queue: u64, in_flight: u64, dead_letters: u64) -> String {
+    format!(
+        "{} {queue} · {} {in_flight} · {} {dead_letters}",
+        t(lang, Text::QueueDepth),
+        t(lang, Text::Processing),
+        t(lang, Text::DeadLetterList),
+    )
+}
+
 /// A condition's name, as the summary counts it.
 pub fn condition_name(lang: Lang, condition: Condition) -> &'static str {
     use Condition as C;
