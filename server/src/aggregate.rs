@@ -96,6 +96,7 @@ pub fn aggregate(
             workers,
             links,
             hosts: vec![],
+            agents: vec![],
         },
         beat_at,
     }
@@ -144,6 +145,7 @@ mod tests {
                     processing: Ok(1),
                 })
                 .collect(),
+            values: vec![],
             scans: vec![],
             commands: 0,
             round_trips: 1,

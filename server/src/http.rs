@@ -161,6 +161,47 @@ pub struct Readiness {
     #[schema(value_type = Option<Object>)]
     #[schema(required = true)]
     pub alerts: Option<serde_json::Value>,
+    /// The recovery guard at a glance.
+    pub recovery: RecoverySummary,
+}
+
+/// The recovery guard over the whole fleet, for `/readyz`.
+#[derive(Debug, Default, Serialize, ToSchema)]
+pub struct RecoverySummary {
+    /// Whether this process decides (holds the alerts' lease); the others only show.
+    pub decider: bool,
+    /// Workers per guard state (`acting`, `backoff`, `circuit_open`, ...), idle ones left out.
+    pub states: std::collections::BTreeMap<String, usize>,
+    /// Workers whose circuit is open: a person must look.
+    pub circuit_open: Vec<String>,
+    /// Host agents beating.
+    pub agents: Vec<String>,
+}
+
+impl RecoverySummary {
+    fn of(nodes: &pulseboard_shared::Nodes, decider: bool) -> Self {
+        use pulseboard_shared::recovery::GuardState;
+        let mut summary = Self {
+            decider,
+            agents: nodes.agents.iter().map(|a| a.host.clone()).collect(),
+            ..Self::default()
+        };
+        for (w, r) in nodes
+            .workers
+            .iter()
+            .filter_map(|w| w.recovery.as_ref().map(|r| (w, r)))
+        {
+            let state = serde_json::to_value(r.state)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_default();
+            *summary.states.entry(state).or_default() += 1;
+            if r.state == GuardState::CircuitOpen {
+                summary.circuit_open.push(w.name.clone());
+            }
+        }
+        summary
+    }
 }
 
 /// `/healthz`'s answer.
@@ -208,6 +249,10 @@ pub(crate) async fn readyz(State(state): State<AppState>) -> Response {
         refresh_ms: snapshot.refresh_took.as_secs_f64() * 1000.0,
         reasons,
         alerts: state.alerts.as_ref().map(|a| a.status_json()),
+        recovery: RecoverySummary::of(
+            &snapshot.nodes,
+            state.alerts.as_ref().is_some_and(|a| a.decides()),
+        ),
     };
     let status = if ready {
         StatusCode::OK

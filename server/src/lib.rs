@@ -26,11 +26,14 @@
 //! - [`demo`]: Redis + simulator + server in one command.
 //! - [`mock`]: `serve --mock`, the dashboard's mock script as the only source, no Redis.
 //! - [`alerts`]: transitions to Telegram and webhooks, exactly once, and the event log.
+//! - [`recovery`]: the recovery guard's I/O: its memory, its view on the snapshot, the decider
+//!   (under the alerts' lease) and how actions reach a worker or its host agent.
 //! - [`shutdown`]: the one stop signal every task watches.
 //! - [`reload`]: `SIGHUP` reads the configuration again; a bad file is refused.
 //!
 //! Data flows one way: Redis -> [`reader`] -> [`aggregate`] (with the pure rules of
-//! `pulseboard-shared`) -> [`snapshot`] -> [`http`]; [`alerts`] follow the snapshots.
+//! `pulseboard-shared`) -> [`snapshot`] -> [`http`]; [`alerts`] and the [`recovery`] guard follow
+//! the snapshots.
 //!
 //! # Lifecycle
 //! Bootstrap (config, listen), serve, drain on SIGTERM or Ctrl-C (open streams end), then every
@@ -50,6 +53,7 @@ pub mod metrics;
 pub mod mock;
 pub mod openapi;
 pub mod reader;
+pub mod recovery;
 pub mod redis_connection;
 pub mod redis_server;
 pub mod refresher;

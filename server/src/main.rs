@@ -171,6 +171,12 @@ struct RunArgs {
     /// Seconds the program may take to stop after SIGTERM before its group is killed.
     #[arg(long, default_value_t = 30, value_name = "S")]
     stop_timeout: u64,
+    /// The signal that tells the program to take no new jobs, sent when pulseboard asks the
+    /// worker to quiet (Sidekiq's is tstp). Without it a quiet is logged and not passed on.
+    /// A restart asked by pulseboard stops the program like SIGTERM and exits 75 for the
+    /// supervisor to start it again; a stop exits 0.
+    #[arg(long, value_enum, value_name = "SIG")]
+    quiet_signal: Option<run::child::QuietSignal>,
     /// The program and its arguments (run directly, never through a shell).
     #[arg(last = true, required = true, value_name = "CMD")]
     command: Vec<String>,
@@ -259,6 +265,7 @@ async fn run() -> anyhow::Result<()> {
                 version: args.worker_version,
                 readiness,
                 stop_timeout: Duration::from_secs(args.stop_timeout),
+                quiet_signal: args.quiet_signal,
                 command: args.command,
             })
             .await?;

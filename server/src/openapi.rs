@@ -27,6 +27,8 @@ use crate::http;
         http::metrics,
         history::events,
         crate::admin::act,
+        crate::admin::set_guard,
+        crate::admin::reset_guard,
         document,
     ),
     components(schemas(pulseboard_shared::patch::Patch)),

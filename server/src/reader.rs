@@ -2,8 +2,9 @@
 //!
 //! Per worker: `GETRANGE` of its heartbeat (bounded, so a huge value costs nothing), `PTTL` of the
 //! same key (existence, and whether it was written with an expiry), `LLEN` of its queue and
-//! dead-letter list, `LLEN` of each in-flight list discovery found; once: `GET queue:paused`; and
-//! the discovery SCAN steps due. A key of the wrong type fails only its own command.
+//! dead-letter list, `LLEN` of each in-flight list discovery found; once: `GET queue:paused` and
+//! a `GET` of each extra value asked for (the recovery guard's memory, the host agents' beats);
+//! and the discovery SCAN steps due. A key of the wrong type fails only its own command.
 
 use std::time::Duration;
 
@@ -104,6 +105,8 @@ pub struct Reading {
     pub paused: bool,
     /// One per requested worker, in order.
     pub workers: Vec<WorkerReading>,
+    /// One per requested extra value, in order: `None` when the key is missing or unreadable.
+    pub values: Vec<Option<Vec<u8>>>,
     /// The SCAN replies, one per requested step.
     pub scans: Vec<ScanReply>,
     /// Commands sent.
@@ -148,20 +151,21 @@ impl RedisSource {
         })
     }
 
-    /// Reads everything for `workers` and the `scans` due, in one round trip.
+    /// Reads everything for `workers`, the `values` and the `scans` due, in one round trip.
     pub async fn read(
         &mut self,
         workers: &[WorkerKeys],
+        values: &[String],
         scans: &[ScanStep],
     ) -> Result<Reading, ReadError> {
         if let Some(cluster) = &mut self.cluster {
-            return cluster.read(workers, scans).await;
+            return cluster.read(workers, values, scans).await;
         }
-        let pipe = build_pipeline(workers, scans);
+        let pipe = build_pipeline(workers, values, scans);
         let replies = tokio::time::timeout(self.timeout, self.send(&pipe))
             .await
             .map_err(|_| ReadError::Timeout(self.timeout))??;
-        parse_replies(workers, scans, replies, pipe.len())
+        parse_replies(workers, values, scans, replies, pipe.len())
     }
 
     async fn send(&mut self, pipe: &redis::Pipeline) -> Result<Vec<Value>, ReadError> {
@@ -178,9 +182,16 @@ impl RedisSource {
     }
 }
 
-fn build_pipeline(workers: &[WorkerKeys], scans: &[ScanStep]) -> redis::Pipeline {
+fn build_pipeline(
+    workers: &[WorkerKeys],
+    values: &[String],
+    scans: &[ScanStep],
+) -> redis::Pipeline {
     let mut pipe = redis::pipe();
     pipe.cmd("GET").arg(PAUSED_KEY);
+    for key in values {
+        pipe.cmd("GET").arg(key);
+    }
     for w in workers {
         pipe.cmd("GETRANGE")
             .arg(&w.heartbeat)
@@ -208,6 +219,7 @@ fn build_pipeline(workers: &[WorkerKeys], scans: &[ScanStep]) -> redis::Pipeline
 
 fn parse_replies(
     workers: &[WorkerKeys],
+    values: &[String],
     scans: &[ScanStep],
     replies: Vec<Value>,
     commands: usize,
@@ -221,6 +233,13 @@ fn parse_replies(
     let mut replies = replies.into_iter();
     let mut next = || replies.next().expect("length checked above");
     let paused = matches!(next(), Value::BulkString(b) if b == b"1");
+    let values = values
+        .iter()
+        .map(|_| match next() {
+            Value::BulkString(bytes) => Some(bytes),
+            _ => None,
+        })
+        .collect();
     let mut readings = Vec::with_capacity(workers.len());
     for w in workers {
         let range = next();
@@ -251,6 +270,7 @@ fn parse_replies(
     Ok(Reading {
         paused,
         workers: readings,
+        values,
         scans,
         commands,
         round_trips: 1,
@@ -362,7 +382,7 @@ mod tests {
             count: 100,
         }];
         // GET paused; a: GETRANGE, PTTL, 2 LLEN, 2 LLEN in flight; watcher: GETRANGE, PTTL; SCAN.
-        assert_eq!(build_pipeline(&workers, &scans).len(), 10);
+        assert_eq!(build_pipeline(&workers, &[], &scans).len(), 10);
         let replies = vec![
             bulk("1"),
             bulk(r#"{"name":"a"}"#),
@@ -378,7 +398,7 @@ mod tests {
                 Value::Array(vec![bulk("processing:queue:a:9")]),
             ]),
         ];
-        let reading = parse_replies(&workers, &scans, replies, 10).unwrap();
+        let reading = parse_replies(&workers, &[], &scans, replies, 10).unwrap();
         assert!(reading.paused);
         let a = &reading.workers[0];
         assert_eq!(
@@ -412,7 +432,7 @@ mod tests {
             Value::Int(0),
             wrongtype(),
         ];
-        let reading = parse_replies(&workers, &[], replies, 6).unwrap();
+        let reading = parse_replies(&workers, &[], &[], replies, 6).unwrap();
         assert!(!reading.paused);
         let a = &reading.workers[0];
         assert!(matches!(&a.heartbeat, HeartbeatValue::Error(e) if e.contains("WRONGTYPE")));
@@ -444,14 +464,14 @@ mod tests {
 
     #[test]
     fn replies_that_cannot_be_ours_are_protocol_errors() {
-        let err = parse_replies(&[watcher()], &[], vec![Value::Nil], 3).unwrap_err();
+        let err = parse_replies(&[watcher()], &[], &[], vec![Value::Nil], 3).unwrap_err();
         assert!(err.to_string().contains("1 replies to 3 commands"), "{err}");
         let scans = [ScanStep {
             pattern: Pattern::Heartbeat,
             cursor: 5,
             count: 10,
         }];
-        let err = parse_replies(&[], &scans, vec![Value::Nil, Value::Int(3)], 2).unwrap_err();
+        let err = parse_replies(&[], &[], &scans, vec![Value::Nil, Value::Int(3)], 2).unwrap_err();
         assert!(matches!(err, ReadError::Protocol(_)), "{err}");
     }
 }

@@ -12,9 +12,11 @@ use pulseboard_shared::patch::diff;
 use tokio::sync::watch;
 
 use crate::aggregate::{aggregate, keys_for, watched_workers, Aggregate, BeatMemory};
+use crate::alerts::store::Keys;
 use crate::config::Config;
 use crate::discovery::Discovery;
 use crate::reader::{ReadError, RedisSource};
+use crate::recovery;
 use crate::shutdown::Shutdown;
 use crate::snapshot::{Hub, Snapshot, SnapshotPatch};
 
@@ -29,6 +31,8 @@ pub struct Refresher {
     hub: Hub,
     /// The configured hosts with their labels, as every snapshot carries them.
     hosts: Vec<pulseboard_shared::HostInfo>,
+    /// Where the recovery guard's memory lives.
+    keys: Keys,
     last: Option<Aggregate>,
     version: u64,
     /// The patch that made `version`, sent to viewers holding the version before.
@@ -58,6 +62,7 @@ impl Refresher {
             memory: BeatMemory::new(),
             hub,
             hosts: config.topology.host_infos(),
+            keys: Keys::for_cluster(config.redis_cluster),
             last: None,
             // Versions are the stream's event ids: starting from the clock, a viewer that
             // reconnects to a restarted server never finds its old version reused for other data.
@@ -114,7 +119,8 @@ impl Refresher {
         );
         let keys = keys_for(&watched, self.discovery.processing_keys());
         let steps = self.discovery.steps(now);
-        let read = self.source.read(&keys, &steps).await;
+        let values = recovery::reading::keys(&self.keys, &self.hosts);
+        let read = self.source.read(&keys, &values, &steps).await;
         let read_took = now.elapsed();
         match read {
             Ok(reading) => {
@@ -132,6 +138,14 @@ impl Refresher {
                     )
                 });
                 agg.nodes.hosts = self.hosts.clone();
+                let unix_now = Utc::now().timestamp().max(0) as u64;
+                recovery::reading::apply(
+                    &mut agg.nodes,
+                    &reading.values,
+                    &self.hosts,
+                    &self.config.recovery,
+                    unix_now,
+                );
                 if self.redis_ok_at.is_none()
                     || self.last.as_ref().is_some_and(|l| !l.nodes.redis_ok)
                 {

@@ -5,6 +5,12 @@
 //! the program's code, so the supervisor (systemd, launchd) decides about restarts. pulseboard
 //! never restarts anything itself.
 //!
+//! Commands from pulseboard (taken with each beat, see [`pulseboard_shared::command`]) are
+//! obeyed for the program: `quiet` sends its `--quiet-signal` (if it has one); `restart` stops
+//! it like SIGTERM does, then the wrapper exits with
+//! [`RESTART_EXIT_CODE`](pulseboard_shared::command::RESTART_EXIT_CODE) (75) for the supervisor
+//! to start it again; `stop` stops it and the wrapper exits 0.
+//!
 //! - [`readiness`]: how the program says it is ready (file, HTTP, a log line, sd_notify).
 //! - [`child`]: the process group: start, signals, exit code.
 
@@ -16,8 +22,9 @@ use std::time::Duration;
 use pulseboard_shared::Phase;
 use pulseboard_worker::heartbeat::{self, Handle};
 
-use self::child::{Child, Exit, OsSignals};
+use self::child::{Child, Exit, OsSignal, OsSignals, QuietSignal};
 use self::readiness::{Readiness, Signal};
+use pulseboard_shared::command::{Action, RESTART_EXIT_CODE};
 
 /// What `pulseboard run` was asked to do.
 #[derive(Debug, Clone)]
@@ -36,6 +43,8 @@ pub struct RunOptions {
     pub readiness: Readiness,
     /// How long the program may take to stop after SIGTERM before its group is killed.
     pub stop_timeout: Duration,
+    /// The signal that tells the program to take no new jobs (`quiet`), if it has one.
+    pub quiet_signal: Option<QuietSignal>,
     /// The program and its arguments (never run through a shell).
     pub command: Vec<String>,
 }
@@ -83,9 +92,31 @@ pub async fn run(options: RunOptions) -> anyhow::Result<i32> {
     tokio::spawn(options.readiness.clone().watch(notify, said_tx));
     let mut stopping = false;
     let mut said_so = Said::default();
+    let mut wishes = beat.wishes();
+    let mut asked: Option<Action> = None;
     let exit = loop {
         tokio::select! {
             exit = child.wait() => break exit?,
+            Ok(()) = wishes.changed() => {
+                let wish = *wishes.borrow_and_update();
+                match wish {
+                    Some(Action::Quiet) if asked.is_none() => {
+                        asked = wish;
+                        match options.quiet_signal {
+                            Some(q) => child.forward(OsSignal::Quiet(q)),
+                            None => tracing::warn!(worker = %options.name, "quiet asked, but the program has no --quiet-signal: it keeps taking jobs"),
+                        }
+                    }
+                    Some(action @ (Action::Restart | Action::Stop)) if !stopping => {
+                        // The beat already says draining and who asked.
+                        stopping = true;
+                        asked = wish;
+                        tracing::info!(worker = %options.name, action = action.as_str(), "stopping the program as asked");
+                        child.stop_group(OsSignal::Term, options.stop_timeout);
+                    }
+                    _ => {}
+                }
+            }
             Some(signal) = said.recv() => said_so.apply(&beat, signal, stopping),
             sig = os.recv() => {
                 if sig.stops() && !stopping {
@@ -99,7 +130,12 @@ pub async fn run(options: RunOptions) -> anyhow::Result<i32> {
         }
     };
     child.drain_output().await;
-    let code = exit.code();
+    let code = match asked {
+        // A restart asked for: the supervisor starts it again, whatever the program's own code.
+        Some(Action::Restart) => RESTART_EXIT_CODE,
+        Some(Action::Stop) => 0,
+        _ => exit.code(),
+    };
     match exit {
         Exit::Code(0) => beat.stop().await,
         _ if stopping => beat.stop().await,

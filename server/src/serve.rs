@@ -57,6 +57,19 @@ pub async fn serve_live(
             &mut tasks,
         )
     });
+    if let Some(alerts) = &alerts {
+        crate::recovery::engine::start(
+            alerts.clone(),
+            &hub,
+            configs.clone(),
+            shutdown.clone(),
+            &mut tasks,
+        );
+    } else {
+        tracing::info!(
+            "recovery: alerts are off, so nobody holds their lease: the guard only recommends"
+        );
+    }
     let admin = crate::admin::router(crate::admin::Admin {
         tokens: config.admin_tokens.clone(),
         hub: hub.clone(),

@@ -80,6 +80,7 @@ impl Snapshot {
                 workers: vec![],
                 links: vec![],
                 hosts: vec![],
+                agents: vec![],
                 summary: None,
             },
             0,

@@ -14,9 +14,11 @@
 //! - [`arrange`]: the list's order: filtered, grouped, problems first; the labels' order.
 //! - [`command`]: what pulseboard may ask of a worker through its heartbeat (quiet, restart,
 //!   stop).
+//! - [`agent`]: what pulseboard may ask of a host agent (a supervisor's restart), and its answers.
 //! - [`layout`]: where hosts, the bus, workers and links go in the 3D scene.
 //! - [`mock`]: a scripted fleet cycling through every state, for mock mode.
 
+pub mod agent;
 pub mod arrange;
 pub mod command;
 pub mod heartbeat;
@@ -31,6 +33,6 @@ pub mod summary;
 
 pub use heartbeat::{Heartbeat, HeartbeatRead};
 pub use lifecycle::{Lifecycle, LifecycleState, Phase};
-pub use nodes::{HostInfo, Link, LinkStatus, LinkType, Nodes, WorkerKind, WorkerStatus};
+pub use nodes::{HostAgent, HostInfo, Link, LinkStatus, LinkType, Nodes, WorkerKind, WorkerStatus};
 pub use rules::{link_status, links_for, state_label, Lang};
 pub use summary::{Condition, Summary};

@@ -129,6 +129,7 @@ pub fn mock_fleet(elapsed_s: u64, size: usize) -> Nodes {
         workers,
         links,
         hosts: mock_hosts(),
+        agents: Vec::new(),
     }
 }
 

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::heartbeat::Declared;
 use crate::lifecycle::Lifecycle;
+use crate::recovery::RecoveryView;
 use crate::summary::Summary;
 
 /// The whole answer of `/api/agent-office/nodes`.
@@ -32,6 +33,22 @@ pub struct Nodes {
     /// Additive: counts per condition and queue totals over every worker.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub summary: Option<Summary>,
+    /// Additive: the host agents of the configured hosts (`pulseboard agent`), beating or not.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub agents: Vec<HostAgent>,
+}
+
+/// A configured host's agent, as its beat says.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct HostAgent {
+    /// The host.
+    pub host: String,
+    /// Whether its beat key exists: the host can act.
+    pub alive: bool,
+    /// The workers its allow-list names.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub workers: Vec<String>,
 }
 
 impl Nodes {
@@ -136,6 +153,9 @@ pub struct WorkerStatus {
     /// Additive: what its last beat declared (checks, pid, version, current job), if anything.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub declared: Option<Declared>,
+    /// Additive: the recovery guard's state and advice, when it has any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recovery: Option<RecoveryView>,
 }
 
 impl WorkerStatus {
@@ -158,6 +178,7 @@ impl WorkerStatus {
             error: None,
             lifecycle: None,
             declared: None,
+            recovery: None,
         }
     }
 }

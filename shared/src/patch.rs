@@ -13,7 +13,7 @@ use std::collections::{HashMap, HashSet};
 use serde::{Deserialize, Serialize};
 
 use crate::lifecycle::Lifecycle;
-use crate::nodes::{HostInfo, Link, Nodes, WorkerStatus};
+use crate::nodes::{HostAgent, HostInfo, Link, Nodes, WorkerStatus};
 use crate::summary::Summary;
 
 /// The changes from snapshot version `from` to `to`.
@@ -55,6 +55,9 @@ pub struct Patch {
     /// The hosts, when they changed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hosts: Option<Vec<HostInfo>>,
+    /// The host agents, when they changed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agents: Option<Vec<HostAgent>>,
     /// The summary, when it changed (`Some(None)`, sent as `null`: it is gone).
     #[serde(
         default,
@@ -112,6 +115,7 @@ pub fn diff(old: &Nodes, new: &Nodes, from: u64, to: u64) -> Patch {
         links_at: vec![],
         links: None,
         hosts: (old.hosts != new.hosts).then(|| new.hosts.clone()),
+        agents: (old.agents != new.agents).then(|| new.agents.clone()),
         summary: (old.summary != new.summary).then(|| new.summary.clone()),
     };
     for w in &new.workers {
@@ -231,6 +235,9 @@ pub fn apply(nodes: &mut Nodes, held: u64, patch: &Patch) -> Result<(), Resync> 
     if let Some(hosts) = &patch.hosts {
         nodes.hosts = hosts.clone();
     }
+    if let Some(agents) = &patch.agents {
+        nodes.agents = agents.clone();
+    }
     if let Some(summary) = &patch.summary {
         nodes.summary = summary.clone();
     }
@@ -291,6 +298,7 @@ fn same_but_ages(a: &WorkerStatus, b: &WorkerStatus) -> bool {
         error,
         lifecycle,
         declared,
+        recovery,
     } = a;
     let lifecycle_same = match (lifecycle, &b.lifecycle) {
         (None, None) => true,
@@ -319,6 +327,7 @@ fn same_but_ages(a: &WorkerStatus, b: &WorkerStatus) -> bool {
         && *registered == b.registered
         && *error == b.error
         && *declared == b.declared
+        && *recovery == b.recovery
 }
 
 /// Whole seconds from `from` to `to` (contract 2 times, `YYYY-MM-DDTHH:MM:SSZ`); 0 when either

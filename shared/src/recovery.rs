@@ -17,6 +17,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::lifecycle::LifecycleState as L;
+use crate::nodes::{Nodes, WorkerKind, WorkerStatus};
 
 /// What the guard may do on its own.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -30,6 +31,18 @@ pub enum Mode {
     Recommend,
     /// Act within the bounds.
     Auto,
+}
+
+impl Mode {
+    /// Reads `off`, `recommend` or `auto`.
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "off" => Some(Self::Off),
+            "recommend" => Some(Self::Recommend),
+            "auto" => Some(Self::Auto),
+            _ => None,
+        }
+    }
 }
 
 /// How an action reaches the worker.
@@ -70,12 +83,16 @@ pub struct Policy {
     pub window_s: u64,
     /// A healthy period that resets the backoff and closes the circuit, in seconds.
     pub healthy_reset_s: u64,
+    /// How long an action may stay unanswered (the worker still in its trigger state, no word
+    /// from the agent) before it counts as failed, in seconds.
+    pub answer_timeout_s: u64,
 }
 
 impl Default for Policy {
     fn default() -> Self {
         Self {
             mode: Mode::Recommend,
+            // In the states' alphabetical order, as the configuration file lists them.
             triggers: vec![
                 Trigger {
                     state: L::Down,
@@ -86,6 +103,10 @@ impl Default for Policy {
                     after_s: 0,
                 },
                 Trigger {
+                    state: L::Late,
+                    after_s: 60,
+                },
+                Trigger {
                     state: L::Stalled,
                     after_s: 0,
                 },
@@ -93,16 +114,14 @@ impl Default for Policy {
                     state: L::Unhealthy,
                     after_s: 120,
                 },
-                Trigger {
-                    state: L::Late,
-                    after_s: 60,
-                },
             ],
             backoff_start_s: 30,
             backoff_max_s: 600,
             max_attempts: 3,
             window_s: 1800,
             healthy_reset_s: 600,
+            // A worker may take minutes to drain its job and be ready again.
+            answer_timeout_s: 300,
         }
     }
 }
@@ -131,6 +150,44 @@ pub struct Memory {
     pub hold_until: Option<u64>,
     /// An action sent and not yet answered: nothing more until it is.
     pub in_flight: bool,
+    /// The last action asked for, by the guard or a person, and how it ended.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last: Option<LastAction>,
+    /// An operator's mode for this worker, over the configured one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mode: Option<Mode>,
+    /// Why the hold was set, and by whom.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hold_reason: Option<String>,
+}
+
+impl Memory {
+    /// Whether there is nothing worth keeping (most workers, most of the time).
+    pub fn is_empty(&self) -> bool {
+        *self == Self::default()
+    }
+}
+
+/// An action asked for, and how it ended.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct LastAction {
+    /// Its id (the command's or the agent request's).
+    pub id: String,
+    /// What was asked: `restart`, `quiet`, `stop`, `reset_and_restart`.
+    pub action: String,
+    /// How it travelled.
+    pub route: Route,
+    /// Who asked: an admin token's name, or `auto`.
+    pub by: String,
+    /// When, unix seconds.
+    pub at: u64,
+    /// How it ended, in words; `None` while in flight.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub result: Option<String>,
+    /// Whether it worked; `None` while in flight.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ok: Option<bool>,
 }
 
 /// What the guard sees now.
@@ -150,7 +207,9 @@ pub struct Situation {
     pub host: Option<String>,
     /// Whether that host's agent is reachable (beating).
     pub agent_reachable: bool,
-    /// Every worker of that host is down.
+    /// That agent's allow-list names the worker.
+    pub agent_allows: bool,
+    /// Every worker of that host (two or more) is down.
     pub host_all_down: bool,
 }
 
@@ -167,6 +226,8 @@ pub enum Block {
     AgentUnreachable(String),
     /// The whole host is down: one look at the host, not N restarts.
     HostDown(String),
+    /// The host's agent beats but its allow-list does not name the worker.
+    NotAllowListed(String),
     /// The previous action is not answered yet.
     InFlight,
 }
@@ -176,8 +237,13 @@ pub enum Block {
 pub enum Decision {
     /// Nothing calls for an action.
     Idle,
-    /// A trigger state has not lasted its delay yet, or the backoff runs: not before `until`.
+    /// A trigger state has not lasted its delay yet: not before `until`.
     Wait {
+        /// Unix seconds.
+        until: u64,
+    },
+    /// The backoff after the last attempt runs: not before `until`.
+    Backoff {
         /// Unix seconds.
         until: u64,
     },
@@ -195,7 +261,8 @@ pub enum Decision {
 
 /// The guard's decision for `policy`, `memory` and `situation`.
 pub fn decide(policy: &Policy, memory: &Memory, s: &Situation) -> Decision {
-    if policy.mode == Mode::Off {
+    let mode = memory.mode.unwrap_or(policy.mode);
+    if mode == Mode::Off {
         return Decision::Idle;
     }
     let Some(trigger) = policy.triggers.iter().find(|t| t.state == s.state) else {
@@ -221,6 +288,9 @@ pub fn decide(policy: &Policy, memory: &Memory, s: &Situation) -> Decision {
     if route == Route::Agent && !s.agent_reachable {
         return Decision::Blocked(Block::AgentUnreachable(host));
     }
+    if route == Route::Agent && !s.agent_allows {
+        return Decision::Blocked(Block::NotAllowListed(host));
+    }
     if memory.in_flight {
         return Decision::Blocked(Block::InFlight);
     }
@@ -235,13 +305,13 @@ pub fn decide(policy: &Policy, memory: &Memory, s: &Situation) -> Decision {
     if let Some(last) = recent.last() {
         let until = last + policy.backoff_after(recent.len());
         if until > s.now {
-            return Decision::Wait { until };
+            return Decision::Backoff { until };
         }
     }
     if recent.len() >= policy.max_attempts as usize {
         return Decision::OpenCircuit(route);
     }
-    match policy.mode {
+    match mode {
         Mode::Auto => Decision::Act(route),
         _ => Decision::Recommend(route),
     }
@@ -278,8 +348,142 @@ pub fn remember(
     }
     if m.hold_until.is_some_and(|u| u <= now) {
         m.hold_until = None;
+        m.hold_reason = None;
+    }
+    if m.attempts.is_empty() && m.circuit_open_at.is_none() {
+        // Nothing to forget: no healthy clock (most workers keep no memory at all).
+        m.healthy_since = None;
     }
     m
+}
+
+/// An operator's word on a worker's guard, applied by the lease holder (the one writer of the
+/// guard's memory) on its next decision.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "override", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Override {
+    /// A person asked for an action by hand: it is in flight now.
+    Acted {
+        /// The worker.
+        worker: String,
+        /// What was sent.
+        last: LastAction,
+    },
+    /// No automatic action until `until` (unix seconds); `None` lifts the hold.
+    Hold {
+        /// The worker.
+        worker: String,
+        /// Until when.
+        until: Option<u64>,
+        /// Why, and who.
+        reason: Option<String>,
+    },
+    /// Forget the attempts, close the circuit, end what is in flight.
+    Reset {
+        /// The worker.
+        worker: String,
+    },
+    /// This worker's mode from now on (`None`: back to the configured one).
+    Mode {
+        /// The worker.
+        worker: String,
+        /// The mode.
+        mode: Option<Mode>,
+    },
+}
+
+impl Override {
+    /// The worker it is about.
+    pub fn worker(&self) -> &str {
+        match self {
+            Self::Acted { worker, .. }
+            | Self::Hold { worker, .. }
+            | Self::Reset { worker }
+            | Self::Mode { worker, .. } => worker,
+        }
+    }
+
+    /// `memory` after it.
+    pub fn apply(&self, memory: &mut Memory) {
+        match self {
+            Self::Acted { last, .. } => {
+                memory.last = Some(last.clone());
+                memory.in_flight = true;
+            }
+            Self::Hold { until, reason, .. } => {
+                memory.hold_until = *until;
+                memory.hold_reason = until.and(reason.clone());
+            }
+            Self::Reset { .. } => {
+                memory.attempts.clear();
+                memory.circuit_open_at = None;
+                memory.healthy_since = None;
+                memory.in_flight = false;
+            }
+            Self::Mode { mode, .. } => memory.mode = *mode,
+        }
+    }
+}
+
+/// One entry of the audit trail (the event log): what the guard or a person did about a worker.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AuditEntry {
+    /// `acted`, `result`, `circuit_open`, `circuit_closed`, `blocked`, `recommend`, `hold`,
+    /// `hold_lifted`, `reset`, `mode`.
+    pub what: String,
+    /// Who: an admin token's name, or `auto`.
+    pub by: String,
+    /// The action's id, when there is one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// The action (`restart`, `reset_and_restart`), when there is one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub action: Option<String>,
+    /// How it travelled, when it did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub route: Option<Route>,
+    /// Whether it worked, on a result.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ok: Option<bool>,
+    /// In words: the result, why it is blocked, the hold's reason.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub detail: String,
+}
+
+/// Puts each worker's guard view (`workers[].recovery`) on `nodes` at `now`, from each one's
+/// policy and the guard's memories.
+pub fn attach_views(
+    nodes: &mut Nodes,
+    policy_for: impl Fn(&WorkerStatus) -> Policy,
+    memories: &std::collections::BTreeMap<String, Memory>,
+    now: u64,
+) {
+    let empty = Memory::default();
+    let views: Vec<Option<RecoveryView>> = nodes
+        .workers
+        .iter()
+        .map(|w| {
+            let policy = policy_for(w);
+            let memory = memories.get(&w.name).unwrap_or(&empty);
+            let triggered = w
+                .lifecycle
+                .as_ref()
+                .is_some_and(|l| policy.triggers.iter().any(|t| t.state == l.state));
+            // Most workers are fine and remember nothing: no need to look at their host.
+            if !triggered && memory.is_empty() {
+                return None;
+            }
+            let decision = match situation(nodes, w, now) {
+                Some(s) => decide(&policy, memory, &s),
+                None => Decision::Idle,
+            };
+            view(&policy, memory, &decision, &w.name, now)
+        })
+        .collect();
+    for (w, v) in nodes.workers.iter_mut().zip(views) {
+        w.recovery = v;
+    }
 }
 
 /// The attempts still inside the window at `now`, oldest first.
@@ -292,6 +496,283 @@ fn attempts_in_window(policy: &Policy, memory: &Memory, now: u64) -> Vec<u64> {
         .collect();
     recent.sort_unstable();
     recent
+}
+
+/// Ends the action in flight, if its answer is in: `agent` is the host agent's word on it
+/// (`ok`, what happened); a worker that left its trigger state answered by itself; past
+/// `answer_timeout_s` it failed. Returns whether it ended.
+pub fn settle(
+    policy: &Policy,
+    memory: &mut Memory,
+    still_triggered: bool,
+    agent: Option<(bool, String)>,
+    now: u64,
+) -> bool {
+    if !memory.in_flight {
+        return false;
+    }
+    let Some(last) = memory.last.as_mut() else {
+        memory.in_flight = false;
+        return true;
+    };
+    let (ok, result) = match agent {
+        Some(word) => word,
+        None if last.route == Route::Heartbeat && !still_triggered => (
+            true,
+            format!("answered after {} s", now.saturating_sub(last.at)),
+        ),
+        None if now.saturating_sub(last.at) >= policy.answer_timeout_s => (
+            false,
+            format!("no answer within {} s", policy.answer_timeout_s),
+        ),
+        None => return false,
+    };
+    last.ok = Some(ok);
+    last.result = Some(result);
+    memory.in_flight = false;
+    true
+}
+
+/// The guard's state as contract 2 shows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub enum GuardState {
+    /// Nothing calls for an action.
+    Idle,
+    /// A trigger state has not lasted its delay yet.
+    Waiting,
+    /// The backoff after an attempt runs.
+    Backoff,
+    /// An action is under way.
+    Acting,
+    /// Mode `recommend`: an action is called for and left to a person.
+    Recommending,
+    /// Something stands in the way (Redis lost, paused, the host or its agent).
+    Blocked,
+    /// An operator holds the worker.
+    Held,
+    /// The attempts' limit was reached: no automatic action until it closes.
+    CircuitOpen,
+}
+
+/// What a person should do, for the page to say in its own language.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "advice", rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub enum Advice {
+    /// Restart the worker, by this route.
+    Restart {
+        /// How.
+        route: Route,
+    },
+    /// Look at the host: every worker on it is down.
+    CheckHost {
+        /// Which.
+        host: String,
+    },
+    /// The host's agent does not beat: start it, or restart the worker on the host by hand.
+    AgentUnreachable {
+        /// Which.
+        host: String,
+    },
+    /// The host's agent may not restart this worker: add it to the allow-list, or act by hand.
+    NotAllowListed {
+        /// Which.
+        host: String,
+    },
+    /// The restarts did not help: read the worker's logs, fix the cause, then reset the guard.
+    CrashLoop {
+        /// How a restart would go.
+        route: Route,
+    },
+}
+
+impl Advice {
+    /// In plain English words for `worker` (the API's `recommended_action`; the page says it in
+    /// its own language from the structure).
+    pub fn words(&self, worker: &str) -> String {
+        match self {
+            Self::Restart {
+                route: Route::Heartbeat,
+            } => format!("restart {worker}: it drains and exits for its supervisor to start it"),
+            Self::Restart {
+                route: Route::Agent,
+            } => format!("restart {worker} through its host's agent (its supervisor's command)"),
+            Self::CheckHost { host } => {
+                format!("every worker on {host} is down: check the host first")
+            }
+            Self::AgentUnreachable { host } => format!(
+                "host {host} unreachable: its agent does not beat; restart {worker} on the host by hand"
+            ),
+            Self::NotAllowListed { host } => format!(
+                "the agent on {host} may not restart {worker}: add it to the allow-list or act by hand"
+            ),
+            Self::CrashLoop { .. } => format!(
+                "restarts did not help: read {worker}'s logs, fix the cause, then reset the guard"
+            ),
+        }
+    }
+}
+
+/// The guard's view of one worker, contract 2's `workers[].recovery`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RecoveryView {
+    /// The mode in force (an operator's over the configured one).
+    pub mode: Mode,
+    /// Where the guard stands.
+    pub state: GuardState,
+    /// Attempts in the current window.
+    pub attempts: u32,
+    /// Attempts allowed in a window.
+    pub max_attempts: u32,
+    /// When the next automatic attempt may run, unix seconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_attempt_at: Option<u64>,
+    /// When the oldest attempt leaves the window, unix seconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub window_resets_at: Option<u64>,
+    /// Held until, unix seconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hold_until: Option<u64>,
+    /// Why it is held, by whom.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hold_reason: Option<String>,
+    /// The last action, who asked, when, and how it ended.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_action: Option<LastAction>,
+    /// What a person should do, in plain words.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recommended_action: Option<String>,
+    /// The same, as a structure.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub advice: Option<Advice>,
+    /// What stands in the way, in words.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub blocked_by: Option<String>,
+}
+
+/// Contract 2's view of `decision` for `worker`; `None` when there is nothing to show (no
+/// trigger, no memory).
+pub fn view(
+    policy: &Policy,
+    memory: &Memory,
+    decision: &Decision,
+    worker: &str,
+    now: u64,
+) -> Option<RecoveryView> {
+    if *decision == Decision::Idle && memory.is_empty() {
+        return None;
+    }
+    let recent = attempts_in_window(policy, memory, now);
+    let mut v = RecoveryView {
+        mode: memory.mode.unwrap_or(policy.mode),
+        state: GuardState::Idle,
+        attempts: recent.len() as u32,
+        max_attempts: policy.max_attempts,
+        next_attempt_at: None,
+        window_resets_at: recent.first().map(|t| t + policy.window_s),
+        hold_until: memory.hold_until.filter(|u| *u > now),
+        hold_reason: memory.hold_reason.clone(),
+        last_action: memory.last.clone(),
+        recommended_action: None,
+        advice: None,
+        blocked_by: None,
+    };
+    let advice = match decision {
+        Decision::Idle => None,
+        Decision::Wait { until } => {
+            v.state = GuardState::Waiting;
+            v.next_attempt_at = Some(*until);
+            None
+        }
+        Decision::Backoff { until } => {
+            v.state = GuardState::Backoff;
+            v.next_attempt_at = Some(*until);
+            None
+        }
+        Decision::Recommend(route) => {
+            v.state = GuardState::Recommending;
+            Some(Advice::Restart { route: *route })
+        }
+        Decision::Act(_) => {
+            v.state = GuardState::Acting;
+            None
+        }
+        Decision::OpenCircuit(route) | Decision::CircuitOpen(route) => {
+            v.state = GuardState::CircuitOpen;
+            Some(Advice::CrashLoop { route: *route })
+        }
+        Decision::Blocked(block) => {
+            v.state = GuardState::Blocked;
+            v.blocked_by = Some(block.words());
+            match block {
+                Block::Held(_) => {
+                    v.state = GuardState::Held;
+                    None
+                }
+                Block::InFlight => {
+                    v.state = GuardState::Acting;
+                    None
+                }
+                Block::HostDown(host) => Some(Advice::CheckHost { host: host.clone() }),
+                Block::AgentUnreachable(host) => {
+                    Some(Advice::AgentUnreachable { host: host.clone() })
+                }
+                Block::NotAllowListed(host) => Some(Advice::NotAllowListed { host: host.clone() }),
+                Block::RedisLost | Block::Paused => None,
+            }
+        }
+    };
+    v.recommended_action = advice.as_ref().map(|a| a.words(worker));
+    v.advice = advice;
+    Some(v)
+}
+
+impl Block {
+    /// In plain English words.
+    pub fn words(&self) -> String {
+        match self {
+            Self::RedisLost => "pulseboard lost Redis: the view cannot be trusted".into(),
+            Self::Paused => "paused by the queue flag (paused is not down)".into(),
+            Self::Held(_) => "held by an operator".into(),
+            Self::AgentUnreachable(host) => {
+                format!("host {host} unreachable (its agent does not beat)")
+            }
+            Self::HostDown(host) => format!("every worker on {host} is down"),
+            Self::NotAllowListed(host) => format!("not in the allow-list of the agent on {host}"),
+            Self::InFlight => "the last action is not answered yet".into(),
+        }
+    }
+}
+
+/// What the guard sees of `worker` in `nodes` at `now`: `None` for a worker without a lifecycle
+/// judgement (it is never acted on).
+pub fn situation(nodes: &Nodes, worker: &WorkerStatus, now: u64) -> Option<Situation> {
+    let lifecycle = worker.lifecycle.as_ref()?;
+    let host = worker.host.clone();
+    let agent = host
+        .as_deref()
+        .and_then(|h| nodes.agents.iter().find(|a| a.host == h));
+    let same_host = || {
+        nodes
+            .workers
+            .iter()
+            .filter(|w| w.host.is_some() && w.host == worker.host)
+    };
+    Some(Situation {
+        now,
+        state: lifecycle.state,
+        state_age_s: lifecycle.age_s.unwrap_or(0),
+        redis_ok: nodes.redis_ok,
+        paused_by_flag: nodes.paused && worker.kind != WorkerKind::Watcher,
+        agent_reachable: agent.is_some_and(|a| a.alive),
+        agent_allows: agent.is_some_and(|a| a.workers.iter().any(|w| *w == worker.name)),
+        host_all_down: same_host().count() >= 2
+            && same_host().all(|w| w.lifecycle.as_ref().is_some_and(|l| l.state == L::Down)),
+        host,
+    })
 }
 
 /// How a restart reaches a worker in `state`: one that still beats reads it from its
@@ -318,6 +799,7 @@ mod tests {
             paused_by_flag: false,
             host: Some("gpu-1".into()),
             agent_reachable: true,
+            agent_allows: true,
             host_all_down: false,
         }
     }

@@ -36,6 +36,17 @@ pub enum AlertKind {
     Stalled,
     /// A worker's beat is overdue (only when `alerts.alert_late` is on).
     Late,
+    /// The recovery guard asked for a restart (`count`: the attempt in the window; `reason`:
+    /// how).
+    RecoveryActed,
+    /// A restart the guard or a person asked for failed or went unanswered (`reason`: why).
+    RecoveryFailed,
+    /// The guard reached its attempts' limit (`count`): no more automatic actions.
+    CircuitOpen,
+    /// An operator holds the guard for a worker (`reason`: until when, who, why).
+    HoldSet,
+    /// A hold ended (lifted by hand or run out).
+    HoldLifted,
 }
 
 impl AlertKind {

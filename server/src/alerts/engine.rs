@@ -7,12 +7,15 @@
 //! - [`courier`]: one per sink, takes the oldest undelivered alert, sends it, and pops it, or
 //!   retries it with backoff until it is given up;
 //! - [`status`]: what they report in `/readyz`.
+//! - [`guard_seat`]: what the recovery guard borrows: the lease (one decider), the outbox (its
+//!   alerts) and the event log (its audit trail), committed together.
 //!
 //! While Redis is unreachable nothing can be committed: the "Redis lost" alert (the only one
 //! raised then) goes to an in-memory queue that the couriers send first, and the event-log
 //! records wait in memory until Redis answers again.
 
 mod courier;
+mod guard_seat;
 mod judge;
 mod lease_keeper;
 mod status;
@@ -24,6 +27,7 @@ use chrono::Utc;
 use tokio::sync::{watch, Notify};
 use tokio::task::JoinSet;
 
+pub use self::guard_seat::GuardCommit;
 pub use self::status::AlertsHandle;
 use self::status::SinkStatus;
 use super::history::{self, Record};

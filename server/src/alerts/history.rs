@@ -26,6 +26,8 @@ pub enum RecordKind {
     GaveUp,
     /// A worker was asked to act (`command` holds what, for whom and by whom).
     Command,
+    /// The recovery guard or an operator acted on a worker's guard (`recovery` holds what).
+    Recovery,
 }
 
 /// One entry of the event log.
@@ -57,6 +59,32 @@ pub struct Record {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<Object>)]
     pub command: Option<pulseboard_shared::command::Command>,
+    /// The guard's entry, on a recovery record.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub recovery: Option<pulseboard_shared::recovery::AuditEntry>,
+}
+
+impl Record {
+    /// A recovery record about `worker`, now.
+    pub fn recovery(worker: &str, entry: pulseboard_shared::recovery::AuditEntry) -> Self {
+        let at = chrono::Utc::now();
+        Self {
+            at: crate::aggregate::iso(at),
+            kind: RecordKind::Recovery,
+            alert_id: entry
+                .id
+                .clone()
+                .unwrap_or_else(|| format!("g-{}", at.timestamp_micros())),
+            alert: None,
+            sink: None,
+            attempt: None,
+            error: None,
+            worker: Some(worker.to_owned()),
+            command: None,
+            recovery: Some(entry),
+        }
+    }
 }
 
 /// Appends `records` in order, in one round trip.
@@ -103,33 +131,43 @@ pub async fn page(
         .await?;
     let mut events = Vec::new();
     let mut last = None;
-    if let Value::Array(entries) = reply {
-        for entry in entries {
-            let Value::Array(parts) = entry else { continue };
-            let [id, fields] = parts.as_slice() else {
-                continue;
-            };
-            let Ok(id) = redis::from_redis_value::<String>(id) else {
-                continue;
-            };
-            let fields: Vec<String> = redis::from_redis_value(fields).unwrap_or_default();
-            let record = fields
-                .chunks(2)
-                .find(|kv| kv[0] == "record")
-                .and_then(|kv| kv.get(1))
-                .and_then(|text| serde_json::from_str::<Record>(text).ok());
-            match record {
-                Some(record) => events.push(Entry {
-                    id: id.clone(),
-                    record,
-                }),
-                None => tracing::debug!(%id, "skipping an event-log entry that is not a record"),
-            }
-            last = Some(id);
+    for (id, text) in stream_entries(reply, "record") {
+        match text.and_then(|text| serde_json::from_str::<Record>(&text).ok()) {
+            Some(record) => events.push(Entry {
+                id: id.clone(),
+                record,
+            }),
+            None => tracing::debug!(%id, "skipping an event-log entry that is not a record"),
         }
+        last = Some(id);
     }
     let next = if events.len() == limit { last } else { None };
     Ok((events, next))
+}
+
+/// The entries of an `XRANGE` / `XREVRANGE` reply: each id with its `field`, if it has one.
+pub(crate) fn stream_entries(reply: Value, field: &str) -> Vec<(String, Option<String>)> {
+    let Value::Array(entries) = reply else {
+        return vec![];
+    };
+    entries
+        .into_iter()
+        .filter_map(|entry| {
+            let Value::Array(parts) = entry else {
+                return None;
+            };
+            let [id, fields] = parts.as_slice() else {
+                return None;
+            };
+            let id = redis::from_redis_value::<String>(id).ok()?;
+            let fields: Vec<String> = redis::from_redis_value(fields).unwrap_or_default();
+            let value = fields
+                .chunks(2)
+                .find(|kv| kv[0] == field)
+                .and_then(|kv| kv.get(1).cloned());
+            Some((id, value))
+        })
+        .collect()
 }
 
 /// An entry as served: the record and its id in the stream.

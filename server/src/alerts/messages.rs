@@ -53,6 +53,23 @@ pub fn render(t: &Transition, language: Language) -> String {
         (AlertKind::Stalled, false) => format!("🧊 [{name}] worker stalled{}", why(t)),
         (AlertKind::Late, true) => format!("⏰ [{name}] 하트비트 지연"),
         (AlertKind::Late, false) => format!("⏰ [{name}] heartbeat late"),
+        (AlertKind::RecoveryActed, true) => format!("🔧 [{name}] 재시작 요청 ({count}회째){}", why(t)),
+        (AlertKind::RecoveryActed, false) => {
+            format!("🔧 [{name}] restart asked (attempt {count}){}", why(t))
+        }
+        (AlertKind::RecoveryFailed, true) => format!("⚠️ [{name}] 재시작 실패{}", why(t)),
+        (AlertKind::RecoveryFailed, false) => format!("⚠️ [{name}] restart failed{}", why(t)),
+        (AlertKind::CircuitOpen, true) => {
+            format!("⛔ [{name}] 자동 복구 중단: {count}회 재시작 후에도 복구 안 됨, 직접 확인 필요")
+        }
+        (AlertKind::CircuitOpen, false) => format!(
+            "⛔ [{name}] automatic recovery stopped after {count} restarts: a person must look{}",
+            why(t)
+        ),
+        (AlertKind::HoldSet, true) => format!("⏸ [{name}] 자동 복구 보류{}", why(t)),
+        (AlertKind::HoldSet, false) => format!("⏸ [{name}] recovery on hold{}", why(t)),
+        (AlertKind::HoldLifted, true) => format!("▶️ [{name}] 자동 복구 보류 해제"),
+        (AlertKind::HoldLifted, false) => format!("▶️ [{name}] recovery hold lifted"),
         (AlertKind::RedisBack, true) => "✅ Redis 연결 복구".to_owned(),
         (AlertKind::RedisBack, false) => "✅ pulseboard reaches Redis again".to_owned(),
     };

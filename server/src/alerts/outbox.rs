@@ -43,8 +43,9 @@ impl Pending {
 }
 
 /// Takes the lease if it is vacant (Redis came back empty), refuses if another process holds it;
-/// then stores the state, queues each alert for every sink (a quiet one, passed as '', for none)
-/// and records it.
+/// then stores the state, drops the first ARGV[5] entries of the list KEYS[4] (the guard's
+/// applied overrides), queues each alert for every sink (a quiet one or a bare record, passed as
+/// '', for none) and records it.
 const COMMIT: &str = r"
 local holder = redis.call('GET', KEYS[1])
 if not holder then
@@ -53,10 +54,13 @@ elseif holder ~= ARGV[1] then
   return 0
 end
 redis.call('SET', KEYS[2], ARGV[3])
-local i = 5
+if tonumber(ARGV[5]) > 0 then
+  redis.call('LTRIM', KEYS[4], ARGV[5], -1)
+end
+local i = 6
 while i < #ARGV do
   if ARGV[i] ~= '' then
-    for k = 4, #KEYS do
+    for k = 5, #KEYS do
       redis.call('RPUSH', KEYS[k], ARGV[i])
     end
   end
@@ -88,10 +92,14 @@ pub struct Commit<'a> {
     pub me: &'a str,
     /// The lease's length, should the commit take a vacant lease.
     pub lease_ms: u64,
-    /// The state after the transitions.
-    pub memory: &'a Memory,
+    /// Where the state goes, and the state after the transitions (JSON).
+    pub state: (String, String),
+    /// A list to drop the head of (the guard's overrides it applied), and how many.
+    pub trim: (String, usize),
     /// The alerts, each with its event-log record.
     pub alerts: &'a [(Pending, Record)],
+    /// Event-log records that raise no alert (the guard's audit trail).
+    pub records: &'a [Record],
     /// The sinks, by name: each gets its own copy of every alert.
     pub sinks: &'a [&'static str],
     /// The event log's cap.
@@ -105,12 +113,14 @@ pub async fn commit(store: &Store, c: Commit<'_>) -> Result<bool, StoreError> {
     let script = Script::new(COMMIT);
     let mut invocation = script.key(keys.lease());
     invocation
-        .key(keys.state())
+        .key(c.state.0)
         .key(keys.events())
+        .key(c.trim.0)
         .arg(c.me)
         .arg(c.lease_ms)
-        .arg(serde_json::to_string(c.memory).expect("memory serialises"))
-        .arg(c.history_max);
+        .arg(c.state.1)
+        .arg(c.history_max)
+        .arg(c.trim.1);
     for sink in c.sinks {
         invocation.key(keys.outbox(sink));
     }
@@ -122,6 +132,11 @@ pub async fn commit(store: &Store, c: Commit<'_>) -> Result<bool, StoreError> {
         };
         invocation
             .arg(queued)
+            .arg(serde_json::to_string(record).expect("records serialise"));
+    }
+    for record in c.records {
+        invocation
+            .arg("")
             .arg(serde_json::to_string(record).expect("records serialise"));
     }
     let stored: i64 = invocation.invoke_async(&mut conn).await?;

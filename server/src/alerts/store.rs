@@ -33,6 +33,26 @@ impl Default for Keys {
 }
 
 impl Keys {
+    /// The keys of a single server, or of a Redis Cluster (one hash tag, so the scripts that
+    /// touch several of them run on one node).
+    pub fn for_cluster(cluster: bool) -> Self {
+        if cluster {
+            Self {
+                prefix: "{pulseboard:alerts}".into(),
+            }
+        } else {
+            Self::default()
+        }
+    }
+    /// The recovery guard's memory (JSON), written by the lease holder only.
+    pub fn recovery(&self) -> String {
+        format!("{}:recovery", self.prefix)
+    }
+    /// Operators' overrides of the guard (hold, reset, mode, a manual action), oldest first,
+    /// applied by the lease holder.
+    pub fn recovery_overrides(&self) -> String {
+        format!("{}:recovery:overrides", self.prefix)
+    }
     /// The remembered state ([`Memory`](super::transitions::Memory)) as JSON.
     pub fn state(&self) -> String {
         format!("{}:state", self.prefix)
@@ -98,9 +118,7 @@ impl Store {
         }
         Ok(Self {
             cluster: Some(builder.build()?),
-            keys: Keys {
-                prefix: "{pulseboard:alerts}".into(),
-            },
+            keys: Keys::for_cluster(true),
             ..Self::new(client, timeout)?
         })
     }

@@ -247,7 +247,8 @@ fn global(kind: AlertKind) -> Transition {
     }
 }
 
-fn about(w: &WorkerStatus, kind: AlertKind, count: Option<u64>) -> Transition {
+/// A transition of `kind` about `w`, with its figures now.
+pub(crate) fn about(w: &WorkerStatus, kind: AlertKind, count: Option<u64>) -> Transition {
     Transition {
         kind,
         worker: Some(w.name.clone()),
@@ -300,6 +301,7 @@ mod tests {
             links: vec![],
             hosts: vec![],
             summary: None,
+            agents: vec![],
         }
     }
 

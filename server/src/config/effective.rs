@@ -86,6 +86,46 @@ pub fn to_toml(config: &Config) -> String {
     );
     root.insert("lifecycle".into(), Value::Table(lifecycle));
 
+    let r = &config.recovery;
+    let mut recovery = Table::new();
+    let mode = |m: &pulseboard_shared::recovery::Mode| {
+        Value::String(
+            serde_json::to_value(m)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_default(),
+        )
+    };
+    recovery.insert("mode".into(), mode(&r.policy.mode));
+    let triggers = r.policy.triggers.iter().map(|t| {
+        let state = serde_json::to_value(t.state)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default();
+        (state, Value::Integer(t.after_s as i64))
+    });
+    recovery.insert("triggers".into(), Value::Table(triggers.collect()));
+    for (key, value) in [
+        ("backoff_start_s", r.policy.backoff_start_s),
+        ("backoff_max_s", r.policy.backoff_max_s),
+        ("max_attempts", u64::from(r.policy.max_attempts)),
+        ("window_s", r.policy.window_s),
+        ("healthy_reset_s", r.policy.healthy_reset_s),
+        ("answer_timeout_s", r.policy.answer_timeout_s),
+    ] {
+        recovery.insert(key.into(), Value::Integer(value as i64));
+    }
+    for (key, table) in [
+        ("modes_by_kind", &r.modes_by_kind),
+        ("modes_by_worker", &r.modes_by_worker),
+    ] {
+        recovery.insert(
+            key.into(),
+            Value::Table(table.iter().map(|(k, m)| (k.clone(), mode(m))).collect()),
+        );
+    }
+    root.insert("recovery".into(), Value::Table(recovery));
+
     let h = &config.http;
     let mut http = Table::new();
     http.insert("header_timeout_s".into(), s(h.header_timeout));

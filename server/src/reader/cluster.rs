@@ -61,12 +61,13 @@ impl ClusterSource {
     pub async fn read(
         &mut self,
         workers: &[WorkerKeys],
+        values: &[String],
         scans: &[ScanStep],
     ) -> Result<Reading, ReadError> {
         if self.stale {
             self.load_slots().await?;
         }
-        let keyed = build_pipeline(workers, &[]);
+        let keyed = build_pipeline(workers, values, &[]);
         let mut per_node: Vec<Vec<usize>> = vec![vec![]; self.nodes.len()];
         let mut pipes: Vec<redis::Pipeline> =
             (0..self.nodes.len()).map(|_| redis::pipe()).collect();
@@ -161,7 +162,8 @@ impl ClusterSource {
             ]));
         }
         let commands = pipes.iter().map(redis::Pipeline::len).sum();
-        let mut reading = parse_replies(workers, scans, ordered, keyed.len() + scans.len())?;
+        let mut reading =
+            parse_replies(workers, values, scans, ordered, keyed.len() + scans.len())?;
         reading.commands = commands;
         reading.round_trips = pipes.iter().filter(|p| !p.is_empty()).count();
         Ok(reading)

@@ -42,6 +42,20 @@ pub enum OsSignal {
     Int,
     /// SIGHUP: passed on (the program's reload).
     Hup,
+    /// SIGTSTP, SIGUSR1 or SIGUSR2: sent (never received) as the program's "take no new jobs"
+    /// (`--quiet-signal`; Sidekiq's is TSTP).
+    Quiet(QuietSignal),
+}
+
+/// A signal that tells a program to take no new jobs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum QuietSignal {
+    /// SIGTSTP (Sidekiq's quiet).
+    Tstp,
+    /// SIGUSR1.
+    Usr1,
+    /// SIGUSR2.
+    Usr2,
 }
 
 impl OsSignal {
@@ -56,6 +70,9 @@ impl OsSignal {
             Self::Term => "SIGTERM",
             Self::Int => "SIGINT",
             Self::Hup => "SIGHUP",
+            Self::Quiet(QuietSignal::Tstp) => "SIGTSTP",
+            Self::Quiet(QuietSignal::Usr1) => "SIGUSR1",
+            Self::Quiet(QuietSignal::Usr2) => "SIGUSR2",
         }
     }
 
@@ -64,6 +81,9 @@ impl OsSignal {
             Self::Term => Sig::SIGTERM,
             Self::Int => Sig::SIGINT,
             Self::Hup => Sig::SIGHUP,
+            Self::Quiet(QuietSignal::Tstp) => Sig::SIGTSTP,
+            Self::Quiet(QuietSignal::Usr1) => Sig::SIGUSR1,
+            Self::Quiet(QuietSignal::Usr2) => Sig::SIGUSR2,
         }
     }
 }

@@ -155,6 +155,7 @@ impl Courier {
             error: None,
             worker: None,
             command: None,
+            recovery: None,
         };
         match outcome {
             Ok(()) => self.delivered(&pending, &origin, attempt, &record.at).await,

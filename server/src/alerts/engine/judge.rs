@@ -73,8 +73,13 @@ pub(super) async fn run(
                 Commit {
                     me: &shared.me,
                     lease_ms: s.lease.as_millis() as u64,
-                    memory: t.memory(),
+                    state: (
+                        shared.store.keys.state(),
+                        serde_json::to_string(t.memory()).expect("memory serialises"),
+                    ),
+                    trim: (shared.store.keys.recovery_overrides(), 0),
                     alerts: &alerts,
+                    records: &[],
                     sinks: &sink_names,
                     history_max: s.history_max,
                 },
@@ -111,7 +116,7 @@ pub(super) async fn run(
 }
 
 /// The alert for transition `t` at `now`, ready for the outbox, with its event-log record.
-fn raise(t: &Transition, s: &AlertSettings, now: i64) -> (Pending, Record) {
+pub(super) fn raise(t: &Transition, s: &AlertSettings, now: i64) -> (Pending, Record) {
     let alert = Alert {
         id: format!("{now}-{:08x}", rand::random::<u32>()),
         at: iso_ms(now),
@@ -132,6 +137,7 @@ fn raise(t: &Transition, s: &AlertSettings, now: i64) -> (Pending, Record) {
         error: None,
         worker: None,
         command: None,
+        recovery: None,
     };
     (Pending::new(alert, now), record)
 }

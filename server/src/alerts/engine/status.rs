@@ -23,7 +23,7 @@ pub(super) struct SinkStatus {
 /// A handle on the running alerts: their status for `/readyz`.
 #[derive(Clone)]
 pub struct AlertsHandle {
-    shared: Arc<Shared>,
+    pub(super) shared: Arc<Shared>,
 }
 
 impl AlertsHandle {

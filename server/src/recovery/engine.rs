@@ -1,0 +1,385 @@
+//! The decider: follows the snapshots in the process that holds the alerts' lease. Each time:
+//!
+//! 1. reads the guard's memory and the operators' overrides (one round trip), and the agents'
+//!    results when an action through an agent is in flight;
+//! 2. applies the overrides, settles answered actions, and decides for every worker that needs
+//!    it ([`decide`], [`remember`]);
+//! 3. commits the new memory, its alerts and its audit records in one script fenced by the lease,
+//!    so a second process or a restarted one never decides the same action twice;
+//! 4. only then sends the actions. A crash between 3 and 4 leaves an action recorded as in flight
+//!    and never sent: it times out (`answer_timeout_s`) and counts as a failed attempt, which
+//!    is the safe side (never a doubled restart).
+
+use std::collections::HashMap;
+
+use chrono::{SecondsFormat, Utc};
+use pulseboard_shared::agent::{AgentAction, Request};
+use pulseboard_shared::command::{Action, Command};
+use pulseboard_shared::recovery::{
+    decide, remember, settle, situation, AuditEntry, Block, Decision, LastAction, Override, Route,
+};
+use pulseboard_shared::{LifecycleState, WorkerStatus};
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+
+use super::send;
+use super::stored::Stored;
+use crate::alerts::alert::AlertKind;
+use crate::alerts::engine::GuardCommit;
+use crate::alerts::history::Record;
+use crate::alerts::transitions::about;
+use crate::alerts::AlertsHandle;
+use crate::config::{Config, RecoverySettings};
+use crate::shutdown::Shutdown;
+use crate::snapshot::{Hub, Snapshot};
+
+/// At most this many overrides are applied per decision.
+const OVERRIDES_PER_ROUND: isize = 100;
+
+/// Starts the decider on `hub`'s snapshots; it ends after `shutdown`.
+pub fn start(
+    alerts: AlertsHandle,
+    hub: &Hub,
+    configs: watch::Receiver<Config>,
+    shutdown: Shutdown,
+    tasks: &mut JoinSet<()>,
+) {
+    tasks.spawn(run(alerts, hub.subscribe(), configs, shutdown));
+}
+
+async fn run(
+    alerts: AlertsHandle,
+    mut snapshots: watch::Receiver<std::sync::Arc<Snapshot>>,
+    configs: watch::Receiver<Config>,
+    shutdown: Shutdown,
+) {
+    let mut noted: HashMap<String, String> = HashMap::new();
+    let mut last_error: Option<String> = None;
+    loop {
+        tokio::select! {
+            changed = snapshots.changed() => if changed.is_err() { break },
+            _ = shutdown.wait() => break,
+        }
+        let snapshot = snapshots.borrow_and_update().clone();
+        // Redis lost: the view cannot be trusted and nothing could be recorded; wait.
+        if snapshot.version == 0 || !snapshot.nodes.redis_ok || !alerts.decides() {
+            continue;
+        }
+        let settings = configs.borrow().recovery.clone();
+        let outcome = round(&alerts, &snapshot, &settings, &mut noted).await;
+        match (outcome, &last_error) {
+            (Err(e), None) => {
+                tracing::warn!(error = %e, "recovery: could not decide; retrying with the next snapshot");
+                last_error = Some(e);
+            }
+            (Ok(()), Some(_)) => {
+                tracing::info!("recovery: deciding again");
+                last_error = None;
+            }
+            _ => {}
+        }
+    }
+}
+
+/// An action decided and committed, to send.
+struct Outgoing {
+    worker: String,
+    host: Option<String>,
+    route: Route,
+    id: String,
+    at: String,
+}
+
+/// One decision over the whole snapshot.
+async fn round(
+    alerts: &AlertsHandle,
+    snapshot: &Snapshot,
+    settings: &RecoverySettings,
+    noted: &mut HashMap<String, String>,
+) -> Result<(), String> {
+    let store = alerts.store();
+    let now_dt = Utc::now();
+    let now = now_dt.timestamp().max(0) as u64;
+    let (mut stored, overrides) = load(alerts).await?;
+    let before = stored.clone();
+    let mut records = Vec::new();
+    let mut transitions = Vec::new();
+    let nodes = &snapshot.nodes;
+    let worker = |name: &str| nodes.workers.iter().find(|w| w.name == name);
+
+    for raw in &overrides {
+        let Ok(o) = serde_json::from_str::<Override>(raw) else {
+            tracing::warn!(entry = %raw, "recovery: unreadable override dropped");
+            continue;
+        };
+        let mut m = stored.workers.get(o.worker()).cloned().unwrap_or_default();
+        o.apply(&mut m);
+        if let (Override::Hold { until, reason, .. }, Some(w)) = (&o, worker(o.worker())) {
+            let kind = match until {
+                Some(u) if *u > now => AlertKind::HoldSet,
+                _ => AlertKind::HoldLifted,
+            };
+            let mut t = about(w, kind, None);
+            if let Some(c) = &mut t.context {
+                c.reason = reason.clone();
+            }
+            transitions.push(t);
+        }
+        stored.set(o.worker(), m);
+    }
+
+    // The agents' word on what they were asked.
+    let waiting_on_agent = stored
+        .workers
+        .values()
+        .any(|m| m.in_flight && m.last.as_ref().is_some_and(|l| l.route == Route::Agent));
+    let mut answers = HashMap::new();
+    if waiting_on_agent {
+        let (results, cursor) = send::results(store, &stored.results_cursor).await?;
+        stored.results_cursor = cursor;
+        for r in results {
+            let ok = r.outcome == pulseboard_shared::agent::Outcome::Done;
+            let mut words = format!("{:?} on {}", r.outcome, r.host).to_lowercase();
+            if let Some(code) = r.exit_code {
+                words.push_str(&format!(", exit {code}"));
+            }
+            if !r.detail.is_empty() {
+                words.push_str(&format!(": {}", r.detail));
+            }
+            answers.insert(r.id, (ok, words));
+        }
+    }
+
+    let mut outgoing = Vec::new();
+    for w in &nodes.workers {
+        let policy = settings.policy_for(&w.name, w.kind.as_str());
+        let mut memory = stored.workers.get(&w.name).cloned().unwrap_or_default();
+        let Some(lifecycle) = &w.lifecycle else {
+            continue;
+        };
+        let triggered = policy.triggers.iter().any(|t| t.state == lifecycle.state);
+        if !triggered && memory.is_empty() {
+            continue;
+        }
+        let Some(s) = situation(nodes, w, now) else {
+            continue;
+        };
+        let answer = memory.last.as_ref().and_then(|l| answers.remove(&l.id));
+        if settle(&policy, &mut memory, triggered, answer, now) {
+            if let Some(last) = &memory.last {
+                let ok = last.ok == Some(true);
+                records.push(audit(w, "result", &last.by, Some(last), String::new()));
+                if !ok {
+                    let mut t = about(w, AlertKind::RecoveryFailed, None);
+                    if let Some(c) = &mut t.context {
+                        c.reason = last.result.clone();
+                    }
+                    transitions.push(t);
+                }
+                tracing::info!(worker = %w.name, id = %last.id, ok, result = last.result.as_deref().unwrap_or(""), "recovery: action answered");
+            }
+        }
+        let decision = decide(&policy, &memory, &s);
+        let mut sent = None;
+        match &decision {
+            Decision::Act(route) => {
+                let id = format!(
+                    "r-{}-{:04x}",
+                    now_dt.timestamp_millis(),
+                    rand::random::<u16>()
+                );
+                let last = LastAction {
+                    id: id.clone(),
+                    action: action_name(*route).to_owned(),
+                    route: *route,
+                    by: "auto".into(),
+                    at: now,
+                    result: None,
+                    ok: None,
+                };
+                let attempt = memory.attempts.len() as u64 + 1;
+                records.push(audit(w, "acted", "auto", Some(&last), String::new()));
+                let mut t = about(w, AlertKind::RecoveryActed, Some(attempt));
+                if let Some(c) = &mut t.context {
+                    c.reason = Some(format!("{} · {}", route_name(*route), id));
+                }
+                transitions.push(t);
+                tracing::info!(worker = %w.name, %id, route = route_name(*route), attempt, "recovery: restart decided");
+                outgoing.push(Outgoing {
+                    worker: w.name.clone(),
+                    host: w.host.clone(),
+                    route: *route,
+                    id,
+                    at: now_dt.to_rfc3339_opts(SecondsFormat::Millis, true),
+                });
+                sent = Some(last);
+            }
+            Decision::OpenCircuit(route) => {
+                let count = memory.attempts.len() as u64;
+                let advice = pulseboard_shared::recovery::Advice::CrashLoop { route: *route };
+                records.push(audit(
+                    w,
+                    "circuit_open",
+                    "auto",
+                    None,
+                    advice.words(&w.name),
+                ));
+                let mut t = about(w, AlertKind::CircuitOpen, Some(count));
+                if let Some(c) = &mut t.context {
+                    c.reason = Some(advice.words(&w.name));
+                }
+                transitions.push(t);
+                tracing::warn!(worker = %w.name, attempts = count, "recovery: circuit open; no more automatic restarts");
+            }
+            _ => {}
+        }
+        // Blocked and recommended decisions are recorded once each time they change.
+        let note = match &decision {
+            Decision::Blocked(
+                b @ (Block::RedisLost
+                | Block::Paused
+                | Block::AgentUnreachable(_)
+                | Block::HostDown(_)
+                | Block::NotAllowListed(_)),
+            ) => Some(("blocked", b.words())),
+            Decision::Recommend(route) => Some((
+                "recommend",
+                pulseboard_shared::recovery::Advice::Restart { route: *route }.words(&w.name),
+            )),
+            _ => None,
+        };
+        match note {
+            Some((what, detail)) if noted.get(&w.name) != Some(&detail) => {
+                records.push(audit(w, what, "auto", None, detail.clone()));
+                noted.insert(w.name.clone(), detail);
+            }
+            Some(_) => {}
+            None => {
+                noted.remove(&w.name);
+            }
+        }
+        let healthy = lifecycle.state == LifecycleState::Ready;
+        let mut next = remember(&policy, &memory, &decision, healthy, now);
+        if memory.circuit_open_at.is_some() && next.circuit_open_at.is_none() {
+            records.push(audit(
+                w,
+                "circuit_closed",
+                "auto",
+                None,
+                format!("healthy for {} s", policy.healthy_reset_s),
+            ));
+        }
+        if memory.hold_until.is_some() && next.hold_until.is_none() {
+            transitions.push(about(w, AlertKind::HoldLifted, None));
+        }
+        if let Some(last) = sent {
+            next.last = Some(last);
+        }
+        stored.set(&w.name, next);
+    }
+
+    if stored == before && overrides.is_empty() && records.is_empty() && transitions.is_empty() {
+        return Ok(());
+    }
+    let committed = alerts
+        .commit_guard(GuardCommit {
+            memory: stored.to_json(),
+            overrides_applied: overrides.len(),
+            transitions: &transitions,
+            records: &records,
+        })
+        .await?;
+    if !committed {
+        tracing::info!("recovery: another process decides now; nothing sent");
+        return Ok(());
+    }
+    for out in outgoing {
+        if let Err(e) = deliver(alerts, &out).await {
+            tracing::warn!(worker = %out.worker, id = %out.id, error = %e, "recovery: action decided but not sent; it will time out and count as failed");
+        } else {
+            tracing::info!(worker = %out.worker, id = %out.id, "recovery: action sent");
+        }
+    }
+    Ok(())
+}
+
+/// The guard's memory and the waiting overrides, in one round trip.
+async fn load(alerts: &AlertsHandle) -> Result<(Stored, Vec<String>), String> {
+    let store = alerts.store();
+    let mut conn = store.conn().await.map_err(|e| e.to_string())?;
+    let (memory, overrides): (Option<Vec<u8>>, Vec<String>) = redis::pipe()
+        .cmd("GET")
+        .arg(store.keys.recovery())
+        .cmd("LRANGE")
+        .arg(store.keys.recovery_overrides())
+        .arg(0)
+        .arg(OVERRIDES_PER_ROUND - 1)
+        .query_async(&mut conn)
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok((Stored::parse(memory.as_deref()), overrides))
+}
+
+async fn deliver(alerts: &AlertsHandle, out: &Outgoing) -> Result<(), String> {
+    let store = alerts.store();
+    match out.route {
+        Route::Heartbeat => {
+            let command = Command {
+                id: out.id.clone(),
+                action: Action::Restart,
+                by: "auto".into(),
+                at: out.at.clone(),
+            };
+            send::command(store, &out.worker, &command).await
+        }
+        Route::Agent => {
+            let host = out.host.as_deref().ok_or("the worker has no host")?;
+            let request = Request {
+                id: out.id.clone(),
+                worker: out.worker.clone(),
+                action: AgentAction::ResetAndRestart,
+                by: "auto".into(),
+                at: out.at.clone(),
+            };
+            send::request(store, host, &request).await
+        }
+    }
+}
+
+/// What a restart by `route` is called in the audit trail.
+fn action_name(route: Route) -> &'static str {
+    match route {
+        Route::Heartbeat => Action::Restart.as_str(),
+        Route::Agent => AgentAction::ResetAndRestart.as_str(),
+    }
+}
+
+fn route_name(route: Route) -> &'static str {
+    match route {
+        Route::Heartbeat => "heartbeat",
+        Route::Agent => "agent",
+    }
+}
+
+/// An audit record about `w`.
+fn audit(
+    w: &WorkerStatus,
+    what: &str,
+    by: &str,
+    last: Option<&LastAction>,
+    detail: String,
+) -> Record {
+    let entry = AuditEntry {
+        what: what.to_owned(),
+        by: by.to_owned(),
+        id: last.map(|l| l.id.clone()),
+        action: last.map(|l| l.action.clone()),
+        route: last.map(|l| l.route),
+        ok: last.and_then(|l| l.ok),
+        detail: match (detail.is_empty(), last.and_then(|l| l.result.clone())) {
+            (true, Some(result)) => result,
+            _ => detail,
+        },
+    };
+    Record::recovery(&w.name, entry)
+}

@@ -1,0 +1,87 @@
+//! How an action travels, and how its answer comes back.
+//!
+//! - A worker that still beats gets a [`Command`] on its own list (it takes it with its next
+//!   beat; see [`pulseboard_shared::command`]).
+//! - A worker that is gone needs its supervisor: its host agent gets a [`Request`] on the host's
+//!   stream and answers on the results stream (see [`pulseboard_shared::agent`]).
+//!
+//! Nothing here runs anything: a message names a worker and an action, never a program.
+
+use pulseboard_shared::agent::{requests_key, AgentResult, Request, RESULTS_KEY};
+use pulseboard_shared::command::{commands_key, Command};
+
+use crate::alerts::history::stream_entries;
+use crate::alerts::store::Store;
+
+/// How long an untaken command waits on a worker's list (a worker gone for a day has a new
+/// life when it returns; it should not find old orders).
+const COMMANDS_TTL_S: u64 = 24 * 3600;
+
+/// How many requests a host's stream keeps (answered ones are history only).
+const REQUESTS_MAX: usize = 1000;
+
+/// Puts `command` on `worker`'s list.
+pub async fn command(store: &Store, worker: &str, command: &Command) -> Result<(), String> {
+    let mut conn = store.conn().await.map_err(|e| e.to_string())?;
+    let key = commands_key(worker);
+    redis::pipe()
+        .atomic()
+        .cmd("RPUSH")
+        .arg(&key)
+        .arg(command.to_json())
+        .ignore()
+        .cmd("EXPIRE")
+        .arg(&key)
+        .arg(COMMANDS_TTL_S)
+        .ignore()
+        .query_async::<()>(&mut conn)
+        .await
+        .map_err(|e| e.to_string())
+}
+
+/// Puts `request` on `host`'s agent stream.
+pub async fn request(store: &Store, host: &str, request: &Request) -> Result<(), String> {
+    let mut conn = store.conn().await.map_err(|e| e.to_string())?;
+    redis::cmd("XADD")
+        .arg(requests_key(host))
+        .arg("MAXLEN")
+        .arg("~")
+        .arg(REQUESTS_MAX)
+        .arg("*")
+        .arg("request")
+        .arg(request.to_json())
+        .query_async::<String>(&mut conn)
+        .await
+        .map(drop)
+        .map_err(|e| e.to_string())
+}
+
+/// The agents' results after `cursor` (an entry id; empty: from the start), at most 100, and
+/// the cursor after them. Unreadable entries are skipped (logged).
+pub async fn results(store: &Store, cursor: &str) -> Result<(Vec<AgentResult>, String), String> {
+    let mut conn = store.conn().await.map_err(|e| e.to_string())?;
+    let start = if cursor.is_empty() {
+        "-".to_owned()
+    } else {
+        format!("({cursor}")
+    };
+    let reply: redis::Value = redis::cmd("XRANGE")
+        .arg(RESULTS_KEY)
+        .arg(start)
+        .arg("+")
+        .arg("COUNT")
+        .arg(100)
+        .query_async(&mut conn)
+        .await
+        .map_err(|e| e.to_string())?;
+    let mut next = cursor.to_owned();
+    let mut found = Vec::new();
+    for (id, text) in stream_entries(reply, "result") {
+        match text.as_deref().map(serde_json::from_str::<AgentResult>) {
+            Some(Ok(result)) => found.push(result),
+            _ => tracing::warn!(entry = %id, "recovery: unreadable agent result skipped"),
+        }
+        next = id;
+    }
+    Ok((found, next))
+}
