@@ -1,6 +1,7 @@
 //! `pulseboard run` around small real programs, beating into a real Redis read by the real
 //! server: readiness by each method, failing to start, a clean stop under SIGTERM, a crash, the
-//! wrapper killed, and a missed sd_notify watchdog, each judged on `/api/agent-office/nodes`.
+//! wrapper killed, and a missed sd_notify watchdog, each judged on `/api/agent-office/nodes`;
+//! and pulseboard's commands (quiet by the program's signal, restart exits 75, stop exits 0).
 
 use std::process::Stdio;
 
@@ -360,6 +361,79 @@ async fn sighup_reaches_the_program_and_a_lost_redis_leaves_it_running() {
         })
         .await;
     signal(&child, "TERM");
+    assert_eq!(exit_code(child).await, 0);
+    stack
+        .wait_nodes("stopped", |n| state(n) == Some(L::Stopped))
+        .await;
+    stack.stop().await;
+}
+
+/// Pushes a command for `NAME` as pulseboard's admin API would.
+async fn ask(stack: &Stack, action: pulseboard_shared::command::Action, id: &str) {
+    let command = pulseboard_shared::command::Command {
+        id: id.into(),
+        action,
+        by: "ops".into(),
+        at: "2026-12-01T00:00:00Z".into(),
+    };
+    let mut r = stack.conn().await;
+    let _: () = r
+        .rpush(
+            pulseboard_shared::command::commands_key(NAME),
+            command.to_json(),
+        )
+        .await
+        .unwrap();
+}
+
+const QUIET_THEN_TERM: &str = "import signal, sys, time
+signal.signal(signal.SIGUSR1, lambda *a: print('quiet now', flush=True))
+signal.signal(signal.SIGTERM, lambda *a: sys.exit(0))
+print('up', flush=True)
+while True: time.sleep(0.05)";
+
+#[tokio::test]
+async fn commands_reach_the_program_quiet_by_its_signal_and_restart_exits_75() {
+    use pulseboard_shared::command::{Action, RESTART_EXIT_CODE};
+    use tokio::io::{AsyncBufReadExt, BufReader};
+    let stack = Stack::start().await;
+    let mut child = wrap(
+        &stack,
+        &["--ready-log", "^up$", "--quiet-signal", "usr1"],
+        &python(QUIET_THEN_TERM),
+    );
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    stack
+        .wait_nodes("ready", |n| state(n) == Some(L::Ready))
+        .await;
+    ask(&stack, Action::Quiet, "c-1").await;
+    let quiet = tokio::time::timeout(PATIENCE, async {
+        while let Some(line) = lines.next_line().await.unwrap() {
+            if line == "quiet now" {
+                return;
+            }
+        }
+    })
+    .await;
+    assert!(quiet.is_ok(), "the program got its quiet signal");
+    ask(&stack, Action::Restart, "c-2").await;
+    assert_eq!(exit_code(child).await, RESTART_EXIT_CODE);
+    stack
+        .wait_nodes("stopped cleanly, not crashed", |n| {
+            state(n) == Some(L::Stopped)
+        })
+        .await;
+    stack.stop().await;
+}
+
+#[tokio::test]
+async fn a_stop_command_ends_the_program_and_the_wrapper_exits_0() {
+    let stack = Stack::start().await;
+    let child = wrap(&stack, &[], &python(SERVES_UNTIL_TERM));
+    stack
+        .wait_nodes("ready", |n| state(n) == Some(L::Ready))
+        .await;
+    ask(&stack, pulseboard_shared::command::Action::Stop, "c-3").await;
     assert_eq!(exit_code(child).await, 0);
     stack
         .wait_nodes("stopped", |n| state(n) == Some(L::Stopped))
