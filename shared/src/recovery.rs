@@ -1054,4 +1054,199 @@ mod tests {
         };
         assert_eq!(decide(&policy, &m, &s), Decision::Act(Route::Agent));
     }
+
+    #[test]
+    fn an_action_is_answered_by_the_worker_the_agent_or_the_clock() {
+        let policy = auto();
+        let sent = |route| Memory {
+            in_flight: true,
+            last: Some(LastAction {
+                id: "r-1".into(),
+                action: "restart".into(),
+                route,
+                by: "auto".into(),
+                at: T0,
+                result: None,
+                ok: None,
+            }),
+            ..Memory::default()
+        };
+        let mut m = sent(Route::Heartbeat);
+        assert!(
+            !settle(&policy, &mut m, true, None, T0 + 10),
+            "still stalled: wait"
+        );
+        assert!(settle(&policy, &mut m, false, None, T0 + 12));
+        let last = m.last.clone().unwrap();
+        assert_eq!(
+            (last.ok, last.result.as_deref()),
+            (Some(true), Some("answered after 12 s"))
+        );
+        assert!(!m.in_flight);
+
+        let mut m = sent(Route::Agent);
+        assert!(
+            !settle(&policy, &mut m, false, None, T0 + 5),
+            "only the agent answers"
+        );
+        assert!(settle(
+            &policy,
+            &mut m,
+            true,
+            Some((false, "failed, exit 1".into())),
+            T0 + 6
+        ));
+        assert_eq!(m.last.unwrap().ok, Some(false));
+
+        let mut m = sent(Route::Agent);
+        assert!(settle(
+            &policy,
+            &mut m,
+            true,
+            None,
+            T0 + policy.answer_timeout_s
+        ));
+        assert_eq!(
+            m.last.unwrap().result.as_deref(),
+            Some("no answer within 300 s")
+        );
+    }
+
+    #[test]
+    fn the_view_says_where_the_guard_stands_and_what_a_person_should_do() {
+        let policy = auto();
+        let none = Memory::default();
+        assert_eq!(
+            view(&policy, &none, &Decision::Idle, "w", T0),
+            None,
+            "nothing to show"
+        );
+        let v = view(
+            &policy,
+            &none,
+            &Decision::Backoff { until: T0 + 30 },
+            "w",
+            T0,
+        )
+        .unwrap();
+        assert_eq!(
+            (v.state, v.next_attempt_at),
+            (GuardState::Backoff, Some(T0 + 30))
+        );
+        let v = view(
+            &policy,
+            &none,
+            &Decision::Blocked(Block::AgentUnreachable("gpu-1".into())),
+            "w",
+            T0,
+        )
+        .unwrap();
+        assert_eq!(v.state, GuardState::Blocked);
+        assert_eq!(
+            v.recommended_action.as_deref(),
+            Some("host gpu-1 unreachable: its agent does not beat; restart w on the host by hand")
+        );
+        let tried = Memory {
+            attempts: vec![T0 - 100, T0 - 50, T0 - 10],
+            circuit_open_at: Some(T0),
+            ..Memory::default()
+        };
+        let v = view(
+            &policy,
+            &tried,
+            &Decision::CircuitOpen(Route::Agent),
+            "w",
+            T0,
+        )
+        .unwrap();
+        assert_eq!(
+            (v.state, v.attempts, v.max_attempts),
+            (GuardState::CircuitOpen, 3, 3)
+        );
+        assert_eq!(v.window_resets_at, Some(T0 - 100 + policy.window_s));
+        assert_eq!(
+            v.advice,
+            Some(Advice::CrashLoop {
+                route: Route::Agent
+            })
+        );
+        let json = serde_json::to_value(&v).unwrap();
+        assert_eq!(json["state"], "circuit_open");
+        assert_eq!(json["advice"]["advice"], "crash_loop");
+    }
+
+    #[test]
+    fn the_situation_comes_from_the_snapshot() {
+        use crate::lifecycle::Lifecycle;
+        use crate::nodes::HostAgent;
+        let worker = |name: &str, state: L| WorkerStatus {
+            host: Some("gpu-1".into()),
+            lifecycle: Some(Lifecycle {
+                state,
+                reason: None,
+                age_s: Some(70),
+            }),
+            ..WorkerStatus::new(name, WorkerKind::Render)
+        };
+        let mut nodes = crate::mock::mock_nodes(0);
+        nodes.paused = false;
+        nodes.workers = vec![worker("a", L::Down), worker("b", L::Ready)];
+        nodes.agents = vec![HostAgent {
+            host: "gpu-1".into(),
+            alive: true,
+            workers: vec!["a".into()],
+        }];
+        let s = super::situation(&nodes, &nodes.workers[0], T0).unwrap();
+        assert_eq!((s.state, s.state_age_s), (L::Down, 70));
+        assert!(s.agent_reachable && s.agent_allows && !s.host_all_down);
+        let s = super::situation(&nodes, &nodes.workers[1], T0).unwrap();
+        assert!(!s.agent_allows, "b is not in the allow-list");
+        nodes.workers[1] = worker("b", L::Down);
+        assert!(
+            super::situation(&nodes, &nodes.workers[0], T0)
+                .unwrap()
+                .host_all_down
+        );
+        nodes.paused = true;
+        assert!(
+            super::situation(&nodes, &nodes.workers[0], T0)
+                .unwrap()
+                .paused_by_flag
+        );
+    }
+
+    #[test]
+    fn overrides_change_only_what_they_name() {
+        let mut m = Memory {
+            attempts: vec![T0],
+            circuit_open_at: Some(T0),
+            ..Memory::default()
+        };
+        Override::Hold {
+            worker: "w".into(),
+            until: Some(T0 + 60),
+            reason: Some("ops".into()),
+        }
+        .apply(&mut m);
+        assert_eq!((m.hold_until, m.circuit_open_at), (Some(T0 + 60), Some(T0)));
+        Override::Reset { worker: "w".into() }.apply(&mut m);
+        assert_eq!((m.attempts.len(), m.circuit_open_at), (0, None));
+        assert_eq!(m.hold_until, Some(T0 + 60), "a reset keeps the hold");
+        Override::Mode {
+            worker: "w".into(),
+            mode: Some(Mode::Off),
+        }
+        .apply(&mut m);
+        let s = situation(L::Down, 90);
+        assert_eq!(
+            decide(&auto(), &m, &s),
+            Decision::Idle,
+            "the operator's mode wins"
+        );
+        let text = r#"{"override":"reset","worker":"w","argv":["sh"]}"#;
+        assert!(
+            serde_json::from_str::<Override>(text).is_err(),
+            "nothing extra"
+        );
+    }
 }
