@@ -69,9 +69,9 @@ pub fn router(admin: Admin) -> Router {
 }
 
 /// The token's name, or the answer refusing the request.
-fn authorize(admin: &Admin, headers: &HeaderMap, what: &str) -> Result<String, Response> {
+fn authorize(admin: &Admin, headers: &HeaderMap, what: &str) -> Result<String, Refused> {
     if !admin.tokens.enabled() {
-        return Err(error(
+        return Err(Refused(
             StatusCode::FORBIDDEN,
             "actions are off: set PULSEBOARD_ADMIN_TOKENS (name:token pairs) to enable them",
         ));
@@ -84,7 +84,7 @@ fn authorize(admin: &Admin, headers: &HeaderMap, what: &str) -> Result<String, R
         Some(by) => Ok(by.to_owned()),
         None => {
             tracing::warn!(request = %what, "admin request refused: no or a wrong token");
-            Err(error(
+            Err(Refused(
                 StatusCode::UNAUTHORIZED,
                 "a valid Authorization: Bearer token is required",
             ))
@@ -93,7 +93,7 @@ fn authorize(admin: &Admin, headers: &HeaderMap, what: &str) -> Result<String, R
 }
 
 /// The worker `name` as the latest snapshot has it.
-fn known_worker(admin: &Admin, name: &str) -> Result<WorkerStatus, Response> {
+fn known_worker(admin: &Admin, name: &str) -> Result<WorkerStatus, Refused> {
     admin
         .hub
         .latest()
@@ -102,7 +102,16 @@ fn known_worker(admin: &Admin, name: &str) -> Result<WorkerStatus, Response> {
         .iter()
         .find(|w| w.name == name)
         .cloned()
-        .ok_or_else(|| error(StatusCode::NOT_FOUND, "no worker of that name"))
+        .ok_or(Refused(StatusCode::NOT_FOUND, "no worker of that name"))
+}
+
+/// A request refused before anything was done.
+struct Refused(StatusCode, &'static str);
+
+impl IntoResponse for Refused {
+    fn into_response(self) -> Response {
+        error(self.0, self.1)
+    }
 }
 
 /// Ask a worker to quiet, restart or stop (`Authorization: Bearer <admin token>`).
@@ -123,7 +132,7 @@ pub(crate) async fn act(
 ) -> Response {
     let by = match authorize(&admin, &headers, &format!("{name}/{action}")) {
         Ok(by) => by,
-        Err(refused) => return refused,
+        Err(refused) => return refused.into_response(),
     };
     let action = match action.as_str() {
         "quiet" => Action::Quiet,
@@ -138,7 +147,7 @@ pub(crate) async fn act(
     };
     let worker = match known_worker(&admin, &name) {
         Ok(w) => w,
-        Err(missing) => return missing,
+        Err(missing) => return missing.into_response(),
     };
     // A worker that no longer beats cannot read its list: its supervisor restarts it, through
     // the host agent.
@@ -290,7 +299,7 @@ pub(crate) async fn set_guard(
 ) -> Response {
     let by = match authorize(&admin, &headers, &format!("{name}/recovery")) {
         Ok(by) => by,
-        Err(refused) => return refused,
+        Err(refused) => return refused.into_response(),
     };
     let Ok(Json(change)) = body else {
         return error(
@@ -299,7 +308,7 @@ pub(crate) async fn set_guard(
         );
     };
     if let Err(missing) = known_worker(&admin, &name) {
-        return missing;
+        return missing.into_response();
     }
     let reason = change
         .reason
@@ -368,10 +377,10 @@ pub(crate) async fn reset_guard(
 ) -> Response {
     let by = match authorize(&admin, &headers, &format!("{name}/recovery/reset")) {
         Ok(by) => by,
-        Err(refused) => return refused,
+        Err(refused) => return refused.into_response(),
     };
     if let Err(missing) = known_worker(&admin, &name) {
-        return missing;
+        return missing.into_response();
     }
     let reset = Override::Reset {
         worker: name.clone(),

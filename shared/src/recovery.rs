@@ -768,7 +768,7 @@ pub fn situation(nodes: &Nodes, worker: &WorkerStatus, now: u64) -> Option<Situa
         redis_ok: nodes.redis_ok,
         paused_by_flag: nodes.paused && worker.kind != WorkerKind::Watcher,
         agent_reachable: agent.is_some_and(|a| a.alive),
-        agent_allows: agent.is_some_and(|a| a.workers.iter().any(|w| *w == worker.name)),
+        agent_allows: agent.is_some_and(|a| a.workers.contains(&worker.name)),
         host_all_down: same_host().count() >= 2
             && same_host().all(|w| w.lifecycle.as_ref().is_some_and(|l| l.state == L::Down)),
         host,

@@ -83,7 +83,7 @@ fn fast_auto(c: &mut Config) {
     c.admin_tokens = AdminTokens::parse(&format!("ops:{OPS}")).unwrap();
 }
 
-fn worker<'a>(nodes: &'a Nodes) -> Option<&'a WorkerStatus> {
+fn worker(nodes: &Nodes) -> Option<&WorkerStatus> {
     nodes.workers.iter().find(|w| w.name == WORKER)
 }
 

@@ -76,7 +76,7 @@ enum Held {
     /// The whole fleet at a version.
     Whole(u64),
     /// A filtered part at a version.
-    Part(u64, Nodes),
+    Part(u64, Box<Nodes>),
 }
 
 /// The handler. Past `http.max_streams` open streams, 503.
@@ -191,7 +191,7 @@ fn next_event(held: &mut Held, filter: &Filter, snapshot: &Arc<Snapshot>) -> Opt
             let part = filter.apply(&snapshot.nodes);
             let patch = diff(old, &part, *v, version);
             let json = serde_json::to_vec(&patch).expect("contract types serialise");
-            *held = Held::Part(version, part);
+            *held = Held::Part(version, Box::new(part));
             Some(Frame::event("patch", version, json.into()))
         }
         Held::Nothing if filter.is_empty() => {
@@ -201,7 +201,7 @@ fn next_event(held: &mut Held, filter: &Filter, snapshot: &Arc<Snapshot>) -> Opt
         Held::Nothing => {
             let part = filter.apply(&snapshot.nodes);
             let json = serde_json::to_vec(&part).expect("contract types serialise");
-            *held = Held::Part(version, part);
+            *held = Held::Part(version, Box::new(part));
             Some(Frame::event("snapshot", version, json.into()))
         }
     }
