@@ -374,14 +374,26 @@ async fn dead_letters_alert_at_two_three_and_one_and_the_event_log_pages_newest_
         );
     }
 
-    // The event log: four transitions and four deliveries, newest first, paged one by one.
+    // The event log: four transitions and four deliveries, newest first, paged one by one (the
+    // recovery guard's records about the configured workers that never beat are left aside).
+    let alerting = |v: &Value| -> Vec<Value> {
+        v["events"]
+            .as_array()
+            .map(|e| {
+                e.iter()
+                    .filter(|e| e["type"] != "recovery")
+                    .cloned()
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
     until("eight events", async || {
-        let all = pb.get("/api/agent-office/events").await;
-        all.is_some_and(|v| v["events"].as_array().map(Vec::len) == Some(8))
+        let all = pb.get("/api/agent-office/events?limit=500").await;
+        all.is_some_and(|v| alerting(&v).len() == 8)
     })
     .await;
     let all = pb.get("/api/agent-office/events?limit=500").await.unwrap();
-    let events = all["events"].as_array().unwrap().clone();
+    let events = alerting(&all);
     assert_eq!(events.len(), 8, "{all:#}");
     assert_eq!(events[0]["type"], "delivered");
     assert_eq!(events[1]["type"], "transition");
@@ -394,7 +406,7 @@ async fn dead_letters_alert_at_two_three_and_one_and_the_event_log_pages_newest_
             .get(&format!("/api/agent-office/events?limit=3{before}"))
             .await
             .unwrap();
-        paged.extend(page["events"].as_array().unwrap().iter().cloned());
+        paged.extend(alerting(&page));
         match page["next_before"].as_str() {
             Some(id) => before = format!("&before={id}"),
             None => break,
