@@ -194,6 +194,35 @@ impl Collector for Fleet {
             ConstGauge::new(1).encode(family.encode_family(&labels)?)?;
         }
 
+        let mut family = encoder.encode_descriptor(
+            "pulseboard_worker_recovery",
+            "1 for the recovery guard's state of a worker it has something to say about (waiting, backoff, acting, recommending, blocked, held, circuit_open); the attempts in its window as a second series",
+            None,
+            MetricType::Gauge,
+        )?;
+        for w in workers {
+            if let Some(r) = &w.recovery {
+                let state = serde_json::to_value(r.state)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_owned))
+                    .unwrap_or_default();
+                let labels = [("worker", w.name.clone()), ("state", state)];
+                ConstGauge::new(1).encode(family.encode_family(&labels)?)?;
+            }
+        }
+        let mut family = encoder.encode_descriptor(
+            "pulseboard_worker_recovery_attempts",
+            "Restarts the recovery guard asked for in the current window",
+            None,
+            MetricType::Gauge,
+        )?;
+        for w in workers {
+            if let Some(r) = &w.recovery {
+                ConstGauge::new(i64::from(r.attempts))
+                    .encode(family.encode_family(&[("worker", w.name.clone())])?)?;
+            }
+        }
+
         let family = encoder.encode_descriptor(
             "pulseboard_queues_paused",
             "1 while the global queue:paused flag is set",
