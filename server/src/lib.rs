@@ -23,6 +23,8 @@
 //! - [`simulate`]: a fleet of simulated workers writing real heartbeats and moving real jobs.
 //! - [`redis_server`]: a private `redis-server` on a free port, for the demo and the tests.
 //! - [`run`]: `pulseboard run`, any program as a worker (readiness, signals, final beat).
+//! - [`agent`]: `pulseboard agent --host H`, the host agent: runs a worker's allow-listed
+//!   supervisor restart when pulseboard asks, at most once, and answers how it went.
 //! - [`demo`]: Redis + simulator + server in one command.
 //! - [`mock`]: `serve --mock`, the dashboard's mock script as the only source, no Redis.
 //! - [`alerts`]: transitions to Telegram and webhooks, exactly once, and the event log.
@@ -42,6 +44,7 @@
 //! process down.
 
 pub mod admin;
+pub mod agent;
 pub mod aggregate;
 pub mod alerts;
 pub mod bundle;

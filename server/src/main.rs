@@ -11,7 +11,7 @@ use pulseboard_server::config::{redact, Config, Overrides};
 use pulseboard_server::run::readiness::Readiness;
 use pulseboard_server::run::{self, RunOptions};
 use pulseboard_server::shutdown::Shutdown;
-use pulseboard_server::{demo, reload, simulate};
+use pulseboard_server::{agent, demo, reload, simulate};
 
 /// Live health of a fleet of job workers, from their Redis heartbeats and queues.
 #[derive(Parser)]
@@ -39,6 +39,13 @@ enum Command {
     /// Example: pulseboard run --name gpu-1 --kind render --ready-log 'listening' -- ./worker
     #[command(after_help = RUN_HELP)]
     Run(RunArgs),
+    /// Run the host agent on a worker host: when pulseboard asks (a Redis stream per host), run
+    /// a worker's allow-listed supervisor command (restart, or reset then restart), at most once,
+    /// and answer how it went. It beats while it can act. SIGTERM or Ctrl-C lets a running
+    /// command finish, deletes the beat and exits 0.
+    /// Example: pulseboard agent --host gpu-01 --config /etc/pulseboard/agent.toml
+    #[command(after_help = AGENT_HELP)]
+    Agent(AgentArgs),
     /// Check a configuration (file, environment and flags, as `serve` would read them) and print
     /// the effective result as TOML with secrets redacted. Exits 1 when it cannot be used.
     CheckConfig(ServeArgs),
@@ -182,6 +189,43 @@ struct RunArgs {
     command: Vec<String>,
 }
 
+const AGENT_HELP: &str = "\
+Allow-list (--config), TOML; nothing else is ever run:
+  [workers.render-1]
+  restart = [\"/bin/systemctl\", \"restart\", \"render-1.service\"]
+  reset = [\"/bin/systemctl\", \"reset-failed\", \"render-1.service\"]   # optional
+  timeout_s = 60                                                    # optional, default 60
+A request names a worker and an action (restart, reset_and_restart), never a program: the argv
+comes from this file and runs directly, never through a shell. An unknown key, an empty argv or
+a program that cannot be found is an error at start-up. A command still running after
+timeout_s is killed with its process group.
+
+Redis: requests on pulseboard:agent:<HOST>:requests (consumer group `agents`), results on
+pulseboard:agent:results, the beat at pulseboard:agent:<HOST>:heartbeat. A request the agent was
+running when it was killed is answered `interrupted`, never run twice. Redis away: the agent
+waits and retries; it never exits for that.";
+
+#[derive(Args)]
+struct AgentArgs {
+    /// This host's name, as pulseboard knows it: the agent serves pulseboard:agent:<HOST>:*.
+    #[arg(long, value_name = "HOST")]
+    host: String,
+    /// The allow-list: the workers this agent may act for and the exact commands (TOML).
+    #[arg(long, value_name = "FILE")]
+    config: PathBuf,
+    /// Redis the requests come through.
+    #[arg(
+        long = "redis",
+        env = "REDIS_URL",
+        default_value = "redis://127.0.0.1:6379",
+        value_name = "URL"
+    )]
+    redis_url: String,
+    /// Milliseconds between beats; the beat expires after 45 s.
+    #[arg(long, default_value_t = 15_000, value_name = "MS")]
+    beat_interval_ms: u64,
+}
+
 #[derive(Args)]
 struct DemoArgs {
     /// Address to listen on; a free port is used if it is taken.
@@ -270,6 +314,23 @@ async fn run() -> anyhow::Result<()> {
             })
             .await?;
             std::process::exit(code)
+        }
+        Command::Agent(args) => {
+            let allow_list = agent::allow_list::AllowList::load(&args.config)?;
+            tracing::info!(
+                host = %args.host,
+                config = %args.config.display(),
+                redis = %redact(&args.redis_url),
+                "agent starting"
+            );
+            let options = agent::Options {
+                host: args.host,
+                allow_list,
+                redis_url: args.redis_url,
+                beat_interval: Duration::from_millis(args.beat_interval_ms.max(10)),
+            };
+            agent::run(options, Shutdown::on_signals()).await?;
+            Ok(())
         }
         Command::CheckConfig(args) => {
             let config = Config::load(args.config.as_deref(), &overrides(&args)?)?;
