@@ -7,6 +7,7 @@
 use crate::heartbeat::Declared;
 use crate::lifecycle::{Lifecycle, LifecycleState as L};
 use crate::nodes::{HostInfo, Nodes, WorkerKind, WorkerStatus};
+use crate::recovery::{Advice, Block, GuardState, LastAction, Mode, Policy, RecoveryView, Route};
 use crate::rules::{links_for, DEFAULT_PAUSED_REASON};
 use crate::summary::Summary;
 
@@ -115,6 +116,7 @@ pub fn mock_fleet(elapsed_s: u64, size: usize) -> Nodes {
     if act == Act::Lifecycle {
         lifecycle_act(&mut workers, in_act);
     }
+    guard_views(&mut workers, act, elapsed_s);
     for (k, w) in workers.iter_mut().skip(6).enumerate() {
         scattered_trouble(w, k, elapsed_s);
     }
@@ -130,6 +132,91 @@ pub fn mock_fleet(elapsed_s: u64, size: usize) -> Nodes {
         links,
         hosts: mock_hosts(),
         agents: Vec::new(),
+    }
+}
+
+/// The mock clock's start, 2026-01-01T00:00:00Z, in unix seconds.
+const MOCK_EPOCH: u64 = 1_767_225_600;
+
+/// The mock's clock `elapsed_s` in, in unix seconds: the instant its `generated_at` names.
+pub fn mock_unix(elapsed_s: u64) -> u64 {
+    MOCK_EPOCH + elapsed_s % 86_400
+}
+
+/// The recovery guard where the script is in trouble: video-render, down, has had its three
+/// restarts through the host's agent and the circuit is open (blocked while Redis is lost);
+/// in the lifecycle act insta-render, stalled, is being restarted through its heartbeat and
+/// task-watcher, unhealthy, waits for its trigger's delay.
+fn guard_views(workers: &mut [WorkerStatus], act: Act, elapsed_s: u64) {
+    let now = mock_unix(elapsed_s);
+    let policy = Policy::default();
+    let blank = |mode, state, attempts| RecoveryView {
+        mode,
+        state,
+        attempts,
+        max_attempts: policy.max_attempts,
+        next_attempt_at: None,
+        window_resets_at: None,
+        hold_until: None,
+        hold_reason: None,
+        last_action: None,
+        recommended_action: None,
+        advice: None,
+        blocked_by: None,
+    };
+    for w in workers.iter_mut() {
+        let view = match (act, w.name.as_str()) {
+            (Act::Down | Act::Degraded | Act::RedisLost, "video-render") => {
+                // The trouble began 3 acts in; the attempts were 4, 3 and 1 minutes before.
+                let began = now - (elapsed_s % LOOP_S - 3 * ACT_S);
+                let mut v = blank(Mode::Auto, GuardState::CircuitOpen, 3);
+                v.window_resets_at = Some(began - 240 + policy.window_s);
+                v.last_action = Some(LastAction {
+                    id: "r-mock-3".into(),
+                    action: "reset_and_restart".into(),
+                    route: Route::Agent,
+                    by: "auto".into(),
+                    at: began - 60,
+                    result: Some("failed on windows, exit 1".into()),
+                    ok: Some(false),
+                });
+                if act == Act::RedisLost {
+                    v.state = GuardState::Blocked;
+                    v.blocked_by = Some(Block::RedisLost.words());
+                } else {
+                    let advice = Advice::CrashLoop {
+                        route: Route::Agent,
+                    };
+                    v.recommended_action = Some(advice.words(&w.name));
+                    v.advice = Some(advice);
+                }
+                v
+            }
+            (Act::Lifecycle, "insta-render") => {
+                let at = now - elapsed_s % ACT_S - 2;
+                let mut v = blank(Mode::Auto, GuardState::Acting, 1);
+                v.window_resets_at = Some(at + policy.window_s);
+                v.blocked_by = Some(Block::InFlight.words());
+                v.last_action = Some(LastAction {
+                    id: "r-mock-1".into(),
+                    action: "restart".into(),
+                    route: Route::Heartbeat,
+                    by: "auto".into(),
+                    at,
+                    result: None,
+                    ok: None,
+                });
+                v
+            }
+            (Act::Lifecycle, "task-watcher") => {
+                let age = w.lifecycle.as_ref().and_then(|l| l.age_s).unwrap_or(0);
+                let mut v = blank(Mode::Recommend, GuardState::Waiting, 0);
+                v.next_attempt_at = Some(now + 120u64.saturating_sub(age));
+                v
+            }
+            _ => continue,
+        };
+        w.recovery = Some(view);
     }
 }
 
@@ -343,6 +430,40 @@ mod tests {
         };
         assert!(age(start + 5) > age(start + 1));
         assert!(age(start + 1) > 45, "its key expired, so 45 s passed");
+    }
+
+    #[test]
+    fn the_guard_shows_where_the_script_is_in_trouble() {
+        let guard = |t: u64, name: &str| {
+            let nodes = mock_nodes(t);
+            let w = nodes.workers.iter().find(|w| w.name == name).unwrap();
+            w.recovery.clone()
+        };
+        assert!(mock_nodes(1).workers.iter().all(|w| w.recovery.is_none()));
+        let down = guard(3 * ACT_S + 2, "video-render").expect("a view while down");
+        assert_eq!(down.state, GuardState::CircuitOpen);
+        assert_eq!((down.attempts, down.max_attempts), (3, 3));
+        assert!(matches!(down.advice, Some(Advice::CrashLoop { .. })));
+        assert_eq!(down.last_action.unwrap().ok, Some(false));
+        let lost = guard(5 * ACT_S + 1, "video-render").unwrap();
+        assert_eq!(
+            lost.state,
+            GuardState::Blocked,
+            "Redis lost: nothing is decided"
+        );
+        let t = 7 * ACT_S + 1;
+        let acting = guard(t, "insta-render").unwrap();
+        assert_eq!(acting.state, GuardState::Acting);
+        assert_eq!(acting.last_action.unwrap().route, Route::Heartbeat);
+        let waiting = guard(t, "task-watcher").unwrap();
+        assert_eq!(waiting.state, GuardState::Waiting);
+        let next = waiting.next_attempt_at.unwrap();
+        assert!(next > mock_unix(t) && next <= mock_unix(t) + 120);
+        assert_eq!(
+            mock_unix(3 * ACT_S + 2) - MOCK_EPOCH,
+            26,
+            "generated_at's instant"
+        );
     }
 
     #[test]
