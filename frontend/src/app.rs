@@ -92,7 +92,7 @@ pub fn App() -> impl IntoView {
                 >
                     {move || match shown() {
                         View::Scene => view! { <Scene select=selected.write_only() fail=set_failure/> }.into_any(),
-                        View::Cards => view! { <Board/> }.into_any(),
+                        View::Cards => view! { <Board select=selected.write_only()/> }.into_any(),
                     }}
                 </Show>
             </main>

@@ -10,6 +10,7 @@ use pulseboard_shared::{link_status, state_label, WorkerStatus};
 use crate::card::{serde_name, WorkerCard};
 use crate::glance::lens;
 use crate::page::is_phone;
+use crate::recovery::mark_view;
 use crate::stream::feed;
 use crate::text::{ago, group_count, kind_name, lang, lifecycle_note, queue_figures, t, Text};
 
@@ -43,9 +44,9 @@ impl Item {
     }
 }
 
-/// The 2D view.
+/// The 2D view; a click on a worker picks it (`select`) for the detail panel.
 #[component]
-pub fn Board() -> impl IntoView {
+pub fn Board(select: WriteSignal<Option<String>>) -> impl IntoView {
     let (feed, lens) = (feed(), lens());
     let rows = Memo::new(move |_| {
         let filter = lens.filter.get();
@@ -60,15 +61,19 @@ pub fn Board() -> impl IntoView {
         <Show when=move || rows.with(Vec::is_empty)>
             <p id="no-match" class="hint">{move || t(lang().get(), Text::NoMatch)}</p>
         </Show>
-        <Show when=windowed fallback=move || view! { <Cards rows group/> }>
-            <Rows rows group/>
+        <Show when=windowed fallback=move || view! { <Cards rows group select/> }>
+            <Rows rows group select/>
         </Show>
     }
 }
 
 /// Every row as a card, keyed by name so a card survives new snapshots.
 #[component]
-fn Cards(rows: Memo<Vec<Row>>, group: Memo<Group>) -> impl IntoView {
+fn Cards(
+    rows: Memo<Vec<Row>>,
+    group: Memo<Group>,
+    select: WriteSignal<Option<String>>,
+) -> impl IntoView {
     let feed = feed();
     let items = move || {
         rows.with(|rows| {
@@ -85,7 +90,7 @@ fn Cards(rows: Memo<Vec<Row>>, group: Memo<Group>) -> impl IntoView {
                     Item::Heading { name, count, problems } => {
                         view! { <GroupHeading name count problems group/> }.into_any()
                     }
-                    Item::Worker(w) => view! { <WorkerCard worker=feed.latest(*w)/> }.into_any(),
+                    Item::Worker(w) => view! { <WorkerCard worker=feed.latest(*w) select/> }.into_any(),
                 }}
             </For>
         </section>
@@ -94,7 +99,11 @@ fn Cards(rows: Memo<Vec<Row>>, group: Memo<Group>) -> impl IntoView {
 
 /// Only the rows on screen, each at its place in a box as tall as the whole list.
 #[component]
-fn Rows(rows: Memo<Vec<Row>>, group: Memo<Group>) -> impl IntoView {
+fn Rows(
+    rows: Memo<Vec<Row>>,
+    group: Memo<Group>,
+    select: WriteSignal<Option<String>>,
+) -> impl IntoView {
     let feed = feed();
     let list = NodeRef::<Section>::new();
     let row_px = if is_phone() { 56.0 } else { 38.0 };
@@ -150,7 +159,7 @@ fn Rows(rows: Memo<Vec<Row>>, group: Memo<Group>) -> impl IntoView {
                         }.into_any(),
                         Item::Worker(w) => view! {
                             <div class="row-slot" style:top=top style:height=format!("{row_px}px")>
-                                <WorkerRow worker=*w/>
+                                <WorkerRow worker=*w select/>
                             </div>
                         }.into_any(),
                     }
@@ -162,7 +171,7 @@ fn Rows(rows: Memo<Vec<Row>>, group: Memo<Group>) -> impl IntoView {
 
 /// One worker on one line (two on a phone): name, state, host, last beat and its queues.
 #[component]
-fn WorkerRow(worker: WorkerStatus) -> impl IntoView {
+fn WorkerRow(worker: WorkerStatus, select: WriteSignal<Option<String>>) -> impl IntoView {
     let (feed, lang) = (feed(), lang());
     let status = link_status(&worker);
     let w = worker;
@@ -179,12 +188,16 @@ fn WorkerRow(worker: WorkerStatus) -> impl IntoView {
         view! {
             <article
                 class="worker-row"
+                on:click={
+                    let name = w.name.clone();
+                    move |_| select.set(Some(name.clone()))
+                }
                 data-worker=w.name.clone()
                 data-status=status.as_str()
                 data-lifecycle=w.lifecycle.as_ref().map(|c| serde_name(&c.state))
                 style=("--accent", status.colour())
             >
-                <b class="name">{w.name.clone()}</b>
+                <b class="name">{w.name.clone()}{mark_view(l, &w)}</b>
                 <span class="state-label">{state_label(&w, l)}</span>
                 <span class="row-note">{note}</span>
                 <span class="host">{w.host.clone()}</span>

@@ -7,12 +7,17 @@
 use leptos::prelude::*;
 use pulseboard_shared::{link_status, state_label, WorkerStatus};
 
+use crate::recovery::mark_view;
 use crate::stream::feed;
 use crate::text::{ago, lang, lifecycle_note, t, yes_no, Text};
 
-/// The card of `worker`; its ages count up between snapshots.
+/// The card of `worker`; its ages count up between snapshots. A click (or Enter) opens its detail
+/// panel through `select`.
 #[component]
-pub fn WorkerCard(worker: Memo<WorkerStatus>) -> impl IntoView {
+pub fn WorkerCard(
+    worker: Memo<WorkerStatus>,
+    select: WriteSignal<Option<String>>,
+) -> impl IntoView {
     let (feed, lang) = (feed(), lang());
     let status = move || worker.with(link_status);
     let field = move |read: fn(&WorkerStatus) -> String| move || worker.with(read);
@@ -31,16 +36,27 @@ pub fn WorkerCard(worker: Memo<WorkerStatus>) -> impl IntoView {
         })
     };
 
+    let (picked, keyed) = (name.clone(), name.clone());
     view! {
         <article
             class="worker-card"
+            tabindex="0"
+            on:click=move |_| select.set(Some(picked.clone()))
+            on:keydown=move |ev| {
+                if ev.key() == "Enter" {
+                    select.set(Some(keyed.clone()));
+                }
+            }
             data-worker=name
             data-status=move || status().as_str()
             data-lifecycle=move || lifecycle().map(|s| serde_name(&s))
             style=("--accent", move || status().colour())
         >
             <header>
-                <h2 class="name">{name.clone()}</h2>
+                <h2 class="name">
+                    {name.clone()}
+                    {move || worker.with(|w| mark_view(lang.get(), w))}
+                </h2>
                 <span class="state-label">{move || worker.with(|w| state_label(w, lang.get()))}</span>
             </header>
             {move || note().map(|note| view! { <p class="lifecycle-note">{note}</p> })}

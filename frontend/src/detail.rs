@@ -1,41 +1,62 @@
 //! The detail panel: every field of one worker's contract-2 record, live, with what it declared
-//! about itself (checks, reason, pid, version, current job).
+//! about itself (checks, reason, pid, version, current job), and its recovery guard with the
+//! buttons to act on it ([`crate::recovery`]).
 
 use leptos::prelude::*;
 use pulseboard_shared::{link_status, state_label, Lang, WorkerStatus};
 
 use crate::card::serde_name;
+use crate::recovery::RecoverySection;
 use crate::stream::feed;
 use crate::text::{field_name, kind_name, lang, localize_reason, t, yes_no, Text};
 
 /// The panel for the worker named by `selected`; closes by clearing it.
+///
+/// It is built once per selected worker (its values follow the feed in place), so what is typed
+/// into it (the admin token) survives new snapshots.
 #[component]
 pub fn Detail(selected: RwSignal<Option<String>>) -> impl IntoView {
     let (feed, lang) = (feed(), lang());
-    let record = move || {
+    move || {
         let name = selected.get()?;
-        feed.nodes
-            .with(|n| n.as_ref()?.workers.iter().find(|w| w.name == name).cloned())
-    };
-    view! {
-        {move || record().map(|w| {
-            let rows = fields(&w, lang.get(), feed.age_now(w.last_beat_age_s));
-            view! {
-                <aside id="detail" data-worker=w.name.clone() style=("--accent", link_status(&w).colour())>
+        let wanted = name.clone();
+        let record = Memo::new(move |_| {
+            feed.nodes.with(|n| {
+                n.as_ref()?
+                    .workers
+                    .iter()
+                    .find(|w| w.name == wanted)
+                    .cloned()
+            })
+        });
+        let accent = move || record.with(|w| w.as_ref().map(|w| link_status(w).colour()));
+        let rows = move || {
+            record.with(|w| {
+                let w = w.as_ref()?;
+                let rows = fields(w, lang.get(), feed.age_now(w.last_beat_age_s));
+                Some(
+                    rows.into_iter()
+                        .map(|(k, v)| {
+                            view! { <dt title=k>{field_name(lang.get(), k)}</dt><dd data-field=k>{v}</dd> }
+                        })
+                        .collect_view(),
+                )
+            })
+        };
+        Some(view! {
+            <Show when=move || record.with(Option::is_some)>
+                <aside id="detail" data-worker=name.clone() style=("--accent", accent)>
                     <header>
-                        <h2>{w.name.clone()}</h2>
+                        <h2>{name.clone()}</h2>
                         <button class="control" on:click=move |_| selected.set(None)>
-                            {t(lang.get_untracked(), Text::Close)}
+                            {move || t(lang.get(), Text::Close)}
                         </button>
                     </header>
-                    <dl>
-                        {rows.into_iter().map(|(k, v)| {
-                            view! { <dt title=k>{field_name(lang.get(), k)}</dt><dd data-field=k>{v}</dd> }
-                        }).collect_view()}
-                    </dl>
+                    <RecoverySection name=name.clone() worker=record/>
+                    <dl>{rows}</dl>
                 </aside>
-            }
-        })}
+            </Show>
+        })
     }
 }
 

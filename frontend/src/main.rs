@@ -14,12 +14,15 @@
 //!   node labels, frame loop, frame figures).
 //! - [`renderer`]: the three-d objects of the scene. [`orbit`]: the camera.
 //! - [`card`]: one worker's card (2D). [`detail`]: every field of one worker.
+//! - [`recovery`]: the detail panel's recovery section and the 🔧/⛔ marks; [`admin`]: the
+//!   admin API's requests from the page and the tab's admin token.
 //! - [`text`]: every word of the page in Korean and English, and the language by context.
 //! - [`timeline`]: the alert timeline from the event log.
 //!
 //! What the data means (link status, labels, colours, the scene's layout, the mock script) lives
 //! in `pulseboard-shared`, so the views and the server cannot disagree.
 
+mod admin;
 mod app;
 mod board;
 mod card;
@@ -27,6 +30,7 @@ mod detail;
 mod glance;
 mod orbit;
 mod page;
+mod recovery;
 mod renderer;
 mod scene;
 mod stream;

@@ -5,7 +5,7 @@ use leptos::prelude::*;
 use pulseboard_shared::Lang;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
-use web_sys::Response;
+use web_sys::{Headers, Request, RequestInit, Response};
 
 /// Where the chosen view is remembered.
 const VIEW_KEY: &str = "pulseboard.view";
@@ -27,6 +27,34 @@ pub async fn fetch_text(path: &str) -> Result<String, JsValue> {
         .await?
         .as_string()
         .ok_or_else(|| JsValue::from_str("the body is not text"))
+}
+
+/// `POST path` on the page's own server with `Authorization: Bearer <token>` and an optional JSON
+/// body: the status and the body text, whatever the status (the caller words each one); an error
+/// only when no answer came.
+pub async fn post_json(
+    path: &str,
+    token: &str,
+    body: Option<&str>,
+) -> Result<(u16, String), JsValue> {
+    let headers = Headers::new()?;
+    headers.set("Authorization", &format!("Bearer {token}"))?;
+    let init = RequestInit::new();
+    init.set_method("POST");
+    if let Some(body) = body {
+        headers.set("Content-Type", "application/json")?;
+        init.set_body(&JsValue::from_str(body));
+    }
+    init.set_headers(&headers);
+    let request = Request::new_with_str_and_init(path, &init)?;
+    let response: Response = JsFuture::from(window().fetch_with_request(&request))
+        .await?
+        .dyn_into()?;
+    let text = JsFuture::from(response.text()?)
+        .await?
+        .as_string()
+        .unwrap_or_default();
+    Ok((response.status(), text))
 }
 
 /// The value of `name` in the page's query string (`""` for a bare `?mock`).
@@ -122,6 +150,11 @@ pub fn remember_view(view: View) {
 /// A narrow screen or a finger for a pointer.
 pub fn is_phone() -> bool {
     media("(max-width: 700px)") || media("(pointer: coarse)")
+}
+
+/// The tab's own storage (`sessionStorage`): gone when the tab closes.
+pub fn window_session() -> Option<web_sys::Storage> {
+    window().session_storage().ok().flatten()
 }
 
 fn storage() -> Option<web_sys::Storage> {

@@ -1,9 +1,14 @@
 //! Every word of the page, in Korean and English: the one place a text is translated. State
 //! labels themselves are the shared rules' (`state_label`). The page's language is shared with
-//! every component by context ([`provide_lang`], [`lang`]).
+//! every component by context ([`provide_lang`], [`lang`]). The recovery guard's words are in
+//! [`recovery`].
+
+mod recovery;
 
 use leptos::prelude::*;
 use pulseboard_shared::{Condition, Lang, LifecycleState};
+
+pub use recovery::*;
 
 /// A fixed phrase. Queue/DeadLetters/InFlight are short: they sit in the 3D labels.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,6 +52,17 @@ pub enum Text {
     GroupKind,
     NoMatch,
     Fleet,
+    Recovery,
+    Attempts,
+    GuardMode,
+    LastAction,
+    Recommended,
+    BlockedBy,
+    AdminToken,
+    Send,
+    Cancel,
+    ForgetToken,
+    TokenKept,
 }
 
 /// `text` in `lang`.
@@ -95,6 +111,20 @@ pub fn t(lang: Lang, text: Text) -> &'static str {
         Text::GroupKind => ("종류별", "by kind"),
         Text::NoMatch => ("맞는 워커가 없습니다", "no worker matches"),
         Text::Fleet => ("워커 현황", "fleet"),
+        Text::Recovery => ("복구", "Recovery"),
+        Text::Attempts => ("시도", "attempts"),
+        Text::GuardMode => ("방식", "mode"),
+        Text::LastAction => ("마지막 조치", "last action"),
+        Text::Recommended => ("권장 조치", "recommended"),
+        Text::BlockedBy => ("막힌 이유", "blocked by"),
+        Text::AdminToken => ("관리자 토큰", "admin token"),
+        Text::Send => ("보내기", "send"),
+        Text::Cancel => ("취소", "cancel"),
+        Text::ForgetToken => ("토큰 지우기", "forget the token"),
+        Text::TokenKept => (
+            "이 탭에만 보관되며 탭을 닫으면 사라집니다",
+            "kept in this tab only, gone when it closes",
+        ),
         // The one bilingual phrase, as the spec gives it: whoever is looking must understand
         // at once that the view, not the fleet, is broken.
         Text::RedisLost => (
@@ -391,6 +421,17 @@ mod tests {
             GroupKind,
             NoMatch,
             Fleet,
+            Recovery,
+            Attempts,
+            GuardMode,
+            LastAction,
+            Recommended,
+            BlockedBy,
+            AdminToken,
+            Send,
+            Cancel,
+            ForgetToken,
+            TokenKept,
         ] {
             assert_ne!(t(Lang::Ko, text), t(Lang::En, text), "{text:?}");
         }

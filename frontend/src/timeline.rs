@@ -1,17 +1,19 @@
 //! The alert timeline: the newest entries of `GET /api/agent-office/events` (transitions and
-//! their deliveries), fetched again whenever a new snapshot arrives (a transition comes with a
-//! change) and every 10 s (deliveries and retries come without one). Not shown in mock mode.
+//! their deliveries, commands, the recovery guard's records), fetched again whenever a new
+//! snapshot arrives (a transition comes with a change) and every 10 s (deliveries and retries
+//! come without one). Not shown in mock mode.
 
 use std::time::Duration;
 
 use leptos::prelude::*;
+use pulseboard_shared::recovery::AuditEntry;
 use pulseboard_shared::Lang;
 use serde::Deserialize;
 use wasm_bindgen::JsValue;
 
 use crate::page::{fetch_text, query_param};
 use crate::stream::feed;
-use crate::text::{command_line, delivery, lang, t, Text};
+use crate::text::{command_line, delivery, lang, recovery_line, t, Text};
 
 const EVENTS: &str = "/api/agent-office/events?limit=20";
 const REFETCH_EVERY: Duration = Duration::from_secs(10);
@@ -35,6 +37,8 @@ struct Entry {
     worker: Option<String>,
     #[serde(default)]
     command: Option<EntryCommand>,
+    #[serde(default)]
+    recovery: Option<AuditEntry>,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -87,8 +91,10 @@ pub fn Timeline() -> impl IntoView {
                             key=|e| e.id.clone()
                             children=move |e: Entry| {
                                 let (at, kind) = (e.at.clone(), e.kind.clone());
+                                let what = e.recovery.as_ref().map(|r| r.what.clone());
+                                let ok = e.recovery.as_ref().and_then(|r| r.ok).map(|ok| ok.to_string());
                                 view! {
-                                    <li class="event" data-type=kind>
+                                    <li class="event" data-type=kind data-what=what data-ok=ok>
                                         <time datetime=at.clone()>{local_time(&at)}</time>
                                         " "
                                         <span class="what">{move || describe(&e, lang.get())}</span>
@@ -117,6 +123,9 @@ fn describe(entry: &Entry, lang: Lang) -> String {
                 entry.worker.as_deref().unwrap_or("?"),
                 &c.by,
             )
+        }),
+        "recovery" => entry.recovery.as_ref().map_or_else(String::new, |r| {
+            recovery_line(lang, entry.worker.as_deref().unwrap_or("?"), r)
         }),
         other => delivery(
             lang,

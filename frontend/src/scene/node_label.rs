@@ -1,5 +1,6 @@
 //! A worker's label over the 3D scene and the mark on its link (break, dead letters, pause), in
-//! the page's language; never by colour alone.
+//! the page's language; never by colour alone. The label carries the recovery guard's mark (🔧
+//! acting, ⛔ circuit open).
 
 use leptos::prelude::*;
 use pulseboard_shared::{
@@ -7,7 +8,7 @@ use pulseboard_shared::{
 };
 
 use crate::card::serde_name;
-
+use crate::recovery::mark_view;
 use crate::stream::feed;
 use crate::text::{lang, last_beat, lifecycle_note, t, Text};
 
@@ -72,7 +73,10 @@ pub(super) fn NodeLabel(
             style=("--accent", move || status().colour())
             on:click=move |_| select.set(Some(picked.clone()))
         >
-            <b class="name">{name.clone()}</b>
+            <span class="title">
+                <b class="name">{name.clone()}</b>
+                {move || worker.with(|w| mark_view(lang.get(), w))}
+            </span>
             <span class="state-label">{move || worker.with(|w| state_label(w, lang.get()))}</span>
             <span class="metrics">
                 {move || worker.with(|w| {
