@@ -1,0 +1,437 @@
+//! The recovery guard on the page, in real headless Chromium against the real server and a real
+//! Redis: an unhealthy worker under `[recovery]` mode `recommend` shows its advice in the detail
+//! panel; its restart button asks for the admin token inline, a wrong one is refused (and
+//! forgotten), the right one queues the command on the worker's list with the token's name; the
+//! guard's 🔧 mark and the timeline's record follow, in both languages. The mock script shows the
+//! same without a server (⛔ on the crash-looping worker, 🔧 in a 3D label).
+//!
+//! Screenshots of the panel at desktop and phone sizes: `target/screenshots/recovery-*.png`.
+
+use std::time::Duration;
+
+use fantoccini::Locator;
+use pulseboard_server::config::admin::AdminTokens;
+use pulseboard_shared::command::{commands_key, Action, Command};
+use pulseboard_shared::heartbeat::Declared;
+use pulseboard_shared::recovery::{Advice, GuardState, Route, Trigger};
+use pulseboard_shared::{LifecycleState, Phase};
+use pulseboard_tests::browser::{Browser, BrowserOptions};
+use pulseboard_tests::{beat, dist_dir, heartbeat, Stack};
+use redis::AsyncCommands;
+use serde_json::Value;
+use tokio::sync::Mutex;
+
+static ONE_BROWSER_AT_A_TIME: Mutex<()> = Mutex::const_new(());
+
+const OPS: &str = "ops-token-0123456789";
+const SICK: &str = "image-render";
+
+fn require_bundle() {
+    assert!(
+        dist_dir().join("index.html").is_file(),
+        "the dashboard bundle is not built in {}: run `bash scripts/build-dashboard.sh` first",
+        dist_dir().display()
+    );
+}
+
+/// `SICK` unhealthy by its own word and `music-render` ready, beating every second until the
+/// task is aborted.
+fn keep_beating(stack: &Stack) -> tokio::task::JoinHandle<()> {
+    let url = stack.redis.url();
+    tokio::spawn(async move {
+        let client = redis::Client::open(url).unwrap();
+        let mut r = client.get_multiplexed_async_connection().await.unwrap();
+        loop {
+            let mut sick = heartbeat(SICK, "render", "idle");
+            sick.declared = Declared {
+                phase: Some(Phase::Unhealthy),
+                reason: Some("cuda lost".into()),
+                checks: Some([("gpu".to_owned(), false)].into()),
+                ..Declared::default()
+            };
+            beat(&mut r, &sick).await;
+            beat(&mut r, &heartbeat("music-render", "render", "idle")).await;
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+    })
+}
+
+/// Text of the first element matching `css`, waited for.
+async fn text_of(browser: &Browser, what: &str, css: &str) -> String {
+    let script = format!("return document.querySelector({css:?})?.textContent ?? ''");
+    browser
+        .wait_js(what, &script)
+        .await
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+async fn click(browser: &Browser, css: &str) {
+    browser
+        .client
+        .find(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("{css}: {e}"))
+        .click()
+        .await
+        .unwrap_or_else(|e| panic!("click {css}: {e}"));
+}
+
+async fn type_token(browser: &Browser, token: &str) {
+    let input = browser
+        .client
+        .find(Locator::Css("#admin-token"))
+        .await
+        .expect("the token input is shown");
+    input.clear().await.unwrap();
+    input.send_keys(token).await.unwrap();
+    click(browser, ".token-form button[type=submit]").await;
+}
+
+/// The panel's box and its section's, and whether any text of it is cut off or leaves the screen.
+const PANEL_FITS: &str = r#"
+    const panel = document.getElementById('detail');
+    if (!panel) return null;
+    const r = panel.getBoundingClientRect();
+    const faults = [];
+    if (r.left < 0 || r.right > innerWidth + 0.5) faults.push(`panel ${r.left}..${r.right} of ${innerWidth}`);
+    for (const el of panel.querySelectorAll('#recovery *')) {
+        if (el.children.length === 0 && el.scrollWidth > el.clientWidth + 1 && getComputedStyle(el).overflow !== 'visible')
+            faults.push(`cut: ${el.className || el.tagName} "${el.textContent}"`);
+        const e = el.getBoundingClientRect();
+        if (e.width > 0 && (e.left < r.left - 0.5 || e.right > r.right + 0.5))
+            faults.push(`outside: ${el.className || el.tagName} ${e.left}..${e.right}`);
+    }
+    return faults;
+"#;
+
+async fn assert_panel_fits(browser: &Browser, what: &str) {
+    let faults = browser.js(PANEL_FITS).await;
+    assert_eq!(faults, Value::Array(vec![]), "{what}: {faults}");
+}
+
+#[tokio::test]
+async fn a_recommended_restart_goes_out_from_the_panel_with_the_tab_s_token() {
+    require_bundle();
+    let _turn = ONE_BROWSER_AT_A_TIME.lock().await;
+    let stack = Stack::start_with(|c| {
+        c.topology
+            .workers
+            .retain(|w| w.name == SICK || w.name == "music-render");
+        c.admin_tokens = AdminTokens::parse(&format!("ops:{OPS}")).unwrap();
+        // Mode stays the default, recommend; an unhealthy worker calls for a restart at once.
+        c.recovery.policy.triggers = vec![Trigger {
+            state: LifecycleState::Unhealthy,
+            after_s: 0,
+        }];
+    })
+    .await;
+    let beating = keep_beating(&stack);
+    let nodes = stack
+        .wait_nodes("the guard recommending a restart", |n| {
+            n.workers.iter().any(|w| {
+                w.name == SICK
+                    && w.recovery
+                        .as_ref()
+                        .is_some_and(|r| r.state == GuardState::Recommending)
+            })
+        })
+        .await;
+    let guard = nodes.workers.iter().find(|w| w.name == SICK).unwrap();
+    let guard = guard.recovery.clone().unwrap();
+    assert_eq!(
+        guard.advice,
+        Some(Advice::Restart {
+            route: Route::Heartbeat
+        })
+    );
+
+    let browser = Browser::start(BrowserOptions::default()).await;
+    let url = format!("{}/infra/?view=2d&lang=en", stack.base);
+    browser.client.goto(&url).await.unwrap();
+    let card = format!(".worker-card[data-worker=\"{SICK}\"]");
+    browser
+        .wait_js(
+            "the card",
+            &format!("return !!document.querySelector({card:?})"),
+        )
+        .await;
+    click(&browser, &card).await;
+    let advice = text_of(
+        &browser,
+        "the advice in the panel",
+        "#detail #recovery[data-state=recommending] .advice-text",
+    )
+    .await;
+    assert_eq!(
+        Some(advice),
+        guard.recommended_action,
+        "the page says in English what the API says"
+    );
+    let attempts = text_of(&browser, "attempts", "#recovery dd[data-field=attempts]").await;
+    assert_eq!(attempts, "0 / 3");
+    assert_panel_fits(&browser, "desktop, recommending").await;
+    browser.screenshot("recovery-desktop-recommend-en").await;
+
+    // No token yet: the restart asks for one, inline.
+    click(&browser, "#recovery .act[data-action=restart]").await;
+    type_token(&browser, "wrong-token-0123456789").await;
+    let refused = text_of(
+        &browser,
+        "the refusal",
+        "#recovery .action-result[data-outcome=refused]",
+    )
+    .await;
+    assert!(refused.contains("token refused"), "{refused}");
+    let kept = browser
+        .js("return sessionStorage.getItem('pulseboard.admin-token')")
+        .await;
+    assert_eq!(kept, Value::Null, "a refused token is forgotten");
+    let mut r = stack.conn().await;
+    let queued: Vec<String> = r.lrange(commands_key(SICK), 0, -1).await.unwrap();
+    assert!(queued.is_empty(), "nothing refused is queued: {queued:?}");
+    assert_panel_fits(&browser, "desktop, refused").await;
+    browser.screenshot("recovery-desktop-refused-en").await;
+
+    // The form is back for the same action; the right token goes through.
+    type_token(&browser, OPS).await;
+    let accepted = text_of(
+        &browser,
+        "the acceptance",
+        "#recovery .action-result[data-outcome=accepted]",
+    )
+    .await;
+    assert!(accepted.contains("accepted"), "{accepted}");
+    let queued: Vec<String> = r.lrange(commands_key(SICK), 0, -1).await.unwrap();
+    assert_eq!(queued.len(), 1, "{queued:?}");
+    let command: Command = serde_json::from_str(&queued[0]).unwrap();
+    assert_eq!(
+        (command.action, command.by.as_str()),
+        (Action::Restart, "ops")
+    );
+    assert!(
+        accepted.contains(&command.id),
+        "{accepted} names {}",
+        command.id
+    );
+    let kept = browser
+        .js("return sessionStorage.getItem('pulseboard.admin-token')")
+        .await;
+    assert_eq!(kept, Value::from(OPS), "kept for the tab");
+    let local = browser.js("return localStorage.length").await;
+    assert_eq!(local, Value::from(0), "never in localStorage: {local}");
+
+    // The guard takes the action as in flight: 🔧 on the card, "acting" in the panel, and the
+    // timeline says who did it.
+    browser
+        .wait_js(
+            "the 🔧 mark on the card",
+            &format!("return document.querySelector('{card} .recovery-mark[data-recovery=acting]')?.textContent"),
+        )
+        .await;
+    let state = text_of(
+        &browser,
+        "acting",
+        "#recovery[data-state=acting] .guard-state",
+    )
+    .await;
+    assert_eq!(state, "🔧 acting");
+    let last = text_of(
+        &browser,
+        "the last action",
+        "#recovery dd[data-field=last_action]",
+    )
+    .await;
+    assert!(last.starts_with("restart by ops"), "{last}");
+    let acted = text_of(
+        &browser,
+        "the timeline's record",
+        "#timeline li[data-type=recovery][data-what=acted] .what",
+    )
+    .await;
+    assert_eq!(
+        acted,
+        format!("🔧 ops restarted {SICK} through its heartbeat")
+    );
+    assert_panel_fits(&browser, "desktop, acting").await;
+    browser.screenshot("recovery-desktop-acting-en").await;
+
+    // Hold it for an hour (the tab's token goes with it, no question asked): the countdown runs
+    // from the server's clock and the button lifts the hold instead.
+    click(&browser, "#recovery .act[data-action=hold]").await;
+    let held = text_of(
+        &browser,
+        "the hold's countdown",
+        "#recovery[data-state=held] li[data-countdown=hold]",
+    )
+    .await;
+    // The server's clock is the snapshot's: up to a refresh behind the hold's start.
+    assert!(
+        held.starts_with("held for 59 min") || held.starts_with("held for 1 h 00 min 00 s"),
+        "{held}"
+    );
+    let by = text_of(
+        &browser,
+        "the hold's acceptance",
+        "#recovery .action-result[data-outcome=accepted][data-action=hold]",
+    )
+    .await;
+    assert!(by.contains("by ops"), "{by}");
+    let logged = text_of(
+        &browser,
+        "the hold in the timeline",
+        "#timeline li[data-type=recovery][data-what=hold] .what",
+    )
+    .await;
+    assert_eq!(logged, format!("✋ ops held {SICK} for 60 min"));
+    click(&browser, "#recovery .act[data-action=lift-hold]").await;
+    text_of(
+        &browser,
+        "the hold lifted",
+        "#recovery[data-state=acting] .act[data-action=hold]",
+    )
+    .await;
+
+    // The same in Korean, with no English left but names.
+    click(&browser, "#lang-toggle").await;
+    browser
+        .wait_js(
+            "the panel in Korean",
+            "return document.querySelector('#recovery .guard-state')?.textContent === '🔧 조치 중'",
+        )
+        .await;
+    let last = text_of(
+        &browser,
+        "the last action",
+        "#recovery dd[data-field=last_action]",
+    )
+    .await;
+    assert!(last.starts_with("재시작 (ops)"), "{last}");
+    let acted = text_of(
+        &browser,
+        "the timeline in Korean",
+        "#timeline li[data-type=recovery][data-what=acted] .what",
+    )
+    .await;
+    assert_eq!(acted, format!("🔧 {SICK} 재시작 (하트비트 경유, ops)"));
+    let result = text_of(&browser, "the result in Korean", "#recovery .action-result").await;
+    assert!(result.starts_with("✓ 접수됨"), "{result}");
+    assert_panel_fits(&browser, "desktop, Korean").await;
+    browser.screenshot("recovery-desktop-acting-ko").await;
+    browser.close().await;
+
+    // A phone: the panel fits the narrow screen, the token form too.
+    let phone = Browser::start(BrowserOptions {
+        window: (390, 844),
+        ..BrowserOptions::default()
+    })
+    .await;
+    phone
+        .client
+        .goto(&format!("{}/infra/?lang=ko", stack.base))
+        .await
+        .unwrap();
+    phone
+        .wait_js(
+            "the card",
+            &format!("return !!document.querySelector({card:?})"),
+        )
+        .await;
+    click(&phone, &card).await;
+    text_of(
+        &phone,
+        "the panel on a phone",
+        "#recovery[data-state=acting] .guard-state",
+    )
+    .await;
+    click(&phone, "#recovery .act[data-action=hold]").await;
+    phone
+        .wait_js(
+            "the token form",
+            "return !!document.getElementById('admin-token')",
+        )
+        .await;
+    assert_panel_fits(&phone, "phone").await;
+    phone.screenshot("recovery-phone-ko").await;
+    phone.close().await;
+
+    beating.abort();
+    stack.stop().await;
+}
+
+#[tokio::test]
+async fn the_mock_script_shows_the_guard_without_a_server() {
+    require_bundle();
+    let _turn = ONE_BROWSER_AT_A_TIME.lock().await;
+    let (base, server) = pulseboard_tests::static_bundle().await;
+    let browser = Browser::start(BrowserOptions::default()).await;
+    // 26 s in: video-render is down and its circuit open after three restarts.
+    browser
+        .client
+        .goto(&format!("{base}/infra/?mock=26&hold&view=2d&lang=ko"))
+        .await
+        .unwrap();
+    let card = ".worker-card[data-worker=\"video-render\"]";
+    let mark = text_of(
+        &browser,
+        "⛔ on the card",
+        &format!("{card} .recovery-mark[data-recovery=circuit_open]"),
+    )
+    .await;
+    assert_eq!(mark, "⛔");
+    click(&browser, card).await;
+    let advice = text_of(
+        &browser,
+        "the crash loop advice",
+        "#recovery .advice[data-advice=crash_loop] .advice-text",
+    )
+    .await;
+    assert!(advice.contains("video-render 로그"), "{advice}");
+    let attempts = text_of(&browser, "attempts", "#recovery dd[data-field=attempts]").await;
+    assert_eq!(attempts, "3 / 3");
+    let reset = text_of(
+        &browser,
+        "the reset button",
+        "#recovery .act[data-action=reset]",
+    )
+    .await;
+    assert_eq!(reset, "복구 초기화");
+    let last = text_of(
+        &browser,
+        "the last action",
+        "#recovery dd[data-field=last_action]",
+    )
+    .await;
+    assert!(
+        last.starts_with("초기화 후 재시작 (자동)") && last.contains('✗'),
+        "{last}"
+    );
+    assert_panel_fits(&browser, "mock, circuit open").await;
+    browser.screenshot("recovery-mock-circuit-ko").await;
+
+    // The lifecycle act in 3D: insta-render's label carries 🔧.
+    browser
+        .client
+        .goto(&format!("{base}/infra/?mock=57&hold&view=3d&lang=en"))
+        .await
+        .unwrap();
+    let mark = text_of(
+        &browser,
+        "🔧 in the 3D label",
+        ".node-label[data-worker=\"insta-render\"] .recovery-mark[data-recovery=acting]",
+    )
+    .await;
+    assert_eq!(mark, "🔧");
+    click(&browser, ".node-label[data-worker=\"task-watcher\"]").await;
+    let countdown = text_of(
+        &browser,
+        "a countdown",
+        "#recovery[data-state=waiting] li[data-countdown=next]",
+    )
+    .await;
+    assert!(countdown.starts_with("next attempt in "), "{countdown}");
+    browser.screenshot("recovery-mock-3d-en").await;
+    browser.close().await;
+    server.abort();
+}
