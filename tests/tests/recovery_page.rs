@@ -257,6 +257,22 @@ async fn a_recommended_restart_goes_out_from_the_panel_with_the_tab_s_token() {
     assert_panel_fits(&browser, "desktop, acting").await;
     browser.screenshot("recovery-desktop-acting-en").await;
 
+    // The same action again while it is in flight: the server's 409, said as it says it.
+    click(&browser, "#recovery .act[data-action=restart]").await;
+    let conflict = text_of(
+        &browser,
+        "the conflict",
+        "#recovery .action-result[data-outcome=conflict]",
+    )
+    .await;
+    assert!(
+        conflict.contains(&format!("the same action ({})", command.id))
+            && conflict.ends_with("is still in flight"),
+        "{conflict}"
+    );
+    let queued: usize = r.llen(commands_key(SICK)).await.unwrap();
+    assert_eq!(queued, 1, "not sent twice");
+
     // Hold it for an hour (the tab's token goes with it, no question asked): the countdown runs
     // from the server's clock and the button lifts the hold instead.
     click(&browser, "#recovery .act[data-action=hold]").await;
@@ -434,4 +450,43 @@ async fn the_mock_script_shows_the_guard_without_a_server() {
     browser.screenshot("recovery-mock-3d-en").await;
     browser.close().await;
     server.abort();
+}
+
+#[tokio::test]
+async fn without_admin_tokens_the_panel_says_actions_are_off() {
+    require_bundle();
+    let _turn = ONE_BROWSER_AT_A_TIME.lock().await;
+    let stack = Stack::start_with(|c| {
+        c.topology
+            .workers
+            .retain(|w| w.name == SICK || w.name == "music-render");
+    })
+    .await;
+    let beating = keep_beating(&stack);
+    let browser = Browser::start(BrowserOptions::default()).await;
+    let url = format!("{}/infra/?view=2d&lang=ko", stack.base);
+    browser.client.goto(&url).await.unwrap();
+    let card = format!(".worker-card[data-worker=\"{SICK}\"]");
+    browser
+        .wait_js(
+            "the card",
+            &format!("return !!document.querySelector({card:?})"),
+        )
+        .await;
+    click(&browser, &card).await;
+    click(&browser, "#recovery .act[data-action=quiet]").await;
+    type_token(&browser, OPS).await;
+    let off = text_of(
+        &browser,
+        "actions off",
+        "#recovery .action-result[data-outcome=off]",
+    )
+    .await;
+    assert_eq!(off, "✗ 이 서버에서는 조치가 꺼져 있습니다");
+    let mut r = stack.conn().await;
+    let queued: usize = r.llen(commands_key(SICK)).await.unwrap();
+    assert_eq!(queued, 0);
+    browser.close().await;
+    beating.abort();
+    stack.stop().await;
 }
