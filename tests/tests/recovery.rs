@@ -6,7 +6,9 @@
 //! - a crash loop (each new life stalls at once) gets attempts spaced by the backoff, then the
 //!   circuit opens: one alert, no attempt after; with two pulseboard processes deciding on the
 //!   same Redis, every attempt is still decided once;
-//! - a hold and the queue's pause flag stop it from acting; lifting them lets it act.
+//! - a hold and the queue's pause flag stop it from acting; lifting them lets it act;
+//! - a crashed worker whose supervisor gave up is restarted by its host agent (the real
+//!   `pulseboard agent`) running exactly the allow-listed argv, once.
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -426,4 +428,143 @@ async fn a_manual_restart_skips_the_backoff_but_not_one_in_flight() {
     assert_eq!(status, 409, "the same action is in flight: {body}");
     beat.stop().await;
     stack.stop().await;
+}
+
+/// The supervisor's command, as the agent runs it: logs its argv (one line per run).
+fn supervisor_script(dir: &std::path::Path) -> (std::path::PathBuf, std::path::PathBuf) {
+    use std::os::unix::fs::PermissionsExt;
+    let script = dir.join("systemctl.sh");
+    let log = dir.join("runs.log");
+    std::fs::write(
+        &script,
+        format!("#!/bin/sh\necho \"$*\" >> '{}'\n", log.display()),
+    )
+    .unwrap();
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    (script, log)
+}
+
+#[tokio::test]
+async fn a_crashed_worker_is_restarted_by_its_host_agent_with_the_allow_listed_argv_once() {
+    let dir = std::env::temp_dir().join(format!("pb-recovery-agent-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let (script, runs) = supervisor_script(&dir);
+    let allow = dir.join("agent.toml");
+    std::fs::write(
+        &allow,
+        format!(
+            "[workers.{WORKER}]\nrestart = [\"{s}\", \"restart\", \"{WORKER}.service\"]\nreset = [\"{s}\", \"reset-failed\", \"{WORKER}.service\"]\n",
+            s = script.display()
+        ),
+    )
+    .unwrap();
+    let stack = Stack::start_with(|c| {
+        fast_auto(c);
+        // A crash is down at once (its final beat says so); act after a second of it.
+        for t in &mut c.recovery.policy.triggers {
+            if t.state == LifecycleState::Down {
+                t.after_s = 1;
+            }
+        }
+    })
+    .await;
+    let host = worker(&stack.nodes().await)
+        .and_then(|w| w.host.clone())
+        .expect("the seed's worker has a host");
+    let mut agent = tokio::process::Command::new(pulseboard_tests::pulseboard_bin())
+        .args(["agent", "--host", &host, "--beat-interval-ms", "200"])
+        .arg("--config")
+        .arg(&allow)
+        .args(["--redis", &stack.redis.url()])
+        .stdin(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    stack
+        .wait_nodes("the host agent beating", |n| {
+            n.agents
+                .iter()
+                .any(|a| a.host == host && a.workers == [WORKER])
+        })
+        .await;
+
+    // Its neighbours on the host are alive (else the whole host is down: a person must look).
+    let mut r = stack.conn().await;
+    for w in stack.nodes().await.workers {
+        if w.host.as_deref() == Some(host.as_str()) && w.name != WORKER {
+            pulseboard_tests::beat(
+                &mut r,
+                &pulseboard_tests::heartbeat(&w.name, w.kind.as_str(), "idle"),
+            )
+            .await;
+        }
+    }
+    // The worker crashes (its final beat says so) and its supervisor does not bring it back.
+    let beat = live(&stack.redis.url());
+    stack
+        .wait_nodes("ready", |n| state_of(n) == Some(LifecycleState::Ready))
+        .await;
+    beat.crashed(1).await;
+    let run = tokio::time::timeout(PATIENCE, async {
+        loop {
+            if let Ok(text) = std::fs::read_to_string(&runs) {
+                if text.lines().count() >= 2 {
+                    return text;
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+    })
+    .await;
+    let Ok(run) = run else {
+        panic!("the agent ran nothing: {:#?}", worker(&stack.nodes().await));
+    };
+    assert_eq!(
+        run.lines().collect::<Vec<_>>(),
+        [
+            format!("reset-failed {WORKER}.service"),
+            format!("restart {WORKER}.service")
+        ],
+        "reset, then restart, exactly as listed"
+    );
+    // The supervisor brought it back.
+    let back = live(&stack.redis.url());
+    let nodes = stack
+        .wait_nodes("the agent's answer recorded", |n| {
+            worker(n)
+                .and_then(|w| w.recovery.as_ref())
+                .and_then(|r| r.last_action.as_ref())
+                .is_some_and(|l| l.ok.is_some())
+        })
+        .await;
+    let last = worker(&nodes)
+        .unwrap()
+        .recovery
+        .clone()
+        .unwrap()
+        .last_action
+        .unwrap();
+    assert_eq!(
+        (last.ok, last.action.as_str()),
+        (Some(true), "reset_and_restart")
+    );
+    assert!(last.result.unwrap().contains("done"));
+    stack
+        .wait_nodes("ready again", |n| {
+            state_of(n) == Some(LifecycleState::Ready)
+        })
+        .await;
+    watch_for(&stack, 3).await;
+    assert_eq!(
+        std::fs::read_to_string(&runs).unwrap().lines().count(),
+        2,
+        "once"
+    );
+    let log = events(&stack).await;
+    assert_eq!(audits(&log, "acted").len(), 1);
+    back.stop().await;
+    agent.kill().await.unwrap();
+    stack.stop().await;
+    let _ = std::fs::remove_dir_all(&dir);
 }
