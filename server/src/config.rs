@@ -7,6 +7,7 @@
 //! - [`topology`]: hosts and workers (`queue_host`, `[[hosts]]`, `[[workers]]`).
 //! - [`alerts`]: `[alerts]` and its environment variables.
 //! - [`lifecycle`]: `[lifecycle]`, the limits of the lifecycle judgement.
+//! - [`recovery`]: `[recovery]`, what the recovery guard may do.
 //! - [`http`]: `[http]`, the HTTP server's timeouts and caps.
 //! - [`redis_tls`]: the CA and client certificate for `rediss://`.
 //! - [`error`]: what a bad configuration says.
@@ -18,6 +19,7 @@ pub mod effective;
 pub mod error;
 pub mod http;
 pub mod lifecycle;
+pub mod recovery;
 pub mod redis_tls;
 pub mod topology;
 
@@ -33,6 +35,7 @@ use self::error::invalid;
 pub use self::error::ConfigError;
 pub use self::http::HttpLimits;
 pub use self::lifecycle::LifecycleSettings;
+pub use self::recovery::RecoverySettings;
 pub use self::redis_tls::RedisTls;
 pub use self::topology::{seed_topology, Host, Topology, WorkerSpec};
 use self::topology::{topology, FileWorker};
@@ -64,6 +67,8 @@ pub struct Config {
     pub lifecycle: LifecycleSettings,
     /// The HTTP server's timeouts and caps (`[http]`).
     pub http: HttpLimits,
+    /// The recovery guard (`[recovery]`).
+    pub recovery: RecoverySettings,
     /// Who may act through the admin API (`PULSEBOARD_ADMIN_TOKENS`); nobody when empty.
     pub admin_tokens: admin::AdminTokens,
 }
@@ -83,6 +88,7 @@ impl Default for Config {
             alerts: AlertSettings::default(),
             lifecycle: LifecycleSettings::default(),
             http: HttpLimits::default(),
+            recovery: RecoverySettings::default(),
             admin_tokens: admin::AdminTokens::default(),
         }
     }
@@ -108,6 +114,7 @@ struct FileConfig {
     alerts: Option<FileAlerts>,
     lifecycle: Option<lifecycle::FileLifecycle>,
     http: Option<http::FileHttp>,
+    recovery: Option<recovery::FileRecovery>,
 }
 
 /// The layers above the file: environment and flags (clap merges those two, flags winning).
@@ -236,6 +243,7 @@ impl Config {
             topology,
             alerts,
             lifecycle: lifecycle::resolve(file.lifecycle)?,
+            recovery: recovery::resolve(file.recovery)?,
             http: http::resolve(file.http)?,
             admin_tokens: overrides.admin_tokens.clone(),
         })
