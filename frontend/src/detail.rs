@@ -5,10 +5,11 @@
 use leptos::prelude::*;
 use pulseboard_shared::{link_status, state_label, Lang, WorkerStatus};
 
-use crate::card::serde_name;
 use crate::recovery::RecoverySection;
 use crate::stream::feed;
-use crate::text::{field_name, kind_name, lang, localize_reason, t, yes_no, Text};
+use crate::text::{
+    field_name, kind_name, lang, lifecycle_name, link_name, localize_reason, t, yes_no, Text,
+};
 
 /// The panel for the worker named by `selected`; closes by clearing it.
 ///
@@ -81,10 +82,10 @@ fn fields(w: &WorkerStatus, lang: Lang, age_now: Option<u64>) -> Vec<(&'static s
         ("alive", yes_no(lang, w.alive).to_owned()),
         ("state", opt(&w.state)),
         ("label", state_label(w, lang).to_owned()),
-        ("link", link_status(w).as_str().to_owned()),
+        ("link", link_name(lang, link_status(w)).to_owned()),
         (
             "lifecycle",
-            lifecycle.map_or_else(dash, |l| serde_name(&l.state)),
+            lifecycle.map_or_else(dash, |l| lifecycle_name(lang, l.state).to_owned()),
         ),
         (
             "reason",

@@ -206,6 +206,38 @@ pub fn condition_name(lang: Lang, condition: Condition) -> &'static str {
     }
 }
 
+/// A lifecycle state's name (the detail panel's `lifecycle` row).
+pub fn lifecycle_name(lang: Lang, state: pulseboard_shared::LifecycleState) -> &'static str {
+    use pulseboard_shared::LifecycleState as S;
+    let (ko, en) = match state {
+        S::Starting => ("시작 중", "starting"),
+        S::Ready => ("준비됨", "ready"),
+        S::Unhealthy => ("이상", "unhealthy"),
+        S::Late => ("신호 지연", "late"),
+        S::Stalled => ("멈춤", "stalled"),
+        S::Draining => ("종료 준비", "draining"),
+        S::Stopped => ("정상 종료", "stopped"),
+        S::Failed => ("시작 실패", "failed"),
+        S::Down => ("다운", "down"),
+    };
+    match lang {
+        Lang::Ko => ko,
+        Lang::En => en,
+    }
+}
+
+/// A link's status (the detail panel's `link` row).
+pub fn link_name(lang: Lang, status: pulseboard_shared::LinkStatus) -> &'static str {
+    use pulseboard_shared::LinkStatus as S;
+    match (lang, status) {
+        (Lang::Ko, S::Healthy) => "정상",
+        (Lang::Ko, S::Paused) => "일시 정지",
+        (Lang::Ko, S::Down) => "끊김",
+        (Lang::Ko, S::Degraded) => "실패 누적",
+        (Lang::En, s) => s.as_str(),
+    }
+}
+
 /// A kind of worker, as a group's heading.
 pub fn kind_name(lang: Lang, kind: &str) -> String {
     let ko = match kind {
