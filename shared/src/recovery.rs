@@ -557,8 +557,11 @@ pub enum GuardState {
 }
 
 /// What a person should do, for the page to say in its own language.
+///
+/// Read through a flat [`AdviceWire`] (the same JSON): serde's derive for an internally tagged
+/// enum buffers the whole value first, and that machinery cost the page 11 KB of wasm.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "advice", rename_all = "snake_case")]
+#[serde(tag = "advice", rename_all = "snake_case", try_from = "AdviceWire")]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum Advice {
     /// Restart the worker, by this route.
@@ -586,6 +589,43 @@ pub enum Advice {
         /// How a restart would go.
         route: Route,
     },
+}
+
+/// [`Advice`] as it is written: which advice, and the field it carries.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AdviceWire {
+    advice: AdviceKind,
+    #[serde(default)]
+    route: Option<Route>,
+    #[serde(default)]
+    host: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum AdviceKind {
+    Restart,
+    CheckHost,
+    AgentUnreachable,
+    NotAllowListed,
+    CrashLoop,
+}
+
+impl TryFrom<AdviceWire> for Advice {
+    type Error = &'static str;
+
+    fn try_from(w: AdviceWire) -> Result<Self, Self::Error> {
+        let route = w.route.ok_or("this advice needs a route");
+        let host = w.host.ok_or("this advice needs a host");
+        Ok(match w.advice {
+            AdviceKind::Restart => Self::Restart { route: route? },
+            AdviceKind::CrashLoop => Self::CrashLoop { route: route? },
+            AdviceKind::CheckHost => Self::CheckHost { host: host? },
+            AdviceKind::AgentUnreachable => Self::AgentUnreachable { host: host? },
+            AdviceKind::NotAllowListed => Self::NotAllowListed { host: host? },
+        })
+    }
 }
 
 impl Advice {
@@ -1173,6 +1213,25 @@ mod tests {
         let json = serde_json::to_value(&v).unwrap();
         assert_eq!(json["state"], "circuit_open");
         assert_eq!(json["advice"]["advice"], "crash_loop");
+        for advice in [
+            Advice::Restart {
+                route: Route::Heartbeat,
+            },
+            Advice::CheckHost {
+                host: "gpu-1".into(),
+            },
+            Advice::CrashLoop {
+                route: Route::Agent,
+            },
+        ] {
+            let text = serde_json::to_string(&advice).unwrap();
+            assert_eq!(
+                serde_json::from_str::<Advice>(&text).unwrap(),
+                advice,
+                "{text}"
+            );
+        }
+        assert!(serde_json::from_str::<Advice>(r#"{"advice":"check_host"}"#).is_err());
     }
 
     #[test]
