@@ -460,6 +460,7 @@ pub fn attach_views(
     now: u64,
 ) {
     let empty = Memory::default();
+    let fleet = Fleet::new(nodes);
     let views: Vec<Option<RecoveryView>> = nodes
         .workers
         .iter()
@@ -474,7 +475,7 @@ pub fn attach_views(
             if !triggered && memory.is_empty() {
                 return None;
             }
-            let decision = match situation(nodes, w, now) {
+            let decision = match fleet.situation(w, now) {
                 Some(s) => decide(&policy, memory, &s),
                 None => Decision::Idle,
             };
@@ -788,31 +789,57 @@ impl Block {
 }
 
 /// What the guard sees of `worker` in `nodes` at `now`: `None` for a worker without a lifecycle
-/// judgement (it is never acted on).
+/// judgement (it is never acted on). For many workers, build a [`Fleet`] once instead.
 pub fn situation(nodes: &Nodes, worker: &WorkerStatus, now: u64) -> Option<Situation> {
-    let lifecycle = worker.lifecycle.as_ref()?;
-    let host = worker.host.clone();
-    let agent = host
-        .as_deref()
-        .and_then(|h| nodes.agents.iter().find(|a| a.host == h));
-    let same_host = || {
-        nodes
-            .workers
-            .iter()
-            .filter(|w| w.host.is_some() && w.host == worker.host)
-    };
-    Some(Situation {
-        now,
-        state: lifecycle.state,
-        state_age_s: lifecycle.age_s.unwrap_or(0),
-        redis_ok: nodes.redis_ok,
-        paused_by_flag: nodes.paused && worker.kind != WorkerKind::Watcher,
-        agent_reachable: agent.is_some_and(|a| a.alive),
-        agent_allows: agent.is_some_and(|a| a.workers.contains(&worker.name)),
-        host_all_down: same_host().count() >= 2
-            && same_host().all(|w| w.lifecycle.as_ref().is_some_and(|l| l.state == L::Down)),
-        host,
-    })
+    Fleet::new(nodes).situation(worker, now)
+}
+
+/// A snapshot with its hosts counted once (workers, workers down), so judging every worker of
+/// a large fleet stays linear.
+pub struct Fleet<'a> {
+    nodes: &'a Nodes,
+    hosts: std::collections::HashMap<&'a str, (usize, usize)>,
+}
+
+impl<'a> Fleet<'a> {
+    /// Counts `nodes`' hosts.
+    pub fn new(nodes: &'a Nodes) -> Self {
+        let mut hosts = std::collections::HashMap::new();
+        for w in &nodes.workers {
+            if let Some(host) = w.host.as_deref() {
+                let down = w.lifecycle.as_ref().is_some_and(|l| l.state == L::Down);
+                let (all, downs) = hosts.entry(host).or_insert((0, 0));
+                *all += 1;
+                *downs += usize::from(down);
+            }
+        }
+        Self { nodes, hosts }
+    }
+
+    /// What the guard sees of `worker` at `now` (see [`situation`]).
+    pub fn situation(&self, worker: &WorkerStatus, now: u64) -> Option<Situation> {
+        let lifecycle = worker.lifecycle.as_ref()?;
+        let nodes = self.nodes;
+        let host = worker.host.clone();
+        let agent = host
+            .as_deref()
+            .and_then(|h| nodes.agents.iter().find(|a| a.host == h));
+        let (all, down) = host
+            .as_deref()
+            .and_then(|h| self.hosts.get(h).copied())
+            .unwrap_or((0, 0));
+        Some(Situation {
+            now,
+            state: lifecycle.state,
+            state_age_s: lifecycle.age_s.unwrap_or(0),
+            redis_ok: nodes.redis_ok,
+            paused_by_flag: nodes.paused && worker.kind != WorkerKind::Watcher,
+            agent_reachable: agent.is_some_and(|a| a.alive),
+            agent_allows: agent.is_some_and(|a| a.workers.contains(&worker.name)),
+            host_all_down: all >= 2 && down == all,
+            host,
+        })
+    }
 }
 
 /// How a restart reaches a worker in `state`: one that still beats reads it from its

@@ -16,7 +16,7 @@ use chrono::{SecondsFormat, Utc};
 use pulseboard_shared::agent::{AgentAction, Request};
 use pulseboard_shared::command::{Action, Command};
 use pulseboard_shared::recovery::{
-    decide, remember, settle, situation, AuditEntry, Block, Decision, LastAction, Override, Route,
+    decide, remember, settle, AuditEntry, Block, Decision, Fleet, LastAction, Override, Route,
 };
 use pulseboard_shared::{LifecycleState, WorkerStatus};
 use tokio::sync::watch;
@@ -151,6 +151,7 @@ async fn round(
     }
 
     let mut outgoing = Vec::new();
+    let fleet = Fleet::new(nodes);
     for w in &nodes.workers {
         let policy = settings.policy_for(&w.name, w.kind.as_str());
         let mut memory = stored.workers.get(&w.name).cloned().unwrap_or_default();
@@ -161,7 +162,7 @@ async fn round(
         if !triggered && memory.is_empty() {
             continue;
         }
-        let Some(s) = situation(nodes, w, now) else {
+        let Some(s) = fleet.situation(w, now) else {
             continue;
         };
         let answer = memory.last.as_ref().and_then(|l| answers.remove(&l.id));
