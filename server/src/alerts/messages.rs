@@ -60,7 +60,7 @@ pub fn render(t: &Transition, language: Language) -> String {
         (AlertKind::RecoveryFailed, true) => format!("⚠️ [{name}] 재시작 실패{}", why(t)),
         (AlertKind::RecoveryFailed, false) => format!("⚠️ [{name}] restart failed{}", why(t)),
         (AlertKind::CircuitOpen, true) => {
-            format!("⛔ [{name}] 자동 복구 중단: {count}회 재시작 후에도 복구 안 됨, 직접 확인 필요")
+            format!("⛔ [{name}] 자동 복구 중단: {count}회 재시작 후에도 복구 안 됨. 로그를 보고 원인을 고친 뒤 복구를 초기화하세요")
         }
         (AlertKind::CircuitOpen, false) => format!(
             "⛔ [{name}] automatic recovery stopped after {count} restarts: a person must look{}",
