@@ -191,11 +191,10 @@ impl RecoverySummary {
             .iter()
             .filter_map(|w| w.recovery.as_ref().map(|r| (w, r)))
         {
-            let state = serde_json::to_value(r.state)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_owned))
-                .unwrap_or_default();
-            *summary.states.entry(state).or_default() += 1;
+            *summary
+                .states
+                .entry(r.state.as_str().to_owned())
+                .or_default() += 1;
             if r.state == GuardState::CircuitOpen {
                 summary.circuit_open.push(w.name.clone());
             }

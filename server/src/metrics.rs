@@ -104,11 +104,10 @@ impl Collector for Fleet {
         )?;
         for w in workers {
             if let Some(l) = &w.lifecycle {
-                let state = serde_json::to_value(l.state)
-                    .ok()
-                    .and_then(|v| v.as_str().map(str::to_owned))
-                    .unwrap_or_default();
-                let labels = [("worker", w.name.clone()), ("state", state)];
+                let labels = [
+                    ("worker", w.name.clone()),
+                    ("state", l.state.as_str().into()),
+                ];
                 ConstGauge::new(1).encode(family.encode_family(&labels)?)?;
             }
         }
@@ -202,11 +201,10 @@ impl Collector for Fleet {
         )?;
         for w in workers {
             if let Some(r) = &w.recovery {
-                let state = serde_json::to_value(r.state)
-                    .ok()
-                    .and_then(|v| v.as_str().map(str::to_owned))
-                    .unwrap_or_default();
-                let labels = [("worker", w.name.clone()), ("state", state)];
+                let labels = [
+                    ("worker", w.name.clone()),
+                    ("state", r.state.as_str().into()),
+                ];
                 ConstGauge::new(1).encode(family.encode_family(&labels)?)?;
             }
         }

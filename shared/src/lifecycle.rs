@@ -79,6 +79,21 @@ pub enum LifecycleState {
 }
 
 impl LifecycleState {
+    /// The state as contract 2 spells it (the same as its serde form; a test checks).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Starting => "starting",
+            Self::Ready => "ready",
+            Self::Unhealthy => "unhealthy",
+            Self::Late => "late",
+            Self::Stalled => "stalled",
+            Self::Draining => "draining",
+            Self::Stopped => "stopped",
+            Self::Failed => "failed",
+            Self::Down => "down",
+        }
+    }
+
     /// Whether the worker's process is running (contract 2's `alive`).
     pub fn running(self) -> bool {
         !matches!(self, Self::Stopped | Self::Down)

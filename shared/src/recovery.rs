@@ -34,6 +34,15 @@ pub enum Mode {
 }
 
 impl Mode {
+    /// The mode as the configuration spells it (the same as its serde form; a test checks).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Off => "off",
+            Self::Recommend => "recommend",
+            Self::Auto => "auto",
+        }
+    }
+
     /// Reads `off`, `recommend` or `auto`.
     pub fn parse(text: &str) -> Option<Self> {
         match text {
@@ -555,6 +564,22 @@ pub enum GuardState {
     Held,
     /// The attempts' limit was reached: no automatic action until it closes.
     CircuitOpen,
+}
+
+impl GuardState {
+    /// The state as contract 2 spells it (the same as its serde form; a test checks).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Idle => "idle",
+            Self::Waiting => "waiting",
+            Self::Backoff => "backoff",
+            Self::Acting => "acting",
+            Self::Recommending => "recommending",
+            Self::Blocked => "blocked",
+            Self::Held => "held",
+            Self::CircuitOpen => "circuit_open",
+        }
+    }
 }
 
 /// What a person should do, for the page to say in its own language.
@@ -1299,6 +1324,41 @@ mod tests {
                 .unwrap()
                 .paused_by_flag
         );
+    }
+
+    #[test]
+    fn spellings_are_the_serde_forms() {
+        let serde = |v: serde_json::Value| v.as_str().unwrap().to_owned();
+        for m in [Mode::Off, Mode::Recommend, Mode::Auto] {
+            assert_eq!(m.as_str(), serde(serde_json::to_value(m).unwrap()));
+            assert_eq!(Mode::parse(m.as_str()), Some(m));
+        }
+        use GuardState as G;
+        for g in [
+            G::Idle,
+            G::Waiting,
+            G::Backoff,
+            G::Acting,
+            G::Recommending,
+            G::Blocked,
+            G::Held,
+            G::CircuitOpen,
+        ] {
+            assert_eq!(g.as_str(), serde(serde_json::to_value(g).unwrap()));
+        }
+        for l in [
+            L::Starting,
+            L::Ready,
+            L::Unhealthy,
+            L::Late,
+            L::Stalled,
+            L::Draining,
+            L::Stopped,
+            L::Failed,
+            L::Down,
+        ] {
+            assert_eq!(l.as_str(), serde(serde_json::to_value(l).unwrap()));
+        }
     }
 
     #[test]

@@ -88,21 +88,13 @@ pub fn to_toml(config: &Config) -> String {
 
     let r = &config.recovery;
     let mut recovery = Table::new();
-    let mode = |m: &pulseboard_shared::recovery::Mode| {
-        Value::String(
-            serde_json::to_value(m)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_owned))
-                .unwrap_or_default(),
-        )
-    };
+    let mode = |m: &pulseboard_shared::recovery::Mode| text(m.as_str());
     recovery.insert("mode".into(), mode(&r.policy.mode));
     let triggers = r.policy.triggers.iter().map(|t| {
-        let state = serde_json::to_value(t.state)
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_owned))
-            .unwrap_or_default();
-        (state, Value::Integer(t.after_s as i64))
+        (
+            t.state.as_str().to_owned(),
+            Value::Integer(t.after_s as i64),
+        )
     });
     recovery.insert("triggers".into(), Value::Table(triggers.collect()));
     for (key, value) in [
