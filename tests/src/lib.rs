@@ -140,6 +140,25 @@ impl Stack {
     }
 }
 
+/// Sends signal `name` (`TERM`, `KILL`, `USR1`, ...) to `child`, as an operator's `kill` would.
+pub fn signal(child: &tokio::process::Child, name: &str) {
+    let sent = std::process::Command::new("kill")
+        .args([&format!("-{name}"), &child.id().unwrap().to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+}
+
+/// `child`'s exit code, waiting at most [`PATIENCE`]; a death by signal fails the test.
+pub async fn exit_code(child: &mut tokio::process::Child) -> i32 {
+    tokio::time::timeout(PATIENCE, child.wait())
+        .await
+        .expect("the process exits in time")
+        .unwrap()
+        .code()
+        .expect("an exit code, not a signal")
+}
+
 /// Calls `probe` every 25 ms until it returns `Some`, for at most [`PATIENCE`].
 pub async fn eventually<T, F, Fut>(what: &str, mut probe: F) -> Option<T>
 where

@@ -14,7 +14,7 @@ use pulseboard_shared::agent::{
     beat_key, requests_key, started_key, AgentAction, AgentResult, Beat, Outcome, Request, GROUP,
     RESULTS_KEY, STDERR_TAIL_BYTES,
 };
-use pulseboard_tests::{eventually, pulseboard_bin, PATIENCE};
+use pulseboard_tests::{eventually, exit_code, pulseboard_bin, signal};
 use redis::aio::MultiplexedConnection;
 use redis::AsyncCommands;
 use tokio::process::{Child, Command};
@@ -211,23 +211,6 @@ impl Scene {
         self.redis.stop().await;
         let _ = std::fs::remove_dir_all(&self.dir);
     }
-}
-
-fn signal(child: &Child, name: &str) {
-    let sent = std::process::Command::new("kill")
-        .args([&format!("-{name}"), &child.id().unwrap().to_string()])
-        .status()
-        .unwrap();
-    assert!(sent.success());
-}
-
-async fn exit_code(child: &mut Child) -> i32 {
-    tokio::time::timeout(PATIENCE, child.wait())
-        .await
-        .expect("the agent exits in time")
-        .unwrap()
-        .code()
-        .expect("an exit code, not a signal")
 }
 
 #[tokio::test]

@@ -7,7 +7,7 @@ use std::process::Stdio;
 
 use pulseboard_shared::heartbeat::heartbeat_key;
 use pulseboard_shared::{LifecycleState as L, Nodes};
-use pulseboard_tests::{pulseboard_bin, Stack, PATIENCE};
+use pulseboard_tests::{exit_code, pulseboard_bin, signal, Stack, PATIENCE};
 use redis::AsyncCommands;
 use tokio::process::{Child, Command};
 
@@ -43,23 +43,6 @@ fn python(code: &str) -> Vec<&str> {
     vec!["python3", "-u", "-c", code]
 }
 
-fn signal(child: &Child, name: &str) {
-    let sent = std::process::Command::new("kill")
-        .args([&format!("-{name}"), &child.id().unwrap().to_string()])
-        .status()
-        .unwrap();
-    assert!(sent.success());
-}
-
-async fn exit_code(mut child: Child) -> i32 {
-    tokio::time::timeout(PATIENCE, child.wait())
-        .await
-        .expect("the wrapper exits in time")
-        .unwrap()
-        .code()
-        .expect("an exit code")
-}
-
 const SERVES_UNTIL_TERM: &str = "import signal, sys, time
 signal.signal(signal.SIGTERM, lambda *a: sys.exit(0))
 print('loading'); time.sleep(0.3); print('listening on 9000')
@@ -91,7 +74,11 @@ async fn ready_by_a_log_line_then_sigterm_is_a_clean_stop_not_a_crash() {
     // The program's output passes through unchanged.
     let mut out = child.stdout.take().unwrap();
     signal(&child, "TERM");
-    assert_eq!(exit_code(child).await, 0, "the program's own exit code");
+    assert_eq!(
+        exit_code(&mut child).await,
+        0,
+        "the program's own exit code"
+    );
     let mut text = String::new();
     tokio::io::AsyncReadExt::read_to_string(&mut out, &mut text)
         .await
@@ -117,7 +104,7 @@ async fn ready_by_a_log_line_then_sigterm_is_a_clean_stop_not_a_crash() {
 #[tokio::test]
 async fn a_crash_is_down_at_once_with_its_exit_code() {
     let stack = Stack::start().await;
-    let child = wrap(
+    let mut child = wrap(
         &stack,
         &[],
         &python("import time, sys; time.sleep(0.5); sys.exit(3)"),
@@ -126,7 +113,7 @@ async fn a_crash_is_down_at_once_with_its_exit_code() {
         .wait_nodes("ready when started", |n| state(n) == Some(L::Ready))
         .await;
     assert_eq!(
-        exit_code(child).await,
+        exit_code(&mut child).await,
         3,
         "the wrapper exits with the program's code"
     );
@@ -153,7 +140,7 @@ async fn ready_by_a_file_and_failed_when_it_never_comes() {
     std::fs::create_dir_all(&dir).unwrap();
     let flag = dir.join("ready");
     let flag_text = flag.to_str().unwrap();
-    let child = wrap(
+    let mut child = wrap(
         &stack,
         &["--ready-file", flag_text],
         &python("import time; time.sleep(60)"),
@@ -175,7 +162,7 @@ async fn ready_by_a_file_and_failed_when_it_never_comes() {
         .wait_nodes("ready once the file exists", |n| state(n) == Some(L::Ready))
         .await;
     signal(&child, "TERM");
-    exit_code(child).await;
+    exit_code(&mut child).await;
     let _ = std::fs::remove_dir_all(&dir);
     stack.stop().await;
 }
@@ -187,12 +174,12 @@ async fn ready_by_http() {
     let url = format!("http://127.0.0.1:{port}/");
     let port = port.to_string();
     let program = ["python3", "-m", "http.server", &port, "--bind", "127.0.0.1"];
-    let child = wrap(&stack, &["--ready-http", &url], &program);
+    let mut child = wrap(&stack, &["--ready-http", &url], &program);
     stack
         .wait_nodes("ready once the URL answers", |n| state(n) == Some(L::Ready))
         .await;
     signal(&child, "TERM");
-    exit_code(child).await;
+    exit_code(&mut child).await;
     stack.stop().await;
 }
 
@@ -207,7 +194,7 @@ time.sleep(60)";
 #[tokio::test]
 async fn sd_notify_says_ready_and_a_missed_watchdog_is_unhealthy() {
     let stack = Stack::start().await;
-    let child = wrap(
+    let mut child = wrap(
         &stack,
         &["--notify", "--watchdog-s", "1"],
         &python(NOTIFIES),
@@ -225,7 +212,7 @@ async fn sd_notify_says_ready_and_a_missed_watchdog_is_unhealthy() {
         Some("watchdog missed")
     );
     signal(&child, "TERM");
-    exit_code(child).await;
+    exit_code(&mut child).await;
     stack.stop().await;
 }
 
@@ -262,7 +249,7 @@ async fn sigterm_shows_draining_until_the_program_has_finished() {
     let stack = Stack::start().await;
     // Ready once its SIGTERM handler is in place (it says so).
     let flags = ["--stop-timeout", "10", "--ready-log", "^serving$"];
-    let child = wrap(&stack, &flags, &python(DRAINS_SLOWLY));
+    let mut child = wrap(&stack, &flags, &python(DRAINS_SLOWLY));
     stack
         .wait_nodes("ready", |n| state(n) == Some(L::Ready))
         .await;
@@ -276,7 +263,7 @@ async fn sigterm_shows_draining_until_the_program_has_finished() {
         lifecycle(&draining).unwrap().1.as_deref(),
         Some("SIGTERM received")
     );
-    assert_eq!(exit_code(child).await, 0);
+    assert_eq!(exit_code(&mut child).await, 0);
     stack
         .wait_nodes("then stopped", |n| state(n) == Some(L::Stopped))
         .await;
@@ -299,7 +286,7 @@ async fn a_program_deaf_to_sigterm_is_killed_after_the_stop_timeout() {
         "--version",
         "2.0.1",
     ];
-    let child = wrap(&stack, &flags, &python(IGNORES_TERM));
+    let mut child = wrap(&stack, &flags, &python(IGNORES_TERM));
     let ready = stack
         .wait_nodes("ready", |n| state(n) == Some(L::Ready))
         .await;
@@ -307,7 +294,7 @@ async fn a_program_deaf_to_sigterm_is_killed_after_the_stop_timeout() {
     assert_eq!(declared.version.as_deref(), Some("2.0.1"));
     signal(&child, "TERM");
     assert_eq!(
-        exit_code(child).await,
+        exit_code(&mut child).await,
         128 + 9,
         "its group was SIGKILLed after --stop-timeout"
     );
@@ -361,7 +348,7 @@ async fn sighup_reaches_the_program_and_a_lost_redis_leaves_it_running() {
         })
         .await;
     signal(&child, "TERM");
-    assert_eq!(exit_code(child).await, 0);
+    assert_eq!(exit_code(&mut child).await, 0);
     stack
         .wait_nodes("stopped", |n| state(n) == Some(L::Stopped))
         .await;
@@ -417,7 +404,7 @@ async fn commands_reach_the_program_quiet_by_its_signal_and_restart_exits_75() {
     .await;
     assert!(quiet.is_ok(), "the program got its quiet signal");
     ask(&stack, Action::Restart, "c-2").await;
-    assert_eq!(exit_code(child).await, RESTART_EXIT_CODE);
+    assert_eq!(exit_code(&mut child).await, RESTART_EXIT_CODE);
     stack
         .wait_nodes("stopped cleanly, not crashed", |n| {
             state(n) == Some(L::Stopped)
@@ -429,12 +416,12 @@ async fn commands_reach_the_program_quiet_by_its_signal_and_restart_exits_75() {
 #[tokio::test]
 async fn a_stop_command_ends_the_program_and_the_wrapper_exits_0() {
     let stack = Stack::start().await;
-    let child = wrap(&stack, &[], &python(SERVES_UNTIL_TERM));
+    let mut child = wrap(&stack, &[], &python(SERVES_UNTIL_TERM));
     stack
         .wait_nodes("ready", |n| state(n) == Some(L::Ready))
         .await;
     ask(&stack, pulseboard_shared::command::Action::Stop, "c-3").await;
-    assert_eq!(exit_code(child).await, 0);
+    assert_eq!(exit_code(&mut child).await, 0);
     stack
         .wait_nodes("stopped", |n| state(n) == Some(L::Stopped))
         .await;
