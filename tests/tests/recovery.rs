@@ -62,8 +62,13 @@ fn supervise(redis_url: String, stall: impl Fn(usize) -> bool + Send + 'static) 
 }
 
 fn live(redis_url: &str) -> Handle {
+    live_every(redis_url, Duration::from_secs(1))
+}
+
+/// A life beating every `interval` (it takes its commands with each beat).
+fn live_every(redis_url: &str, interval: Duration) -> Handle {
     let options = Options {
-        interval: Duration::from_secs(1),
+        interval,
         phase: Phase::Ready,
         ..Options::default()
     };
@@ -397,7 +402,8 @@ async fn a_manual_restart_skips_the_backoff_but_not_one_in_flight() {
         c.recovery.policy.mode = Mode::Recommend;
     })
     .await;
-    let beat = live(&stack.redis.url());
+    // Beats far apart: the restart waits on its list, in flight, while the test looks.
+    let beat = live_every(&stack.redis.url(), Duration::from_secs(30));
     beat.job_started("stuck-job");
     let nodes = stack
         .wait_nodes("a recommendation", |n| {
