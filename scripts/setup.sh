@@ -2,7 +2,8 @@
 # Installs what pulseboard needs to build, run and test on a fresh Debian machine, skipping
 # whatever is already there. Safe to run again. Everything it fetches comes from apt, rustup,
 # crates.io and npm.
-#   apt:    redis-server, chromium, chromium-driver, fonts (Korean glyphs, emoji)
+#   apt:    redis-server, chromium, chromium-driver, fonts (Korean glyphs, emoji), python3 (the
+#           seed-worker fixture in tests/fixtures/)
 #   rustup: the wasm32-unknown-unknown target
 #   cargo:  wasm-bindgen-cli (the exact version in Cargo.lock), trunk 0.21.14
 #   npm:    binaryen 132 (wasm-opt) into .tools/ (Debian's binaryen 108 breaks wasm-bindgen output)
@@ -24,6 +25,7 @@ command -v chromedriver >/dev/null || need_apt+=(chromium-driver)
 [ -d /usr/share/fonts/opentype/noto ] || need_apt+=(fonts-noto-cjk)
 [ -f /usr/share/fonts/truetype/noto/NotoColorEmoji.ttf ] || need_apt+=(fonts-noto-color-emoji)
 command -v npm >/dev/null || need_apt+=(npm)
+command -v python3 >/dev/null || need_apt+=(python3)
 if [ ${#need_apt[@]} -gt 0 ]; then
   say "apt-get install ${need_apt[*]}"
   export DEBIAN_FRONTEND=noninteractive
@@ -53,4 +55,4 @@ if [ "$(.tools/node_modules/.bin/wasm-opt --version 2>/dev/null | grep -o 'versi
   mkdir -p .tools
   npm install --silent --no-audit --no-fund --prefix .tools "binaryen@$BINARYEN_VERSION" >/dev/null
 fi
-say "ready: redis-server $(redis-server --version | grep -o 'v=[0-9.]*'), $(chromium --version 2>/dev/null), trunk $TRUNK_VERSION, wasm-bindgen $WASM_BINDGEN_VERSION, wasm-opt $BINARYEN_VERSION"
+say "ready: redis-server $(redis-server --version | grep -o 'v=[0-9.]*'), $(chromium --version 2>/dev/null), trunk $TRUNK_VERSION, wasm-bindgen $WASM_BINDGEN_VERSION, wasm-opt $BINARYEN_VERSION, $(python3 --version)"

@@ -1,12 +1,13 @@
 //! Benchmark: `GET /api/agent-office/nodes` latency over one keep-alive connection, and Redis
-//! commands per refresh / per request, for pulseboard and for the seed's aggregator
-//! (`../shared/peers/seed_python`, run with uvicorn) on the same Redis, with 0 and with 100,000
-//! unrelated keys. Prints a table; asserts nothing.
+//! commands per refresh / per request, for pulseboard and, when `SEED_DIR` names the seed's folder
+//! (its `app.py`, run with uvicorn), for the seed's aggregator on the same Redis, with 0 and with
+//! 100,000 unrelated keys. Prints a table; asserts nothing.
 //!
 //!     cargo run --release -p pulseboard-tests --example bench_nodes
+//!     SEED_DIR=../shared/peers/seed_python cargo run --release -p pulseboard-tests --example bench_nodes
 //!
-//! Needs `pip install fastapi uvicorn redis` for the seed; without it, only pulseboard is measured.
-//! `SEED_DIR` overrides where the seed lives.
+//! The seed lives outside this repository and needs `pip install fastapi uvicorn redis`; without
+//! `SEED_DIR` (or without those packages) only pulseboard is measured, with a note saying so.
 
 use std::path::PathBuf;
 use std::process::Stdio;
@@ -89,11 +90,17 @@ async fn add_unrelated_keys(conn: &mut redis::aio::MultiplexedConnection, n: usi
 }
 
 async fn start_seed(redis_url: &str) -> Option<(tokio::process::Child, String)> {
-    let dir = std::env::var_os("SEED_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/peers/seed_python")
-        });
+    let Some(dir) = std::env::var_os("SEED_DIR").map(PathBuf::from) else {
+        eprintln!("SEED_DIR is not set: measuring pulseboard only (set it to the seed's folder to compare)");
+        return None;
+    };
+    if !dir.join("app.py").is_file() {
+        eprintln!(
+            "no app.py in SEED_DIR={}: measuring pulseboard only",
+            dir.display()
+        );
+        return None;
+    }
     let port = free_port().unwrap();
     let child = Command::new("python3")
         .args([

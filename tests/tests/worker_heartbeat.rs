@@ -255,8 +255,9 @@ async fn seed_cases_judged(writer: Writer) -> Vec<String> {
     for (name, kind, state) in beats {
         match writer {
             Writer::SeedPython => {
-                let payload = seed_python_payload(name, kind, state);
-                let _: () = r.set_ex(heartbeat_key(name), payload, 45).await.unwrap();
+                seed_python_beat(&stack.redis.url(), name, kind, state);
+                let ttl: i64 = r.ttl(heartbeat_key(name)).await.unwrap();
+                assert!((1..=45).contains(&ttl), "written with EX 45, TTL {ttl}");
             }
             Writer::Sdk => {
                 let options = Options {
@@ -311,36 +312,24 @@ enum Writer {
     Sdk,
 }
 
-/// A beat exactly as the seed's Python module builds it (`build_payload` in
-/// `shared/peers/seed_python/heartbeat.py`, run by python3).
-fn seed_python_payload(name: &str, kind: &str, state: &str) -> String {
-    let peers = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../shared/peers/seed_python"
-    );
-    assert!(
-        std::path::Path::new(peers).join("heartbeat.py").is_file(),
-        "the seed's Python module is expected in {peers}"
-    );
-    let extra = if kind == "watcher" {
-        format!("{{'mode': '{state}'}}")
-    } else {
-        "None".into()
-    };
-    let code = format!(
-        "import sys; sys.path.insert(0, {peers:?}); import heartbeat as h\n\
-         print(h.build_payload({name:?}, {kind:?}, {state:?}, h.WorkerStats(), {extra}))"
-    );
+/// One beat written by `tests/fixtures/seed_worker.py`, run by python3: the seed's Python worker
+/// (key, JSON fields and types, `EX 45`) mirrored into this repository so a clone needs nothing
+/// beside it.
+fn seed_python_beat(redis_url: &str, name: &str, kind: &str, state: &str) {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/seed_worker.py");
+    let mut args = vec![script, redis_url, name, kind, state];
+    if kind == "watcher" {
+        args.push(state); // the seed's watcher sends its mode as `extra`
+    }
     let out = std::process::Command::new("python3")
-        .args(["-c", &code])
+        .args(&args)
         .output()
-        .expect("python3 runs");
+        .expect("python3 runs (scripts/setup.sh installs it)");
     assert!(
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    String::from_utf8(out.stdout).unwrap().trim().to_owned()
 }
 
 #[tokio::test]
