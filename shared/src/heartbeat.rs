@@ -9,7 +9,7 @@ mod declared;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-pub use declared::Declared;
+pub use declared::{CurrentJob, Declared, Phase};
 
 /// How often a worker beats (seconds), as contract 1 promises.
 pub const HEARTBEAT_INTERVAL_S: u64 = 15;

@@ -8,6 +8,7 @@
 //! - [`nodes`]: contract 2, the JSON of `GET /api/agent-office/nodes`.
 //! - [`lifecycle`]: a worker's lifecycle state from its own signal first and time second.
 //! - [`patch`]: what changed between two snapshots, for the live stream; applied by the page.
+//! - [`guard`]: the recovery guard as the API shows it: mode, state, last action, block, advice.
 //! - [`recovery`]: the recovery guard: act, wait or hold back, bounded by backoff and a circuit.
 //! - [`rules`]: link status, state labels and colours: the meaning of a worker's record.
 //! - [`summary`]: one condition per worker, counted: the fleet at a glance.
@@ -21,6 +22,7 @@
 pub mod agent;
 pub mod arrange;
 pub mod command;
+pub mod guard;
 pub mod heartbeat;
 pub mod layout;
 pub mod lifecycle;

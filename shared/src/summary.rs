@@ -1,60 +1,12 @@
 //! The fleet at a glance: one condition per worker (the most urgent thing true of it), counted,
 //! and the totals of its queues. What the page's summary shows and filters on, at any size.
 
-use serde::{Deserialize, Serialize};
-
 use crate::lifecycle::LifecycleState as L;
+pub use crate::nodes::{Condition, ConditionCount, Summary};
 use crate::nodes::{LinkStatus, WorkerStatus};
 use crate::rules::link_status;
 
-/// The one word that says how a worker is, most urgent first (the order problems are listed in).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub enum Condition {
-    /// Gone without a word (key expired, crashed).
-    Down,
-    /// Never became ready.
-    Failed,
-    /// Busy on one job for too long.
-    Stalled,
-    /// Its own checks fail.
-    Unhealthy,
-    /// Jobs pile up in its dead letters.
-    Degraded,
-    /// Its beat is overdue.
-    Late,
-    /// Loading; not ready yet.
-    Starting,
-    /// Finishing its jobs before a stop.
-    Draining,
-    /// Held back by the pause flag (or says it is paused).
-    Paused,
-    /// Stopped cleanly.
-    Stopped,
-    /// Working on jobs.
-    Busy,
-    /// Fine and idle.
-    Healthy,
-}
-
 impl Condition {
-    /// Every condition, most urgent first.
-    pub const ALL: [Self; 12] = [
-        Self::Down,
-        Self::Failed,
-        Self::Stalled,
-        Self::Unhealthy,
-        Self::Degraded,
-        Self::Late,
-        Self::Starting,
-        Self::Draining,
-        Self::Paused,
-        Self::Stopped,
-        Self::Busy,
-        Self::Healthy,
-    ];
-
     /// `worker`'s condition.
     pub fn of(worker: &WorkerStatus) -> Self {
         match worker.lifecycle.as_ref().map(|l| l.state) {
@@ -83,62 +35,6 @@ impl Condition {
             _ => Self::Healthy,
         }
     }
-
-    /// Whether an operator should look: down, failed, stalled, unhealthy, degraded or late.
-    pub fn is_problem(self) -> bool {
-        self <= Self::Late
-    }
-
-    /// A stable spelling (JSON, the DOM, the stream's filter).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Down => "down",
-            Self::Failed => "failed",
-            Self::Stalled => "stalled",
-            Self::Unhealthy => "unhealthy",
-            Self::Degraded => "degraded",
-            Self::Late => "late",
-            Self::Starting => "starting",
-            Self::Draining => "draining",
-            Self::Paused => "paused",
-            Self::Stopped => "stopped",
-            Self::Busy => "busy",
-            Self::Healthy => "healthy",
-        }
-    }
-
-    /// The condition spelled `text`, if any.
-    pub fn parse(text: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|c| c.as_str() == text)
-    }
-}
-
-/// Counts per condition and totals over the fleet (contract 2's additive `summary`).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub struct Summary {
-    /// Workers in all.
-    pub workers: u64,
-    /// Workers with a problem (see [`Condition::is_problem`]).
-    pub problems: u64,
-    /// Workers per condition, most urgent first; conditions nobody is in are left out.
-    pub conditions: Vec<ConditionCount>,
-    /// Jobs waiting, over every queue.
-    pub queue_depth: u64,
-    /// Jobs in flight.
-    pub processing: u64,
-    /// Jobs in dead letters.
-    pub dead_letter: u64,
-}
-
-/// How many workers are in one condition.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub struct ConditionCount {
-    /// The condition.
-    pub condition: Condition,
-    /// How many workers are in it.
-    pub count: u64,
 }
 
 impl Summary {
@@ -168,14 +64,6 @@ impl Summary {
             .map(|c| c.count)
             .sum();
         summary
-    }
-
-    /// How many workers are in `condition`.
-    pub fn count(&self, condition: Condition) -> u64 {
-        self.conditions
-            .iter()
-            .find(|c| c.condition == condition)
-            .map_or(0, |c| c.count)
     }
 }
 

@@ -7,7 +7,47 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::{text_field, type_name};
-use crate::lifecycle::{CurrentJob, Phase};
+
+/// What a worker says about itself in contract 1's optional `phase`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub enum Phase {
+    /// Loading: not taking work yet.
+    Starting,
+    /// Taking work.
+    Ready,
+    /// Alive but its own checks fail (`reason`, `checks` say which).
+    Unhealthy,
+    /// Finishing its jobs before it stops; takes no new ones.
+    Draining,
+    /// The last beat of a clean stop.
+    Stopped,
+}
+
+impl Phase {
+    /// The phase spelled `text`, if it is one.
+    pub fn parse(text: &str) -> Option<Self> {
+        Some(match text {
+            "starting" => Self::Starting,
+            "ready" => Self::Ready,
+            "unhealthy" => Self::Unhealthy,
+            "draining" => Self::Draining,
+            "stopped" => Self::Stopped,
+            _ => return None,
+        })
+    }
+}
+
+/// The job a worker is busy with (contract 1's optional `current_job`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CurrentJob {
+    /// The job's id, as the worker names it.
+    pub id: String,
+    /// When the worker started it, UTC ISO 8601.
+    pub started_at: String,
+}
 
 /// A worker's own word on its lifecycle, beside the seed's fields of its heartbeat.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
