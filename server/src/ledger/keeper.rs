@@ -1,20 +1,16 @@
-//! The task that decides whether this process is the sender: it renews (or takes) the
-//! [lease](crate::alerts::lease) a few times per lease period, and releases it on shutdown so
-//! another process takes over at once instead of after the lease runs out.
-
-use std::sync::Arc;
+//! The task that decides whether this process holds a [`Lease`]: it renews (or takes) it a few
+//! times per lease period, and releases it on shutdown so another process takes over at once
+//! instead of after the lease runs out.
 
 use tokio::time::{Instant, MissedTickBehavior};
 
-use super::Shared;
-use crate::alerts::lease;
+use super::lease::Lease;
 use crate::shutdown::Shutdown;
 
-/// Runs until `shutdown`. After Redis returns, a process that was not the sender waits one
-/// period, so the sender that saw the outage reports its end.
-pub(super) async fn run(shared: Arc<Shared>, shutdown: Shutdown) {
-    let period = shared.settings.lease;
-    let lease_ms = period.as_millis() as u64;
+/// Keeps `lease` until `shutdown`. After Redis returns, a process that did not hold it waits one
+/// period, so the holder that saw the outage (it may report its end) keeps its role.
+pub async fn run(lease: Lease, shutdown: Shutdown) {
+    let period = lease.period();
     let mut tick = tokio::time::interval(period / 3);
     tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
     let mut outage = false;
@@ -27,23 +23,23 @@ pub(super) async fn run(shared: Arc<Shared>, shutdown: Shutdown) {
         if hold_off_until.is_some_and(|t| Instant::now() < t) {
             continue;
         }
-        match lease::hold(&shared.store, &shared.me, lease_ms).await {
-            Ok(held) if outage && held && !shared.is_sender() => {
-                // Just back; give the previous sender its period before competing. (The lease
+        match lease.hold().await {
+            Ok(held) if outage && held && !lease.held() => {
+                // Just back; give the previous holder its period before competing. (The lease
                 // was vacant; hand it back by not renewing it.)
                 outage = false;
-                let _ = lease::release(&shared.store, &shared.me).await;
+                let _ = lease.release().await;
                 hold_off_until = Some(Instant::now() + period);
             }
             Ok(held) => {
                 outage = false;
                 hold_off_until = None;
-                shared.set_leader(held);
+                lease.set_held(held);
             }
             Err(_) => outage = true, // keep the role: nobody else can take it without Redis
         }
     }
-    if shared.is_sender() {
-        let _ = lease::release(&shared.store, &shared.me).await;
+    if lease.held() {
+        let _ = lease.release().await;
     }
 }

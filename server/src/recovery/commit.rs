@@ -1,16 +1,17 @@
-//! What the recovery guard ([`crate::recovery`]) borrows from the alerts: the lease, so only one
-//! process of several decides; the outbox, so its alerts are delivered like any other; and the
-//! event log for its audit trail. Its memory, its alerts and its records are committed in the
-//! same fenced script as a transition, before anything is sent to a worker or an agent.
+//! Where the guard decides and how it commits: its own [lease](crate::ledger::lease), so only one
+//! process of several decides, whether or not that process sends alerts; and one fenced script
+//! holding its memory, the overrides it applied, its alerts and its audit records, committed
+//! before anything is sent to a worker or an agent. Its alerts are queued for this process's
+//! sinks when the alerts are on, and only recorded in the event log when they are off.
 
-use super::judge::raise;
-use super::now_ms;
 use crate::alerts::alert::Transition;
+use crate::alerts::engine::raise;
 use crate::alerts::history::Record;
 use crate::alerts::outbox::{self, Commit};
-use crate::alerts::sinks::Sink;
-use crate::alerts::store::Store;
 use crate::alerts::AlertsHandle;
+use crate::config::AlertSettings;
+use crate::ledger::lease::Lease;
+use crate::ledger::store::{Store, StoreError};
 
 /// What the guard commits in one go.
 pub struct GuardCommit<'a> {
@@ -24,51 +25,59 @@ pub struct GuardCommit<'a> {
     pub records: &'a [Record],
 }
 
-impl AlertsHandle {
-    /// Whether this process decides (holds the alerts' lease).
+/// The guard's seat: its lease, and this process's alerts (whose sinks get its alerts), if on.
+#[derive(Clone)]
+pub struct Seat {
+    /// Who decides.
+    pub lease: Lease,
+    /// The running alerts, when enabled.
+    pub alerts: Option<AlertsHandle>,
+}
+
+impl Seat {
+    /// Whether this process decides (holds the guard's lease).
     pub fn decides(&self) -> bool {
-        self.shared.is_sender()
+        self.lease.held()
     }
 
-    /// The alerts' Redis (the guard's keys live beside theirs).
+    /// The guard's Redis.
     pub fn store(&self) -> &Store {
-        &self.shared.store
+        self.lease.store()
     }
 
     /// Commits `c` if this process still holds the lease; `Ok(false)` if another one took it
-    /// (nothing was stored, and this process stops deciding).
-    pub async fn commit_guard(&self, c: GuardCommit<'_>) -> Result<bool, String> {
-        let s = &self.shared;
-        let now = now_ms();
+    /// (nothing was stored, and this process stops deciding). `settings` word the alerts.
+    pub async fn commit(
+        &self,
+        settings: &AlertSettings,
+        c: GuardCommit<'_>,
+    ) -> Result<bool, StoreError> {
+        let now = chrono::Utc::now().timestamp_millis();
         let alerts: Vec<_> = c
             .transitions
             .iter()
-            .map(|t| raise(t, &s.settings, now))
+            .map(|t| raise(t, settings, now))
             .collect();
-        let sinks: Vec<&'static str> = s.sinks.iter().map(Sink::name).collect();
-        let stored = outbox::commit(
-            &s.store,
-            Commit {
-                me: &s.me,
-                lease_ms: s.settings.lease.as_millis() as u64,
-                state: (s.store.keys.recovery(), c.memory),
-                trim: (s.store.keys.recovery_overrides(), c.overrides_applied),
-                alerts: &alerts,
-                records: c.records,
-                sinks: &sinks,
-                history_max: s.settings.history_max,
-            },
-        )
-        .await
-        .map_err(|e| e.to_string())?;
-        if stored {
-            if !alerts.is_empty() {
-                for wake in &s.wake {
-                    wake.notify_one();
-                }
-            }
-        } else {
-            s.set_leader(false);
+        let sinks = self
+            .alerts
+            .as_ref()
+            .map(AlertsHandle::sink_names)
+            .unwrap_or_default();
+        let keys = &self.store().keys;
+        let stored = outbox::commit(Commit {
+            lease: &self.lease,
+            state: (keys.recovery(), c.memory),
+            trim: (keys.recovery_overrides(), c.overrides_applied),
+            alerts: &alerts,
+            records: c.records,
+            sinks: &sinks,
+            history_max: settings.history_max,
+        })
+        .await?;
+        if !stored {
+            self.lease.set_held(false);
+        } else if let (Some(handle), false) = (&self.alerts, alerts.is_empty()) {
+            handle.wake();
         }
         Ok(stored)
     }
