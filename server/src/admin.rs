@@ -24,9 +24,10 @@ use pulseboard_shared::recovery::{AuditEntry, LastAction, Mode, Override, Route}
 use pulseboard_shared::WorkerStatus;
 use serde::{Deserialize, Serialize};
 
-use crate::alerts::history::{self, ApiError, Record, RecordKind};
-use crate::alerts::store::Store;
+use crate::alerts::history::{ApiError, Record, RecordKind};
 use crate::config::admin::AdminTokens;
+use crate::ledger::events;
+use crate::ledger::store::Store;
 use crate::recovery::send;
 use crate::snapshot::Hub;
 
@@ -248,7 +249,7 @@ pub(crate) async fn act(
             tracing::warn!(worker = %name, error = %e, "command sent but the guard was not told");
         }
     }
-    if let Err(e) = history::append(&admin.store, &records, admin.history_max).await {
+    if let Err(e) = events::append(&admin.store, &records, admin.history_max).await {
         tracing::warn!(worker = %name, error = %e, "command queued but not written to the event log");
     }
     tracing::info!(worker = %name, action = action_name, by, id = %command.id, "command queued");
@@ -438,7 +439,7 @@ async fn guard_overrides(
             )
         })
         .collect();
-    if let Err(e) = history::append(&admin.store, &records, admin.history_max).await {
+    if let Err(e) = events::append(&admin.store, &records, admin.history_max).await {
         tracing::warn!(worker = %name, error = %e, "guard change queued but not written to the event log");
     }
     let changes: Vec<String> = entries.iter().map(|(w, _)| (*w).to_owned()).collect();

@@ -13,21 +13,20 @@
 //! - [`transitions`]: snapshots to transitions; pure, the clock passed in.
 //! - [`messages`]: the texts, Korean (the seed's) or English.
 //! - [`sinks`]: Telegram `sendMessage` and a JSON webhook.
-//! - [`store`]: the keys and the connection.
-//! - [`lease`]: who sends.
 //! - [`outbox`]: undelivered alerts and the atomic commit of a transition.
 //! - [`history`]: the event log and `GET /api/agent-office/events`.
-//! - [`engine`]: the tasks that tie them together (lease keeper, judge, couriers) and their
-//!   status for `/readyz`.
+//! - [`engine`]: the tasks that tie them together (judge, couriers) and their status for
+//!   `/readyz`.
+//!
+//! Their keys, connection, lease and fenced commit script are the [`crate::ledger`]'s, shared
+//! with the recovery guard.
 
 pub mod alert;
 pub mod engine;
 pub mod history;
-pub mod lease;
 pub mod messages;
 pub mod outbox;
 pub mod sinks;
-pub mod store;
 pub mod transitions;
 
 pub use engine::AlertsHandle;

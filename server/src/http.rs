@@ -34,6 +34,8 @@ pub struct AppState {
     pub shutdown: Shutdown,
     /// The alerts, when enabled (their status is part of `/readyz`, not of readiness).
     pub alerts: Option<crate::alerts::AlertsHandle>,
+    /// The recovery guard's lease: whether this process decides (`None` in tests without one).
+    pub guard: Option<crate::ledger::lease::Lease>,
     /// One permit per open live stream (`http.max_streams`).
     pub streams: Arc<Semaphore>,
     /// `http.max_streams`, to count the open ones.
@@ -50,6 +52,7 @@ impl AppState {
             refresh,
             shutdown,
             alerts: None,
+            guard: None,
             streams: Arc::new(Semaphore::new(limits.max_streams)),
             max_streams: limits.max_streams,
             request_timeout: limits.request_timeout,
@@ -168,7 +171,7 @@ pub struct Readiness {
 /// The recovery guard over the whole fleet, for `/readyz`.
 #[derive(Debug, Default, Serialize, ToSchema)]
 pub struct RecoverySummary {
-    /// Whether this process decides (holds the alerts' lease); the others only show.
+    /// Whether this process decides (holds the guard's lease); the others only show.
     pub decider: bool,
     /// Workers per guard state (`acting`, `backoff`, `circuit_open`, ...), idle ones left out.
     pub states: std::collections::BTreeMap<String, usize>,
@@ -250,7 +253,7 @@ pub(crate) async fn readyz(State(state): State<AppState>) -> Response {
         alerts: state.alerts.as_ref().map(|a| a.status_json()),
         recovery: RecoverySummary::of(
             &snapshot.nodes,
-            state.alerts.as_ref().is_some_and(|a| a.decides()),
+            state.guard.as_ref().is_some_and(|g| g.held()),
         ),
     };
     let status = if ready {

@@ -27,9 +27,13 @@
 //!   supervisor restart when pulseboard asks, at most once, and answers how it went.
 //! - [`demo`]: Redis + simulator + server in one command.
 //! - [`mock`]: `serve --mock`, the dashboard's mock script as the only source, no Redis.
+//! - [`ledger`]: what the alerts and the recovery guard keep in Redis, owned by neither: the keys
+//!   and connection, the leases (one actor among several processes), the fenced commit script and
+//!   the event log's writer.
 //! - [`alerts`]: transitions to Telegram and webhooks, exactly once, and the event log.
 //! - [`recovery`]: the recovery guard's I/O: its memory, its view on the snapshot, the decider
-//!   (under the alerts' lease) and how actions reach a worker or its host agent.
+//!   (under its own lease, with or without the alerts) and how actions reach a worker or its host
+//!   agent.
 //! - [`shutdown`]: the one stop signal every task watches.
 //! - [`reload`]: `SIGHUP` reads the configuration again; a bad file is refused.
 //!
@@ -52,6 +56,7 @@ pub mod config;
 pub mod demo;
 pub mod discovery;
 pub mod http;
+pub mod ledger;
 pub mod metrics;
 pub mod mock;
 pub mod openapi;

@@ -14,6 +14,7 @@ use prometheus_client::metrics::MetricType;
 use prometheus_client::registry::Registry;
 use pulseboard_shared::{Condition, LinkStatus};
 
+use crate::alerts::engine::SinkFigures;
 use crate::alerts::AlertsHandle;
 use crate::snapshot::Snapshot;
 
@@ -239,21 +240,6 @@ fn link_status_name(status: LinkStatus) -> &'static str {
         LinkStatus::Down => "down",
         LinkStatus::Degraded => "degraded",
     }
-}
-
-/// One alert sink's figures since start-up.
-#[derive(Debug, Clone)]
-pub struct SinkFigures {
-    /// `telegram` or `webhook`.
-    pub name: String,
-    /// Alerts delivered.
-    pub delivered: u64,
-    /// Attempts that failed (retried).
-    pub failed_attempts: u64,
-    /// Alerts given up after retrying.
-    pub given_up: u64,
-    /// Alerts waiting in its outbox.
-    pub waiting: u64,
 }
 
 /// pulseboard's own series.

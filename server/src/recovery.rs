@@ -4,15 +4,17 @@
 //! - [`stored`]: the guard's memory in Redis (one JSON value, written by the decider only).
 //! - [`reading`]: what every refresh reads for it (that memory, the host agents' beats) and puts
 //!   on the snapshot (`agents`, `workers[].recovery`), in every process alike.
-//! - [`engine`]: the decider, in the process holding the alerts' lease: applies operators'
-//!   overrides, settles answered actions, decides, commits memory + alerts + audit records in one
-//!   fenced script, and only then sends.
+//! - [`engine`]: the decider, in the process holding the guard's lease: applies operators'
+//!   overrides, settles answered actions, decides, and only then sends.
+//! - [`commit`]: its seat: its own lease (one decider of several processes, with or without the
+//!   alerts), and memory + alerts + audit records committed in one fenced script.
 //! - [`send`]: how an action travels: a command on the worker's own list (it still beats) or a
 //!   request on its host agent's stream (it is gone); and the agents' results read back.
 //!
-//! Without the alerts (`alerts.enabled = false`) there is no lease and nobody decides: the page
-//! and the API still show what the guard would recommend.
+//! The guard decides whether or not the alerts are on (`alerts.enabled`): its lease is its own.
+//! With the alerts off, its alerts are only recorded in the event log.
 
+pub mod commit;
 pub mod engine;
 pub mod reading;
 pub mod send;

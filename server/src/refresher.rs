@@ -12,9 +12,9 @@ use pulseboard_shared::patch::diff;
 use tokio::sync::watch;
 
 use crate::aggregate::{aggregate, keys_for, watched_workers, Aggregate, BeatMemory};
-use crate::alerts::store::Keys;
 use crate::config::Config;
 use crate::discovery::Discovery;
+use crate::ledger::store::Keys;
 use crate::reader::{ReadError, RedisSource};
 use crate::recovery;
 use crate::shutdown::Shutdown;

@@ -1,5 +1,5 @@
-//! `pulseboard serve`: the refresher, the alerts and the HTTP server wired together, until the
-//! shutdown; then every task is awaited, so none is cut off on its way out.
+//! `pulseboard serve`: the refresher, the alerts, the recovery guard and the HTTP server wired
+//! together, until the shutdown; then every task is awaited, so none is cut off on its way out.
 //!
 //! - [`connections`]: the accept loop, with its header timeout and connection cap.
 
@@ -12,6 +12,7 @@ use tokio::task::JoinSet;
 use crate::bundle::Bundle;
 use crate::config::Config;
 use crate::http::AppState;
+use crate::ledger::store::Store;
 use crate::refresher::Refresher;
 use crate::shutdown::Shutdown;
 use crate::snapshot::Hub;
@@ -40,13 +41,13 @@ pub async fn serve_live(
     let refresher = Refresher::new(configs.clone(), hub.clone())?;
     tasks.spawn(refresher.run(shutdown.clone()));
     let alert_store = if config.redis_cluster {
-        alerts::store::Store::new_cluster(
+        Store::new_cluster(
             config.redis_client()?,
             &config.redis_tls,
             config.redis_timeout(),
         )?
     } else {
-        alerts::store::Store::new(config.redis_client()?, config.redis_timeout())?
+        Store::new(config.redis_client()?, config.redis_timeout())?
     };
     let alerts = config.alerts.enabled.then(|| {
         alerts::engine::start(
@@ -57,19 +58,14 @@ pub async fn serve_live(
             &mut tasks,
         )
     });
-    if let Some(alerts) = &alerts {
-        crate::recovery::engine::start(
-            alerts.clone(),
-            &hub,
-            configs.clone(),
-            shutdown.clone(),
-            &mut tasks,
-        );
-    } else {
-        tracing::info!(
-            "recovery: alerts are off, so nobody holds their lease: the guard only recommends"
-        );
-    }
+    let guard = crate::recovery::engine::start(
+        alert_store.clone(),
+        alerts.clone(),
+        &hub,
+        configs.clone(),
+        shutdown.clone(),
+        &mut tasks,
+    );
     let admin = crate::admin::router(crate::admin::Admin {
         tokens: config.admin_tokens.clone(),
         hub: hub.clone(),
@@ -80,7 +76,11 @@ pub async fn serve_live(
         tracing::info!(tokens = ?config.admin_tokens, "admin actions on");
     }
     let state = AppState::new(hub, config.refresh, shutdown.clone(), &config.http);
-    let state = AppState { alerts, ..state };
+    let state = AppState {
+        alerts,
+        guard: Some(guard),
+        ..state
+    };
     let bundle = Bundle::from_option(config.dist.clone());
     let more = alerts::history::router(alert_store).merge(admin);
     let app = http::app(state, &bundle, more);

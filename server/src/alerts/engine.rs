@@ -1,23 +1,19 @@
 //! The running alerts: three kinds of task around the pure
 //! [`Tracker`](super::transitions::Tracker), and the state they share.
 //!
-//! - [`lease_keeper`]: decides whether this process is the sender;
+//! - the [lease keeper](crate::ledger::keeper) decides whether this process is the sender;
 //! - [`judge`]: follows the hub's snapshots, and when this process is the sender, turns them
 //!   into transitions and commits them (state, outbox, event log) to Redis in one script;
 //! - [`courier`]: one per sink, takes the oldest undelivered alert, sends it, and pops it, or
 //!   retries it with backoff until it is given up;
 //! - [`status`]: what they report in `/readyz`.
-//! - [`guard_seat`]: what the recovery guard borrows: the lease (one decider), the outbox (its
-//!   alerts) and the event log (its audit trail), committed together.
 //!
 //! While Redis is unreachable nothing can be committed: the "Redis lost" alert (the only one
 //! raised then) goes to an in-memory queue that the couriers send first, and the event-log
 //! records wait in memory until Redis answers again.
 
 mod courier;
-mod guard_seat;
 mod judge;
-mod lease_keeper;
 mod status;
 
 use std::collections::VecDeque;
@@ -27,15 +23,17 @@ use chrono::Utc;
 use tokio::sync::{watch, Notify};
 use tokio::task::JoinSet;
 
-pub use self::guard_seat::GuardCommit;
-pub use self::status::AlertsHandle;
+pub use self::judge::raise;
 use self::status::SinkStatus;
-use super::history::{self, Record};
+pub use self::status::{AlertsHandle, SinkFigures};
+use super::history::Record;
 use super::outbox::Pending;
 use super::sinks::{self, Sink};
-use super::store::Store;
 use crate::aggregate::iso;
 use crate::config::{AlertSettings, Config};
+use crate::ledger::lease::Lease;
+use crate::ledger::store::Store;
+use crate::ledger::{events, keeper};
 use crate::shutdown::Shutdown;
 use crate::snapshot::Hub;
 
@@ -55,10 +53,9 @@ fn iso_ms(ms: i64) -> String {
 struct Shared {
     settings: AlertSettings,
     store: Store,
-    /// This process's id in the lease.
-    me: String,
+    /// Who sends: this process when it holds it.
+    lease: Lease,
     sinks: Vec<Sink>,
-    leader: watch::Sender<bool>,
     /// One per sink: new alerts are in the outbox.
     wake: Vec<Notify>,
     /// One per sink: alerts raised while Redis could not store them, oldest first.
@@ -78,11 +75,12 @@ pub fn start(
 ) -> AlertsHandle {
     let settings = configs.borrow().alerts.clone();
     let sinks = Sink::all(&settings);
-    let me = format!(
-        "{}-{}-{:08x}",
-        std::env::var("HOSTNAME").unwrap_or_else(|_| "host".into()),
-        std::process::id(),
-        rand::random::<u32>()
+    let lease = Lease::new(
+        store.clone(),
+        store.keys.lease(),
+        settings.lease,
+        "alerts: this process is the sender",
+        "alerts: another process is the sender",
     );
     if sinks.is_empty() {
         tracing::info!("alerts: no sink configured (set TELEGRAM_BOT_TOKEN and TELEGRAM_CHAT_ID, or PULSEBOARD_WEBHOOK_URL); transitions are only recorded in the event log");
@@ -97,12 +95,11 @@ pub fn start(
         sinks,
         settings,
         store,
-        me,
-        leader: watch::Sender::new(false),
+        lease: lease.clone(),
         unrecorded: tokio::sync::Mutex::new(Vec::new()),
         redis_error: Mutex::new(None),
     });
-    tasks.spawn(lease_keeper::run(shared.clone(), shutdown.clone()));
+    tasks.spawn(keeper::run(lease, shutdown.clone()));
     tasks.spawn(judge::run(
         shared.clone(),
         hub.subscribe(),
@@ -122,22 +119,6 @@ pub fn start(
 }
 
 impl Shared {
-    /// Whether this process is the sender now.
-    fn is_sender(&self) -> bool {
-        *self.leader.borrow()
-    }
-
-    fn set_leader(&self, leading: bool) {
-        let was = self.leader.send_replace(leading);
-        if was != leading {
-            if leading {
-                tracing::info!(id = %self.me, "alerts: this process is the sender");
-            } else {
-                tracing::info!(id = %self.me, "alerts: another process is the sender");
-            }
-        }
-    }
-
     /// Remembers the last Redis failure (`None`: Redis answers), logging only the changes.
     fn note_redis(&self, error: Option<String>) {
         let mut last = self.redis_error.lock().expect("error lock");
@@ -156,7 +137,7 @@ impl Shared {
         if waiting.is_empty() {
             return;
         }
-        if history::append(&self.store, &waiting, self.settings.history_max)
+        if events::append(&self.store, &waiting, self.settings.history_max)
             .await
             .is_ok()
         {

@@ -10,7 +10,8 @@ use redis::Value;
 use serde::{Deserialize, Serialize};
 
 use super::alert::Alert;
-use super::store::{Store, StoreError};
+use crate::ledger::events::stream_entries;
+use crate::ledger::store::{Store, StoreError};
 
 /// What an entry records.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -87,28 +88,6 @@ impl Record {
     }
 }
 
-/// Appends `records` in order, in one round trip.
-pub async fn append(store: &Store, records: &[Record], max: u64) -> Result<(), StoreError> {
-    if records.is_empty() {
-        return Ok(());
-    }
-    let mut conn = store.conn().await?;
-    let mut pipe = redis::pipe();
-    for record in records {
-        pipe.cmd("XADD")
-            .arg(store.keys.events())
-            .arg("MAXLEN")
-            .arg("~")
-            .arg(max)
-            .arg("*")
-            .arg("record")
-            .arg(serde_json::to_string(record).expect("records serialise"))
-            .ignore();
-    }
-    pipe.query_async::<()>(&mut conn).await?;
-    Ok(())
-}
-
 /// The largest page.
 pub const MAX_LIMIT: usize = 500;
 
@@ -143,31 +122,6 @@ pub async fn page(
     }
     let next = if events.len() == limit { last } else { None };
     Ok((events, next))
-}
-
-/// The entries of an `XRANGE` / `XREVRANGE` reply: each id with its `field`, if it has one.
-pub(crate) fn stream_entries(reply: Value, field: &str) -> Vec<(String, Option<String>)> {
-    let Value::Array(entries) = reply else {
-        return vec![];
-    };
-    entries
-        .into_iter()
-        .filter_map(|entry| {
-            let Value::Array(parts) = entry else {
-                return None;
-            };
-            let [id, fields] = parts.as_slice() else {
-                return None;
-            };
-            let id = redis::from_redis_value::<String>(id).ok()?;
-            let fields: Vec<String> = redis::from_redis_value(fields).unwrap_or_default();
-            let value = fields
-                .chunks(2)
-                .find(|kv| kv[0] == field)
-                .and_then(|kv| kv.get(1).cloned());
-            Some((id, value))
-        })
-        .collect()
 }
 
 /// An entry as served: the record and its id in the stream.

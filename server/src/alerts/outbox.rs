@@ -3,15 +3,19 @@
 //! resumes where the last sender stopped.
 //!
 //! A transition is committed in one script together with the state that follows from it and its
-//! event-log entry: either all of it is stored or none, and only by the lease holder.
+//! event-log entry (the fenced [`ledger::commit`]): either all of it is stored or none, and only
+//! by the lease holder.
 
 use redis::Script;
 use serde::{Deserialize, Serialize};
 
 use super::alert::Alert;
 use super::history::Record;
-use super::store::{Store, StoreError};
 use super::transitions::Memory;
+use crate::ledger;
+use crate::ledger::commit::Entry;
+use crate::ledger::lease::Lease;
+use crate::ledger::store::{Store, StoreError};
 
 /// An alert waiting for one sink.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -42,34 +46,6 @@ impl Pending {
     }
 }
 
-/// Takes the lease if it is vacant (Redis came back empty), refuses if another process holds it;
-/// then stores the state, drops the first ARGV[5] entries of the list KEYS[4] (the guard's
-/// applied overrides), queues each alert for every sink (a quiet one or a bare record, passed as
-/// '', for none) and records it.
-const COMMIT: &str = r"
-local holder = redis.call('GET', KEYS[1])
-if not holder then
-  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-elseif holder ~= ARGV[1] then
-  return 0
-end
-redis.call('SET', KEYS[2], ARGV[3])
-if tonumber(ARGV[5]) > 0 then
-  redis.call('LTRIM', KEYS[4], ARGV[5], -1)
-end
-local i = 6
-while i < #ARGV do
-  if ARGV[i] ~= '' then
-    for k = 5, #KEYS do
-      redis.call('RPUSH', KEYS[k], ARGV[i])
-    end
-  end
-  redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[4], '*', 'record', ARGV[i + 1])
-  i = i + 2
-end
-return 1
-";
-
 /// Pops the head of a sink's list if it is still `raw` and `me` holds the lease.
 const POP: &str = r"
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
@@ -88,10 +64,8 @@ return 1
 
 /// What [`commit`] stores.
 pub struct Commit<'a> {
-    /// The lease holder's id.
-    pub me: &'a str,
-    /// The lease's length, should the commit take a vacant lease.
-    pub lease_ms: u64,
+    /// The lease that fences it (the alerts' own, or the guard's).
+    pub lease: &'a Lease,
     /// Where the state goes, and the state after the transitions (JSON).
     pub state: (String, String),
     /// A list to drop the head of (the guard's overrides it applied), and how many.
@@ -106,41 +80,35 @@ pub struct Commit<'a> {
     pub history_max: u64,
 }
 
-/// Stores `c` atomically; false when another process holds the lease (nothing was stored).
-pub async fn commit(store: &Store, c: Commit<'_>) -> Result<bool, StoreError> {
-    let mut conn = store.conn().await?;
-    let keys = &store.keys;
-    let script = Script::new(COMMIT);
-    let mut invocation = script.key(keys.lease());
-    invocation
-        .key(c.state.0)
-        .key(keys.events())
-        .key(c.trim.0)
-        .arg(c.me)
-        .arg(c.lease_ms)
-        .arg(c.state.1)
-        .arg(c.history_max)
-        .arg(c.trim.1);
-    for sink in c.sinks {
-        invocation.key(keys.outbox(sink));
-    }
-    for (pending, record) in c.alerts {
-        let queued = if pending.alert.kind.is_quiet() {
-            String::new() // recorded only: a clean stop is not news
-        } else {
-            serde_json::to_string(pending).expect("alerts serialise")
-        };
-        invocation
-            .arg(queued)
-            .arg(serde_json::to_string(record).expect("records serialise"));
-    }
-    for record in c.records {
-        invocation
-            .arg("")
-            .arg(serde_json::to_string(record).expect("records serialise"));
-    }
-    let stored: i64 = invocation.invoke_async(&mut conn).await?;
-    Ok(stored == 1)
+/// Stores `c` atomically (see [`ledger::commit`]); false when another process holds the lease
+/// (nothing was stored).
+pub async fn commit(c: Commit<'_>) -> Result<bool, StoreError> {
+    let record = |r: &Record| serde_json::to_string(r).expect("records serialise");
+    let entries: Vec<Entry> = c
+        .alerts
+        .iter()
+        .map(|(pending, r)| Entry {
+            // recorded only: a clean stop is not news
+            queued: (!pending.alert.kind.is_quiet())
+                .then(|| serde_json::to_string(pending).expect("alerts serialise")),
+            record: record(r),
+        })
+        .chain(c.records.iter().map(|r| Entry {
+            queued: None,
+            record: record(r),
+        }))
+        .collect();
+    let keys = &c.lease.store().keys;
+    let outboxes: Vec<String> = c.sinks.iter().map(|sink| keys.outbox(sink)).collect();
+    ledger::commit::commit(ledger::commit::Commit {
+        lease: c.lease,
+        state: c.state,
+        trim: c.trim,
+        entries: &entries,
+        outboxes: &outboxes,
+        history_max: c.history_max,
+    })
+    .await
 }
 
 /// The remembered state, or an empty one on first run (or after Redis lost its data).

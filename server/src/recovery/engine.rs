@@ -1,4 +1,5 @@
-//! The decider: follows the snapshots in the process that holds the alerts' lease. Each time:
+//! The decider: follows the snapshots in the process that holds the guard's lease (see
+//! [`super::commit`]; with or without the alerts). Each time:
 //!
 //! 1. reads the guard's memory and the operators' overrides (one round trip), and the agents'
 //!    results when an action through an agent is in flight;
@@ -22,33 +23,55 @@ use pulseboard_shared::{LifecycleState, WorkerStatus};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
-use super::send;
+use super::commit::{GuardCommit, Seat};
+use super::send::{self, SendError};
 use super::stored::Stored;
 use crate::alerts::alert::AlertKind;
-use crate::alerts::engine::GuardCommit;
 use crate::alerts::history::Record;
 use crate::alerts::transitions::about;
 use crate::alerts::AlertsHandle;
-use crate::config::{Config, RecoverySettings};
+use crate::config::{AlertSettings, Config, RecoverySettings};
+use crate::ledger::keeper;
+use crate::ledger::lease::Lease;
+use crate::ledger::store::{Store, StoreError};
 use crate::shutdown::Shutdown;
 use crate::snapshot::{Hub, Snapshot};
 
 /// At most this many overrides are applied per decision.
 const OVERRIDES_PER_ROUND: isize = 100;
 
-/// Starts the decider on `hub`'s snapshots; it ends after `shutdown`.
+/// Starts the guard's lease keeper and the decider on `hub`'s snapshots, in every process on
+/// `store`: one of them decides. Its alerts go to `alerts`' sinks when this process has them on.
+/// Both end after `shutdown`. Returns the lease, to show whether this process decides.
 pub fn start(
-    alerts: AlertsHandle,
+    store: Store,
+    alerts: Option<AlertsHandle>,
     hub: &Hub,
     configs: watch::Receiver<Config>,
     shutdown: Shutdown,
     tasks: &mut JoinSet<()>,
-) {
-    tasks.spawn(run(alerts, hub.subscribe(), configs, shutdown));
+) -> Lease {
+    // The alerts' lease period serves the guard too: one setting for "how fast another process
+    // takes over".
+    let period = configs.borrow().alerts.lease;
+    let lease = Lease::new(
+        store.clone(),
+        store.keys.recovery_lease(),
+        period,
+        "recovery: this process decides",
+        "recovery: another process decides",
+    );
+    tasks.spawn(keeper::run(lease.clone(), shutdown.clone()));
+    let seat = Seat {
+        lease: lease.clone(),
+        alerts,
+    };
+    tasks.spawn(run(seat, hub.subscribe(), configs, shutdown));
+    lease
 }
 
 async fn run(
-    alerts: AlertsHandle,
+    seat: Seat,
     mut snapshots: watch::Receiver<std::sync::Arc<Snapshot>>,
     configs: watch::Receiver<Config>,
     shutdown: Shutdown,
@@ -62,15 +85,18 @@ async fn run(
         }
         let snapshot = snapshots.borrow_and_update().clone();
         // Redis lost: the view cannot be trusted and nothing could be recorded; wait.
-        if snapshot.version == 0 || !snapshot.nodes.redis_ok || !alerts.decides() {
+        if snapshot.version == 0 || !snapshot.nodes.redis_ok || !seat.decides() {
             continue;
         }
-        let settings = configs.borrow().recovery.clone();
-        let outcome = round(&alerts, &snapshot, &settings, &mut noted).await;
+        let (settings, alert_settings) = {
+            let config = configs.borrow();
+            (config.recovery.clone(), config.alerts.clone())
+        };
+        let outcome = round(&seat, &snapshot, &settings, &alert_settings, &mut noted).await;
         match (outcome, &last_error) {
             (Err(e), None) => {
                 tracing::warn!(error = %e, "recovery: could not decide; retrying with the next snapshot");
-                last_error = Some(e);
+                last_error = Some(e.to_string());
             }
             (Ok(()), Some(_)) => {
                 tracing::info!("recovery: deciding again");
@@ -92,15 +118,16 @@ struct Outgoing {
 
 /// One decision over the whole snapshot.
 async fn round(
-    alerts: &AlertsHandle,
+    seat: &Seat,
     snapshot: &Snapshot,
     settings: &RecoverySettings,
+    alert_settings: &AlertSettings,
     noted: &mut HashMap<String, String>,
-) -> Result<(), String> {
-    let store = alerts.store();
+) -> Result<(), StoreError> {
+    let store = seat.store();
     let now_dt = Utc::now();
     let now = now_dt.timestamp().max(0) as u64;
-    let (mut stored, overrides) = load(alerts).await?;
+    let (mut stored, overrides) = load(store).await?;
     let before = stored.clone();
     let mut records = Vec::new();
     let mut transitions = Vec::new();
@@ -282,20 +309,23 @@ async fn round(
     if stored == before && overrides.is_empty() && records.is_empty() && transitions.is_empty() {
         return Ok(());
     }
-    let committed = alerts
-        .commit_guard(GuardCommit {
-            memory: stored.to_json(),
-            overrides_applied: overrides.len(),
-            transitions: &transitions,
-            records: &records,
-        })
+    let committed = seat
+        .commit(
+            alert_settings,
+            GuardCommit {
+                memory: stored.to_json(),
+                overrides_applied: overrides.len(),
+                transitions: &transitions,
+                records: &records,
+            },
+        )
         .await?;
     if !committed {
         tracing::info!("recovery: another process decides now; nothing sent");
         return Ok(());
     }
     for out in outgoing {
-        if let Err(e) = deliver(alerts, &out).await {
+        if let Err(e) = deliver(store, &out).await {
             tracing::warn!(worker = %out.worker, id = %out.id, error = %e, "recovery: action decided but not sent; it will time out and count as failed");
         } else {
             tracing::info!(worker = %out.worker, id = %out.id, "recovery: action sent");
@@ -305,9 +335,8 @@ async fn round(
 }
 
 /// The guard's memory and the waiting overrides, in one round trip.
-async fn load(alerts: &AlertsHandle) -> Result<(Stored, Vec<String>), String> {
-    let store = alerts.store();
-    let mut conn = store.conn().await.map_err(|e| e.to_string())?;
+async fn load(store: &Store) -> Result<(Stored, Vec<String>), StoreError> {
+    let mut conn = store.conn().await?;
     let (memory, overrides): (Option<Vec<u8>>, Vec<String>) = redis::pipe()
         .cmd("GET")
         .arg(store.keys.recovery())
@@ -316,13 +345,11 @@ async fn load(alerts: &AlertsHandle) -> Result<(Stored, Vec<String>), String> {
         .arg(0)
         .arg(OVERRIDES_PER_ROUND - 1)
         .query_async(&mut conn)
-        .await
-        .map_err(|e| e.to_string())?;
+        .await?;
     Ok((Stored::parse(memory.as_deref()), overrides))
 }
 
-async fn deliver(alerts: &AlertsHandle, out: &Outgoing) -> Result<(), String> {
-    let store = alerts.store();
+async fn deliver(store: &Store, out: &Outgoing) -> Result<(), SendError> {
     match out.route {
         Route::Heartbeat => {
             let command = Command {
@@ -334,7 +361,7 @@ async fn deliver(alerts: &AlertsHandle, out: &Outgoing) -> Result<(), String> {
             send::command(store, &out.worker, &command).await
         }
         Route::Agent => {
-            let host = out.host.as_deref().ok_or("the worker has no host")?;
+            let host = out.host.as_deref().ok_or(SendError::NoHost)?;
             let request = Request {
                 id: out.id.clone(),
                 worker: out.worker.clone(),

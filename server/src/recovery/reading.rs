@@ -8,8 +8,8 @@ use pulseboard_shared::recovery::attach_views;
 use pulseboard_shared::{HostAgent, HostInfo, Nodes};
 
 use super::stored::Stored;
-use crate::alerts::store::Keys;
 use crate::config::RecoverySettings;
+use crate::ledger::store::Keys;
 
 /// The keys to `GET`: the guard's memory, then each host's agent beat.
 pub fn keys(keys: &Keys, hosts: &[HostInfo]) -> Vec<String> {

@@ -10,8 +10,25 @@
 use pulseboard_shared::agent::{requests_key, AgentResult, Request, RESULTS_KEY};
 use pulseboard_shared::command::{commands_key, Command};
 
-use crate::alerts::history::stream_entries;
-use crate::alerts::store::Store;
+use crate::ledger::events::stream_entries;
+use crate::ledger::store::{Store, StoreError};
+
+/// Why an action or its answer did not travel.
+#[derive(Debug, thiserror::Error)]
+pub enum SendError {
+    /// Redis refused or could not be reached.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// An action through the host agent for a worker that names no host.
+    #[error("the worker has no host")]
+    NoHost,
+}
+
+impl From<redis::RedisError> for SendError {
+    fn from(e: redis::RedisError) -> Self {
+        Self::Store(StoreError::Redis(e))
+    }
+}
 
 /// How long an untaken command waits on a worker's list (a worker gone for a day has a new
 /// life when it returns; it should not find old orders).
@@ -21,8 +38,8 @@ const COMMANDS_TTL_S: u64 = 24 * 3600;
 const REQUESTS_MAX: usize = 1000;
 
 /// Puts `command` on `worker`'s list.
-pub async fn command(store: &Store, worker: &str, command: &Command) -> Result<(), String> {
-    let mut conn = store.conn().await.map_err(|e| e.to_string())?;
+pub async fn command(store: &Store, worker: &str, command: &Command) -> Result<(), SendError> {
+    let mut conn = store.conn().await?;
     let key = commands_key(worker);
     redis::pipe()
         .atomic()
@@ -35,13 +52,13 @@ pub async fn command(store: &Store, worker: &str, command: &Command) -> Result<(
         .arg(COMMANDS_TTL_S)
         .ignore()
         .query_async::<()>(&mut conn)
-        .await
-        .map_err(|e| e.to_string())
+        .await?;
+    Ok(())
 }
 
 /// Puts `request` on `host`'s agent stream.
-pub async fn request(store: &Store, host: &str, request: &Request) -> Result<(), String> {
-    let mut conn = store.conn().await.map_err(|e| e.to_string())?;
+pub async fn request(store: &Store, host: &str, request: &Request) -> Result<(), SendError> {
+    let mut conn = store.conn().await?;
     redis::cmd("XADD")
         .arg(requests_key(host))
         .arg("MAXLEN")
@@ -51,15 +68,17 @@ pub async fn request(store: &Store, host: &str, request: &Request) -> Result<(),
         .arg("request")
         .arg(request.to_json())
         .query_async::<String>(&mut conn)
-        .await
-        .map(drop)
-        .map_err(|e| e.to_string())
+        .await?;
+    Ok(())
 }
 
 /// The agents' results after `cursor` (an entry id; empty: from the start), at most 100, and
 /// the cursor after them. Unreadable entries are skipped (logged).
-pub async fn results(store: &Store, cursor: &str) -> Result<(Vec<AgentResult>, String), String> {
-    let mut conn = store.conn().await.map_err(|e| e.to_string())?;
+pub async fn results(
+    store: &Store,
+    cursor: &str,
+) -> Result<(Vec<AgentResult>, String), StoreError> {
+    let mut conn = store.conn().await?;
     let start = if cursor.is_empty() {
         "-".to_owned()
     } else {
@@ -72,8 +91,7 @@ pub async fn results(store: &Store, cursor: &str) -> Result<(Vec<AgentResult>, S
         .arg("COUNT")
         .arg(100)
         .query_async(&mut conn)
-        .await
-        .map_err(|e| e.to_string())?;
+        .await?;
     let mut next = cursor.to_owned();
     let mut found = Vec::new();
     for (id, text) in stream_entries(reply, "result") {

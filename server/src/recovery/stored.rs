@@ -1,5 +1,5 @@
 //! The guard's memory as Redis keeps it: one JSON value at
-//! [`Keys::recovery`](crate::alerts::store::Keys::recovery), holding only the workers with
+//! [`Keys::recovery`](crate::ledger::store::Keys::recovery), holding only the workers with
 //! something to remember, and where the agents' results were read up to.
 
 use std::collections::BTreeMap;

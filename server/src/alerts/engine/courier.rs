@@ -57,7 +57,7 @@ pub(super) async fn run(
     client: reqwest::Client,
     shutdown: Shutdown,
 ) {
-    let mut leader = shared.leader.subscribe();
+    let mut leader = shared.lease.subscribe();
     let mut courier = Courier {
         sink: shared.sinks[i].clone(),
         shared,
@@ -120,8 +120,13 @@ impl Courier {
                         sink = self.name(),
                         "alerts: dropping an unreadable outbox entry"
                     );
-                    let _ =
-                        outbox::pop(&self.shared.store, &self.shared.me, self.name(), &raw).await;
+                    let _ = outbox::pop(
+                        &self.shared.store,
+                        self.shared.lease.me(),
+                        self.name(),
+                        &raw,
+                    )
+                    .await;
                     return Turn::Again;
                 }
                 Ok(Head::Empty) => return Turn::Wait(IDLE),
@@ -229,7 +234,7 @@ impl Courier {
                 }
             }
             Origin::Redis(raw) => {
-                let (store, me) = (&self.shared.store, &self.shared.me);
+                let (store, me) = (&self.shared.store, self.shared.lease.me());
                 let _ = outbox::replace(store, me, self.name(), raw, &pending).await;
             }
         }
@@ -246,7 +251,7 @@ impl Courier {
             }
             Origin::Redis(raw) => {
                 if let Err(e) =
-                    outbox::pop(&self.shared.store, &self.shared.me, self.name(), raw).await
+                    outbox::pop(&self.shared.store, self.shared.lease.me(), self.name(), raw).await
                 {
                     tracing::warn!(sink = self.name(), error = %e, "alerts: could not pop a delivered alert; it will be skipped, not resent");
                 }

@@ -45,7 +45,7 @@ pub(super) async fn run(
             }
         }
         let s = &settings;
-        if snapshot.version == 0 || !shared.is_sender() {
+        if snapshot.version == 0 || !shared.lease.held() {
             tracker = None; // a sender-to-be reloads what the last sender stored
             continue;
         }
@@ -68,22 +68,18 @@ pub(super) async fn run(
         let alerts: Vec<(Pending, Record)> =
             transitions.iter().map(|tr| raise(tr, s, now)).collect();
         let committed = if snapshot.nodes.redis_ok {
-            outbox::commit(
-                &shared.store,
-                Commit {
-                    me: &shared.me,
-                    lease_ms: s.lease.as_millis() as u64,
-                    state: (
-                        shared.store.keys.state(),
-                        serde_json::to_string(t.memory()).expect("memory serialises"),
-                    ),
-                    trim: (shared.store.keys.recovery_overrides(), 0),
-                    alerts: &alerts,
-                    records: &[],
-                    sinks: &sink_names,
-                    history_max: s.history_max,
-                },
-            )
+            outbox::commit(Commit {
+                lease: &shared.lease,
+                state: (
+                    shared.store.keys.state(),
+                    serde_json::to_string(t.memory()).expect("memory serialises"),
+                ),
+                trim: (shared.store.keys.recovery_overrides(), 0),
+                alerts: &alerts,
+                records: &[],
+                sinks: &sink_names,
+                history_max: s.history_max,
+            })
             .await
             .map_err(|e| e.to_string())
         } else {
@@ -101,7 +97,7 @@ pub(super) async fn run(
             Ok(false) => {
                 // Another process holds the lease: it judges from the stored state, which does
                 // not hold these transitions, so it raises them itself.
-                shared.set_leader(false);
+                shared.lease.set_held(false);
                 tracker = None;
             }
             Err(e) => {
@@ -116,7 +112,7 @@ pub(super) async fn run(
 }
 
 /// The alert for transition `t` at `now`, ready for the outbox, with its event-log record.
-pub(super) fn raise(t: &Transition, s: &AlertSettings, now: i64) -> (Pending, Record) {
+pub fn raise(t: &Transition, s: &AlertSettings, now: i64) -> (Pending, Record) {
     let alert = Alert {
         id: format!("{now}-{:08x}", rand::random::<u32>()),
         at: iso_ms(now),

@@ -20,6 +20,21 @@ pub(super) struct SinkStatus {
     pub last_error_at: Option<String>,
 }
 
+/// One alert sink's figures since start-up, for `/metrics`.
+#[derive(Debug, Clone)]
+pub struct SinkFigures {
+    /// `telegram` or `webhook`.
+    pub name: String,
+    /// Alerts delivered.
+    pub delivered: u64,
+    /// Attempts that failed (retried).
+    pub failed_attempts: u64,
+    /// Alerts given up after retrying.
+    pub given_up: u64,
+    /// Alerts waiting in its outbox.
+    pub waiting: u64,
+}
+
 /// A handle on the running alerts: their status for `/readyz`.
 #[derive(Clone)]
 pub struct AlertsHandle {
@@ -32,14 +47,14 @@ impl AlertsHandle {
     }
 
     /// Per sink, what `/metrics` counts.
-    pub fn sink_figures(&self) -> Vec<crate::metrics::SinkFigures> {
+    pub fn sink_figures(&self) -> Vec<SinkFigures> {
         let s = &self.shared;
         let status = s.status.lock().expect("status lock").clone();
         s.sinks
             .iter()
             .zip(status)
             .zip(&s.offline)
-            .map(|((sink, st), offline)| crate::metrics::SinkFigures {
+            .map(|((sink, st), offline)| SinkFigures {
                 name: sink.name().to_owned(),
                 delivered: st.delivered,
                 failed_attempts: st.failed_attempts,
@@ -49,9 +64,21 @@ impl AlertsHandle {
             .collect()
     }
 
+    /// The sinks' names (each has its own outbox), for the recovery guard's alerts.
+    pub fn sink_names(&self) -> Vec<&'static str> {
+        self.shared.sinks.iter().map(super::Sink::name).collect()
+    }
+
+    /// Tells the couriers that new alerts wait in their outboxes.
+    pub fn wake(&self) {
+        for wake in &self.shared.wake {
+            wake.notify_one();
+        }
+    }
+
     /// Whether this process holds the alerts' lease.
     pub fn is_sender(&self) -> bool {
-        self.shared.is_sender()
+        self.shared.lease.held()
     }
 
     /// The alerts' part of `/readyz`: role, and per sink deliveries and the last failure.
@@ -78,7 +105,7 @@ impl AlertsHandle {
             .collect();
         json!({
             "enabled": s.settings.enabled,
-            "sender": s.is_sender(),
+            "sender": s.lease.held(),
             "sinks": sinks,
             "redis_error": *s.redis_error.lock().expect("error lock"),
         })

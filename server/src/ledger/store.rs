@@ -1,5 +1,5 @@
-//! The alerts' Redis: their keys and one shared connection, opened on first use and reconnected
-//! by itself, with every command bounded in time.
+//! The Redis of the alerts and the recovery guard: their keys and one shared connection, opened
+//! on first use and reconnected by itself, with every command bounded in time.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -7,7 +7,7 @@ use std::time::Duration;
 use redis::aio::ConnectionManager;
 use tokio::sync::OnceCell;
 
-/// Why a Redis operation of the alerts failed.
+/// Why a Redis operation of the alerts or the guard failed.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     /// Redis refused or could not be reached.
@@ -18,7 +18,8 @@ pub enum StoreError {
     Timeout(Duration),
 }
 
-/// Every key the alerts use, under one prefix.
+/// Every key the alerts and the guard use, under one prefix (`pulseboard:alerts`, kept so stored
+/// data survives an upgrade).
 #[derive(Debug, Clone)]
 pub struct Keys {
     prefix: String,
@@ -53,11 +54,16 @@ impl Keys {
     pub fn recovery_overrides(&self) -> String {
         format!("{}:recovery:overrides", self.prefix)
     }
-    /// The remembered state ([`Memory`](super::transitions::Memory)) as JSON.
+    /// Who decides for the recovery guard: a process id with an expiry (its own lease, so the
+    /// guard acts whether or not this process sends alerts).
+    pub fn recovery_lease(&self) -> String {
+        format!("{}:recovery:lease", self.prefix)
+    }
+    /// The alerts' remembered state (their transitions' memory) as JSON.
     pub fn state(&self) -> String {
         format!("{}:state", self.prefix)
     }
-    /// Who sends: a process id with an expiry.
+    /// Who sends the alerts: a process id with an expiry.
     pub fn lease(&self) -> String {
         format!("{}:lease", self.prefix)
     }
