@@ -9,8 +9,8 @@ use pulseboard_shared::{link_status, state_label, WorkerStatus};
 
 use crate::card::{serde_name, WorkerCard};
 use crate::glance::lens;
+use crate::guard_mark::mark_view;
 use crate::page::is_phone;
-use crate::recovery::mark_view;
 use crate::stream::feed;
 use crate::text::{ago, group_count, kind_name, lang, lifecycle_note, queue_figures, t, Text};
 

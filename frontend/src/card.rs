@@ -7,7 +7,7 @@
 use leptos::prelude::*;
 use pulseboard_shared::{link_status, state_label, WorkerStatus};
 
-use crate::recovery::mark_view;
+use crate::guard_mark::mark_view;
 use crate::stream::feed;
 use crate::text::{ago, lang, lifecycle_note, t, yes_no, Text};
 

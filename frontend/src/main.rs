@@ -3,8 +3,9 @@
 //! by a script running in the page). A Leptos CSR app, built for `wasm32` by trunk.
 //!
 //! # Layout
-//! - [`stream`]: where snapshots come from (SSE with reconnection, polling, mock) as signals,
-//!   shared with every component by context.
+//! - [`stream`]: where snapshots come from, as signals shared with every component by context
+//!   (`stream/`: the feed the page reads, publishing a snapshot or a patch, the SSE stream with
+//!   its reopening, polling, the mock script, the hook for tests).
 //! - [`page`]: what the page learns from the browser (address, language, screen, saved view).
 //! - [`app`]: the page (header, summary, warnings, the view, the detail panel).
 //! - [`glance`]: the summary bar (counts that filter, totals, search, grouping) and the lens it
@@ -14,8 +15,9 @@
 //!   node labels, frame loop, frame figures).
 //! - [`renderer`]: the three-d objects of the scene. [`orbit`]: the camera.
 //! - [`card`]: one worker's card (2D). [`detail`]: every field of one worker.
-//! - [`recovery`]: the detail panel's recovery section and the 🔧/⛔ marks; [`admin`]: the
-//!   admin API's requests from the page and the tab's admin token.
+//! - [`recovery`]: the detail panel's recovery section; [`guard_mark`]: the 🔧/⛔ marks on
+//!   labels, cards and rows; [`admin`]: the admin API's requests from the page and the tab's
+//!   admin token.
 //! - [`text`]: every word of the page in Korean and English, and the language by context.
 //! - [`timeline`]: the alert timeline from the event log.
 //!
@@ -28,6 +30,7 @@ mod board;
 mod card;
 mod detail;
 mod glance;
+mod guard_mark;
 mod orbit;
 mod page;
 mod recovery;

@@ -1,7 +1,7 @@
 //! The recovery guard on the page: the detail panel's "Recovery" section (where the guard stands,
 //! its attempts, countdowns that tick every second, the last action, the advice in the page's
-//! language, and buttons to restart, quiet, hold or reset the worker through the admin API), and
-//! the 🔧 / ⛔ mark a worker's 3D label, card and row carry while the guard acts or gives up.
+//! language, and buttons to restart, quiet, hold or reset the worker through the admin API). The
+//! 🔧 / ⛔ mark on labels, cards and rows is `guard_mark`'s.
 
 use leptos::ev::SubmitEvent;
 use leptos::html::Input;
@@ -16,25 +16,6 @@ use crate::text::{
     admin_action_label, advice_line, blocked_words, guard_state, held_for, lang, last_action_line,
     mode_name, next_attempt, outcome_line, t, window_resets, Text,
 };
-
-/// The mark for a worker whose guard acts (🔧) or whose circuit is open (⛔): its spelling for
-/// `data-recovery` and the symbol.
-pub fn recovery_mark(w: &WorkerStatus) -> Option<(&'static str, &'static str)> {
-    match w.recovery.as_ref()?.state {
-        GuardState::Acting => Some(("acting", "🔧")),
-        GuardState::CircuitOpen => Some(("circuit_open", "⛔")),
-        _ => None,
-    }
-}
-
-/// The mark as a span (with the state in words as its tooltip), or nothing.
-pub fn mark_view(lang: Lang, w: &WorkerStatus) -> Option<impl IntoView + use<>> {
-    let (kind, symbol) = recovery_mark(w)?;
-    let words = w.recovery.as_ref().map(|r| guard_state(lang, r.state));
-    Some(view! {
-        <span class="recovery-mark" data-recovery=kind title=words aria-label=words>{symbol}</span>
-    })
-}
 
 /// The server's clock now, in unix seconds: the snapshot's `generated_at` plus the seconds since
 /// it arrived (ticking with the feed), so a skewed browser clock moves no countdown.

@@ -8,7 +8,7 @@ use pulseboard_shared::{
 };
 
 use crate::card::serde_name;
-use crate::recovery::mark_view;
+use crate::guard_mark::mark_view;
 use crate::stream::feed;
 use crate::text::{lang, last_beat, lifecycle_note, t, Text};
 
