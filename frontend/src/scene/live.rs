@@ -8,7 +8,7 @@ use std::sync::Arc;
 use leptos::prelude::*;
 use pulseboard_shared::layout::{lerp, Layout, Point, NODE_SIZE};
 use three_d::{Camera, Context};
-use wasm_bindgen::{closure::Closure, JsCast};
+use wasm_bindgen::{closure::Closure, JsCast, JsValue};
 use web_sys::{HtmlCanvasElement, HtmlElement, WebGl2RenderingContext};
 
 use super::stats::Stats;
@@ -16,6 +16,30 @@ use crate::orbit::Orbit;
 use crate::page::{now_ms, query_param, reduced_motion};
 use crate::renderer::{Renderer, GAP, PROBE_AT};
 use crate::text::Text;
+
+/// Why the 3D view could not start (the page then shows the 2D view with a note).
+#[derive(Debug, thiserror::Error)]
+pub(super) enum StartError {
+    /// The canvas refused to be asked for a context.
+    #[error("cannot ask the canvas for a WebGL2 context: {0:?}")]
+    GetContext(JsValue),
+    /// The browser has no WebGL2 (or it is turned off).
+    #[error("no webgl2 context")]
+    NoWebgl2,
+    /// What came back is not a WebGL2 context.
+    #[error("not a WebGL2 context")]
+    NotWebgl2,
+    /// three-d could not set up on the context.
+    #[error("three-d cannot use the context: {0}")]
+    ThreeD(#[from] three_d::CoreError),
+    /// The context-lost listener could not be added.
+    #[error("cannot listen for a lost context: {0:?}")]
+    Listen(JsValue),
+    /// Built natively (`cargo clippy --workspace`): there is no browser.
+    #[cfg(not(target_arch = "wasm32"))]
+    #[error("the 3D view runs in a browser only")]
+    NotInBrowser,
+}
 
 /// The GL side and what the frame loop needs each frame.
 pub(super) struct Live {
@@ -45,20 +69,20 @@ impl Live {
         canvas: HtmlCanvasElement,
         overlay: HtmlElement,
         fail: WriteSignal<Option<Text>>,
-    ) -> Result<Self, String> {
+    ) -> Result<Self, StartError> {
         let gl = canvas
             .get_context("webgl2")
-            .map_err(|e| format!("{e:?}"))?
-            .ok_or("no webgl2 context")?
+            .map_err(StartError::GetContext)?
+            .ok_or(StartError::NoWebgl2)?
             .dyn_into::<WebGl2RenderingContext>()
-            .map_err(|_| "not a WebGL2 context")?;
+            .map_err(|_| StartError::NotWebgl2)?;
         let context = three_d_context(&gl)?;
         let on_lost = Closure::<dyn FnMut(web_sys::Event)>::new(move |_| {
             fail.set(Some(Text::ContextLost));
         });
         canvas
             .add_event_listener_with_callback("webglcontextlost", on_lost.as_ref().unchecked_ref())
-            .map_err(|e| format!("{e:?}"))?;
+            .map_err(StartError::Listen)?;
         Ok(Self {
             renderer: Renderer::new(&context),
             canvas,
@@ -203,15 +227,15 @@ fn anchors(layout: &Layout) -> HashMap<String, Point> {
 
 /// three-d's context on the canvas's WebGL2 context.
 #[cfg(target_arch = "wasm32")]
-fn three_d_context(gl: &WebGl2RenderingContext) -> Result<Context, String> {
+fn three_d_context(gl: &WebGl2RenderingContext) -> Result<Context, StartError> {
     // three-d takes an `Arc`; on the web everything stays on the one thread anyway.
     #[allow(clippy::arc_with_non_send_sync)]
     let gl = Arc::new(three_d::context::Context::from_webgl2_context(gl.clone()));
-    Context::from_gl_context(gl).map_err(|e| e.to_string())
+    Ok(Context::from_gl_context(gl)?)
 }
 
 /// The page only runs in a browser; natively (`cargo clippy --workspace`) this just type-checks.
 #[cfg(not(target_arch = "wasm32"))]
-fn three_d_context(_: &WebGl2RenderingContext) -> Result<Context, String> {
-    Err("the 3D view runs in a browser only".into())
+fn three_d_context(_: &WebGl2RenderingContext) -> Result<Context, StartError> {
+    Err(StartError::NotInBrowser)
 }
