@@ -7,7 +7,7 @@ use leptos::prelude::*;
 use pulseboard_shared::arrange::{arrange, Group, Row};
 use pulseboard_shared::{link_status, state_label, WorkerStatus};
 
-use crate::card::{serde_name, WorkerCard};
+use crate::card::WorkerCard;
 use crate::glance::lens;
 use crate::guard_mark::mark_view;
 use crate::page::is_phone;
@@ -194,7 +194,7 @@ fn WorkerRow(worker: WorkerStatus, select: WriteSignal<Option<String>>) -> impl 
                 }
                 data-worker=w.name.clone()
                 data-status=status.as_str()
-                data-lifecycle=w.lifecycle.as_ref().map(|c| serde_name(&c.state))
+                data-lifecycle=w.lifecycle.as_ref().map(|c| c.state.as_str())
                 style=("--accent", status.colour())
             >
                 <b class="name">{w.name.clone()}{mark_view(l, &w)}</b>

@@ -49,7 +49,7 @@ pub fn WorkerCard(
             }
             data-worker=name
             data-status=move || status().as_str()
-            data-lifecycle=move || lifecycle().map(|s| serde_name(&s))
+            data-lifecycle=move || lifecycle().map(|s| s.as_str())
             style=("--accent", move || status().colour())
         >
             <header>
@@ -83,12 +83,4 @@ pub fn WorkerCard(
             {move || worker.with(|w| w.error.clone()).map(|error| view! { <p class="error">{error}</p> })}
         </article>
     }
-}
-
-/// A value's contract spelling (`"stopped"`), for data attributes and the detail panel.
-pub fn serde_name<T: serde::Serialize>(value: &T) -> String {
-    serde_json::to_value(value)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_owned))
-        .unwrap_or_default()
 }

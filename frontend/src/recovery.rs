@@ -6,11 +6,10 @@
 use leptos::ev::SubmitEvent;
 use leptos::html::Input;
 use leptos::prelude::*;
-use pulseboard_shared::recovery::{GuardState, RecoveryView};
+use pulseboard_shared::recovery::{Advice, GuardState, RecoveryView};
 use pulseboard_shared::{Lang, WorkerStatus};
 
 use crate::admin::{self, AdminAction, Outcome};
-use crate::card::serde_name;
 use crate::stream::{feed, Feed};
 use crate::text::{
     admin_action_label, advice_line, blocked_words, guard_state, held_for, lang, last_action_line,
@@ -110,7 +109,7 @@ pub fn RecoverySection(name: String, worker: Memo<Option<WorkerStatus>>) -> impl
 
     view! {
         <section id="recovery" class="recovery"
-            data-state=move || guard.with(|g| g.as_ref().map(|g| serde_name(&g.state)))>
+            data-state=move || guard.with(|g| g.as_ref().map(|g| g.state.as_str()))>
             <h3>{move || t(lang.get(), Text::Recovery)}</h3>
             {move || guard.get().map(|g| status(g, feed, lang.get(), &name.get_value()))}
             <div class="actions" role="group">
@@ -186,7 +185,7 @@ fn status(g: RecoveryView, feed: Feed, lang: Lang, worker: &str) -> impl IntoVie
         .map(|a| advice_line(lang, a, worker))
         // A server that words its advice only: shown as it says it.
         .or_else(|| g.recommended_action.clone());
-    let advice_kind = g.advice.as_ref().map(serde_advice);
+    let advice_kind = g.advice.as_ref().map(Advice::as_str);
     // An action in flight is "acting", which says it already.
     let blocked = g
         .blocked_by
@@ -218,12 +217,4 @@ fn status(g: RecoveryView, feed: Feed, lang: Lang, worker: &str) -> impl IntoVie
             </p>
         })}
     }
-}
-
-/// The advice's tag (`restart`, `crash_loop`, …) for `data-advice`.
-fn serde_advice(advice: &pulseboard_shared::recovery::Advice) -> String {
-    serde_json::to_value(advice)
-        .ok()
-        .and_then(|v| v.get("advice")?.as_str().map(str::to_owned))
-        .unwrap_or_default()
 }

@@ -99,5 +99,20 @@ mod tests {
         ] {
             assert_eq!(l.as_str(), serde(serde_json::to_value(l).unwrap()));
         }
+        let host = || "gpu-01".to_owned();
+        for a in [
+            Advice::Restart {
+                route: Route::Heartbeat,
+            },
+            Advice::CheckHost { host: host() },
+            Advice::AgentUnreachable { host: host() },
+            Advice::NotAllowListed { host: host() },
+            Advice::CrashLoop {
+                route: Route::Agent,
+            },
+        ] {
+            let tag = serde(serde_json::to_value(&a).unwrap()["advice"].clone());
+            assert_eq!(a.as_str(), tag);
+        }
     }
 }

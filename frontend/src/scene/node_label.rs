@@ -7,7 +7,6 @@ use pulseboard_shared::{
     link_status, state_label, Condition, LifecycleState as L, LinkStatus, WorkerKind, WorkerStatus,
 };
 
-use crate::card::serde_name;
 use crate::guard_mark::mark_view;
 use crate::stream::feed;
 use crate::text::{lang, last_beat, lifecycle_note, t, Text};
@@ -66,7 +65,7 @@ pub(super) fn NodeLabel(
             data-anchor=format!("w:{name}")
             data-worker=name.clone()
             data-status=move || status().as_str()
-            data-lifecycle=move || lifecycle().map(|s| serde_name(&s))
+            data-lifecycle=move || lifecycle().map(|s| s.as_str())
             data-condition=move || condition().as_str()
             data-problem=move || condition().is_problem().to_string()
             data-rank=move || rank(0)

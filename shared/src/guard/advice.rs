@@ -77,6 +77,18 @@ impl TryFrom<AdviceWire> for Advice {
 }
 
 impl Advice {
+    /// Which advice, as its `advice` tag spells it (`restart`, `crash_loop`, …; the same as the
+    /// serde form, a test checks).
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::Restart { .. } => "restart",
+            Self::CheckHost { .. } => "check_host",
+            Self::AgentUnreachable { .. } => "agent_unreachable",
+            Self::NotAllowListed { .. } => "not_allow_listed",
+            Self::CrashLoop { .. } => "crash_loop",
+        }
+    }
+
     /// In plain English words for `worker` (the API's `recommended_action`; the page says it in
     /// its own language from the structure).
     pub fn words(&self, worker: &str) -> String {
