@@ -208,9 +208,14 @@ async fn a_viewer_reconnecting_with_its_last_event_id_gets_only_what_it_lacks() 
     stack.stop().await;
 }
 
-/// What the page holds (`window.pulseboardNodes()`), moved on to `generated_at`.
+/// The snapshot the page holds, as JSON; null until the page has defined its hook (the wasm may
+/// still be loading) or holds a snapshot.
+const PAGE_NODES: &str = "return window.pulseboardNodes ? window.pulseboardNodes() : null";
+
+/// What the page holds (`window.pulseboardNodes()`), moved on to `generated_at`; `None` while it
+/// holds nothing yet.
 async fn page_state(browser: &Browser, generated_at: &str) -> Option<Nodes> {
-    let json = browser.js("return window.pulseboardNodes()").await;
+    let json = browser.js(PAGE_NODES).await;
     let mut nodes: Nodes = serde_json::from_str(json.as_str()?).ok()?;
     if nodes.generated_at.as_str() > generated_at {
         return None;
@@ -227,6 +232,8 @@ async fn page_settles(
     shown: impl Fn(&Nodes) -> bool,
 ) {
     stack.wait_nodes(what, shown).await;
+    // The page's first snapshot (its hook defined, the wasm started), then its catching up.
+    browser.wait_js("the page's snapshot", PAGE_NODES).await;
     let deadline = Instant::now() + PATIENCE;
     loop {
         let whole = stack.nodes().await;
