@@ -6,11 +6,11 @@ use std::time::Duration;
 use leptos::prelude::*;
 use pulseboard_shared::mock::mock_fleet;
 use pulseboard_shared::Summary;
+use wasm_bindgen::JsValue;
 
 use super::publish::Setters;
 use super::Connection;
 use crate::page::{now_ms, query_param};
-use wasm_bindgen::JsValue;
 
 /// Plays the script from second `mock` (the `?mock` value) now and every second; the timer is
 /// the caller's to clear.

@@ -3,11 +3,11 @@
 use std::time::Duration;
 
 use leptos::prelude::*;
+use wasm_bindgen::JsValue;
 
 use super::publish::Setters;
 use super::Connection;
 use crate::page::fetch_text;
-use wasm_bindgen::JsValue;
 
 /// The plain snapshot, for polling.
 pub const NODES: &str = "/api/agent-office/nodes";
