@@ -9,7 +9,7 @@ use prometheus_client::collector::Collector;
 use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric};
 use prometheus_client::metrics::counter::ConstCounter;
 use prometheus_client::metrics::gauge::ConstGauge;
-use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
+use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::metrics::MetricType;
 use prometheus_client::registry::Registry;
 use pulseboard_shared::{Condition, LinkStatus};
@@ -20,11 +20,6 @@ use crate::snapshot::Snapshot;
 
 /// The content type of the OpenMetrics text format.
 pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
-
-/// How long refreshes take: 1 ms to about 4 s in doubling buckets.
-pub fn refresh_histogram() -> Histogram {
-    Histogram::new(exponential_buckets(0.001, 2.0, 13))
-}
 
 /// What a scrape reads besides the snapshot.
 pub struct Process<'a> {
@@ -334,7 +329,7 @@ mod tests {
     use super::*;
 
     fn scrape(snapshot: Snapshot) -> String {
-        let refreshes = refresh_histogram();
+        let refreshes = crate::snapshot::refresh_histogram();
         refreshes.observe(0.004);
         render(
             &Arc::new(snapshot),
