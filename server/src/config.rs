@@ -148,7 +148,7 @@ impl Config {
 
     /// A client for the configured Redis, with its TLS files when given.
     pub fn redis_client(&self) -> Result<redis::Client, ConfigError> {
-        crate::redis_connection::client(&self.redis_url, &self.redis_tls)
+        self.redis_tls.client(&self.redis_url)
     }
 
     /// Defaults, then the file at `path` (if any), then `overrides`.

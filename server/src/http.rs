@@ -60,8 +60,8 @@ impl AppState {
     }
 }
 
-/// The whole HTTP surface: the API, `more` routes (the event log), the page from `bundle`, and
-/// the security headers on every answer.
+/// The whole HTTP surface: the API, `more` routes (the event log, the admin API, the OpenAPI
+/// document), the page from `bundle`, and the security headers on every answer.
 pub fn app(state: AppState, bundle: &Bundle, more: Router) -> Router {
     let policy = csp::policy(bundle.index().as_deref());
     let bounded = Router::new()
@@ -69,7 +69,6 @@ pub fn app(state: AppState, bundle: &Bundle, more: Router) -> Router {
         .route("/api/agent-office/nodes", get(nodes))
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
-        .route("/api/openapi.json", get(crate::openapi::document))
         .route("/readyz", get(readyz))
         .with_state(state.clone())
         .merge(more)

@@ -2,20 +2,23 @@
 //! background, and serves contract 2, a live stream of it, health checks and the dashboard.
 //!
 //! # Layout
-//! - [`config`]: defaults (the seed's topology), TOML file, environment, flags.
+//! - [`config`]: defaults (the seed's topology), TOML file, environment, flags; the Redis client
+//!   (URL and TLS files, `config/redis_tls.rs`).
 //! - [`redis_connection`]: how a Redis connection is opened (timeouts, reconnection).
 //! - [`reader`]: Redis in. One pipelined round trip per refresh (`reader/cluster.rs`: one per
 //!   primary of a Redis Cluster).
 //! - [`discovery`]: amortised SCAN for in-flight lists and unregistered workers.
 //! - [`aggregate`]: a reading to contract 2; pure.
 //! - [`refresher`]: the loop that reads, aggregates and publishes every second.
-//! - [`snapshot`]: the latest snapshot, pre-serialised, shared by all requests.
+//! - [`snapshot`]: the latest snapshot, pre-serialised, shared by all requests, and how long
+//!   refreshes take.
 //! - [`http`]: the routes, with the security headers every answer carries; `http/stream.rs` the
 //!   live stream (a whole snapshot, then patches).
 //! - [`admin`]: `POST /api/agent-office/workers/{name}/{action}`: an operator asks a worker to
 //!   quiet, restart or stop (bearer tokens, audited in the event log).
 //! - [`metrics`]: `/metrics` for Prometheus, from the latest snapshot.
-//! - [`openapi`]: `/api/openapi.json`, generated from the types that serve the answers.
+//! - [`openapi`]: `/api/openapi.json`, generated from the types that serve the answers; its own
+//!   route, merged beside [`http`]'s (it names their handlers, so `http` does not name it).
 //! - [`bundle`]: the dashboard bundle, embedded precompressed by `build.rs` (or `--dist DIR`),
 //!   with its caching and its Content-Security-Policy.
 //! - [`serve`]: the server's tasks wired together, and their shutdown; the accept loop with its

@@ -5,14 +5,16 @@
 //! touches Redis. Series are per worker and per link, so their number follows the fleet; label
 //! values (worker names come from Redis) are escaped by the encoder.
 
+use std::fmt;
+
 use prometheus_client::collector::Collector;
-use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric};
+use prometheus_client::encoding::{DescriptorEncoder, EncodeLabelSet, EncodeMetric};
 use prometheus_client::metrics::counter::ConstCounter;
 use prometheus_client::metrics::gauge::ConstGauge;
-use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
+use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::metrics::MetricType;
 use prometheus_client::registry::Registry;
-use pulseboard_shared::{Condition, LinkStatus};
+use pulseboard_shared::{Condition, LinkStatus, WorkerStatus};
 
 use crate::alerts::engine::SinkFigures;
 use crate::alerts::AlertsHandle;
@@ -20,11 +22,6 @@ use crate::snapshot::Snapshot;
 
 /// The content type of the OpenMetrics text format.
 pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
-
-/// How long refreshes take: 1 ms to about 4 s in doubling buckets.
-pub fn refresh_histogram() -> Histogram {
-    Histogram::new(exponential_buckets(0.001, 2.0, 13))
-}
 
 /// What a scrape reads besides the snapshot.
 pub struct Process<'a> {
@@ -63,61 +60,51 @@ pub fn render(snapshot: &std::sync::Arc<Snapshot>, process: Process<'_>) -> Stri
 struct Fleet(std::sync::Arc<Snapshot>);
 
 impl Collector for Fleet {
-    fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> fmt::Result {
         let nodes = &self.0.nodes;
         let workers = &nodes.workers;
-        let name_of = |w: &pulseboard_shared::WorkerStatus| [("worker", w.name.clone())];
+        let name_of = |w: &WorkerStatus| [("worker", w.name.clone())];
+        let e = &mut encoder;
 
-        let mut family = encoder.encode_descriptor(
+        gauge_family(
+            e,
             "pulseboard_worker_up",
             "1 while the worker's heartbeat key exists (contract 2's alive), else 0",
-            None,
-            MetricType::Gauge,
-        )?;
-        for w in workers {
-            let labels = [
-                ("worker", w.name.clone()),
-                ("kind", w.kind.as_str().to_owned()),
-                ("host", w.host.clone().unwrap_or_default()),
-            ];
-            ConstGauge::new(i64::from(w.alive)).encode(family.encode_family(&labels)?)?;
-        }
-
-        let mut family = encoder.encode_descriptor(
-            "pulseboard_worker_condition",
-            "1 for the worker's one condition, the most urgent thing true of it",
-            None,
-            MetricType::Gauge,
-        )?;
-        for w in workers {
-            let labels = [
-                ("worker", w.name.clone()),
-                ("condition", Condition::of(w).as_str().to_owned()),
-            ];
-            ConstGauge::new(1).encode(family.encode_family(&labels)?)?;
-        }
-
-        let mut family = encoder.encode_descriptor(
-            "pulseboard_worker_lifecycle",
-            "1 for the worker's lifecycle state (starting, ready, unhealthy, late, stalled, draining, stopped, failed, down)",
-            None,
-            MetricType::Gauge,
-        )?;
-        for w in workers {
-            if let Some(l) = &w.lifecycle {
+            workers.iter().map(|w| {
                 let labels = [
                     ("worker", w.name.clone()),
-                    ("state", l.state.as_str().into()),
+                    ("kind", w.kind.as_str().to_owned()),
+                    ("host", w.host.clone().unwrap_or_default()),
                 ];
-                ConstGauge::new(1).encode(family.encode_family(&labels)?)?;
-            }
-        }
-
+                (labels, i64::from(w.alive))
+            }),
+        )?;
+        gauge_family(
+            e,
+            "pulseboard_worker_condition",
+            "1 for the worker's one condition, the most urgent thing true of it",
+            workers.iter().map(|w| {
+                let labels = [
+                    ("worker", w.name.clone()),
+                    ("condition", Condition::of(w).as_str().to_owned()),
+                ];
+                (labels, 1)
+            }),
+        )?;
+        gauge_family(
+            e,
+            "pulseboard_worker_lifecycle",
+            "1 for the worker's lifecycle state (starting, ready, unhealthy, late, stalled, draining, stopped, failed, down)",
+            workers.iter().filter_map(|w| {
+                let l = w.lifecycle.as_ref()?;
+                Some(([("worker", w.name.clone()), ("state", l.state.as_str().into())], 1))
+            }),
+        )?;
         for (name, help, value) in [
             (
                 "pulseboard_worker_queue_depth",
                 "Jobs waiting in the worker's queue",
-                (|w| w.queue_depth) as fn(&pulseboard_shared::WorkerStatus) -> u64,
+                (|w| w.queue_depth) as fn(&WorkerStatus) -> u64,
             ),
             (
                 "pulseboard_worker_processing",
@@ -130,29 +117,22 @@ impl Collector for Fleet {
                 |w| w.dead_letter,
             ),
         ] {
-            let mut family = encoder.encode_descriptor(name, help, None, MetricType::Gauge)?;
-            for w in workers {
-                ConstGauge::new(value(w) as i64).encode(family.encode_family(&name_of(w))?)?;
-            }
+            let series = workers.iter().map(|w| (name_of(w), value(w) as i64));
+            gauge_family(e, name, help, series)?;
         }
-
-        let mut family = encoder.encode_descriptor(
+        gauge_family(
+            e,
             "pulseboard_worker_last_beat_age_seconds",
             "Seconds since the worker's last heartbeat (absent when never seen)",
-            None,
-            MetricType::Gauge,
+            workers
+                .iter()
+                .filter_map(|w| Some((name_of(w), w.last_beat_age_s? as i64))),
         )?;
-        for w in workers {
-            if let Some(age) = w.last_beat_age_s {
-                ConstGauge::new(age as i64).encode(family.encode_family(&name_of(w))?)?;
-            }
-        }
-
         for (name, help, value) in [
             (
                 "pulseboard_worker_jobs_done",
                 "Jobs the worker says it finished (resets when it restarts)",
-                (|w| w.jobs_done) as fn(&pulseboard_shared::WorkerStatus) -> u64,
+                (|w| w.jobs_done) as fn(&WorkerStatus) -> u64,
             ),
             (
                 "pulseboard_worker_jobs_failed",
@@ -160,77 +140,92 @@ impl Collector for Fleet {
                 |w| w.jobs_failed,
             ),
         ] {
-            let mut family = encoder.encode_descriptor(name, help, None, MetricType::Counter)?;
-            for w in workers {
-                ConstCounter::new(value(w)).encode(family.encode_family(&name_of(w))?)?;
-            }
+            let series = workers.iter().map(|w| (name_of(w), value(w)));
+            counter_family(e, name, help, series)?;
         }
-
-        let mut family = encoder.encode_descriptor(
+        let summary = pulseboard_shared::Summary::of(workers);
+        gauge_family(
+            e,
             "pulseboard_workers",
             "Workers per condition",
-            None,
-            MetricType::Gauge,
+            Condition::ALL
+                .into_iter()
+                .map(|c| ([("condition", c.as_str())], summary.count(c) as i64)),
         )?;
-        let summary = pulseboard_shared::Summary::of(workers);
-        for condition in Condition::ALL {
-            let labels = [("condition", condition.as_str())];
-            ConstGauge::new(summary.count(condition) as i64)
-                .encode(family.encode_family(&labels)?)?;
-        }
-
-        let mut family = encoder.encode_descriptor(
+        gauge_family(
+            e,
             "pulseboard_link_status",
             "1 for each link's status (healthy, paused, down, degraded)",
-            None,
-            MetricType::Gauge,
+            nodes.links.iter().map(|link| {
+                let labels = [
+                    ("from", link.from.clone()),
+                    ("to", link.to.clone()),
+                    ("status", link_status_name(link.status).to_owned()),
+                ];
+                (labels, 1)
+            }),
         )?;
-        for link in &nodes.links {
-            let labels = [
-                ("from", link.from.clone()),
-                ("to", link.to.clone()),
-                ("status", link_status_name(link.status).to_owned()),
-            ];
-            ConstGauge::new(1).encode(family.encode_family(&labels)?)?;
-        }
-
-        let mut family = encoder.encode_descriptor(
+        gauge_family(
+            e,
             "pulseboard_worker_recovery",
             "1 for the recovery guard's state of a worker it has something to say about (waiting, backoff, acting, recommending, blocked, held, circuit_open); the attempts in its window as a second series",
-            None,
-            MetricType::Gauge,
+            workers.iter().filter_map(|w| {
+                let r = w.recovery.as_ref()?;
+                Some(([("worker", w.name.clone()), ("state", r.state.as_str().into())], 1))
+            }),
         )?;
-        for w in workers {
-            if let Some(r) = &w.recovery {
-                let labels = [
-                    ("worker", w.name.clone()),
-                    ("state", r.state.as_str().into()),
-                ];
-                ConstGauge::new(1).encode(family.encode_family(&labels)?)?;
-            }
-        }
-        let mut family = encoder.encode_descriptor(
+        gauge_family(
+            e,
             "pulseboard_worker_recovery_attempts",
             "Restarts the recovery guard asked for in the current window",
-            None,
-            MetricType::Gauge,
+            workers.iter().filter_map(|w| {
+                let r = w.recovery.as_ref()?;
+                Some((name_of(w), i64::from(r.attempts)))
+            }),
         )?;
-        for w in workers {
-            if let Some(r) = &w.recovery {
-                ConstGauge::new(i64::from(r.attempts))
-                    .encode(family.encode_family(&[("worker", w.name.clone())])?)?;
-            }
-        }
-
-        let family = encoder.encode_descriptor(
+        gauge(
+            e,
             "pulseboard_queues_paused",
             "1 while the global queue:paused flag is set",
-            None,
-            MetricType::Gauge,
-        )?;
-        ConstGauge::new(i64::from(nodes.paused)).encode(family)?;
-        Ok(())
+            i64::from(nodes.paused),
+        )
     }
+}
+
+/// A gauge family: its descriptor, then one series per `(labels, value)` (none is fine: the
+/// descriptor is still written).
+fn gauge_family<L: EncodeLabelSet>(
+    encoder: &mut DescriptorEncoder,
+    name: &str,
+    help: &str,
+    series: impl IntoIterator<Item = (L, i64)>,
+) -> fmt::Result {
+    let mut family = encoder.encode_descriptor(name, help, None, MetricType::Gauge)?;
+    for (labels, value) in series {
+        ConstGauge::new(value).encode(family.encode_family(&labels)?)?;
+    }
+    Ok(())
+}
+
+/// A counter family (`_total` is added by the encoder): its descriptor, then one series per
+/// `(labels, value)`.
+fn counter_family<L: EncodeLabelSet>(
+    encoder: &mut DescriptorEncoder,
+    name: &str,
+    help: &str,
+    series: impl IntoIterator<Item = (L, u64)>,
+) -> fmt::Result {
+    let mut family = encoder.encode_descriptor(name, help, None, MetricType::Counter)?;
+    for (labels, value) in series {
+        ConstCounter::new(value).encode(family.encode_family(&labels)?)?;
+    }
+    Ok(())
+}
+
+/// A gauge without labels: its descriptor and its one value.
+fn gauge(encoder: &mut DescriptorEncoder, name: &str, help: &str, value: i64) -> fmt::Result {
+    let family = encoder.encode_descriptor(name, help, None, MetricType::Gauge)?;
+    ConstGauge::new(value).encode(family)
 }
 
 fn link_status_name(status: LinkStatus) -> &'static str {
@@ -253,38 +248,35 @@ struct Own {
 }
 
 impl Collector for Own {
-    fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
-        let gauges = [
-            (
-                "pulseboard_redis_ok",
-                "1 when the last refresh could read Redis",
-                u64::from(self.redis_ok),
-            ),
-            (
-                "pulseboard_redis_commands_per_refresh",
-                "Redis commands of the last refresh (sent in one round trip)",
-                self.commands,
-            ),
-            (
-                "pulseboard_stream_clients",
-                "Live streams open now",
-                self.streams_open,
-            ),
-        ];
-        for (name, help, value) in gauges {
-            let family = encoder.encode_descriptor(name, help, None, MetricType::Gauge)?;
-            ConstGauge::new(value as i64).encode(family)?;
-        }
+    fn encode(&self, mut encoder: DescriptorEncoder) -> fmt::Result {
+        let e = &mut encoder;
+        gauge(
+            e,
+            "pulseboard_redis_ok",
+            "1 when the last refresh could read Redis",
+            i64::from(self.redis_ok),
+        )?;
+        gauge(
+            e,
+            "pulseboard_redis_commands_per_refresh",
+            "Redis commands of the last refresh (sent in one round trip)",
+            self.commands as i64,
+        )?;
+        gauge(
+            e,
+            "pulseboard_stream_clients",
+            "Live streams open now",
+            self.streams_open as i64,
+        )?;
         let Some(sinks) = &self.alerts else {
             return Ok(());
         };
-        let family = encoder.encode_descriptor(
+        gauge(
+            e,
             "pulseboard_alerts_sender",
             "1 when this process holds the alerts' lease (sends them)",
-            None,
-            MetricType::Gauge,
+            i64::from(self.sender == Some(true)),
         )?;
-        ConstGauge::new(i64::from(self.sender == Some(true))).encode(family)?;
         for (name, help, value, kind) in [
             (
                 "pulseboard_alerts_sent",
@@ -311,14 +303,12 @@ impl Collector for Own {
                 MetricType::Gauge,
             ),
         ] {
-            let mut family = encoder.encode_descriptor(name, help, None, kind)?;
-            for sink in sinks {
-                let labels = [("sink", sink.name.as_str())];
-                let encoder = family.encode_family(&labels)?;
-                match kind {
-                    MetricType::Counter => ConstCounter::new(value(sink)).encode(encoder)?,
-                    _ => ConstGauge::new(value(sink) as i64).encode(encoder)?,
-                }
+            let series = sinks
+                .iter()
+                .map(|s| ([("sink", s.name.as_str())], value(s)));
+            match kind {
+                MetricType::Counter => counter_family(e, name, help, series)?,
+                _ => gauge_family(e, name, help, series.map(|(l, v)| (l, v as i64)))?,
             }
         }
         Ok(())
@@ -334,7 +324,7 @@ mod tests {
     use super::*;
 
     fn scrape(snapshot: Snapshot) -> String {
-        let refreshes = refresh_histogram();
+        let refreshes = crate::snapshot::refresh_histogram();
         refreshes.observe(0.004);
         render(
             &Arc::new(snapshot),

@@ -56,7 +56,7 @@ pub async fn serve(
     let publisher = tokio::spawn(publish(hub.clone(), TICK, shutdown.clone()));
     let state = AppState::new(hub, TICK, shutdown.clone(), &config.http);
     let bundle = Bundle::from_option(config.dist.clone());
-    let app = http::app(state, &bundle, axum::Router::new());
+    let app = http::app(state, &bundle, crate::openapi::router());
     connections::serve_until(listener, app, &config.http, shutdown).await?;
     publisher.await?;
     Ok(())

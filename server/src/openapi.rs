@@ -6,6 +6,8 @@ use std::sync::OnceLock;
 
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
 use utoipa::OpenApi;
 
 use crate::alerts::history;
@@ -49,6 +51,12 @@ pub fn json() -> &'static str {
             .to_pretty_json()
             .expect("the document serialises")
     })
+}
+
+/// `GET /api/openapi.json`, merged into the HTTP surface by whoever serves it (the document
+/// names the HTTP handlers, so the route lives here and not in `http`).
+pub fn router() -> Router {
+    Router::new().route("/api/openapi.json", get(document))
 }
 
 /// This document.

@@ -74,17 +74,28 @@ pub enum HeartbeatValue {
     Error(String),
 }
 
+/// Why one count (an `LLEN`) could not be read; the rest of the reading stands.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CountError {
+    /// Redis answered this command with an error (a key of the wrong type, say).
+    #[error("{0}")]
+    Redis(String),
+    /// Redis answered something that is not a count (shown as received).
+    #[error("unexpected reply {0}")]
+    Unexpected(String),
+}
+
 /// One worker's reading.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WorkerReading {
     /// The heartbeat.
     pub heartbeat: HeartbeatValue,
     /// `LLEN` of the pending list.
-    pub queue_depth: Result<u64, String>,
+    pub queue_depth: Result<u64, CountError>,
     /// `LLEN` of the dead-letter list.
-    pub dead_letter: Result<u64, String>,
+    pub dead_letter: Result<u64, CountError>,
     /// Sum of `LLEN` over the in-flight lists.
-    pub processing: Result<u64, String>,
+    pub processing: Result<u64, CountError>,
 }
 
 /// A SCAN reply.
@@ -296,11 +307,11 @@ fn heartbeat_value(range: Value, pttl: Value) -> HeartbeatValue {
     }
 }
 
-fn count(value: Value) -> Result<u64, String> {
+fn count(value: Value) -> Result<u64, CountError> {
     match value {
         Value::Int(n) => Ok(n.max(0) as u64),
-        Value::ServerError(e) => Err(redis::RedisError::from(e).to_string()),
-        other => Err(format!("unexpected reply {other:?}")),
+        Value::ServerError(e) => Err(CountError::Redis(redis::RedisError::from(e).to_string())),
+        other => Err(CountError::Unexpected(format!("{other:?}"))),
     }
 }
 
@@ -439,7 +450,7 @@ mod tests {
         assert!(a
             .queue_depth
             .as_ref()
-            .is_err_and(|e| e.contains("WRONGTYPE")));
+            .is_err_and(|e| e.to_string().contains("WRONGTYPE")));
         assert_eq!(a.dead_letter, Ok(0));
         assert!(
             a.processing.is_err(),

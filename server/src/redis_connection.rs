@@ -1,24 +1,9 @@
-//! How pulseboard opens a Redis connection: one rule for the refresher and the alerts.
+//! How pulseboard opens a Redis connection: one rule for the refresher and the alerts. The
+//! client itself (URL and TLS files) comes from the configuration (`Config::redis_client`).
 
 use std::time::Duration;
 
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
-
-use crate::config::{ConfigError, RedisTls};
-
-/// A client for `url` (`redis://`, or `rediss://` for TLS), trusting the CA of `tls` and showing
-/// its client certificate when given, else the system's trust store.
-pub fn client(url: &str, tls: &RedisTls) -> Result<redis::Client, ConfigError> {
-    let built = if tls.is_set() {
-        redis::Client::build_with_tls(url, tls.certificates()?)
-    } else {
-        redis::Client::open(url)
-    };
-    built.map_err(|e| ConfigError::Invalid {
-        key: "redis_url".into(),
-        message: format!("{}: {e}", crate::config::redact(url)),
-    })
-}
 
 /// A connection to `client`'s Redis that reconnects by itself after Redis returns.
 ///

@@ -82,7 +82,9 @@ pub async fn serve_live(
         ..state
     };
     let bundle = Bundle::from_option(config.dist.clone());
-    let more = alerts::history::router(alert_store).merge(admin);
+    let more = alerts::history::router(alert_store)
+        .merge(admin)
+        .merge(crate::openapi::router());
     let app = http::app(state, &bundle, more);
     connections::serve_until(listener, app, &config.http, shutdown).await?;
     join_all(tasks).await

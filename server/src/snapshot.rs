@@ -4,6 +4,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use axum::body::Bytes;
+use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use pulseboard_shared::Nodes;
 use tokio::sync::watch;
 
@@ -88,18 +89,23 @@ impl Snapshot {
     }
 }
 
+/// How long refreshes take: 1 ms to about 4 s in doubling buckets.
+pub fn refresh_histogram() -> Histogram {
+    Histogram::new(exponential_buckets(0.001, 2.0, 13))
+}
+
 /// Where snapshots are published and read, and how long making them takes.
 #[derive(Clone)]
 pub struct Hub {
     tx: Arc<watch::Sender<Arc<Snapshot>>>,
-    refreshes: prometheus_client::metrics::histogram::Histogram,
+    refreshes: Histogram,
 }
 
 impl Default for Hub {
     fn default() -> Self {
         Self {
             tx: Arc::new(watch::Sender::new(Arc::new(Snapshot::empty()))),
-            refreshes: crate::metrics::refresh_histogram(),
+            refreshes: refresh_histogram(),
         }
     }
 }
@@ -111,7 +117,7 @@ impl Hub {
     }
 
     /// Every refresh's duration since start (for `/metrics`).
-    pub fn refreshes(&self) -> &prometheus_client::metrics::histogram::Histogram {
+    pub fn refreshes(&self) -> &Histogram {
         &self.refreshes
     }
 

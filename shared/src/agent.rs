@@ -80,12 +80,39 @@ pub struct Request {
     pub at: String,
 }
 
+/// Why an entry of a host's request stream is not a request.
+#[derive(Debug)]
+pub enum RequestError {
+    /// Not JSON of a request (garbage, a field too many such as an argv).
+    NotARequest(serde_json::Error),
+    /// Its id is empty or longer than 64 characters.
+    BadId,
+}
+
+impl std::fmt::Display for RequestError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::NotARequest(e) => write!(f, "not a request: {e}"),
+            Self::BadId => f.write_str("a request's id must be 1 to 64 characters"),
+        }
+    }
+}
+
+impl std::error::Error for RequestError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Self::NotARequest(e) => Some(e),
+            Self::BadId => None,
+        }
+    }
+}
+
 impl Request {
     /// Reads one request; anything else (garbage, a field too many such as an argv) is refused.
-    pub fn parse(text: &str) -> Result<Self, String> {
-        let r: Self = serde_json::from_str(text).map_err(|e| format!("not a request: {e}"))?;
+    pub fn parse(text: &str) -> Result<Self, RequestError> {
+        let r: Self = serde_json::from_str(text).map_err(RequestError::NotARequest)?;
         if r.id.is_empty() || r.id.len() > 64 {
-            return Err("a request's id must be 1 to 64 characters".into());
+            return Err(RequestError::BadId);
         }
         Ok(r)
     }
@@ -186,7 +213,7 @@ mod tests {
             by: "auto".into(),
             at: "2026-12-01T00:00:00Z".into(),
         };
-        assert_eq!(Request::parse(&r.to_json()), Ok(r.clone()));
+        assert_eq!(Request::parse(&r.to_json()).unwrap(), r.clone());
         assert!(r.to_json().contains(r#""action":"reset_and_restart""#));
         for bad in [
             "",

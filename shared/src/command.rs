@@ -75,14 +75,40 @@ pub struct Command {
     pub at: String,
 }
 
+/// Why an entry of a command list is not a command.
+#[derive(Debug)]
+pub enum CommandError {
+    /// Not JSON of a command (garbage, a field too many, a program to run).
+    NotACommand(serde_json::Error),
+    /// Its id is empty or longer than 64 characters.
+    BadId,
+}
+
+impl std::fmt::Display for CommandError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::NotACommand(e) => write!(f, "not a command: {e}"),
+            Self::BadId => f.write_str("a command's id must be 1 to 64 characters"),
+        }
+    }
+}
+
+impl std::error::Error for CommandError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Self::NotACommand(e) => Some(e),
+            Self::BadId => None,
+        }
+    }
+}
+
 impl Command {
     /// Reads one entry of a command list; anything else (garbage, a field too many, a program
     /// to run) is refused with why.
-    pub fn parse(text: &str) -> Result<Self, String> {
-        let command: Self =
-            serde_json::from_str(text).map_err(|e| format!("not a command: {e}"))?;
+    pub fn parse(text: &str) -> Result<Self, CommandError> {
+        let command: Self = serde_json::from_str(text).map_err(CommandError::NotACommand)?;
         if command.id.is_empty() || command.id.len() > 64 {
-            return Err("a command's id must be 1 to 64 characters".into());
+            return Err(CommandError::BadId);
         }
         Ok(command)
     }
@@ -115,7 +141,7 @@ mod tests {
             by: "ops".into(),
             at: "2026-12-01T00:00:00Z".into(),
         };
-        assert_eq!(Command::parse(&c.to_json()), Ok(c.clone()));
+        assert_eq!(Command::parse(&c.to_json()).unwrap(), c.clone());
         assert_eq!(c.reason(), "restart asked by ops (c-17)");
         for bad in [
             "",

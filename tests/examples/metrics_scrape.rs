@@ -7,7 +7,8 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use pulseboard_server::metrics::{refresh_histogram, render, Process};
+use pulseboard_server::metrics::{render, Process};
+use pulseboard_server::snapshot::refresh_histogram;
 use pulseboard_server::snapshot::Snapshot;
 use pulseboard_shared::mock::mock_fleet;
 

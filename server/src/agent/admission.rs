@@ -73,7 +73,11 @@ pub fn admit<'a>(entry: &StreamEntry, list: &'a AllowList) -> Admission<'a> {
         Ok(request) => request,
         Err(why) => {
             let (id, worker) = lenient_names(&text);
-            return refuse(id.unwrap_or_else(|| entry.id.clone()), worker, why);
+            return refuse(
+                id.unwrap_or_else(|| entry.id.clone()),
+                worker,
+                why.to_string(),
+            );
         }
     };
     match list.get(&request.worker) {

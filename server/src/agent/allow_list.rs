@@ -152,9 +152,12 @@ impl AllowList {
                     "must be at least 1 (seconds)".into(),
                 ));
             }
-            let restart = checked_argv(raw.restart).map_err(|m| invalid(key("restart"), m))?;
+            let restart =
+                checked_argv(raw.restart).map_err(|e| invalid(key("restart"), e.to_string()))?;
             let reset = match raw.reset {
-                Some(argv) => Some(checked_argv(argv).map_err(|m| invalid(key("reset"), m))?),
+                Some(argv) => {
+                    Some(checked_argv(argv).map_err(|e| invalid(key("reset"), e.to_string()))?)
+                }
                 None => None,
             };
             let entry = Entry {
@@ -178,13 +181,49 @@ impl AllowList {
     }
 }
 
+/// Why an argv of the allow-list cannot be run (the message follows the key it is about).
+#[derive(Debug, thiserror::Error)]
+pub enum ArgvError {
+    /// No program at all.
+    #[error("is empty: give the program and its arguments, as a list")]
+    Empty,
+    /// The first element is "".
+    #[error("the program (its first element) is empty")]
+    EmptyProgram,
+    /// A relative path, and the working directory cannot be known.
+    #[error("{program}: the working directory is unknown: {cause}")]
+    NoWorkingDirectory {
+        /// The program as written.
+        program: String,
+        /// Why.
+        cause: std::io::Error,
+    },
+    /// A bare name that no directory of `PATH` holds as an executable file.
+    #[error("{0} is not found in PATH; give its absolute path")]
+    NotInPath(String),
+    /// The path cannot be read.
+    #[error("{}: {cause}", path.display())]
+    Unreadable {
+        /// The program's path.
+        path: PathBuf,
+        /// Why.
+        cause: std::io::Error,
+    },
+    /// The path is a directory or something else that is not a file.
+    #[error("{} is not a file", .0.display())]
+    NotAFile(PathBuf),
+    /// The file has no execute permission.
+    #[error("{} is not executable", .0.display())]
+    NotExecutable(PathBuf),
+}
+
 /// `argv` with its program made absolute, or why it cannot be run.
-fn checked_argv(mut argv: Vec<String>) -> Result<Vec<String>, String> {
+fn checked_argv(mut argv: Vec<String>) -> Result<Vec<String>, ArgvError> {
     let Some(program) = argv.first() else {
-        return Err("is empty: give the program and its arguments, as a list".into());
+        return Err(ArgvError::Empty);
     };
     if program.is_empty() {
-        return Err("the program (its first element) is empty".into());
+        return Err(ArgvError::EmptyProgram);
     }
     let found = find_program(program)?;
     argv[0] = found.to_string_lossy().into_owned();
@@ -193,14 +232,16 @@ fn checked_argv(mut argv: Vec<String>) -> Result<Vec<String>, String> {
 
 /// The absolute path of `program`: itself when absolute, else from the working directory (a
 /// path with a `/`) or from `PATH` (a bare name).
-fn find_program(program: &str) -> Result<PathBuf, String> {
+fn find_program(program: &str) -> Result<PathBuf, ArgvError> {
     let path = Path::new(program);
     if path.is_absolute() {
         return executable(path).map(|()| path.to_owned());
     }
     if program.contains('/') {
-        let cwd = std::env::current_dir()
-            .map_err(|e| format!("{program}: the working directory is unknown: {e}"))?;
+        let cwd = std::env::current_dir().map_err(|cause| ArgvError::NoWorkingDirectory {
+            program: program.to_owned(),
+            cause,
+        })?;
         let full = cwd.join(path);
         return executable(&full).map(|()| full);
     }
@@ -209,20 +250,23 @@ fn find_program(program: &str) -> Result<PathBuf, String> {
         .filter(|dir| dir.is_absolute())
         .map(|dir| dir.join(program))
         .find(|candidate| executable(candidate).is_ok())
-        .ok_or_else(|| format!("{program} is not found in PATH; give its absolute path"))
+        .ok_or_else(|| ArgvError::NotInPath(program.to_owned()))
 }
 
 /// Whether `path` is a file this process could run.
-fn executable(path: &Path) -> Result<(), String> {
-    let meta = std::fs::metadata(path).map_err(|e| format!("{}: {e}", path.display()))?;
+fn executable(path: &Path) -> Result<(), ArgvError> {
+    let meta = std::fs::metadata(path).map_err(|cause| ArgvError::Unreadable {
+        path: path.to_owned(),
+        cause,
+    })?;
     if !meta.is_file() {
-        return Err(format!("{} is not a file", path.display()));
+        return Err(ArgvError::NotAFile(path.to_owned()));
     }
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
         if meta.permissions().mode() & 0o111 == 0 {
-            return Err(format!("{} is not executable", path.display()));
+            return Err(ArgvError::NotExecutable(path.to_owned()));
         }
     }
     Ok(())

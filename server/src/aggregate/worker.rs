@@ -8,7 +8,7 @@ use pulseboard_shared::{HeartbeatRead, WorkerKind, WorkerStatus};
 
 use super::time::{age_s, parse_ts};
 use super::{BeatMemory, Watched};
-use crate::reader::{HeartbeatValue, WorkerReading, MAX_HEARTBEAT_BYTES};
+use crate::reader::{CountError, HeartbeatValue, WorkerReading, MAX_HEARTBEAT_BYTES};
 
 /// A judged worker.
 pub(super) struct Judged {
@@ -151,8 +151,8 @@ fn observe<'a>(
     }
 }
 
-fn take(value: &Result<u64, String>, what: &str, problems: &mut Vec<String>) -> u64 {
-    value.clone().unwrap_or_else(|e| {
+fn take(value: &Result<u64, CountError>, what: &str, problems: &mut Vec<String>) -> u64 {
+    value.as_ref().copied().unwrap_or_else(|e| {
         problems.push(format!("{what}: {e}"));
         0
     })

@@ -7,6 +7,23 @@ use std::fmt;
 /// The shortest token accepted: a guessable token is no lock.
 pub const MIN_TOKEN_LEN: usize = 16;
 
+/// Why `PULSEBOARD_ADMIN_TOKENS` cannot be used; never carries a token.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AdminTokensError {
+    /// A pair without a `:` (numbered from 1).
+    #[error("pair {0} is not name:token")]
+    NotAPair(usize),
+    /// A name that is empty, too long or has other characters (numbered from 1).
+    #[error("pair {0}: the name must be 1 to 32 letters, digits, '-', '_' or '.'")]
+    BadName(usize),
+    /// A token shorter than [`MIN_TOKEN_LEN`], by its name.
+    #[error("the token of {0:?} is shorter than {MIN_TOKEN_LEN} characters")]
+    TooShort(String),
+    /// A name given twice.
+    #[error("{0:?} is named twice")]
+    Twice(String),
+}
+
 /// The admin tokens, by name.
 #[derive(Clone, Default, PartialEq, Eq)]
 pub struct AdminTokens(Vec<(String, String)>);
@@ -21,14 +38,14 @@ impl fmt::Debug for AdminTokens {
 impl AdminTokens {
     /// Parses `name:token,name:token`; says which pair is wrong (by position and name, never the
     /// token) when one is.
-    pub fn parse(text: &str) -> Result<Self, String> {
+    pub fn parse(text: &str) -> Result<Self, AdminTokensError> {
         let mut tokens = Vec::new();
         for (i, pair) in text.split(',').map(str::trim).enumerate() {
             if pair.is_empty() {
                 continue;
             }
             let Some((name, token)) = pair.split_once(':') else {
-                return Err(format!("pair {} is not name:token", i + 1));
+                return Err(AdminTokensError::NotAPair(i + 1));
             };
             let name = name.trim();
             let name_ok = !name.is_empty()
@@ -37,18 +54,13 @@ impl AdminTokens {
                     .chars()
                     .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c));
             if !name_ok {
-                return Err(format!(
-                    "pair {}: the name must be 1 to 32 letters, digits, '-', '_' or '.'",
-                    i + 1
-                ));
+                return Err(AdminTokensError::BadName(i + 1));
             }
             if token.len() < MIN_TOKEN_LEN {
-                return Err(format!(
-                    "the token of {name:?} is shorter than {MIN_TOKEN_LEN} characters"
-                ));
+                return Err(AdminTokensError::TooShort(name.to_owned()));
             }
             if tokens.iter().any(|(n, _)| n == name) {
-                return Err(format!("{name:?} is named twice"));
+                return Err(AdminTokensError::Twice(name.to_owned()));
             }
             tokens.push((name.to_owned(), token.to_owned()));
         }
@@ -101,7 +113,7 @@ mod tests {
             (":0123456789abcdef", "the name must be"),
             ("a:0123456789abcdef,a:0123456789abcdeg", "named twice"),
         ] {
-            let error = AdminTokens::parse(bad).unwrap_err();
+            let error = AdminTokens::parse(bad).unwrap_err().to_string();
             assert!(error.contains(says), "{bad}: {error}");
             assert!(
                 !error.contains("0123456789"),

@@ -17,6 +17,20 @@ pub struct RedisTls {
 }
 
 impl RedisTls {
+    /// A client for `url` (`redis://`, or `rediss://` for TLS), trusting these CA files and
+    /// showing this client certificate when given, else the system's trust store.
+    pub fn client(&self, url: &str) -> Result<redis::Client, ConfigError> {
+        let built = if self.is_set() {
+            redis::Client::build_with_tls(url, self.certificates()?)
+        } else {
+            redis::Client::open(url)
+        };
+        built.map_err(|e| ConfigError::Invalid {
+            key: "redis_url".into(),
+            message: format!("{}: {e}", super::redact(url)),
+        })
+    }
+
     /// Whether any file is given.
     pub fn is_set(&self) -> bool {
         self.ca_file.is_some() || self.client_cert.is_some() || self.client_key.is_some()

@@ -1,0 +1,310 @@
+//! The command line: `pulseboard serve | simulate | demo | run | agent | check-config`, with
+//! clap's derive. Every flag has its environment variable (when it has one) and its default here;
+//! `--redis` is one [`RedisArgs`] shared by every subcommand that talks to Redis.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand};
+use pulseboard_server::config::admin::AdminTokens;
+use pulseboard_server::config::{AlertOverrides, Overrides, RedisTls};
+use pulseboard_server::run;
+use pulseboard_server::run::readiness::Readiness;
+
+/// The Redis used when no layer names one.
+pub const DEFAULT_REDIS: &str = "redis://127.0.0.1:6379";
+
+/// `--redis URL` / `REDIS_URL`. The URL may carry a password, so `--help` never shows the
+/// environment's value. Each subcommand says what it uses Redis for, and whether it has a default
+/// (`serve` takes it from the configuration's layers; `simulate` requires it).
+#[derive(Args)]
+pub struct RedisArgs {
+    /// Redis to read [default: redis://127.0.0.1:6379].
+    #[arg(
+        id = "redis",
+        long = "redis",
+        env = "REDIS_URL",
+        value_name = "URL",
+        hide_env_values = true
+    )]
+    pub url: Option<String>,
+}
+
+impl RedisArgs {
+    /// The URL given, else [`DEFAULT_REDIS`].
+    pub fn or_default(self) -> String {
+        self.url.unwrap_or_else(|| DEFAULT_REDIS.to_owned())
+    }
+}
+
+/// Live health of a fleet of job workers, from their Redis heartbeats and queues.
+#[derive(Parser)]
+#[command(name = "pulseboard", version, propagate_version = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Serve the API (/api/agent-office/nodes, its SSE stream), /healthz, /readyz and the
+    /// dashboard at /infra/, aggregating Redis in the background once per refresh. SIGTERM or
+    /// Ctrl-C drains and exits 0; SIGHUP reloads the config file (a bad one is refused).
+    Serve(ServeArgs),
+    /// Write simulated heartbeats (contract 1) and move simulated jobs through the reliable
+    /// queue of the configured workers, on a real Redis. For demos and trials, not production.
+    Simulate(SimulateArgs),
+    /// Start a private redis-server on a free port, the simulator and the server together, and
+    /// print the dashboard's URL. Ctrl-C stops all three.
+    Demo(DemoArgs),
+    /// Run a program as a pulseboard worker: start it in its own process group, beat for it
+    /// (starting until ready, then ready), pass SIGTERM/SIGINT/SIGHUP to its group, and when it
+    /// exits write the final beat (a clean stop, or its exit code) and exit with its code.
+    /// Example: pulseboard run --name gpu-1 --kind render --ready-log 'listening' -- ./worker
+    #[command(after_help = RUN_HELP)]
+    Run(RunArgs),
+    /// Run the host agent on a worker host: when pulseboard asks (a Redis stream per host), run
+    /// a worker's allow-listed supervisor command (restart, or reset then restart), at most once,
+    /// and answer how it went. It beats while it can act. SIGTERM or Ctrl-C lets a running
+    /// command finish, deletes the beat and exits 0.
+    /// Example: pulseboard agent --host gpu-01 --config /etc/pulseboard/agent.toml
+    #[command(after_help = AGENT_HELP)]
+    Agent(AgentArgs),
+    /// Check a configuration (file, environment and flags, as `serve` would read them) and print
+    /// the effective result as TOML with secrets redacted. Exits 1 when it cannot be used.
+    CheckConfig(ServeArgs),
+}
+
+#[derive(Args)]
+pub struct ServeArgs {
+    /// TOML config file (hosts, workers, intervals); without one, the seed's six workers are used.
+    #[arg(long, env = "PULSEBOARD_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    #[command(flatten)]
+    pub redis: RedisArgs,
+    /// The Redis is a Redis Cluster (--redis names any one of its nodes).
+    #[arg(long, env = "PULSEBOARD_REDIS_CLUSTER")]
+    pub redis_cluster: bool,
+    /// With a rediss:// URL: the CA that signed Redis's certificate (PEM) [default: the
+    /// system's trust store].
+    #[arg(long, env = "PULSEBOARD_REDIS_CA_FILE", value_name = "FILE")]
+    pub redis_ca_file: Option<PathBuf>,
+    /// With a rediss:// URL and mutual TLS: this client's certificate (PEM).
+    #[arg(long, env = "PULSEBOARD_REDIS_CLIENT_CERT", value_name = "FILE")]
+    pub redis_client_cert: Option<PathBuf>,
+    /// With --redis-client-cert: its private key (PEM).
+    #[arg(long, env = "PULSEBOARD_REDIS_CLIENT_KEY", value_name = "FILE")]
+    pub redis_client_key: Option<PathBuf>,
+    /// Address to listen on [default: 127.0.0.1:8080].
+    #[arg(long, env = "PULSEBOARD_LISTEN", value_name = "ADDR")]
+    pub listen: Option<String>,
+    /// Serve the dashboard from this trunk build instead of the one embedded in the binary
+    /// (for work on the page).
+    #[arg(long, env = "PULSEBOARD_DIST", value_name = "DIR")]
+    pub dist: Option<PathBuf>,
+    /// Milliseconds between two refreshes of the snapshot [default: 1000].
+    #[arg(long, env = "PULSEBOARD_REFRESH_MS", value_name = "MS")]
+    pub refresh_ms: Option<u64>,
+    /// Who may act (restart, quiet, stop a worker through the admin API): comma-separated
+    /// name:token pairs, tokens of 16 characters or more [default: nobody; actions answer 403].
+    #[arg(
+        long,
+        env = "PULSEBOARD_ADMIN_TOKENS",
+        value_name = "NAME:TOKEN,...",
+        hide_env_values = true
+    )]
+    pub admin_tokens: Option<String>,
+    /// Serve the dashboard's mock script (every state in turn) instead of reading Redis: try the
+    /// whole product with nothing installed.
+    #[arg(long)]
+    pub mock: bool,
+}
+
+#[derive(Args)]
+#[command(mut_arg("redis", |a| a.required(true).help("Redis to write to.")))]
+pub struct SimulateArgs {
+    #[command(flatten)]
+    pub redis: RedisArgs,
+    /// TOML config file whose workers are simulated [default: the seed's six].
+    #[arg(long, env = "PULSEBOARD_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Seconds between heartbeats; keys expire after three times this (contract 1: 15).
+    #[arg(long, default_value_t = 15, value_name = "S")]
+    pub beat_interval: u64,
+    /// Chance per beat interval that a worker goes away for a while (a crash or a clean stop).
+    #[arg(long, default_value_t = 0.03, value_name = "P")]
+    pub outage_chance: f64,
+    /// Seed for a repeatable run [default: random].
+    #[arg(long)]
+    pub seed: Option<u64>,
+}
+
+pub const RUN_HELP: &str = "\
+Readiness: one of --ready-file, --ready-http, --ready-log, --notify; without one the program is
+ready once started. Until ready it beats `starting`; the server calls it failed after
+[lifecycle] ready_timeout_s. With --notify --watchdog-s S the watchdog runs from READY=1.
+
+Signals: SIGTERM, SIGINT and SIGHUP go to the program's process group. On SIGTERM or SIGINT it
+beats `draining` and kills the group after --stop-timeout.
+
+Exit: when the program exits, the final beat says `stopped` (after a requested stop or exit 0;
+kept without expiry) or carries its exit code (the server shows it down at once). The wrapper
+then exits with the program's code (128+N after signal N, 127 if it cannot be started).
+pulseboard never restarts anything: leave that to systemd or launchd (see deploy/).
+
+Redis away: the program keeps running; beats resume when Redis returns.";
+
+#[derive(Args)]
+#[command(
+    group = clap::ArgGroup::new("readiness").multiple(false),
+    disable_version_flag = true,
+    mut_arg("redis", |a| a.default_value(DEFAULT_REDIS).help("Redis to beat into."))
+)]
+pub struct RunArgs {
+    /// The worker's name: its heartbeat key is worker:<NAME>:heartbeat.
+    #[arg(long, value_name = "NAME")]
+    pub name: String,
+    /// Its kind: render, watcher, trader (or any word for other programs).
+    #[arg(long, default_value = "render", value_name = "KIND")]
+    pub kind: String,
+    #[command(flatten)]
+    pub redis: RedisArgs,
+    /// Seconds between beats; the key expires after three.
+    #[arg(long, default_value_t = 15, value_name = "S")]
+    pub interval: u64,
+    /// The program's version, shown on the dashboard (`pulseboard --version` is pulseboard's).
+    #[arg(long = "version", alias = "worker-version", value_name = "V")]
+    pub worker_version: Option<String>,
+    /// Ready once this file exists.
+    #[arg(long, group = "readiness", value_name = "PATH")]
+    pub ready_file: Option<PathBuf>,
+    /// Ready once this URL answers 2xx.
+    #[arg(long, group = "readiness", value_name = "URL")]
+    pub ready_http: Option<String>,
+    /// Ready once a line of the program's output matches this regular expression (the output
+    /// still passes through unchanged).
+    #[arg(long, group = "readiness", value_name = "REGEX")]
+    pub ready_log: Option<String>,
+    /// The program speaks sd_notify: it gets NOTIFY_SOCKET and says READY=1 (STATUS=,
+    /// STOPPING=1 and WATCHDOG=1 are understood too).
+    #[arg(long, group = "readiness")]
+    pub notify: bool,
+    /// With --notify: the watchdog period given as WATCHDOG_USEC; a missed WATCHDOG=1 makes the
+    /// worker unhealthy until the next.
+    #[arg(long, requires = "notify", value_name = "S")]
+    pub watchdog_s: Option<f64>,
+    /// Seconds the program may take to stop after SIGTERM before its group is killed.
+    #[arg(long, default_value_t = 30, value_name = "S")]
+    pub stop_timeout: u64,
+    /// The signal that tells the program to take no new jobs, sent when pulseboard asks the
+    /// worker to quiet (Sidekiq's is tstp). Without it a quiet is logged and not passed on.
+    /// A restart asked by pulseboard stops the program like SIGTERM and exits 75 for the
+    /// supervisor to start it again; a stop exits 0.
+    #[arg(long, value_enum, value_name = "SIG")]
+    pub quiet_signal: Option<run::child::QuietSignal>,
+    /// The program and its arguments (run directly, never through a shell).
+    #[arg(last = true, required = true, value_name = "CMD")]
+    pub command: Vec<String>,
+}
+
+pub const AGENT_HELP: &str = "\
+Allow-list (--config), TOML; nothing else is ever run:
+  [workers.render-1]
+  restart = [\"/bin/systemctl\", \"restart\", \"render-1.service\"]
+  reset = [\"/bin/systemctl\", \"reset-failed\", \"render-1.service\"]   # optional
+  timeout_s = 60                                                    # optional, default 60
+A request names a worker and an action (restart, reset_and_restart), never a program: the argv
+comes from this file and runs directly, never through a shell. An unknown key, an empty argv or
+a program that cannot be found is an error at start-up. A command still running after
+timeout_s is killed with its process group.
+
+Redis: requests on pulseboard:agent:<HOST>:requests (consumer group `agents`), results on
+pulseboard:agent:results, the beat at pulseboard:agent:<HOST>:heartbeat. A request the agent was
+running when it was killed is answered `interrupted`, never run twice. Redis away: the agent
+waits and retries; it never exits for that.";
+
+#[derive(Args)]
+#[command(mut_arg("redis", |a| a
+    .default_value(DEFAULT_REDIS)
+    .help("Redis the requests come through.")))]
+pub struct AgentArgs {
+    /// This host's name, as pulseboard knows it: the agent serves pulseboard:agent:<HOST>:*.
+    #[arg(long, value_name = "HOST")]
+    pub host: String,
+    /// The allow-list: the workers this agent may act for and the exact commands (TOML).
+    #[arg(long, value_name = "FILE")]
+    pub config: PathBuf,
+    #[command(flatten)]
+    pub redis: RedisArgs,
+    /// Milliseconds between beats; the beat expires after 45 s.
+    #[arg(long, default_value_t = 15_000, value_name = "MS")]
+    pub beat_interval_ms: u64,
+}
+
+#[derive(Args)]
+pub struct DemoArgs {
+    /// Address to listen on; a free port is used if it is taken.
+    #[arg(
+        long,
+        env = "PULSEBOARD_LISTEN",
+        default_value = "127.0.0.1:8080",
+        value_name = "ADDR"
+    )]
+    pub listen: SocketAddr,
+    /// Serve the dashboard from this trunk build instead of the one embedded in the binary.
+    #[arg(long, env = "PULSEBOARD_DIST", value_name = "DIR")]
+    pub dist: Option<PathBuf>,
+    /// Seconds between simulated heartbeats (short, so deaths show within seconds).
+    #[arg(long, default_value_t = 2, value_name = "S")]
+    pub beat_interval: u64,
+}
+
+impl ServeArgs {
+    /// The layers above the file, from these flags and the environment.
+    pub fn overrides(&self) -> anyhow::Result<Overrides> {
+        let admin_tokens = AdminTokens::parse(self.admin_tokens.as_deref().unwrap_or(""))
+            .map_err(|why| anyhow::anyhow!("PULSEBOARD_ADMIN_TOKENS / --admin-tokens: {why}"))?;
+        Ok(Overrides {
+            redis_url: self.redis.url.clone(),
+            redis_cluster: self.redis_cluster.then_some(true),
+            redis_tls: RedisTls {
+                ca_file: self.redis_ca_file.clone(),
+                client_cert: self.redis_client_cert.clone(),
+                client_key: self.redis_client_key.clone(),
+            },
+            listen: self.listen.clone(),
+            dist: self.dist.clone(),
+            refresh_ms: self.refresh_ms,
+            alerts: AlertOverrides::from_env(),
+            admin_tokens,
+        })
+    }
+}
+
+impl RunArgs {
+    /// How the program says it is ready, from the readiness flags (at most one; clap's group).
+    pub fn readiness(&self) -> anyhow::Result<Readiness> {
+        Ok(if let Some(path) = &self.ready_file {
+            Readiness::File(path.clone())
+        } else if let Some(url) = &self.ready_http {
+            Readiness::Http(url.clone())
+        } else if let Some(pattern) = &self.ready_log {
+            regex::Regex::new(pattern).context("--ready-log is not a regular expression")?;
+            Readiness::Log(pattern.clone())
+        } else if self.notify {
+            let watchdog = match self.watchdog_s {
+                Some(s) if !(s > 0.0 && s.is_finite()) => {
+                    anyhow::bail!("--watchdog-s must be a positive number of seconds")
+                }
+                Some(s) => Some(Duration::from_secs_f64(s)),
+                None => None,
+            };
+            Readiness::Notify { watchdog }
+        } else {
+            Readiness::Started
+        })
+    }
+}
