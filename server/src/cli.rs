@@ -308,3 +308,62 @@ impl RunArgs {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::*;
+
+    fn help(subcommand: &str) -> String {
+        let mut cli = Cli::command();
+        let sub = cli.find_subcommand_mut(subcommand).unwrap();
+        sub.render_help().to_string()
+    }
+
+    #[test]
+    fn the_flags_hold_together() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn each_subcommand_says_what_its_redis_is_for_and_hides_the_url() {
+        for (subcommand, says) in [
+            ("serve", "Redis to read [default: redis://127.0.0.1:6379]"),
+            (
+                "check-config",
+                "Redis to read [default: redis://127.0.0.1:6379]",
+            ),
+            ("simulate", "Redis to write to."),
+            ("run", "Redis to beat into."),
+            ("agent", "Redis the requests come through."),
+        ] {
+            let text = help(subcommand);
+            assert!(text.contains(says), "{subcommand}: {text}");
+            assert!(text.contains("[env: REDIS_URL]"), "{subcommand}: {text}");
+        }
+        for subcommand in ["run", "agent"] {
+            assert!(help(subcommand).contains("[default: redis://127.0.0.1:6379]"));
+        }
+        let simulate = Cli::try_parse_from(["pulseboard", "simulate"]);
+        if std::env::var_os("REDIS_URL").is_none() {
+            assert!(simulate.is_err(), "simulate needs --redis");
+        }
+        let Command::Run(run) = Cli::try_parse_from([
+            "pulseboard",
+            "run",
+            "--name",
+            "w",
+            "--redis",
+            "redis://x",
+            "--",
+            "true",
+        ])
+        .unwrap()
+        .command
+        else {
+            panic!("not run");
+        };
+        assert_eq!(run.redis.or_default(), "redis://x");
+    }
+}
