@@ -2,6 +2,7 @@
 //! admin token kept for the tab only (`sessionStorage`, never `localStorage`, never in the
 //! address), and what the server answered, as data the panel words in the page's language.
 
+use pulseboard_shared::answer::Conflict;
 use serde::Deserialize;
 use wasm_bindgen::JsValue;
 
@@ -79,8 +80,9 @@ pub enum Outcome {
     Off,
     /// 404: no such worker (any more).
     NotFound,
-    /// 409: the server's reason (the same action in flight, or no way to reach the worker).
-    Conflict(String),
+    /// 409: the server's reason (the same action in flight, or no way to reach the worker), as
+    /// a structure; its words from a server that sends only words.
+    Conflict(Option<Conflict>, String),
     /// Any other answer: the status and the server's message.
     Failed(u16, String),
     /// No answer at all.
@@ -96,7 +98,7 @@ impl Outcome {
             Self::Refused => "refused",
             Self::Off => "off",
             Self::NotFound => "not-found",
-            Self::Conflict(_) => "conflict",
+            Self::Conflict(..) => "conflict",
             Self::Failed(..) => "failed",
             Self::Network => "network",
         }
@@ -135,6 +137,8 @@ struct Answer {
     by: Option<String>,
     #[serde(default)]
     error: Option<String>,
+    #[serde(default)]
+    conflict: Option<Conflict>,
 }
 
 /// Asks `action` of `worker` with `token`; a refused token is forgotten.
@@ -160,7 +164,7 @@ pub async fn send(action: AdminAction, worker: &str, token: &str) -> Outcome {
         }
         403 => Outcome::Off,
         404 => Outcome::NotFound,
-        409 => Outcome::Conflict(message),
+        409 => Outcome::Conflict(answer.conflict, message),
         other => Outcome::Failed(other, message),
     }
 }

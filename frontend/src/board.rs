@@ -180,7 +180,7 @@ fn WorkerRow(worker: WorkerStatus, select: WriteSignal<Option<String>>) -> impl 
         let note = w
             .lifecycle
             .as_ref()
-            .and_then(|c| lifecycle_note(l, c.state, feed.age_now(c.age_s), c.reason.as_deref()))
+            .and_then(|c| lifecycle_note(l, c, feed.age_now(c.age_s)))
             .or_else(|| {
                 let dead = w.dead_letter;
                 (dead > 0).then(|| format!("☠ {dead} {}", t(l, Text::DeadLetterList)))

@@ -27,12 +27,7 @@ pub fn WorkerCard(
     let note = move || {
         worker.with(|w| {
             let l = w.lifecycle.as_ref()?;
-            lifecycle_note(
-                lang.get(),
-                l.state,
-                feed.age_now(l.age_s),
-                l.reason.as_deref(),
-            )
+            lifecycle_note(lang.get(), l, feed.age_now(l.age_s))
         })
     };
 

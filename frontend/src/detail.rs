@@ -8,7 +8,7 @@ use pulseboard_shared::{link_status, state_label, Lang, WorkerStatus};
 use crate::recovery::RecoverySection;
 use crate::stream::feed;
 use crate::text::{
-    field_name, kind_name, lang, lifecycle_name, link_name, localize_reason, t, yes_no, Text,
+    field_name, kind_name, lang, lifecycle_name, lifecycle_reason, link_name, t, yes_no, Text,
 };
 
 /// The panel for the worker named by `selected`; closes by clearing it.
@@ -90,8 +90,8 @@ fn fields(w: &WorkerStatus, lang: Lang, age_now: Option<u64>) -> Vec<(&'static s
         (
             "reason",
             lifecycle
-                .and_then(|l| l.reason.as_deref())
-                .map_or_else(dash, |r| localize_reason(lang, r)),
+                .and_then(|l| lifecycle_reason(lang, l))
+                .unwrap_or_else(dash),
         ),
         ("checks", checks),
         (

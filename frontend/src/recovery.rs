@@ -12,7 +12,7 @@ use pulseboard_shared::{Lang, WorkerStatus};
 use crate::admin::{self, AdminAction, Outcome};
 use crate::stream::{feed, Feed};
 use crate::text::{
-    admin_action_label, advice_line, blocked_words, guard_state, held_for, lang, last_action_line,
+    admin_action_label, advice_line, block_words, guard_state, held_for, lang, last_action_line,
     mode_name, next_attempt, outcome_line, t, window_resets, Text,
 };
 
@@ -188,10 +188,12 @@ fn status(g: RecoveryView, feed: Feed, lang: Lang, worker: &str) -> impl IntoVie
     let advice_kind = g.advice.as_ref().map(Advice::as_str);
     // An action in flight is "acting", which says it already.
     let blocked = g
-        .blocked_by
-        .as_deref()
-        .filter(|_| g.state != GuardState::Acting)
-        .map(|b| blocked_words(lang, b));
+        .blocked
+        .as_ref()
+        .map(|b| block_words(lang, b))
+        // A server that words its block only: shown as it says it.
+        .or_else(|| g.blocked_by.clone())
+        .filter(|_| g.state != GuardState::Acting);
     view! {
         <p class="guard-state">{guard_state(lang, g.state)}</p>
         <dl class="guard">

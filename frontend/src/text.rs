@@ -1,14 +1,23 @@
 //! Every word of the page, in Korean and English: the one place a text is translated. State
 //! labels themselves are the shared rules' (`state_label`). The page's language is shared with
-//! every component by context ([`provide_lang`], [`lang`]). The recovery guard's words are in
-//! [`recovery`].
+//! every component by context ([`provide_lang`], [`lang`]). By concept: a worker's lifecycle in
+//! [`lifecycle`], the recovery guard's words in [`recovery`], the admin API's answers in
+//! [`admin`], the event log in [`audit`] (the guard's records) and [`timeline`] (the rest).
 
+mod admin;
+mod audit;
+mod lifecycle;
 mod recovery;
+mod timeline;
 
 use leptos::prelude::*;
-use pulseboard_shared::{Condition, Lang, LifecycleState};
+use pulseboard_shared::{Condition, Lang};
 
+pub use admin::*;
+pub use audit::*;
+pub use lifecycle::*;
 pub use recovery::*;
+pub use timeline::*;
 
 /// A fixed phrase. Queue/DeadLetters/InFlight are short: they sit in the 3D labels.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -316,88 +325,6 @@ pub fn reconnecting(lang: Lang, since_s: u64) -> String {
     }
 }
 
-/// What a lifecycle state adds to a worker's label, with its age counted up to now: "stopped
-/// 3 min ago", "⏰ 32 s", "stalled 12 min on job X". `None` for states that need no words.
-pub fn lifecycle_note(
-    lang: Lang,
-    state: LifecycleState,
-    age_s: Option<u64>,
-    reason: Option<&str>,
-) -> Option<String> {
-    use LifecycleState as L;
-    let age = age_s.map(|s| duration(lang, s));
-    let reason = reason.map(|r| localize_reason(lang, r));
-    let why = reason
-        .as_ref()
-        .map(|r| format!(" · {r}"))
-        .unwrap_or_default();
-    Some(match (lang, state) {
-        (_, L::Ready) => return None,
-        (Lang::Ko, L::Stopped) => format!("정상 종료 {}", ago(lang, age_s)),
-        (Lang::En, L::Stopped) => format!("stopped {}", ago(lang, age_s)),
-        (_, L::Late) => format!("⏰ {}", age.unwrap_or_default()),
-        (Lang::Ko, L::Stalled) => format!("{} 동안 멈춤{why}", age.unwrap_or_default()),
-        (Lang::En, L::Stalled) => format!("stalled {}{why}", age.unwrap_or_default()),
-        (Lang::Ko, L::Starting) => format!("시작 중 {}", age.unwrap_or_default()),
-        (Lang::En, L::Starting) => format!("starting for {}", age.unwrap_or_default()),
-        (_, L::Unhealthy | L::Failed | L::Draining | L::Down) => reason?,
-    })
-}
-
-/// A lifecycle reason in `lang`: the judgement's own phrases (`shared/src/lifecycle.rs`) are
-/// translated, a worker's own words are shown as it wrote them.
-pub fn localize_reason(lang: Lang, reason: &str) -> String {
-    if lang == Lang::En {
-        return reason.to_owned();
-    }
-    let part = |p: &str| -> String {
-        let between = |pre: &str, post: &str| p.strip_prefix(pre)?.strip_suffix(post);
-        if let Some(job) = p.strip_prefix("on job ") {
-            format!("작업 {job}")
-        } else if let Some(checks) = p.strip_prefix("failing: ") {
-            format!("실패한 점검: {checks}")
-        } else if let Some(s) = between("not ready after ", " s") {
-            format!("{s}초 안에 준비되지 않음")
-        } else if let Some(code) = p.strip_prefix("exited with code ") {
-            format!("종료 코드 {code}")
-        } else if p == "heartbeat expired" {
-            "신호 만료".to_owned()
-        } else if p == "never seen" {
-            "신호 기록 없음".to_owned()
-        } else {
-            p.to_owned()
-        }
-    };
-    reason.split("; ").map(part).collect::<Vec<_>>().join("; ")
-}
-
-/// An event-log line for a command: "⚙ restart asked of image-render by ops".
-pub fn command_line(lang: Lang, action: &str, worker: &str, by: &str) -> String {
-    let ko = match action {
-        "quiet" => "작업 중단",
-        "restart" => "재시작",
-        "stop" => "정지",
-        other => other,
-    };
-    match lang {
-        Lang::Ko => format!("⚙ {worker}: {ko} 요청 ({by})"),
-        Lang::En => format!("⚙ {action} asked of {worker} by {by}"),
-    }
-}
-
-/// An event-log line that is not an alert's own text: a delivery's outcome.
-pub fn delivery(lang: Lang, kind: &str, sink: &str, attempt: u32, error: &str) -> String {
-    match (kind, lang) {
-        ("delivered", Lang::Ko) => format!("→ {sink} 전송됨"),
-        ("delivered", Lang::En) => format!("→ {sink} delivered"),
-        ("failed", Lang::Ko) => format!("→ {sink} 실패 ({attempt}회째): {error}"),
-        ("failed", Lang::En) => format!("→ {sink} failed (attempt {attempt}): {error}"),
-        ("gave_up", Lang::Ko) => format!("→ {sink} 포기: {error}"),
-        ("gave_up", Lang::En) => format!("→ {sink} gave up: {error}"),
-        (other, _) => other.to_owned(),
-    }
-}
-
 /// Shares the page's language with every component below.
 pub fn provide_lang(lang: ReadSignal<Lang>) {
     provide_context(lang);
@@ -492,43 +419,9 @@ mod tests {
     }
 
     #[test]
-    fn ages_and_lifecycle_notes_follow_the_language() {
+    fn ages_follow_the_language() {
         assert_eq!(ago(Lang::En, Some(180)), "3 min ago");
         assert_eq!(ago(Lang::Ko, Some(180)), "3분 전");
         assert_eq!(yes_no(Lang::Ko, true), "예");
-        let stopped = |l| lifecycle_note(l, LifecycleState::Stopped, Some(180), None);
-        assert_eq!(stopped(Lang::En).as_deref(), Some("stopped 3 min ago"));
-        assert_eq!(stopped(Lang::Ko).as_deref(), Some("정상 종료 3분 전"));
-        let stalled = lifecycle_note(
-            Lang::En,
-            LifecycleState::Stalled,
-            Some(720),
-            Some("on job j-7"),
-        );
-        assert_eq!(stalled.as_deref(), Some("stalled 12 min · on job j-7"));
-        assert_eq!(
-            lifecycle_note(Lang::En, LifecycleState::Late, Some(32), None).as_deref(),
-            Some("⏰ 32 s")
-        );
-        assert_eq!(
-            lifecycle_note(Lang::En, LifecycleState::Ready, Some(3), None),
-            None
-        );
-        let ko = lifecycle_note(
-            Lang::Ko,
-            LifecycleState::Stalled,
-            Some(720),
-            Some("on job j-7"),
-        );
-        assert_eq!(ko.as_deref(), Some("12분 동안 멈춤 · 작업 j-7"));
-        assert_eq!(
-            localize_reason(Lang::Ko, "cuda lost; failing: gpu, db"),
-            "cuda lost; 실패한 점검: gpu, db",
-            "the worker's own words stay, the judgement's are translated"
-        );
-        assert_eq!(
-            localize_reason(Lang::Ko, "not ready after 120 s"),
-            "120초 안에 준비되지 않음"
-        );
     }
 }

@@ -91,7 +91,7 @@ pub fn Timeline() -> impl IntoView {
                             key=|e| e.id.clone()
                             children=move |e: Entry| {
                                 let (at, kind) = (e.at.clone(), e.kind.clone());
-                                let what = e.recovery.as_ref().map(|r| r.what.clone());
+                                let what = e.recovery.as_ref().map(|r| r.what.as_str());
                                 let ok = e.recovery.as_ref().and_then(|r| r.ok).map(|ok| ok.to_string());
                                 view! {
                                     <li class="event" data-type=kind data-what=what data-ok=ok>

@@ -20,7 +20,7 @@ use axum::{Json, Router};
 use chrono::{SecondsFormat, Utc};
 use pulseboard_shared::agent::{AgentAction, Request};
 use pulseboard_shared::command::{Action, Command};
-use pulseboard_shared::recovery::{AuditEntry, LastAction, Mode, Override, Route};
+use pulseboard_shared::recovery::{AuditEntry, AuditWhat, LastAction, Mode, Override, Route};
 use pulseboard_shared::WorkerStatus;
 use serde::{Deserialize, Serialize};
 
@@ -30,6 +30,7 @@ use crate::ledger::events;
 use crate::ledger::store::Store;
 use crate::recovery::send;
 use crate::snapshot::Hub;
+use pulseboard_shared::answer::Conflict;
 
 /// What the admin routes need.
 #[derive(Clone)]
@@ -167,13 +168,11 @@ pub(crate) async fn act(
         .and_then(|r| r.last_action.as_ref())
         .filter(|l| l.result.is_none() && l.action == action_name);
     if let Some(last) = in_flight {
-        return error(
-            StatusCode::CONFLICT,
-            &format!(
-                "the same action ({}) asked by {} is still in flight",
-                last.id, last.by
-            ),
-        );
+        let conflict = Conflict::InFlight {
+            id: last.id.clone(),
+            by: last.by.clone(),
+        };
+        return (StatusCode::CONFLICT, Json(ApiError::from(conflict))).into_response();
     }
     let at = Utc::now();
     let command = Command {
@@ -182,24 +181,26 @@ pub(crate) async fn act(
         by: by.clone(),
         at: at.to_rfc3339_opts(SecondsFormat::Millis, true),
     };
-    let sent =
-        match (route, worker.host.as_deref()) {
-            (Route::Heartbeat, _) => send::command(&admin.store, &name, &command).await,
-            (Route::Agent, Some(host)) => {
-                let request = Request {
-                    id: command.id.clone(),
-                    worker: name.clone(),
-                    action: AgentAction::ResetAndRestart,
-                    by: by.clone(),
-                    at: command.at.clone(),
-                };
-                send::request(&admin.store, host, &request).await
-            }
-            (Route::Agent, None) => return error(
+    let sent = match (route, worker.host.as_deref()) {
+        (Route::Heartbeat, _) => send::command(&admin.store, &name, &command).await,
+        (Route::Agent, Some(host)) => {
+            let request = Request {
+                id: command.id.clone(),
+                worker: name.clone(),
+                action: AgentAction::ResetAndRestart,
+                by: by.clone(),
+                at: command.at.clone(),
+            };
+            send::request(&admin.store, host, &request).await
+        }
+        (Route::Agent, None) => {
+            return (
                 StatusCode::CONFLICT,
-                "the worker does not beat and has no configured host whose agent could restart it",
-            ),
-        };
+                Json(ApiError::from(Conflict::NoRoute)),
+            )
+                .into_response()
+        }
+    };
     if let Err(e) = sent {
         tracing::warn!(worker = %name, error = %e, "command not queued");
         return error(
@@ -227,18 +228,14 @@ pub(crate) async fn act(
             by: by.clone(),
             at: at.timestamp().max(0) as u64,
             result: None,
+            outcome: None,
             ok: None,
         };
         records.push(Record::recovery(
             &name,
             AuditEntry {
-                what: "acted".into(),
-                by: by.clone(),
-                id: Some(last.id.clone()),
-                action: Some(last.action.clone()),
-                route: Some(route),
-                ok: None,
                 detail: "by hand".into(),
+                ..AuditEntry::about(AuditWhat::Acted, &last)
             },
         ));
         let acted = Override::Acted {
@@ -334,7 +331,11 @@ pub(crate) async fn set_guard(
             worker: name.clone(),
             mode: parsed,
         });
-        entries.push(("mode", format!("mode {mode}")));
+        entries.push(AuditEntry {
+            detail: format!("mode {mode}"),
+            mode: Some(mode.clone()),
+            ..AuditEntry::new(AuditWhat::Mode, &by)
+        });
     }
     if let Some(secs) = change.hold_for_s {
         let until = (secs > 0).then(|| Utc::now().timestamp().max(0) as u64 + secs);
@@ -348,8 +349,15 @@ pub(crate) async fn set_guard(
             reason: Some(why),
         });
         entries.push(match until {
-            Some(_) => ("hold", format!("hold for {secs} s")),
-            None => ("hold_lifted", "hold lifted".to_owned()),
+            Some(_) => AuditEntry {
+                detail: format!("hold for {secs} s"),
+                hold_s: Some(secs),
+                ..AuditEntry::new(AuditWhat::Hold, &by)
+            },
+            None => AuditEntry {
+                detail: "hold lifted".into(),
+                ..AuditEntry::new(AuditWhat::HoldLifted, &by)
+            },
         });
     }
     if overrides.is_empty() {
@@ -386,7 +394,10 @@ pub(crate) async fn reset_guard(
     let reset = Override::Reset {
         worker: name.clone(),
     };
-    let entries = vec![("reset", "attempts forgotten, circuit closed".to_owned())];
+    let entries = vec![AuditEntry {
+        detail: "attempts forgotten, circuit closed".into(),
+        ..AuditEntry::new(AuditWhat::Reset, &by)
+    }];
     guard_overrides(&admin, &name, &by, vec![reset], entries, None).await
 }
 
@@ -406,7 +417,7 @@ async fn guard_overrides(
     name: &str,
     by: &str,
     overrides: Vec<Override>,
-    entries: Vec<(&str, String)>,
+    entries: Vec<AuditEntry>,
     reason: Option<String>,
 ) -> Response {
     for o in &overrides {
@@ -418,31 +429,20 @@ async fn guard_overrides(
             );
         }
     }
+    let changes: Vec<String> = entries.iter().map(|e| e.what.as_str().to_owned()).collect();
     let records: Vec<Record> = entries
-        .iter()
-        .map(|(what, detail)| {
-            let detail = match &reason {
-                Some(r) => format!("{detail}: {r}"),
-                None => detail.clone(),
-            };
-            Record::recovery(
-                name,
-                AuditEntry {
-                    what: (*what).to_owned(),
-                    by: by.to_owned(),
-                    id: None,
-                    action: None,
-                    route: None,
-                    ok: None,
-                    detail,
-                },
-            )
+        .into_iter()
+        .map(|mut entry| {
+            if let Some(r) = &reason {
+                entry.detail = format!("{}: {r}", entry.detail);
+                entry.reason = Some(r.clone());
+            }
+            Record::recovery(name, entry)
         })
         .collect();
     if let Err(e) = events::append(&admin.store, &records, admin.history_max).await {
         tracing::warn!(worker = %name, error = %e, "guard change queued but not written to the event log");
     }
-    let changes: Vec<String> = entries.iter().map(|(w, _)| (*w).to_owned()).collect();
     tracing::info!(worker = %name, by, ?changes, "guard change queued");
     (
         StatusCode::ACCEPTED,
@@ -466,11 +466,5 @@ async fn queue_override(store: &Store, o: &Override) -> Result<(), String> {
 }
 
 fn error(status: StatusCode, message: &str) -> Response {
-    (
-        status,
-        Json(ApiError {
-            error: message.to_owned(),
-        }),
-    )
-        .into_response()
+    (status, Json(ApiError::new(message))).into_response()
 }

@@ -6,6 +6,7 @@
 mod action;
 mod advice;
 mod block;
+mod outcome;
 mod view;
 
 use serde::{Deserialize, Serialize};
@@ -13,6 +14,7 @@ use serde::{Deserialize, Serialize};
 pub use action::LastAction;
 pub use advice::Advice;
 pub use block::Block;
+pub use outcome::{agent_outcome_name, ActionOutcome};
 pub use view::{GuardState, RecoveryView};
 
 /// What the guard may do on its own.

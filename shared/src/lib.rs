@@ -15,11 +15,13 @@
 //! - [`arrange`]: the list's order: filtered, grouped, problems first; the labels' order.
 //! - [`command`]: what pulseboard may ask of a worker through its heartbeat (quiet, restart,
 //!   stop).
+//! - [`answer`]: the API's error answer ([`answer::ApiError`]), with a typed 409 conflict.
 //! - [`agent`]: what pulseboard may ask of a host agent (a supervisor's restart), and its answers.
 //! - [`layout`]: where hosts, the bus, workers and links go in the 3D scene.
 //! - [`mock`]: a scripted fleet cycling through every state, for mock mode.
 
 pub mod agent;
+pub mod answer;
 pub mod arrange;
 pub mod command;
 pub mod guard;

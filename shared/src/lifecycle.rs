@@ -10,8 +10,11 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+mod reason;
+
 use crate::heartbeat::HEARTBEAT_INTERVAL_S;
 pub use crate::heartbeat::{CurrentJob, Phase};
+pub use reason::Reason;
 
 /// A worker's lifecycle state as pulseboard judges it (contract 2's `workers[].lifecycle`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -69,9 +72,25 @@ pub struct Lifecycle {
     /// Why, in words: the worker's own reason, the failing checks, the stalled job, the exit code.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// The same, as a structure for each side to word (`reason` is its English words).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
+    pub reason_code: Option<Reason>,
     /// How long it has been in this state, as far as known (seconds).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub age_s: Option<u64>,
+}
+
+impl Lifecycle {
+    /// `state` for `reason` (its English words filled in), `age_s` old.
+    pub fn new(state: LifecycleState, reason: Option<Reason>, age_s: Option<u64>) -> Self {
+        Self {
+            state,
+            reason: reason.as_ref().map(Reason::words),
+            reason_code: reason,
+            age_s,
+        }
+    }
 }
 
 /// The limits the judgement applies, from the configuration.
@@ -121,14 +140,12 @@ pub struct Observed<'a> {
 /// Judges `o` under `rules`. Pure: the same facts give the same state on the server, in the
 /// page's mock and in tests.
 pub fn judge(o: &Observed, rules: &LifecycleRules) -> Lifecycle {
-    let at = |state, reason: Option<String>, age_s| Lifecycle {
-        state,
-        reason,
-        age_s,
-    };
-    let own_reason = o.reason.map(str::to_owned);
+    let at = Lifecycle::new;
+    let own_reason = o.reason.map(|words| Reason::Own {
+        words: words.to_owned(),
+    });
     if let Some(code) = o.exit_code.filter(|c| *c != 0) {
-        let why = own_reason.unwrap_or_else(|| format!("exited with code {code}"));
+        let why = own_reason.unwrap_or(Reason::Exited { code });
         return at(LifecycleState::Down, Some(why), o.beat_age_s);
     }
     if o.phase == Some(Phase::Stopped) || o.exit_code == Some(0) {
@@ -138,25 +155,25 @@ pub fn judge(o: &Observed, rules: &LifecycleRules) -> Lifecycle {
         // Reasons never carry a running count (that is `age_s`): a reason changes only when the
         // judgement does, so a snapshot changes only when something happened.
         let why = if o.beat_age_s.is_some() {
-            "heartbeat expired"
+            Reason::HeartbeatExpired
         } else {
-            "never seen"
+            Reason::NeverSeen
         };
-        return at(LifecycleState::Down, Some(why.to_owned()), o.beat_age_s);
+        return at(LifecycleState::Down, Some(why), o.beat_age_s);
     }
-    let failing: Vec<&str> = o
+    let failing: Vec<String> = o
         .checks
         .into_iter()
         .flatten()
         .filter(|(_, ok)| !**ok)
-        .map(|(name, _)| name.as_str())
+        .map(|(name, _)| name.clone())
         .collect();
-    let unhealthy_reason = || {
-        let mut parts: Vec<String> = own_reason.iter().cloned().collect();
-        if !failing.is_empty() {
-            parts.push(format!("failing: {}", failing.join(", ")));
-        }
-        (!parts.is_empty()).then(|| parts.join("; "))
+    let unhealthy_reason = || match (&own_reason, failing.is_empty()) {
+        (own, true) => own.clone(),
+        (_, false) => Some(Reason::Failing {
+            checks: failing.clone(),
+            words: o.reason.map(str::to_owned),
+        }),
     };
     let interval = o
         .interval_s
@@ -167,7 +184,9 @@ pub fn judge(o: &Observed, rules: &LifecycleRules) -> Lifecycle {
         Some(Phase::Starting) => {
             let running = o.running_for_s;
             return if running.is_some_and(|s| s > rules.ready_timeout_s) {
-                let why = format!("not ready after {} s", rules.ready_timeout_s);
+                let why = Reason::NotReady {
+                    after_s: rules.ready_timeout_s,
+                };
                 at(LifecycleState::Failed, Some(why), running)
             } else {
                 at(LifecycleState::Starting, own_reason, running)
@@ -180,11 +199,10 @@ pub fn judge(o: &Observed, rules: &LifecycleRules) -> Lifecycle {
     }
     if let (Some((job, for_s)), Some(limit)) = (o.job, rules.stall_after_s) {
         if for_s > limit {
-            return at(
-                LifecycleState::Stalled,
-                Some(format!("on job {job}")),
-                Some(for_s),
-            );
+            let why = Reason::OnJob {
+                job: job.to_owned(),
+            };
+            return at(LifecycleState::Stalled, Some(why), Some(for_s));
         }
     }
     match late {

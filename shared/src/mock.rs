@@ -5,9 +5,11 @@
 //! so both show exactly the same thing with no Redis and no workers.
 
 use crate::heartbeat::Declared;
-use crate::lifecycle::{Lifecycle, LifecycleState as L};
+use crate::lifecycle::{Lifecycle, LifecycleState as L, Reason};
 use crate::nodes::{HostInfo, Nodes, WorkerKind, WorkerStatus};
-use crate::recovery::{Advice, Block, GuardState, LastAction, Mode, Policy, RecoveryView, Route};
+use crate::recovery::{
+    ActionOutcome, Advice, Block, GuardState, LastAction, Mode, Policy, RecoveryView, Route,
+};
 use crate::rules::{links_for, DEFAULT_PAUSED_REASON};
 use crate::summary::Summary;
 
@@ -107,11 +109,11 @@ pub fn mock_fleet(elapsed_s: u64, size: usize) -> Nodes {
         }
     }
     for w in &mut workers {
-        w.lifecycle = Some(Lifecycle {
-            state: if w.alive { L::Ready } else { L::Down },
-            reason: (!w.alive).then(|| "heartbeat expired".to_owned()),
-            age_s: None,
-        });
+        w.lifecycle = Some(Lifecycle::new(
+            if w.alive { L::Ready } else { L::Down },
+            (!w.alive).then_some(Reason::HeartbeatExpired),
+            None,
+        ));
     }
     if act == Act::Lifecycle {
         lifecycle_act(&mut workers, in_act);
@@ -163,6 +165,7 @@ fn guard_views(workers: &mut [WorkerStatus], act: Act, elapsed_s: u64) {
         recommended_action: None,
         advice: None,
         blocked_by: None,
+        blocked: None,
     };
     for w in workers.iter_mut() {
         let view = match (act, w.name.as_str()) {
@@ -171,18 +174,26 @@ fn guard_views(workers: &mut [WorkerStatus], act: Act, elapsed_s: u64) {
                 let began = now - (elapsed_s % LOOP_S - 3 * ACT_S);
                 let mut v = blank(Mode::Auto, GuardState::CircuitOpen, 3);
                 v.window_resets_at = Some(began - 240 + policy.window_s);
+                let failed = ActionOutcome::Agent {
+                    outcome: crate::agent::Outcome::Failed,
+                    host: "windows".into(),
+                    exit_code: Some(1),
+                    detail: String::new(),
+                };
                 v.last_action = Some(LastAction {
                     id: "r-mock-3".into(),
                     action: "reset_and_restart".into(),
                     route: Route::Agent,
                     by: "auto".into(),
                     at: began - 60,
-                    result: Some("failed on windows, exit 1".into()),
+                    result: Some(failed.words()),
+                    outcome: Some(failed),
                     ok: Some(false),
                 });
                 if act == Act::RedisLost {
                     v.state = GuardState::Blocked;
                     v.blocked_by = Some(Block::RedisLost.words());
+                    v.blocked = Some(Block::RedisLost);
                 } else {
                     let advice = Advice::CrashLoop {
                         route: Route::Agent,
@@ -197,6 +208,7 @@ fn guard_views(workers: &mut [WorkerStatus], act: Act, elapsed_s: u64) {
                 let mut v = blank(Mode::Auto, GuardState::Acting, 1);
                 v.window_resets_at = Some(at + policy.window_s);
                 v.blocked_by = Some(Block::InFlight.words());
+                v.blocked = Some(Block::InFlight);
                 v.last_action = Some(LastAction {
                     id: "r-mock-1".into(),
                     action: "restart".into(),
@@ -204,6 +216,7 @@ fn guard_views(workers: &mut [WorkerStatus], act: Act, elapsed_s: u64) {
                     by: "auto".into(),
                     at,
                     result: None,
+                    outcome: None,
                     ok: None,
                 });
                 v
@@ -235,18 +248,14 @@ fn scattered_trouble(w: &mut WorkerStatus, k: usize, elapsed_s: u64) {
         w.alive = false;
         w.state = None;
         w.last_beat_age_s = Some(60 + elapsed_s % LOOP_S);
-        w.lifecycle = Some(Lifecycle {
-            state: L::Down,
-            reason: Some("heartbeat expired".into()),
-            age_s: None,
-        });
+        w.lifecycle = Some(Lifecycle::new(
+            L::Down,
+            Some(Reason::HeartbeatExpired),
+            None,
+        ));
     } else if k % 97 == 50 {
         w.last_beat_age_s = Some(25 + elapsed_s % 10);
-        w.lifecycle = Some(Lifecycle {
-            state: L::Late,
-            reason: None,
-            age_s: Some(25 + elapsed_s % 10),
-        });
+        w.lifecycle = Some(Lifecycle::new(L::Late, None, Some(25 + elapsed_s % 10)));
     } else if k % 53 == 20 {
         w.dead_letter = 3;
         w.jobs_failed += 3;
@@ -266,18 +275,19 @@ fn mock_hosts() -> Vec<HostInfo> {
 
 /// The lifecycle act on the seed's six: each worker in a state of its own word.
 fn lifecycle_act(workers: &mut [WorkerStatus], in_act: u64) {
-    let set = |w: &mut WorkerStatus, state, reason: Option<&str>, age_s| {
+    let set = |w: &mut WorkerStatus, state, reason: Option<Reason>, age_s| {
         w.alive = state != L::Stopped;
-        w.lifecycle = Some(Lifecycle {
-            state,
-            reason: reason.map(str::to_owned),
-            age_s: Some(age_s),
-        });
+        w.lifecycle = Some(Lifecycle::new(state, reason, Some(age_s)));
     };
     for w in workers.iter_mut() {
         match w.name.as_str() {
             "music-render" if in_act < ACT_S / 2 => set(w, L::Starting, None, 100 + in_act),
-            "music-render" => set(w, L::Failed, Some("not ready after 120 s"), 100 + in_act),
+            "music-render" => set(
+                w,
+                L::Failed,
+                Some(Reason::NotReady { after_s: 120 }),
+                100 + in_act,
+            ),
             "video-render" => {
                 set(w, L::Stopped, None, 170 + in_act);
                 w.state = None;
@@ -288,12 +298,27 @@ fn lifecycle_act(workers: &mut [WorkerStatus], in_act: u64) {
                 w.last_beat_age_s = Some(23 + in_act);
             }
             "insta-render" => {
-                set(w, L::Stalled, Some("on job render-4711"), 3700 + in_act);
+                set(
+                    w,
+                    L::Stalled,
+                    Some(Reason::OnJob {
+                        job: "render-4711".into(),
+                    }),
+                    3700 + in_act,
+                );
                 w.state = Some("busy".into());
                 w.processing = 1;
             }
             "task-watcher" => {
-                set(w, L::Unhealthy, Some("failing: exchange-api"), 40 + in_act);
+                set(
+                    w,
+                    L::Unhealthy,
+                    Some(Reason::Failing {
+                        checks: vec!["exchange-api".into()],
+                        words: None,
+                    }),
+                    40 + in_act,
+                );
                 let checks = [
                     ("exchange-api".to_owned(), false),
                     ("redis".to_owned(), true),
@@ -305,7 +330,14 @@ fn lifecycle_act(workers: &mut [WorkerStatus], in_act: u64) {
                     ..Declared::default()
                 });
             }
-            "ai_trade" => set(w, L::Draining, Some("deploy"), in_act),
+            "ai_trade" => set(
+                w,
+                L::Draining,
+                Some(Reason::Own {
+                    words: "deploy".into(),
+                }),
+                in_act,
+            ),
             _ => {}
         }
     }

@@ -306,10 +306,11 @@ fn same_but_ages(a: &WorkerStatus, b: &WorkerStatus) -> bool {
             Some(Lifecycle {
                 state,
                 reason,
+                reason_code,
                 age_s: _,
             }),
             Some(other),
-        ) => *state == other.state && *reason == other.reason,
+        ) => *state == other.state && *reason == other.reason && *reason_code == other.reason_code,
         _ => false,
     };
     lifecycle_same

@@ -38,8 +38,10 @@ pub mod view;
 
 pub(crate) use crate::lifecycle::LifecycleState as L;
 
-pub use crate::guard::{Advice, Block, GuardState, LastAction, Mode, RecoveryView, Route};
-pub use audit::AuditEntry;
+pub use crate::guard::{
+    ActionOutcome, Advice, Block, GuardState, LastAction, Mode, RecoveryView, Route,
+};
+pub use audit::{AuditEntry, AuditWhat};
 pub use decide::{decide, route_for, Decision, Situation};
 pub use fleet::{situation, Fleet};
 pub use memory::{remember, Memory};

@@ -293,6 +293,7 @@ mod tests {
             w.lifecycle = Some(crate::lifecycle::Lifecycle {
                 state,
                 reason: None,
+                reason_code: None,
                 age_s: None,
             });
             assert_eq!(
@@ -307,6 +308,7 @@ mod tests {
         trader.lifecycle = Some(crate::lifecycle::Lifecycle {
             state: L::Stopped,
             reason: None,
+            reason_code: None,
             age_s: None,
         });
         assert_eq!(link_status(&trader), LinkStatus::Paused);

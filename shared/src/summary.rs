@@ -84,6 +84,7 @@ mod tests {
         w.lifecycle = Some(Lifecycle {
             state,
             reason: None,
+            reason_code: None,
             age_s: None,
         });
         w

@@ -45,7 +45,7 @@ pub(super) fn NodeLabel(
         worker.with(|w| {
             let l = w.lifecycle.as_ref()?;
             let age = feed.age_now(l.age_s);
-            lifecycle_note(lang.get(), l.state, age, l.reason.as_deref())
+            lifecycle_note(lang.get(), l, age)
         })
     };
     let picked = name.clone();

@@ -1,17 +1,16 @@
 //! The recovery guard's words in Korean and English: its state, countdowns, the last action,
 //! the advice (from its structure, never the server's English sentence), what stands in the way,
-//! the answers to a person's request, and the event log's recovery records.
-//!
-//! The server's own phrases (`shared/src/recovery.rs`: results, blocks, details) are translated
-//! when they are known; anything else (an agent's or an operator's own words) is shown as written.
+//! all from the guard's structures (`ActionOutcome`, `Block`, `Advice`), never the server's
+//! English sentences; anything else (an agent's or an operator's own words) is shown as written.
+//! The answers to a person's request are in `admin`, the event log's records in `audit`.
 
-use pulseboard_shared::recovery::{Advice, AuditEntry, GuardState, LastAction, Mode, Route};
+use pulseboard_shared::agent::Outcome as AgentOutcome;
+use pulseboard_shared::recovery::{
+    ActionOutcome, Advice, Block, GuardState, LastAction, Mode, Route,
+};
 use pulseboard_shared::Lang;
 
-use super::duration;
-use crate::admin::{AdminAction, Outcome};
-
-fn pick(lang: Lang, ko: &'static str, en: &'static str) -> &'static str {
+pub(super) fn pick(lang: Lang, ko: &'static str, en: &'static str) -> &'static str {
     match lang {
         Lang::Ko => ko,
         Lang::En => en,
@@ -113,43 +112,43 @@ pub fn route_name(lang: Lang, route: Route) -> &'static str {
     }
 }
 
-/// An action's result as the server words it ("answered after 12 s", "no answer within 300 s",
-/// an agent's "done on gpu-1, exit 0"), in `lang`.
-pub fn result_words(lang: Lang, result: &str) -> String {
-    if lang == Lang::En {
-        return result.to_owned();
-    }
-    let between = |pre: &str, post: &str| result.strip_prefix(pre)?.strip_suffix(post);
-    if let Some(s) = between("answered after ", " s") {
-        format!("{s}초 만에 응답")
-    } else if let Some(s) = between("no answer within ", " s") {
-        format!("{s}초 안에 응답 없음")
-    } else if let Some(s) = between("healthy for ", " s") {
-        format!("{s}초 동안 정상")
-    } else if let Some(agent) = agent_result(result) {
-        agent
-    } else {
-        result.to_owned()
+/// How an action ended, in `lang` ("answered after 12 s", "failed on gpu-1, exit 1: oom");
+/// an agent's own words are shown as it wrote them.
+pub fn outcome_words(lang: Lang, outcome: &ActionOutcome) -> String {
+    match (lang, outcome) {
+        (Lang::En, o) => o.words(),
+        (Lang::Ko, ActionOutcome::Answered { after_s }) => format!("{after_s}초 만에 응답"),
+        (Lang::Ko, ActionOutcome::NoAnswer { within_s }) => format!("{within_s}초 안에 응답 없음"),
+        (
+            Lang::Ko,
+            ActionOutcome::Agent {
+                outcome,
+                host,
+                exit_code,
+                detail,
+            },
+        ) => {
+            let outcome = match outcome {
+                AgentOutcome::Done => "완료",
+                AgentOutcome::Failed => "실패",
+                AgentOutcome::Refused => "거부됨",
+                AgentOutcome::Interrupted => "중단됨",
+            };
+            let code = exit_code
+                .map(|c| format!(", 종료 코드 {c}"))
+                .unwrap_or_default();
+            format!("{host}에서 {outcome}{code}{}", colon(detail))
+        }
     }
 }
 
-/// A host agent's answer as the decider words it: "failed on gpu-1, exit 1: its own words".
-fn agent_result(result: &str) -> Option<String> {
-    let (head, words) = result.split_once(": ").unwrap_or((result, ""));
-    let (head, code) = match head.split_once(", exit ") {
-        Some((head, code)) => (head, Some(code)),
-        None => (head, None),
-    };
-    let (outcome, host) = head.split_once(" on ")?;
-    let outcome = match outcome {
-        "done" => "완료",
-        "failed" => "실패",
-        "refused" => "거부됨",
-        "interrupted" => "중단됨",
-        _ => return None,
-    };
-    let code = code.map(|c| format!(", 종료 코드 {c}")).unwrap_or_default();
-    Some(format!("{host}에서 {outcome}{code}{}", colon(words)))
+/// How `last` ended, in `lang`: from its structure, or (a server that sends only words) its
+/// English words as they are.
+pub fn result_of(lang: Lang, last: &LastAction) -> Option<String> {
+    match &last.outcome {
+        Some(o) => Some(outcome_words(lang, o)),
+        None => last.result.clone(),
+    }
 }
 
 /// "restart by ops · 2 min ago · ✓ answered after 12 s" (or "⏳ no answer yet").
@@ -159,12 +158,12 @@ pub fn last_action_line(lang: Lang, last: &LastAction, ago_s: Option<u64>) -> St
         .map(|s| format!(" · {}", super::ago(lang, Some(s))))
         .unwrap_or_default();
     let by = who(lang, &last.by);
-    let result = match (last.ok, &last.result) {
+    let result = match (last.ok, result_of(lang, last)) {
         (None, _) => pick(lang, "⏳ 응답 기다리는 중", "⏳ no answer yet").to_owned(),
         (Some(ok), result) => {
             let mark = if ok { "✓" } else { "✗" };
             match result {
-                Some(r) => format!("{mark} {}", result_words(lang, r)),
+                Some(r) => format!("{mark} {r}"),
                 None => mark.to_owned(),
             }
         }
@@ -217,80 +216,24 @@ pub fn advice_line(lang: Lang, advice: &Advice, worker: &str) -> String {
     }
 }
 
-/// What stands in the way, from the guard's words (`Block::words`), in `lang`.
-pub fn blocked_words(lang: Lang, words: &str) -> String {
-    if lang == Lang::En {
-        return words.to_owned();
-    }
-    let between = |pre: &str, post: &str| words.strip_prefix(pre)?.strip_suffix(post);
-    match words {
-        "pulseboard lost Redis: the view cannot be trusted" => {
-            "집계 서버가 Redis를 잃어 지금 상태를 믿을 수 없음".into()
+/// What stands in the way, in `lang`.
+pub fn block_words(lang: Lang, block: &Block) -> String {
+    match (lang, block) {
+        (Lang::En, b) => b.words(),
+        (Lang::Ko, Block::RedisLost) => "집계 서버가 Redis를 잃어 지금 상태를 믿을 수 없음".into(),
+        (Lang::Ko, Block::Paused) => "큐 일시 정지 중 (일시 정지는 다운이 아님)".into(),
+        (Lang::Ko, Block::Held(_)) => "운영자가 보류함".into(),
+        (Lang::Ko, Block::InFlight) => "지난 조치의 응답을 기다리는 중".into(),
+        (Lang::Ko, Block::AgentUnreachable(host)) => {
+            format!("호스트 {host} 연결 불가 (에이전트 신호 없음)")
         }
-        "paused by the queue flag (paused is not down)" => {
-            "큐 일시 정지 중 (일시 정지는 다운이 아님)".into()
-        }
-        "held by an operator" => "운영자가 보류함".into(),
-        "the last action is not answered yet" => "지난 조치의 응답을 기다리는 중".into(),
-        _ => {
-            if let Some(host) = between("host ", " unreachable (its agent does not beat)") {
-                format!("호스트 {host} 연결 불가 (에이전트 신호 없음)")
-            } else if let Some(host) = between("every worker on ", " is down") {
-                format!("{host}의 모든 워커 다운")
-            } else if let Some(host) = words.strip_prefix("not in the allow-list of the agent on ")
-            {
-                format!("{host} 에이전트의 허용 목록에 없음")
-            } else {
-                words.to_owned()
-            }
-        }
+        (Lang::Ko, Block::HostDown(host)) => format!("{host}의 모든 워커 다운"),
+        (Lang::Ko, Block::NotAllowListed(host)) => format!("{host} 에이전트의 허용 목록에 없음"),
     }
 }
 
-/// A button's words.
-pub fn admin_action_label(lang: Lang, action: AdminAction) -> &'static str {
-    match action {
-        AdminAction::Restart => pick(lang, "재시작", "restart"),
-        AdminAction::Quiet => pick(lang, "작업 중단", "quiet"),
-        AdminAction::Hold => pick(lang, "1시간 보류", "hold 1 h"),
-        AdminAction::LiftHold => pick(lang, "보류 해제", "lift the hold"),
-        AdminAction::Reset => pick(lang, "복구 초기화", "reset the guard"),
-    }
-}
-
-/// What the server said to `action` on `worker`.
-pub fn outcome_line(lang: Lang, outcome: &Outcome, action: AdminAction, worker: &str) -> String {
-    let what = admin_action_label(lang, action);
-    match (lang, outcome) {
-        (Lang::Ko, Outcome::Sending) => format!("{worker}: {what} 보내는 중…"),
-        (Lang::En, Outcome::Sending) => format!("sending {what} for {worker}…"),
-        (Lang::Ko, Outcome::Accepted { id, by }) => {
-            let id = id.as_ref().map(|i| format!(", {i}")).unwrap_or_default();
-            format!("✓ 접수됨: {worker} {what} ({by}{id})")
-        }
-        (Lang::En, Outcome::Accepted { id, by }) => {
-            let id = id.as_ref().map(|i| format!(" as {i}")).unwrap_or_default();
-            format!("✓ accepted: {what} for {worker}{id} by {by}")
-        }
-        (Lang::Ko, Outcome::Refused) => "✗ 토큰이 거부되었습니다: 다시 입력하세요".into(),
-        (Lang::En, Outcome::Refused) => "✗ token refused: enter it again".into(),
-        (Lang::Ko, Outcome::Off) => "✗ 이 서버에서는 조치가 꺼져 있습니다".into(),
-        (Lang::En, Outcome::Off) => "✗ actions are off on this server".into(),
-        (Lang::Ko, Outcome::NotFound) => format!("✗ {worker} 워커가 서버에 없습니다"),
-        (Lang::En, Outcome::NotFound) => format!("✗ the server knows no worker {worker}"),
-        (_, Outcome::Conflict(message)) => format!("✗ {}", conflict_words(lang, message)),
-        (Lang::Ko, Outcome::Failed(status, message)) => {
-            format!("✗ 실패 (HTTP {status}){}", colon(message))
-        }
-        (Lang::En, Outcome::Failed(status, message)) => {
-            format!("✗ failed (HTTP {status}){}", colon(message))
-        }
-        (Lang::Ko, Outcome::Network) => "✗ 네트워크 오류: 서버가 응답하지 않았습니다".into(),
-        (Lang::En, Outcome::Network) => "✗ network error: the server did not answer".into(),
-    }
-}
-
-fn colon(message: &str) -> String {
+/// ": words", or nothing when there are none.
+pub(super) fn colon(message: &str) -> String {
     if message.is_empty() {
         String::new()
     } else {
@@ -298,141 +241,9 @@ fn colon(message: &str) -> String {
     }
 }
 
-/// A 409's message (`server/src/admin.rs`), in `lang`.
-fn conflict_words(lang: Lang, message: &str) -> String {
-    if lang == Lang::En {
-        return message.to_owned();
-    }
-    let in_flight = message
-        .strip_prefix("the same action (")
-        .and_then(|m| m.strip_suffix(" is still in flight"))
-        .and_then(|m| m.split_once(") asked by "));
-    if let Some((id, by)) = in_flight {
-        format!("같은 조치({id}, {by})가 아직 진행 중입니다")
-    } else if message.starts_with("the worker does not beat and has no configured host") {
-        "신호가 없고 에이전트를 둘 호스트도 설정되지 않아 재시작할 수 없습니다".into()
-    } else {
-        format!("충돌: {message}")
-    }
-}
-
-/// An event-log recovery record about `worker`, as one line.
-pub fn recovery_line(lang: Lang, worker: &str, e: &AuditEntry) -> String {
-    let by = who(lang, &e.by);
-    let action = action_name(lang, e.action.as_deref().unwrap_or("restart"));
-    let detail = e.detail.as_str();
-    match (lang, e.what.as_str()) {
-        (Lang::Ko, "acted") => {
-            let route = e.route.map(|r| format!("{}, ", route_name(lang, r)));
-            format!("🔧 {worker} {action} ({}{by})", route.unwrap_or_default())
-        }
-        (Lang::En, "acted") => {
-            let verb = match e.action.as_deref() {
-                Some("reset_and_restart") => "reset and restarted",
-                Some("quiet") => "quieted",
-                Some("stop") => "stopped",
-                _ => "restarted",
-            };
-            let route = e.route.map(|r| format!(" {}", route_name(lang, r)));
-            format!("🔧 {by} {verb} {worker}{}", route.unwrap_or_default())
-        }
-        (_, "result") => {
-            let ok = e.ok == Some(true);
-            let words = result_words(lang, detail);
-            let words = if words.is_empty() {
-                String::new()
-            } else {
-                format!(": {words}")
-            };
-            match (lang, ok) {
-                (Lang::Ko, true) => format!("✓ {worker} {action} 성공{words}"),
-                (Lang::Ko, false) => format!("✗ {worker} {action} 실패{words}"),
-                (Lang::En, true) => format!("✓ {action} of {worker} worked{words}"),
-                (Lang::En, false) => format!("✗ {action} of {worker} failed{words}"),
-            }
-        }
-        (Lang::Ko, "circuit_open") => {
-            format!("⛔ {worker} 차단: 재시작으로 해결되지 않아 자동 조치를 멈춥니다")
-        }
-        (Lang::En, "circuit_open") => {
-            format!("⛔ circuit open on {worker}: restarts did not help; no more automatic ones")
-        }
-        (Lang::Ko, "circuit_closed") => {
-            format!("✓ {worker} 차단 해제{}", colon(&result_words(lang, detail)))
-        }
-        (Lang::En, "circuit_closed") => format!("✓ circuit closed on {worker}{}", colon(detail)),
-        (Lang::Ko, "blocked") => {
-            format!(
-                "⏸ {worker} 복구 보류{}",
-                colon(&blocked_words(lang, detail))
-            )
-        }
-        (Lang::En, "blocked") => format!("⏸ recovery of {worker} blocked{}", colon(detail)),
-        (Lang::Ko, "recommend") => format!("💡 {worker} 재시작 권장"),
-        (Lang::En, "recommend") => format!("💡 restart recommended for {worker}"),
-        (_, "hold") => {
-            // "hold for 3600 s[: reason]"
-            let (head, reason) = detail.split_once(": ").unwrap_or((detail, ""));
-            let secs = head
-                .strip_prefix("hold for ")
-                .and_then(|h| h.strip_suffix(" s"))
-                .and_then(|s| s.parse::<u64>().ok());
-            let span = secs.map(|s| duration(lang, s));
-            match lang {
-                Lang::Ko => format!(
-                    "✋ {worker} 보류 ({by}{}){}",
-                    span.map(|s| format!(", {s}")).unwrap_or_default(),
-                    colon(reason)
-                ),
-                Lang::En => format!(
-                    "✋ {by} held {worker}{}{}",
-                    span.map(|s| format!(" for {s}")).unwrap_or_default(),
-                    colon(reason)
-                ),
-            }
-        }
-        (Lang::Ko, "hold_lifted") => format!("▶ {worker} 보류 해제 ({by})"),
-        (Lang::En, "hold_lifted") => format!("▶ {by} lifted the hold on {worker}"),
-        (Lang::Ko, "reset") => format!("↺ {worker} 복구 초기화 ({by}): 시도 횟수 삭제, 차단 해제"),
-        (Lang::En, "reset") => {
-            format!("↺ {by} reset the guard of {worker}: attempts forgotten, circuit closed")
-        }
-        (_, "mode") => {
-            // "mode auto[: reason]"
-            let (head, reason) = detail.split_once(": ").unwrap_or((detail, ""));
-            let mode = head.strip_prefix("mode ").unwrap_or(head);
-            let mode = match Mode::parse(mode) {
-                Some(m) => mode_name(lang, m).to_owned(),
-                None if mode == "default" => pick(lang, "설정값", "the configured one").into(),
-                None => mode.to_owned(),
-            };
-            match lang {
-                Lang::Ko => format!("⚙ {worker} 복구 방식: {mode} ({by}){}", colon(reason)),
-                Lang::En => format!(
-                    "⚙ {by} set {worker}'s recovery mode to {mode}{}",
-                    colon(reason)
-                ),
-            }
-        }
-        (_, other) => format!("{other} {worker}{}", colon(detail)),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn entry(what: &str, by: &str, detail: &str) -> AuditEntry {
-        AuditEntry {
-            what: what.into(),
-            by: by.into(),
-            id: None,
-            action: None,
-            route: None,
-            ok: None,
-            detail: detail.into(),
-        }
-    }
 
     #[test]
     fn countdowns_tick_every_second() {
@@ -479,77 +290,25 @@ mod tests {
         }
     }
 
-    #[test]
-    fn the_server_s_phrases_are_translated_and_its_own_words_kept() {
-        assert_eq!(
-            result_words(Lang::Ko, "answered after 12 s"),
-            "12초 만에 응답"
-        );
-        assert_eq!(
-            result_words(Lang::Ko, "no answer within 300 s"),
-            "300초 안에 응답 없음"
-        );
-        assert_eq!(result_words(Lang::Ko, "segfault"), "segfault");
-        assert_eq!(
-            result_words(Lang::Ko, "failed on gpu-1, exit 1: oom"),
-            "gpu-1에서 실패, 종료 코드 1: oom"
-        );
-        assert_eq!(
-            blocked_words(Lang::Ko, "host gpu-1 unreachable (its agent does not beat)"),
-            "호스트 gpu-1 연결 불가 (에이전트 신호 없음)"
-        );
-        let conflict =
-            Outcome::Conflict("the same action (c-1) asked by ops is still in flight".into());
-        assert_eq!(
-            outcome_line(Lang::Ko, &conflict, AdminAction::Restart, "w"),
-            "✗ 같은 조치(c-1, ops)가 아직 진행 중입니다"
-        );
-        let accepted = Outcome::Accepted {
-            id: Some("c-9".into()),
-            by: "ops".into(),
-        };
-        assert_eq!(
-            outcome_line(Lang::En, &accepted, AdminAction::Restart, "render-1"),
-            "✓ accepted: restart for render-1 as c-9 by ops"
-        );
+    fn hangul(text: &str) -> bool {
+        text.chars().any(|c| ('가'..='힣').contains(&c))
     }
 
     #[test]
-    fn recovery_records_read_as_sentences() {
-        let acted = AuditEntry {
-            action: Some("restart".into()),
-            route: Some(Route::Heartbeat),
-            ..entry("acted", "auto", "")
-        };
+    fn every_outcome_and_block_is_worded_in_both_languages() {
+        for o in ActionOutcome::examples() {
+            let (en, ko) = (outcome_words(Lang::En, &o), outcome_words(Lang::Ko, &o));
+            assert_eq!(en, o.words(), "the page says what the API says");
+            assert!(hangul(&ko) && !hangul(&en), "{en} / {ko}");
+        }
+        for b in Block::examples() {
+            let (en, ko) = (block_words(Lang::En, &b), block_words(Lang::Ko, &b));
+            assert_eq!(en, b.words(), "the page says what the API says");
+            assert!(hangul(&ko) && !hangul(&en), "{en} / {ko}");
+        }
         assert_eq!(
-            recovery_line(Lang::En, "render-1", &acted),
-            "🔧 auto restarted render-1 through its heartbeat"
-        );
-        assert_eq!(
-            recovery_line(Lang::Ko, "render-1", &acted),
-            "🔧 render-1 재시작 (하트비트 경유, 자동)"
-        );
-        let held = entry("hold", "ops", "hold for 3600 s: deploy");
-        assert_eq!(
-            recovery_line(Lang::En, "render-1", &held),
-            "✋ ops held render-1 for 60 min: deploy"
-        );
-        let failed = AuditEntry {
-            ok: Some(false),
-            action: Some("restart".into()),
-            ..entry("result", "auto", "no answer within 300 s")
-        };
-        assert_eq!(
-            recovery_line(Lang::Ko, "render-1", &failed),
-            "✗ render-1 재시작 실패: 300초 안에 응답 없음"
-        );
-        assert_eq!(
-            recovery_line(Lang::En, "render-1", &entry("circuit_open", "auto", "x")),
-            "⛔ circuit open on render-1: restarts did not help; no more automatic ones"
-        );
-        assert_eq!(
-            recovery_line(Lang::En, "render-1", &entry("mode", "ops", "mode auto")),
-            "⚙ ops set render-1's recovery mode to automatic"
+            outcome_words(Lang::Ko, &ActionOutcome::examples()[3]),
+            "gpu-1에서 실패, 종료 코드 1: oom"
         );
     }
 }

@@ -144,12 +144,8 @@ pub struct EventPage {
     pub next_before: Option<String>,
 }
 
-/// Why a request failed.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct ApiError {
-    /// What is wrong, in words.
-    pub error: String,
-}
+/// Why a request failed: a contract, in `shared` beside the others.
+pub use pulseboard_shared::answer::ApiError;
 
 /// `?limit=&before=`.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -194,16 +190,14 @@ pub(crate) async fn events(State(store): State<Store>, Query(q): Query<PageQuery
         .into_response(),
         Err(error) => (
             StatusCode::SERVICE_UNAVAILABLE,
-            Json(ApiError {
-                error: format!("event log unavailable: {error}"),
-            }),
+            Json(ApiError::new(format!("event log unavailable: {error}"))),
         )
             .into_response(),
     }
 }
 
 fn bad_request(message: String) -> Response {
-    (StatusCode::BAD_REQUEST, Json(ApiError { error: message })).into_response()
+    (StatusCode::BAD_REQUEST, Json(ApiError::new(message))).into_response()
 }
 
 fn is_stream_id(text: &str) -> bool {

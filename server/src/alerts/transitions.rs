@@ -424,11 +424,13 @@ mod tests {
 
     fn judged(name: &str, state: LifecycleState) -> WorkerStatus {
         let mut w = worker(name, state.running(), 0);
-        w.lifecycle = Some(pulseboard_shared::Lifecycle {
+        w.lifecycle = Some(pulseboard_shared::Lifecycle::new(
             state,
-            reason: Some("why".into()),
-            age_s: None,
-        });
+            Some(pulseboard_shared::lifecycle::Reason::Own {
+                words: "why".into(),
+            }),
+            None,
+        ));
         w
     }
 

@@ -17,7 +17,8 @@ use chrono::{SecondsFormat, Utc};
 use pulseboard_shared::agent::{AgentAction, Request};
 use pulseboard_shared::command::{Action, Command};
 use pulseboard_shared::recovery::{
-    decide, remember, settle, AuditEntry, Block, Decision, Fleet, LastAction, Override, Route,
+    decide, remember, settle, ActionOutcome, Advice, AuditEntry, AuditWhat, Block, Decision, Fleet,
+    LastAction, Override, Route,
 };
 use pulseboard_shared::{LifecycleState, WorkerStatus};
 use tokio::sync::watch;
@@ -165,15 +166,13 @@ async fn round(
         let (results, cursor) = send::results(store, &stored.results_cursor).await?;
         stored.results_cursor = cursor;
         for r in results {
-            let ok = r.outcome == pulseboard_shared::agent::Outcome::Done;
-            let mut words = format!("{:?} on {}", r.outcome, r.host).to_lowercase();
-            if let Some(code) = r.exit_code {
-                words.push_str(&format!(", exit {code}"));
-            }
-            if !r.detail.is_empty() {
-                words.push_str(&format!(": {}", r.detail));
-            }
-            answers.insert(r.id, (ok, words));
+            let outcome = ActionOutcome::Agent {
+                outcome: r.outcome,
+                host: r.host,
+                exit_code: r.exit_code,
+                detail: r.detail,
+            };
+            answers.insert(r.id, outcome);
         }
     }
 
@@ -196,7 +195,7 @@ async fn round(
         if settle(&policy, &mut memory, triggered, answer, now) {
             if let Some(last) = &memory.last {
                 let ok = last.ok == Some(true);
-                records.push(audit(w, "result", &last.by, Some(last), String::new()));
+                records.push(audit(w, AuditEntry::about(AuditWhat::Result, last)));
                 if !ok {
                     let mut t = about(w, AlertKind::RecoveryFailed, None);
                     if let Some(c) = &mut t.context {
@@ -223,10 +222,11 @@ async fn round(
                     by: "auto".into(),
                     at: now,
                     result: None,
+                    outcome: None,
                     ok: None,
                 };
                 let attempt = memory.attempts.len() as u64 + 1;
-                records.push(audit(w, "acted", "auto", Some(&last), String::new()));
+                records.push(audit(w, AuditEntry::about(AuditWhat::Acted, &last)));
                 let mut t = about(w, AlertKind::RecoveryActed, Some(attempt));
                 if let Some(c) = &mut t.context {
                     c.reason = Some(format!("{} · {}", route_name(*route), id));
@@ -244,13 +244,14 @@ async fn round(
             }
             Decision::OpenCircuit(route) => {
                 let count = memory.attempts.len() as u64;
-                let advice = pulseboard_shared::recovery::Advice::CrashLoop { route: *route };
+                let advice = Advice::CrashLoop { route: *route };
                 records.push(audit(
                     w,
-                    "circuit_open",
-                    "auto",
-                    None,
-                    advice.words(&w.name),
+                    AuditEntry {
+                        detail: advice.words(&w.name),
+                        advice: Some(advice.clone()),
+                        ..AuditEntry::new(AuditWhat::CircuitOpen, "auto")
+                    },
                 ));
                 let mut t = about(w, AlertKind::CircuitOpen, Some(count));
                 if let Some(c) = &mut t.context {
@@ -269,17 +270,25 @@ async fn round(
                 | Block::AgentUnreachable(_)
                 | Block::HostDown(_)
                 | Block::NotAllowListed(_)),
-            ) => Some(("blocked", b.words())),
-            Decision::Recommend(route) => Some((
-                "recommend",
-                pulseboard_shared::recovery::Advice::Restart { route: *route }.words(&w.name),
-            )),
+            ) => Some(AuditEntry {
+                detail: b.words(),
+                blocked: Some(b.clone()),
+                ..AuditEntry::new(AuditWhat::Blocked, "auto")
+            }),
+            Decision::Recommend(route) => {
+                let advice = Advice::Restart { route: *route };
+                Some(AuditEntry {
+                    detail: advice.words(&w.name),
+                    advice: Some(advice),
+                    ..AuditEntry::new(AuditWhat::Recommend, "auto")
+                })
+            }
             _ => None,
         };
         match note {
-            Some((what, detail)) if noted.get(&w.name) != Some(&detail) => {
-                records.push(audit(w, what, "auto", None, detail.clone()));
-                noted.insert(w.name.clone(), detail);
+            Some(entry) if noted.get(&w.name) != Some(&entry.detail) => {
+                noted.insert(w.name.clone(), entry.detail.clone());
+                records.push(audit(w, entry));
             }
             Some(_) => {}
             None => {
@@ -291,10 +300,11 @@ async fn round(
         if memory.circuit_open_at.is_some() && next.circuit_open_at.is_none() {
             records.push(audit(
                 w,
-                "circuit_closed",
-                "auto",
-                None,
-                format!("healthy for {} s", policy.healthy_reset_s),
+                AuditEntry {
+                    detail: format!("healthy for {} s", policy.healthy_reset_s),
+                    healthy_s: Some(policy.healthy_reset_s),
+                    ..AuditEntry::new(AuditWhat::CircuitClosed, "auto")
+                },
             ));
         }
         if memory.hold_until.is_some() && next.hold_until.is_none() {
@@ -390,24 +400,6 @@ fn route_name(route: Route) -> &'static str {
 }
 
 /// An audit record about `w`.
-fn audit(
-    w: &WorkerStatus,
-    what: &str,
-    by: &str,
-    last: Option<&LastAction>,
-    detail: String,
-) -> Record {
-    let entry = AuditEntry {
-        what: what.to_owned(),
-        by: by.to_owned(),
-        id: last.map(|l| l.id.clone()),
-        action: last.map(|l| l.action.clone()),
-        route: last.map(|l| l.route),
-        ok: last.and_then(|l| l.ok),
-        detail: match (detail.is_empty(), last.and_then(|l| l.result.clone())) {
-            (true, Some(result)) => result,
-            _ => detail,
-        },
-    };
+fn audit(w: &WorkerStatus, entry: AuditEntry) -> Record {
     Record::recovery(&w.name, entry)
 }

@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::Route;
+use super::{ActionOutcome, Route};
 
 /// An action asked for, and how it ended.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -21,6 +21,10 @@ pub struct LastAction {
     /// How it ended, in words; `None` while in flight.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub result: Option<String>,
+    /// The same, as a structure for each side to word; `None` while in flight.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
+    pub outcome: Option<ActionOutcome>,
     /// Whether it worked; `None` while in flight.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ok: Option<bool>,

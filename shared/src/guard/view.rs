@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{Advice, LastAction, Mode};
+use super::{Advice, Block, LastAction, Mode};
 
 /// The guard's state as contract 2 shows it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -79,4 +79,8 @@ pub struct RecoveryView {
     /// What stands in the way, in words.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub blocked_by: Option<String>,
+    /// The same, as a structure for each side to word.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
+    pub blocked: Option<Block>,
 }

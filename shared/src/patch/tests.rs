@@ -41,6 +41,7 @@ fn worker(name: &str, beat_at: Option<u64>, t: u64) -> WorkerStatus {
             LifecycleState::Down
         },
         reason: None,
+        reason_code: None,
         age_s: beat_at.map(|b| t - b),
     });
     w

@@ -72,6 +72,7 @@ mod tests {
             lifecycle: Some(Lifecycle {
                 state,
                 reason: None,
+                reason_code: None,
                 age_s: Some(70),
             }),
             ..WorkerStatus::new(name, WorkerKind::Render)

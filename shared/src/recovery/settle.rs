@@ -1,6 +1,6 @@
 //! Ends the action in flight when its answer is in: the worker's, the agent's or the clock's.
 
-use super::{Memory, Policy, Route};
+use super::{ActionOutcome, Memory, Policy, Route};
 
 /// Ends the action in flight, if its answer is in: `agent` is the host agent's word on it
 /// (`ok`, what happened); a worker that left its trigger state answered by itself; past
@@ -9,7 +9,7 @@ pub fn settle(
     policy: &Policy,
     memory: &mut Memory,
     still_triggered: bool,
-    agent: Option<(bool, String)>,
+    agent: Option<ActionOutcome>,
     now: u64,
 ) -> bool {
     if !memory.in_flight {
@@ -19,20 +19,19 @@ pub fn settle(
         memory.in_flight = false;
         return true;
     };
-    let (ok, result) = match agent {
+    let outcome = match agent {
         Some(word) => word,
-        None if last.route == Route::Heartbeat && !still_triggered => (
-            true,
-            format!("answered after {} s", now.saturating_sub(last.at)),
-        ),
-        None if now.saturating_sub(last.at) >= policy.answer_timeout_s => (
-            false,
-            format!("no answer within {} s", policy.answer_timeout_s),
-        ),
+        None if last.route == Route::Heartbeat && !still_triggered => ActionOutcome::Answered {
+            after_s: now.saturating_sub(last.at),
+        },
+        None if now.saturating_sub(last.at) >= policy.answer_timeout_s => ActionOutcome::NoAnswer {
+            within_s: policy.answer_timeout_s,
+        },
         None => return false,
     };
-    last.ok = Some(ok);
-    last.result = Some(result);
+    last.ok = Some(outcome.ok());
+    last.result = Some(outcome.words());
+    last.outcome = Some(outcome);
     memory.in_flight = false;
     true
 }
@@ -55,6 +54,7 @@ mod tests {
                 by: "auto".into(),
                 at: T0,
                 result: None,
+                outcome: None,
                 ok: None,
             }),
             ..Memory::default()
@@ -81,7 +81,12 @@ mod tests {
             &policy,
             &mut m,
             true,
-            Some((false, "failed, exit 1".into())),
+            Some(ActionOutcome::Agent {
+                outcome: crate::agent::Outcome::Failed,
+                host: "gpu-1".into(),
+                exit_code: Some(1),
+                detail: String::new(),
+            }),
             T0 + 6
         ));
         assert_eq!(m.last.unwrap().ok, Some(false));

@@ -66,6 +66,7 @@ pub fn view(
         recommended_action: None,
         advice: None,
         blocked_by: None,
+        blocked: None,
     };
     let advice = match decision {
         Decision::Idle => None,
@@ -94,6 +95,7 @@ pub fn view(
         Decision::Blocked(block) => {
             v.state = GuardState::Blocked;
             v.blocked_by = Some(block.words());
+            v.blocked = Some(block.clone());
             match block {
                 Block::Held(_) => {
                     v.state = GuardState::Held;
