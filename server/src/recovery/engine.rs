@@ -14,8 +14,6 @@
 use std::collections::HashMap;
 
 use chrono::{SecondsFormat, Utc};
-use pulseboard_shared::agent::{AgentAction, Request};
-use pulseboard_shared::command::{Action, Command};
 use pulseboard_shared::recovery::{
     decide, remember, settle, ActionOutcome, Advice, AuditEntry, AuditWhat, Block, Decision, Fleet,
     LastAction, Override, Route,
@@ -25,7 +23,7 @@ use tokio::sync::watch;
 use tokio::task::JoinSet;
 
 use super::commit::{GuardCommit, Seat};
-use super::send::{self, SendError};
+use super::send::{self, action_name, deliver, Outgoing};
 use super::stored::Stored;
 use crate::alerts::alert::AlertKind;
 use crate::alerts::history::Record;
@@ -106,15 +104,6 @@ async fn run(
             _ => {}
         }
     }
-}
-
-/// An action decided and committed, to send.
-struct Outgoing {
-    worker: String,
-    host: Option<String>,
-    route: Route,
-    id: String,
-    at: String,
 }
 
 /// One decision over the whole snapshot.
@@ -357,39 +346,6 @@ async fn load(store: &Store) -> Result<(Stored, Vec<String>), StoreError> {
         .query_async(&mut conn)
         .await?;
     Ok((Stored::parse(memory.as_deref()), overrides))
-}
-
-async fn deliver(store: &Store, out: &Outgoing) -> Result<(), SendError> {
-    match out.route {
-        Route::Heartbeat => {
-            let command = Command {
-                id: out.id.clone(),
-                action: Action::Restart,
-                by: "auto".into(),
-                at: out.at.clone(),
-            };
-            send::command(store, &out.worker, &command).await
-        }
-        Route::Agent => {
-            let host = out.host.as_deref().ok_or(SendError::NoHost)?;
-            let request = Request {
-                id: out.id.clone(),
-                worker: out.worker.clone(),
-                action: AgentAction::ResetAndRestart,
-                by: "auto".into(),
-                at: out.at.clone(),
-            };
-            send::request(store, host, &request).await
-        }
-    }
-}
-
-/// What a restart by `route` is called in the audit trail.
-fn action_name(route: Route) -> &'static str {
-    match route {
-        Route::Heartbeat => Action::Restart.as_str(),
-        Route::Agent => AgentAction::ResetAndRestart.as_str(),
-    }
 }
 
 fn route_name(route: Route) -> &'static str {

@@ -7,8 +7,9 @@
 //!
 //! Nothing here runs anything: a message names a worker and an action, never a program.
 
-use pulseboard_shared::agent::{requests_key, AgentResult, Request, RESULTS_KEY};
-use pulseboard_shared::command::{commands_key, Command};
+use pulseboard_shared::agent::{requests_key, AgentAction, AgentResult, Request, RESULTS_KEY};
+use pulseboard_shared::command::{commands_key, Action, Command};
+use pulseboard_shared::recovery::Route;
 
 use crate::ledger::events::stream_entries;
 use crate::ledger::store::{Store, StoreError};
@@ -102,4 +103,52 @@ pub async fn results(
         next = id;
     }
     Ok((found, next))
+}
+
+/// An action decided and committed, to send.
+pub struct Outgoing {
+    /// The worker.
+    pub worker: String,
+    /// Its host (for the agent route).
+    pub host: Option<String>,
+    /// How it travels.
+    pub route: Route,
+    /// The action's id.
+    pub id: String,
+    /// When it was decided (RFC 3339).
+    pub at: String,
+}
+
+/// Sends the guard's restart `out` by its route.
+pub async fn deliver(store: &Store, out: &Outgoing) -> Result<(), SendError> {
+    match out.route {
+        Route::Heartbeat => {
+            let restart = Command {
+                id: out.id.clone(),
+                action: Action::Restart,
+                by: "auto".into(),
+                at: out.at.clone(),
+            };
+            command(store, &out.worker, &restart).await
+        }
+        Route::Agent => {
+            let host = out.host.as_deref().ok_or(SendError::NoHost)?;
+            let restart = Request {
+                id: out.id.clone(),
+                worker: out.worker.clone(),
+                action: AgentAction::ResetAndRestart,
+                by: "auto".into(),
+                at: out.at.clone(),
+            };
+            request(store, host, &restart).await
+        }
+    }
+}
+
+/// What a restart by `route` is called in the audit trail.
+pub fn action_name(route: Route) -> &'static str {
+    match route {
+        Route::Heartbeat => Action::Restart.as_str(),
+        Route::Agent => AgentAction::ResetAndRestart.as_str(),
+    }
 }

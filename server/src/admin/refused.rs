@@ -1,0 +1,72 @@
+//! Why an admin request was refused before anything was done, and the answer that says so.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use pulseboard_shared::answer::{ApiError, Conflict};
+
+/// A request refused before anything was done (or, for [`Refused::NotQueued`], when Redis
+/// could not take it). Each variant is one status and one message.
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+pub enum Refused {
+    /// No admin tokens are configured.
+    #[error("actions are off: set PULSEBOARD_ADMIN_TOKENS (name:token pairs) to enable them")]
+    ActionsOff,
+    /// No bearer token, or one nobody holds.
+    #[error("a valid Authorization: Bearer token is required")]
+    BadToken,
+    /// The snapshot has no worker of that name.
+    #[error("no worker of that name")]
+    UnknownWorker,
+    /// The path names no action.
+    #[error("the action must be quiet, restart or stop")]
+    UnknownAction,
+    /// The same action is in flight, or there is no way to reach the worker.
+    #[error("{}", .0.words())]
+    Conflict(Conflict),
+    /// The guard change's body is not the JSON it should be.
+    #[error("the body must be JSON: {{\"mode\": \"off|recommend|auto|default\", \"hold_for_s\": N, \"reason\": \"...\"}}")]
+    BadBody,
+    /// The guard change names no known mode.
+    #[error("mode must be off, recommend, auto or default")]
+    BadMode,
+    /// A hold longer than pulseboard can count.
+    #[error(
+        "hold_for_s must be at most {} (ten years)",
+        crate::admin::guard::MAX_HOLD_S
+    )]
+    HoldTooLong,
+    /// The guard change changes nothing.
+    #[error("nothing to change: give mode or hold_for_s")]
+    NothingToChange,
+    /// Redis did not take the command or the change (the words say which and why).
+    #[error("{0}")]
+    NotQueued(String),
+}
+
+impl Refused {
+    /// The HTTP status of this refusal.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Self::ActionsOff => StatusCode::FORBIDDEN,
+            Self::BadToken => StatusCode::UNAUTHORIZED,
+            Self::UnknownWorker | Self::UnknownAction => StatusCode::NOT_FOUND,
+            Self::Conflict(_) => StatusCode::CONFLICT,
+            Self::BadBody | Self::BadMode | Self::HoldTooLong | Self::NothingToChange => {
+                StatusCode::BAD_REQUEST
+            }
+            Self::NotQueued(_) => StatusCode::SERVICE_UNAVAILABLE,
+        }
+    }
+}
+
+impl IntoResponse for Refused {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        let answer = match self {
+            Self::Conflict(conflict) => ApiError::from(conflict),
+            other => ApiError::new(other.to_string()),
+        };
+        (status, Json(answer)).into_response()
+    }
+}
