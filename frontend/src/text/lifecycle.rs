@@ -41,24 +41,16 @@ pub fn lifecycle_reason(lang: Lang, l: &Lifecycle) -> Option<String> {
 /// A lifecycle reason in `lang`; a worker's own words are shown as it wrote them.
 pub fn reason_words(lang: Lang, reason: &Reason) -> String {
     match (lang, reason) {
-        (_, Reason::Own { words }) => words.clone(),
+        (Lang::En, r) => r.words(),
+        (Lang::Ko, Reason::Own { words }) => words.clone(),
         (Lang::Ko, Reason::Exited { code }) => format!("종료 코드 {code}"),
-        (Lang::En, Reason::Exited { code }) => format!("exited with code {code}"),
         (Lang::Ko, Reason::HeartbeatExpired) => "신호 만료".into(),
-        (Lang::En, Reason::HeartbeatExpired) => "heartbeat expired".into(),
         (Lang::Ko, Reason::NeverSeen) => "신호 기록 없음".into(),
-        (Lang::En, Reason::NeverSeen) => "never seen".into(),
         (Lang::Ko, Reason::NotReady { after_s }) => format!("{after_s}초 안에 준비되지 않음"),
-        (Lang::En, Reason::NotReady { after_s }) => format!("not ready after {after_s} s"),
         (Lang::Ko, Reason::OnJob { job }) => format!("작업 {job}"),
-        (Lang::En, Reason::OnJob { job }) => format!("on job {job}"),
         (Lang::Ko, Reason::Failing { checks, words }) => {
             let failing =
                 (!checks.is_empty()).then(|| format!("실패한 점검: {}", checks.join(", ")));
-            joined(words, failing)
-        }
-        (Lang::En, Reason::Failing { checks, words }) => {
-            let failing = (!checks.is_empty()).then(|| format!("failing: {}", checks.join(", ")));
             joined(words, failing)
         }
     }

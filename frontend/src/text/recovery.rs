@@ -177,41 +177,24 @@ pub fn last_action_line(lang: Lang, last: &LastAction, ago_s: Option<u64>) -> St
 /// What a person should do about `worker`, from the guard's structured advice.
 pub fn advice_line(lang: Lang, advice: &Advice, worker: &str) -> String {
     match (lang, advice) {
+        (Lang::En, a) => a.words(worker),
         (Lang::Ko, Advice::Restart { route: Route::Heartbeat }) => format!(
             "{worker} 재시작: 작업을 마무리하고 종료하면 감독 프로세스가 다시 시작합니다"
         ),
-        (Lang::En, Advice::Restart { route: Route::Heartbeat }) => {
-            format!("restart {worker}: it drains and exits for its supervisor to start it")
-        }
         (Lang::Ko, Advice::Restart { route: Route::Agent }) => {
             format!("{worker} 재시작: 호스트 에이전트가 감독 프로세스의 명령으로 다시 시작합니다")
-        }
-        (Lang::En, Advice::Restart { route: Route::Agent }) => {
-            format!("restart {worker} through its host's agent (its supervisor's command)")
         }
         (Lang::Ko, Advice::CheckHost { host }) => {
             format!("{host}의 모든 워커가 다운: 먼저 호스트를 확인하세요")
         }
-        (Lang::En, Advice::CheckHost { host }) => {
-            format!("every worker on {host} is down: check the host first")
-        }
         (Lang::Ko, Advice::AgentUnreachable { host }) => format!(
             "호스트 {host} 연결 불가 (에이전트 신호 없음): 호스트에서 {worker}을(를) 직접 재시작하세요"
-        ),
-        (Lang::En, Advice::AgentUnreachable { host }) => format!(
-            "host {host} unreachable: its agent does not beat; restart {worker} on the host by hand"
         ),
         (Lang::Ko, Advice::NotAllowListed { host }) => format!(
             "{host} 에이전트의 허용 목록에 {worker} 없음: 목록에 추가하거나 직접 조치하세요"
         ),
-        (Lang::En, Advice::NotAllowListed { host }) => format!(
-            "the agent on {host} may not restart {worker}: add it to the allow-list or act by hand"
-        ),
         (Lang::Ko, Advice::CrashLoop { .. }) => format!(
             "재시작으로 해결되지 않음: {worker} 로그를 보고 원인을 고친 뒤 복구를 초기화하세요"
-        ),
-        (Lang::En, Advice::CrashLoop { .. }) => format!(
-            "restarts did not help: read {worker}'s logs, fix the cause, then reset the guard"
         ),
     }
 }
