@@ -9,10 +9,11 @@
 //! flight.
 //!
 //! Off unless `PULSEBOARD_ADMIN_TOKENS` names someone: then 403 says how to turn it on. A missing
-//! or wrong `Authorization: Bearer` token is 401; a worker pulseboard does not know is 404.
+//! or wrong `Authorization: Bearer` token is 401 (and after ten from one address in a minute,
+//! 429 for that address); a worker pulseboard does not know is 404.
 //! Nothing from the request reaches a shell: the path names a worker and an action, no more.
 //!
-//! Layout: [`auth`] (who asks), [`act`] (commands: a pure [`plan`], then send and log),
+//! Layout: [`auth`] (who asks, [`throttle`] wrong tokens per address), [`act`] (commands: a pure [`plan`], then send and log),
 //! [`guard`] (guard changes: [`plan_change`], [`plan_reset`], then queue and log), [`refused`]
 //! (every refusal with its status and words).
 
@@ -20,6 +21,7 @@ mod act;
 mod auth;
 mod guard;
 mod refused;
+mod throttle;
 
 #[cfg(test)]
 mod tests;
@@ -50,6 +52,8 @@ pub struct Admin {
     pub store: Store,
     /// The event log's length cap.
     pub history_max: u64,
+    /// Wrong tokens by address.
+    pub throttle: std::sync::Arc<throttle::Throttle>,
 }
 
 /// The admin routes.

@@ -250,21 +250,66 @@ impl Config {
     }
 }
 
-/// A Redis URL fit for logs: the password replaced by `***`.
+/// A Redis URL fit for logs: every password replaced by `***`, in whichever form redis-rs takes
+/// it: `redis://user:pw@host`, `rediss://:pw@host`, and the query's `pass=` / `password=` of
+/// `redis+unix:///run/redis.sock?pass=pw` (a `user=` stays: it names, it does not open).
 pub fn redact(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
+    let (head, query) = match url.split_once('?') {
+        Some((head, query)) => (head, Some(query)),
+        None => (url, None),
+    };
+    let mut out = match (head.find("://"), head.rfind('@')) {
         (Some(scheme), Some(at)) if at > scheme => {
-            let userinfo = &url[scheme + 3..at];
-            let user = userinfo.split(':').next().unwrap_or("");
-            format!("{}{user}:***{}", &url[..scheme + 3], &url[at..])
+            let userinfo = &head[scheme + 3..at];
+            match userinfo.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &head[..scheme + 3], &head[at..]),
+                None => head.to_owned(), // a user without a password
+            }
         }
-        _ => url.to_owned(),
+        _ => head.to_owned(),
+    };
+    if let Some(query) = query {
+        out.push('?');
+        for (i, pair) in query.split('&').enumerate() {
+            if i > 0 {
+                out.push('&');
+            }
+            match pair.split_once('=') {
+                Some((key, _)) if matches!(key, "pass" | "password") => {
+                    out.push_str(key);
+                    out.push_str("=***");
+                }
+                _ => out.push_str(pair),
+            }
+        }
     }
+    out
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_url_form_has_its_password_redacted() {
+        for (url, shown) in [
+            ("redis://ops:hunter2@h:6379/0", "redis://ops:***@h:6379/0"),
+            ("rediss://:hunter2@h:6380", "rediss://:***@h:6380"),
+            ("redis://h:6379", "redis://h:6379"),
+            ("redis://ops@h", "redis://ops@h"),
+            (
+                "redis+unix:///run/redis.sock?db=1&pass=hunter2",
+                "redis+unix:///run/redis.sock?db=1&pass=***",
+            ),
+            (
+                "unix:///run/r.sock?user=ops&password=hunter2",
+                "unix:///run/r.sock?user=ops&password=***",
+            ),
+            ("redis://a:b@c@h/0?pass=x@y", "redis://a:***@h/0?pass=***"),
+        ] {
+            assert_eq!(redact(url), shown, "{url}");
+        }
+    }
 
     #[test]
     fn no_file_gives_the_seed_topology() {

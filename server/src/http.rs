@@ -20,6 +20,9 @@ use crate::config::HttpLimits;
 use crate::shutdown::Shutdown;
 use crate::snapshot::Hub;
 
+pub mod client;
+pub mod filtered;
+pub mod per_client;
 pub mod security_headers;
 pub mod stream;
 
@@ -40,6 +43,10 @@ pub struct AppState {
     pub streams: Arc<Semaphore>,
     /// `http.max_streams`, to count the open ones.
     pub max_streams: usize,
+    /// Open streams per client address (`http.max_streams_per_client`).
+    pub per_client: Arc<per_client::PerClient>,
+    /// The filtered streams' shared parts.
+    pub parts: Arc<filtered::Parts>,
     /// Every request but the stream is answered within this (`http.request_timeout_s`).
     pub request_timeout: Duration,
 }
@@ -55,6 +62,8 @@ impl AppState {
             guard: None,
             streams: Arc::new(Semaphore::new(limits.max_streams)),
             max_streams: limits.max_streams,
+            per_client: per_client::PerClient::new(limits.max_streams_per_client),
+            parts: Arc::default(),
             request_timeout: limits.request_timeout,
         }
     }

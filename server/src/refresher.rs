@@ -221,11 +221,11 @@ impl Refresher {
         for w in &agg.nodes.workers {
             match &w.error {
                 Some(e) if self.logged_errors.get(&w.name) != Some(e) => {
-                    tracing::warn!(worker = %w.name, error = %e, "worker record has a problem");
+                    tracing::warn!(worker = ?w.name, error = ?e, "worker record has a problem");
                     self.logged_errors.insert(w.name.clone(), e.clone());
                 }
                 None if self.logged_errors.remove(&w.name).is_some() => {
-                    tracing::info!(worker = %w.name, "worker record is clean again");
+                    tracing::info!(worker = ?w.name, "worker record is clean again");
                 }
                 _ => {}
             }

@@ -71,6 +71,7 @@ pub async fn serve_live(
         hub: hub.clone(),
         store: alert_store.clone(),
         history_max: config.alerts.history_max,
+        throttle: Default::default(),
     });
     if config.admin_tokens.enabled() {
         tracing::info!(tokens = ?config.admin_tokens, "admin actions on");
@@ -82,7 +83,7 @@ pub async fn serve_live(
         ..state
     };
     let bundle = Bundle::from_option(config.dist.clone());
-    let more = alerts::history::router(alert_store)
+    let more = alerts::history::router(alert_store, config.refresh)
         .merge(admin)
         .merge(crate::openapi::router());
     let app = http::app(state, &bundle, more);

@@ -1,6 +1,7 @@
 //! The real binary's configuration lifecycle: `check-config` prints the effective configuration
 //! with secrets redacted (and refuses a bad one), and `SIGHUP` reloads the file while a stream
-//! stays open, refusing a bad file and keeping the old configuration.
+//! stays open, refusing a bad file and keeping the old configuration; `--help` never shows a
+//! secret from the environment.
 
 use std::process::Stdio;
 use std::sync::{Arc, Mutex};
@@ -88,6 +89,46 @@ async fn check_config_prints_the_effective_config_with_secrets_redacted() {
 }
 
 /// The server's stderr, collected line by line while it runs.
+/// The subcommands `pulseboard --help` lists (so one added later is checked too).
+fn subcommands() -> Vec<String> {
+    let out = std::process::Command::new(BIN)
+        .arg("--help")
+        .output()
+        .unwrap();
+    let help = String::from_utf8(out.stdout).unwrap();
+    let commands = help.split("Commands:").nth(1).expect("a Commands: section");
+    commands
+        .lines()
+        .skip(1)
+        .take_while(|l| l.starts_with("  "))
+        .filter_map(|l| l.split_whitespace().next())
+        .filter(|name| *name != "help")
+        .map(str::to_owned)
+        .collect()
+}
+
+#[test]
+fn help_never_shows_a_secret_from_the_environment() {
+    let commands = subcommands();
+    assert!(commands.len() >= 6, "{commands:?}");
+    for command in &commands {
+        let out = std::process::Command::new(BIN)
+            .args([command.as_str(), "--help"])
+            .env("REDIS_URL", "redis://ops:hunter2@redis.internal:6379")
+            .env("PULSEBOARD_ADMIN_TOKENS", "ops:0123456789SECRETabcdef")
+            .output()
+            .unwrap();
+        let help = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "{command} --help: {help}");
+        for secret in ["hunter2", "SECRET"] {
+            assert!(
+                !help.contains(secret),
+                "{command} --help shows {secret}: {help}"
+            );
+        }
+    }
+}
+
 fn collect_stderr(child: &mut Child) -> Arc<Mutex<String>> {
     let log = Arc::new(Mutex::new(String::new()));
     let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();

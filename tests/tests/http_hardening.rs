@@ -1,14 +1,16 @@
 //! The HTTP surface under misuse, against the real server: half-sent requests are closed, the
-//! connection cap answers 503 while the server keeps serving, and the page (embedded,
-//! precompressed, cached) runs in real Chromium under its Content-Security-Policy.
+//! connection cap answers 503 while the server keeps serving, one address can neither hold every
+//! stream nor guess tokens while another is served, and the page (embedded, precompressed,
+//! cached) runs in real Chromium under its Content-Security-Policy.
 
 use std::time::{Duration, Instant};
 
 use pulseboard_server::bundle::EMBEDDED;
+use pulseboard_server::config::admin::AdminTokens;
 use pulseboard_tests::browser::{Browser, BrowserOptions};
-use pulseboard_tests::{Stack, PATIENCE};
+use pulseboard_tests::{beat, heartbeat, Stack, PATIENCE};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
+use tokio::net::{TcpSocket, TcpStream};
 
 fn addr(stack: &Stack) -> String {
     stack.base.trim_start_matches("http://").to_owned()
@@ -119,6 +121,72 @@ async fn past_the_connection_cap_a_client_gets_503_and_the_server_keeps_serving(
     };
     let rest = read_until_closed(&mut stream).await.unwrap();
     assert!(rest.contains("\"workers\""), "{rest}");
+}
+
+/// Sends `head` (a whole HTTP/1.1 request) from the loopback address `source`, a client address
+/// of its own (Linux answers all of 127/8); answers the status code and the open connection.
+async fn request_from(stack: &Stack, source: &str, head: &str) -> (u16, TcpStream) {
+    let socket = TcpSocket::new_v4().unwrap();
+    socket.bind(format!("{source}:0").parse().unwrap()).unwrap();
+    let mut stream = socket.connect(addr(stack).parse().unwrap()).await.unwrap();
+    stream.write_all(head.as_bytes()).await.unwrap();
+    let mut status = [0u8; 12];
+    stream.read_exact(&mut status).await.unwrap();
+    let code = std::str::from_utf8(&status[9..12])
+        .unwrap()
+        .parse()
+        .unwrap();
+    (code, stream)
+}
+
+#[tokio::test]
+async fn one_address_can_neither_hold_every_stream_nor_guess_tokens_and_others_are_served() {
+    const OPS: &str = "ops-token-0123456789";
+    let stack = Stack::start_with(|c| {
+        c.admin_tokens = AdminTokens::parse(&format!("ops:{OPS}")).unwrap();
+    })
+    .await;
+    let stream = "GET /api/agent-office/nodes/stream HTTP/1.1\r\nHost: x\r\n\r\n";
+    // 80 streams from one address: the default share (64) opens, the rest are 429.
+    let mut open = Vec::new();
+    let mut refused = 0;
+    for _ in 0..80 {
+        match request_from(&stack, "127.0.0.5", stream).await {
+            (200, held) => open.push(held),
+            (429, _) => refused += 1,
+            (other, _) => panic!("a stream answered {other}"),
+        }
+    }
+    assert_eq!((open.len(), refused), (64, 16));
+    let (status, _other_viewer) = request_from(&stack, "127.0.0.6", stream).await;
+    assert_eq!(status, 200, "another address still streams");
+
+    // 30 wrong tokens from one address: 401, then 429 however right the token.
+    let mut conn = stack.conn().await;
+    beat(&mut conn, &heartbeat("w1", "render", "idle")).await;
+    stack
+        .wait_nodes("w1 beating", |n| {
+            n.workers.iter().any(|w| w.name == "w1" && w.alive)
+        })
+        .await;
+    let quiet = |token: &str| {
+        format!(
+            "POST /api/agent-office/workers/w1/quiet HTTP/1.1\r\nHost: x\r\n\
+             Authorization: Bearer {token}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+        )
+    };
+    let mut statuses = Vec::new();
+    for i in 0..30 {
+        let (status, _) =
+            request_from(&stack, "127.0.0.7", &quiet(&format!("guess-{i:012}"))).await;
+        statuses.push(status);
+    }
+    assert_eq!(statuses[..10], [401; 10], "{statuses:?}");
+    assert_eq!(statuses[10..], [429; 20], "{statuses:?}");
+    let (status, _) = request_from(&stack, "127.0.0.7", &quiet(OPS)).await;
+    assert_eq!(status, 429, "the guesser waits even with the right token");
+    let (status, _) = request_from(&stack, "127.0.0.8", &quiet(OPS)).await;
+    assert_eq!(status, 202, "the operator elsewhere is served at once");
 }
 
 #[tokio::test]

@@ -16,6 +16,7 @@ use serde::Serialize;
 use super::auth::authorize;
 use super::{known_worker, queue_override, Admin, Refused};
 use crate::alerts::history::{Record, RecordKind};
+use crate::http::client::ClientIp;
 use crate::ledger::events;
 use crate::recovery::send;
 
@@ -107,16 +108,18 @@ pub fn plan(
         (status = 202, description = "Queued for the worker's next beat and logged", body = Accepted),
         (status = 401, description = "No or a wrong bearer token", body = ApiError),
         (status = 403, description = "Actions are off (no PULSEBOARD_ADMIN_TOKENS)", body = ApiError),
+        (status = 429, description = "Too many wrong tokens from this address; `Retry-After` says when to try again", body = ApiError),
         (status = 404, description = "No such worker or action", body = ApiError),
         (status = 409, description = "The same action is in flight, or the worker cannot be reached", body = ApiError),
         (status = 503, description = "Redis cannot be written", body = ApiError),
     ))]
 pub(crate) async fn act(
     State(admin): State<Admin>,
+    client: ClientIp,
     Path((name, action)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> Result<Response, Refused> {
-    let by = authorize(&admin.tokens, &headers, &format!("{name}/{action}"))?;
+    let by = authorize(&admin, client, &headers, &format!("{name}/{action}"))?;
     let now = Utc::now();
     let plan = plan(&admin.hub.latest().nodes.workers, &name, &action, &by, now)?;
     let Plan {
@@ -139,7 +142,7 @@ pub(crate) async fn act(
         _ => send::command(&admin.store, &name, &command).await,
     };
     if let Err(e) = sent {
-        tracing::warn!(worker = %name, error = %e, "command not queued");
+        tracing::warn!(worker = ?name, error = %e, "command not queued");
         return Err(Refused::NotQueued(format!("command not queued: {e}")));
     }
     let mut records = vec![Record {
@@ -177,13 +180,13 @@ pub(crate) async fn act(
             last,
         };
         if let Err(e) = queue_override(&admin.store, &acted).await {
-            tracing::warn!(worker = %name, error = %e, "command sent but the guard was not told");
+            tracing::warn!(worker = ?name, error = %e, "command sent but the guard was not told");
         }
     }
     if let Err(e) = events::append(&admin.store, &records, admin.history_max).await {
-        tracing::warn!(worker = %name, error = %e, "command queued but not written to the event log");
+        tracing::warn!(worker = ?name, error = %e, "command queued but not written to the event log");
     }
-    tracing::info!(worker = %name, action = action_name, by, id = %command.id, "command queued");
+    tracing::info!(worker = ?name, action = action_name, by, id = %command.id, "command queued");
     let accepted = Accepted {
         id: command.id,
         worker: name,

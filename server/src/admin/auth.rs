@@ -1,24 +1,43 @@
-//! Who asks: the admin token's name, or the refusal.
+//! Who asks: the admin token's name, or the refusal. An address that keeps presenting wrong
+//! tokens is throttled ([`super::throttle`]) before its token is looked at.
+
+use std::time::Instant;
 
 use axum::http::{header, HeaderMap};
 
-use super::Refused;
-use crate::config::admin::AdminTokens;
+use super::{Admin, Refused};
+use crate::http::client::ClientIp;
 
 /// The name of the token in `headers`' `Authorization: Bearer`, or why the request is refused.
-/// `what` (the request's path, as routed) goes to the log of a refusal.
-pub fn authorize(tokens: &AdminTokens, headers: &HeaderMap, what: &str) -> Result<String, Refused> {
-    if !tokens.enabled() {
+/// `what` (the request's path, as routed) goes to the log of a refusal, escaped.
+pub fn authorize(
+    admin: &Admin,
+    client: ClientIp,
+    headers: &HeaderMap,
+    what: &str,
+) -> Result<String, Refused> {
+    if !admin.tokens.enabled() {
         return Err(Refused::ActionsOff);
+    }
+    let now = Instant::now();
+    if let Err(wait) = admin.throttle.check(client.0, now) {
+        return Err(Refused::TooManyFailures {
+            retry_after_s: wait.as_secs().max(1),
+        });
     }
     let presented = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "));
-    match presented.and_then(|t| tokens.name_of(t.trim())) {
+    match presented.and_then(|t| admin.tokens.name_of(t.trim())) {
         Some(by) => Ok(by.to_owned()),
         None => {
-            tracing::warn!(request = %what.escape_debug(), "admin request refused: no or a wrong token");
+            admin.throttle.failed(client.0, now);
+            tracing::warn!(
+                client = %client.0,
+                request = %what.escape_debug(),
+                "admin request refused: no or a wrong token"
+            );
             Err(Refused::BadToken)
         }
     }

@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 use super::auth::authorize;
 use super::{known_worker, queue_override, Admin, Refused};
 use crate::alerts::history::Record;
+use crate::http::client::ClientIp;
 use crate::ledger::events;
 
 /// The longest hold: ten years (a longer one is surely a mistake, and it keeps `now + hold` far
@@ -144,16 +145,18 @@ pub fn plan_reset(name: &str, by: &str) -> GuardPlan {
         (status = 400, description = "Nothing to change, a bad mode or a hold too long", body = ApiError),
         (status = 401, description = "No or a wrong bearer token", body = ApiError),
         (status = 403, description = "Actions are off (no PULSEBOARD_ADMIN_TOKENS)", body = ApiError),
+        (status = 429, description = "Too many wrong tokens from this address; `Retry-After` says when to try again", body = ApiError),
         (status = 404, description = "No such worker", body = ApiError),
         (status = 503, description = "Redis cannot be written", body = ApiError),
     ))]
 pub(crate) async fn set_guard(
     State(admin): State<Admin>,
+    client: ClientIp,
     Path(name): Path<String>,
     headers: HeaderMap,
     body: Result<Json<GuardChange>, JsonRejection>,
 ) -> Result<Response, Refused> {
-    let by = authorize(&admin.tokens, &headers, &format!("{name}/recovery"))?;
+    let by = authorize(&admin, client, &headers, &format!("{name}/recovery"))?;
     let Json(change) = body.map_err(|_| Refused::BadBody)?;
     known_worker(&admin.hub.latest().nodes.workers, &name)?;
     let plan = plan_change(&change, &name, &by, Utc::now().timestamp().max(0) as u64)?;
@@ -167,15 +170,17 @@ pub(crate) async fn set_guard(
         (status = 202, description = "Applied by the decider within a refresh, and logged", body = GuardAccepted),
         (status = 401, description = "No or a wrong bearer token", body = ApiError),
         (status = 403, description = "Actions are off (no PULSEBOARD_ADMIN_TOKENS)", body = ApiError),
+        (status = 429, description = "Too many wrong tokens from this address; `Retry-After` says when to try again", body = ApiError),
         (status = 404, description = "No such worker", body = ApiError),
         (status = 503, description = "Redis cannot be written", body = ApiError),
     ))]
 pub(crate) async fn reset_guard(
     State(admin): State<Admin>,
+    client: ClientIp,
     Path(name): Path<String>,
     headers: HeaderMap,
 ) -> Result<Response, Refused> {
-    let by = authorize(&admin.tokens, &headers, &format!("{name}/recovery/reset"))?;
+    let by = authorize(&admin, client, &headers, &format!("{name}/recovery/reset"))?;
     known_worker(&admin.hub.latest().nodes.workers, &name)?;
     apply(&admin, &name, &by, plan_reset(&name, &by)).await
 }
@@ -184,7 +189,7 @@ pub(crate) async fn reset_guard(
 async fn apply(admin: &Admin, name: &str, by: &str, plan: GuardPlan) -> Result<Response, Refused> {
     for o in &plan.overrides {
         if let Err(e) = queue_override(&admin.store, o).await {
-            tracing::warn!(worker = %name, error = %e, "guard change not queued");
+            tracing::warn!(worker = ?name, error = %e, "guard change not queued");
             return Err(Refused::NotQueued(format!("guard change not queued: {e}")));
         }
     }
@@ -199,9 +204,9 @@ async fn apply(admin: &Admin, name: &str, by: &str, plan: GuardPlan) -> Result<R
         .map(|entry| Record::recovery(name, entry))
         .collect();
     if let Err(e) = events::append(&admin.store, &records, admin.history_max).await {
-        tracing::warn!(worker = %name, error = %e, "guard change queued but not written to the event log");
+        tracing::warn!(worker = ?name, error = %e, "guard change queued but not written to the event log");
     }
-    tracing::info!(worker = %name, by, ?changes, "guard change queued");
+    tracing::info!(worker = ?name, by, ?changes, "guard change queued");
     let accepted = GuardAccepted {
         worker: name.to_owned(),
         changes,

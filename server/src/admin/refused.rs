@@ -1,6 +1,6 @@
 //! Why an admin request was refused before anything was done, and the answer that says so.
 
-use axum::http::StatusCode;
+use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use pulseboard_shared::answer::{ApiError, Conflict};
@@ -15,6 +15,12 @@ pub enum Refused {
     /// No bearer token, or one nobody holds.
     #[error("a valid Authorization: Bearer token is required")]
     BadToken,
+    /// This address presented too many wrong tokens lately.
+    #[error("too many wrong tokens from this address: try again in {retry_after_s} s")]
+    TooManyFailures {
+        /// When it may try again.
+        retry_after_s: u64,
+    },
     /// The snapshot has no worker of that name.
     #[error("no worker of that name")]
     UnknownWorker,
@@ -50,6 +56,7 @@ impl Refused {
         match self {
             Self::ActionsOff => StatusCode::FORBIDDEN,
             Self::BadToken => StatusCode::UNAUTHORIZED,
+            Self::TooManyFailures { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::UnknownWorker | Self::UnknownAction => StatusCode::NOT_FOUND,
             Self::Conflict(_) => StatusCode::CONFLICT,
             Self::BadBody | Self::BadMode | Self::HoldTooLong | Self::NothingToChange => {
@@ -63,10 +70,18 @@ impl Refused {
 impl IntoResponse for Refused {
     fn into_response(self) -> Response {
         let status = self.status();
+        let retry_after = match &self {
+            Self::TooManyFailures { retry_after_s } => Some(retry_after_s.to_string()),
+            _ => None,
+        };
         let answer = match self {
             Self::Conflict(conflict) => ApiError::from(conflict),
             other => ApiError::new(other.to_string()),
         };
-        (status, Json(answer)).into_response()
+        let mut response = (status, Json(answer)).into_response();
+        if let Some(seconds) = retry_after.and_then(|s| s.parse().ok()) {
+            response.headers_mut().insert(header::RETRY_AFTER, seconds);
+        }
+        response
     }
 }

@@ -10,6 +10,7 @@ use pulseboard_shared::nodes::Nodes;
 use tower::ServiceExt;
 
 use super::*;
+use crate::http::client::ClientIp;
 use crate::snapshot::Snapshot;
 
 const TOKEN: &str = "0123456789abcdef";
@@ -28,6 +29,7 @@ fn admin(tokens: &str, nodes: Nodes) -> Admin {
         hub,
         store: Store::new(client, Duration::from_millis(200)).unwrap(),
         history_max: 100,
+        throttle: Default::default(),
     }
 }
 
@@ -38,19 +40,34 @@ async fn post(
     token: Option<&str>,
     body: &str,
 ) -> (StatusCode, serde_json::Value) {
+    let (status, _, json) = post_from(admin, ClientIp::UNKNOWN, path, token, body).await;
+    (status, json)
+}
+
+/// [`post`] from the client address `client`; also answers `Retry-After`.
+async fn post_from(
+    admin: Admin,
+    client: ClientIp,
+    path: &str,
+    token: Option<&str>,
+    body: &str,
+) -> (StatusCode, Option<String>, serde_json::Value) {
     let mut request = Request::post(path).header("content-type", "application/json");
     if let Some(t) = token {
         request = request.header("authorization", format!("Bearer {t}"));
     }
-    let response = router(admin)
-        .oneshot(request.body(Body::from(body.to_owned())).unwrap())
-        .await
-        .unwrap();
+    let mut request = request.body(Body::from(body.to_owned())).unwrap();
+    request.extensions_mut().insert(client);
+    let response = router(admin).oneshot(request).await.unwrap();
     let status = response.status();
+    let retry_after = response
+        .headers()
+        .get("retry-after")
+        .map(|v| v.to_str().unwrap().to_owned());
     let bytes = axum::body::to_bytes(response.into_body(), 1 << 20)
         .await
         .unwrap();
-    (status, serde_json::from_slice(&bytes).unwrap())
+    (status, retry_after, serde_json::from_slice(&bytes).unwrap())
 }
 
 #[tokio::test]
@@ -76,6 +93,31 @@ async fn a_missing_or_wrong_token_is_401() {
         let (status, _) = post(admin(&format!("ops:{TOKEN}"), fleet()), path, token, "").await;
         assert_eq!(status, StatusCode::UNAUTHORIZED, "token {token:?}");
     }
+}
+
+#[tokio::test]
+async fn an_address_guessing_tokens_gets_429_and_others_are_served() {
+    let admin = admin(&format!("ops:{TOKEN}"), fleet());
+    let guesser = ClientIp("192.0.2.66".parse().unwrap());
+    let operator = ClientIp("192.0.2.1".parse().unwrap());
+    let path = "/api/agent-office/workers/insta-render/stop";
+    let mut statuses = Vec::new();
+    for i in 0..30 {
+        let guess = format!("guess-{i:011}");
+        let (status, _, _) = post_from(admin.clone(), guesser, path, Some(&guess), "").await;
+        statuses.push(status.as_u16());
+    }
+    assert_eq!(statuses[..10], [401; 10], "{statuses:?}");
+    assert_eq!(statuses[10..], [429; 20], "{statuses:?}");
+    // Even the right token waits, from that address: nothing is learnt by trying it there ...
+    let (status, retry_after, body) =
+        post_from(admin.clone(), guesser, path, Some(TOKEN), "").await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{body}");
+    let wait: u64 = retry_after.expect("Retry-After").parse().unwrap();
+    assert!((1..=60).contains(&wait), "{wait}");
+    // ... while the operator, elsewhere, is served (here: refused only for want of Redis).
+    let (status, _, body) = post_from(admin, operator, path, Some(TOKEN), "").await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
 }
 
 #[tokio::test]

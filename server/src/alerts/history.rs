@@ -1,5 +1,10 @@
 //! The event log: every transition and every delivery attempt, in a capped Redis stream, served
-//! newest first at `GET /api/agent-office/events?limit=N&before=ID` for the dashboard's timeline.
+//! newest first at `GET /api/agent-office/events?limit=N&before=ID` for the dashboard's timeline,
+//! the newest entries from a cache read once per refresh ([`cache`]).
+
+pub mod cache;
+
+use std::sync::Arc;
 
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
@@ -157,11 +162,12 @@ pub struct PageQuery {
     before: Option<String>,
 }
 
-/// The event-log route, with its own state.
-pub fn router(store: Store) -> Router {
+/// The event-log route, with its own state: `store`'s log, its newest entries read at most once
+/// per `refresh`.
+pub fn router(store: Store, refresh: std::time::Duration) -> Router {
     Router::new()
         .route("/api/agent-office/events", get(events))
-        .with_state(store)
+        .with_state(Arc::new(cache::Cached::new(store, refresh)))
 }
 
 /// The event log, newest first.
@@ -170,7 +176,10 @@ pub fn router(store: Store) -> Router {
     (status = 400, description = "A bad `limit` or `before`", body = ApiError),
     (status = 503, description = "Redis cannot be read", body = ApiError),
 ))]
-pub(crate) async fn events(State(store): State<Store>, Query(q): Query<PageQuery>) -> Response {
+pub(crate) async fn events(
+    State(log): State<Arc<cache::Cached>>,
+    Query(q): Query<PageQuery>,
+) -> Response {
     let limit = q.limit.unwrap_or(50);
     if !(1..=MAX_LIMIT).contains(&limit) {
         return bad_request(format!("limit must be 1..={MAX_LIMIT}, got {limit}"));
@@ -182,7 +191,7 @@ pub(crate) async fn events(State(store): State<Store>, Query(q): Query<PageQuery
             ));
         }
     }
-    match page(&store, limit, q.before.as_deref()).await {
+    match log.page(limit, q.before.as_deref()).await {
         Ok((events, next_before)) => Json(EventPage {
             events,
             next_before,

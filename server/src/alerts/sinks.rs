@@ -64,13 +64,7 @@ impl Sink {
                     "text": alert.text,
                     "disable_web_page_preview": true,
                 })),
-            Sink::Webhook(w) => {
-                // The alert itself, plus the keys Slack (`text`) and Discord (`content`) read.
-                let mut body = serde_json::to_value(alert).expect("alerts serialise");
-                body["content"] = json!(alert.text);
-                body["source"] = json!("pulseboard");
-                client.post(w.url.expose()).json(&body)
-            }
+            Sink::Webhook(w) => client.post(w.url.expose()).json(&webhook_body(alert)),
         };
         let response = request.send().await.map_err(|e| SendError {
             retry: true,
@@ -99,6 +93,34 @@ impl Sink {
     }
 }
 
+/// A webhook's body: the alert itself, plus the keys Slack (`text`) and Discord (`content`)
+/// read, made inert: a worker name or a reason is written by whoever can write Redis, and must
+/// not ping a whole channel. Slack's `text` has `&`, `<` and `>` escaped (so `<!channel>` is
+/// shown, not obeyed); Discord gets `allowed_mentions` with nothing to parse (so `@everyone` is
+/// shown, not pinged).
+pub fn webhook_body(alert: &Alert) -> serde_json::Value {
+    let mut body = serde_json::to_value(alert).expect("alerts serialise");
+    body["text"] = json!(slack_escape(&alert.text));
+    body["content"] = json!(alert.text);
+    body["allowed_mentions"] = json!({ "parse": [] });
+    body["source"] = json!("pulseboard");
+    body
+}
+
+/// Slack's three control characters as entities (its own rule for text from elsewhere).
+fn slack_escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 /// The HTTP client of every sink: bounded in time, so a hung receiver only delays its own sink.
 pub fn client() -> reqwest::Client {
     reqwest::Client::builder()
@@ -106,4 +128,42 @@ pub fn client() -> reqwest::Client {
         .timeout(Duration::from_secs(15))
         .build()
         .expect("a client with rustls builds")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::alerts::alert::AlertKind;
+
+    #[test]
+    fn webhook_text_pings_nobody() {
+        let alert = Alert {
+            id: "a-1".into(),
+            at: "2026-12-02T00:00:00Z".into(),
+            kind: AlertKind::Down,
+            worker: Some("<!channel> @everyone & co".into()),
+            count: None,
+            context: None,
+            text: "🔴 [<!channel> @everyone & co] down: <@U123>".into(),
+        };
+        let body = webhook_body(&alert);
+        assert_eq!(
+            body["text"],
+            "🔴 [&lt;!channel&gt; @everyone &amp; co] down: &lt;@U123&gt;"
+        );
+        assert_eq!(
+            body["content"], alert.text,
+            "Discord shows it as written ..."
+        );
+        assert_eq!(
+            body["allowed_mentions"],
+            json!({ "parse": [] }),
+            "... and pings nobody"
+        );
+        assert_eq!(
+            body["worker"], "<!channel> @everyone & co",
+            "the structure stays exact"
+        );
+        assert_eq!(body["source"], "pulseboard");
+    }
 }

@@ -1,11 +1,16 @@
 //! Who may act: `PULSEBOARD_ADMIN_TOKENS` (or `--admin-tokens`), comma-separated `name:token`
 //! pairs such as `ops:…,ci:…`. Without any, every action answers 403. A token is never logged,
-//! echoed or shown by `Debug`; it is compared in constant time.
+//! echoed or shown by `Debug`; it is compared in constant time (no length shows either), and a
+//! guessable one (`aaaaaaaaaaaaaaaa`, under [`MIN_TOKEN_BITS`] as its characters show) is refused.
 
 use std::fmt;
 
 /// The shortest token accepted: a guessable token is no lock.
 pub const MIN_TOKEN_LEN: usize = 16;
+
+/// The least a token's estimated entropy may be, in bits: `openssl rand -hex 8` has 64 in
+/// truth, and a thief's guesses at a thousand a second would take half a billion years.
+pub const MIN_TOKEN_BITS: f64 = 64.0;
 
 /// Why `PULSEBOARD_ADMIN_TOKENS` cannot be used; never carries a token.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -19,6 +24,12 @@ pub enum AdminTokensError {
     /// A token shorter than [`MIN_TOKEN_LEN`], by its name.
     #[error("the token of {0:?} is shorter than {MIN_TOKEN_LEN} characters")]
     TooShort(String),
+    /// A token of enough characters that is still guessable (`aaaaaaaaaaaaaaaa`), by its name.
+    #[error(
+        "the token of {0:?} looks guessable (about {1} bits, at least {MIN_TOKEN_BITS} needed): \
+         make one with `openssl rand -hex 24`"
+    )]
+    Weak(String, u32),
     /// A name given twice.
     #[error("{0:?} is named twice")]
     Twice(String),
@@ -59,6 +70,10 @@ impl AdminTokens {
             if token.len() < MIN_TOKEN_LEN {
                 return Err(AdminTokensError::TooShort(name.to_owned()));
             }
+            let bits = estimated_bits(token);
+            if bits < MIN_TOKEN_BITS {
+                return Err(AdminTokensError::Weak(name.to_owned(), bits as u32));
+            }
             if tokens.iter().any(|(n, _)| n == name) {
                 return Err(AdminTokensError::Twice(name.to_owned()));
             }
@@ -85,16 +100,55 @@ impl AdminTokens {
     }
 }
 
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
-        return false;
+/// Whether `presented` is `secret`, in a time that depends on `presented`'s length alone: every
+/// presented byte is compared (against the secret, cycled), so neither a prefix that matches nor
+/// the secret's length shows in how long the answer takes.
+fn constant_time_eq(secret: &[u8], presented: &[u8]) -> bool {
+    if secret.is_empty() {
+        return false; // never configured: tokens have at least MIN_TOKEN_LEN characters
     }
-    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    let mut diff = u8::from(secret.len() != presented.len());
+    for (i, p) in presented.iter().enumerate() {
+        diff |= secret[i % secret.len()] ^ p;
+    }
+    diff == 0 && !presented.is_empty()
+}
+
+/// A token's entropy as its own characters show it: its length times the Shannon entropy of its
+/// character frequencies. A random token scores about what it holds (16 hex digits: about 53 to
+/// 64); a repeated or patterned one scores low (`aaaaaaaaaaaaaaaa`: 0, `abababababababab`: 16).
+pub fn estimated_bits(token: &str) -> f64 {
+    let mut counts = std::collections::HashMap::<char, u32>::new();
+    let mut len = 0u32;
+    for c in token.chars() {
+        *counts.entry(c).or_default() += 1;
+        len += 1;
+    }
+    let n = f64::from(len.max(1));
+    let per_char: f64 = counts
+        .values()
+        .map(|&k| {
+            let p = f64::from(k) / n;
+            -p * p.log2()
+        })
+        .sum();
+    per_char * f64::from(len)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn random_tokens_score_what_they_hold_and_patterns_score_low() {
+        // `openssl rand -hex 24`, as the README says.
+        let hex48 = "3f9a0c7be15d4826af0b93c7de5812ab4c6f0e9d27b3a158";
+        assert!(estimated_bits(hex48) > 150.0, "{}", estimated_bits(hex48));
+        assert_eq!(estimated_bits("aaaaaaaaaaaaaaaa"), 0.0);
+        assert_eq!(estimated_bits("abababababababab"), 16.0);
+        assert_eq!(estimated_bits("0123456789abcdef"), 64.0);
+        assert_eq!(estimated_bits(""), 0.0);
+    }
 
     #[test]
     fn tokens_parse_match_by_name_and_never_show() {
@@ -107,11 +161,16 @@ mod tests {
         let shown = format!("{t:?}");
         assert!(!shown.contains("0123") && shown.contains("ops"), "{shown}");
         assert!(!AdminTokens::parse("").unwrap().enabled());
+        // Another length, a prefix, a longer one: no match, in a time set by what was presented.
+        assert_eq!(t.name_of("0123456789abcdef0123456789abcdef"), None);
+        assert_eq!(t.name_of("0123456789abcde"), None);
         for (bad, says) in [
             ("ops", "not name:token"),
             ("ops:short", "shorter than 16"),
             (":0123456789abcdef", "the name must be"),
             ("a:0123456789abcdef,a:0123456789abcdeg", "named twice"),
+            ("ops:aaaaaaaaaaaaaaaa", "looks guessable (about 0 bits"),
+            ("ops:abababababababababab", "looks guessable (about 20 bits"),
         ] {
             let error = AdminTokens::parse(bad).unwrap_err().to_string();
             assert!(error.contains(says), "{bad}: {error}");

@@ -127,6 +127,12 @@ pub fn to_toml(config: &Config) -> String {
         Value::Integer(h.max_connections as i64),
     );
     http.insert("max_streams".into(), Value::Integer(h.max_streams as i64));
+    http.insert(
+        "max_streams_per_client".into(),
+        Value::Integer(h.max_streams_per_client as i64),
+    );
+    let proxies = h.trusted_proxies.iter().map(|p| text(&p.to_string()));
+    http.insert("trusted_proxies".into(), Value::Array(proxies.collect()));
     root.insert("http".into(), Value::Table(http));
 
     let a = &config.alerts;

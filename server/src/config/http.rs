@@ -1,4 +1,5 @@
-//! The `[http]` section: how long a client may take and how many may be served at once.
+//! The `[http]` section: how long a client may take, how many may be served at once, and how
+//! much one client address may hold.
 
 use std::time::Duration;
 
@@ -17,6 +18,10 @@ pub struct HttpLimits {
     pub max_connections: usize,
     /// Open live streams at most; past it a new stream gets 503.
     pub max_streams: usize,
+    /// Open live streams per client address at most; past it that address gets 429.
+    pub max_streams_per_client: usize,
+    /// Proxies whose `X-Forwarded-For` names the client (addresses or networks); nobody's else.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 impl Default for HttpLimits {
@@ -29,6 +34,9 @@ impl Default for HttpLimits {
             // LimitNOFILE soft limit of 1024 unless the unit raises it (ours sets 8192).
             max_connections: 4096,
             max_streams: 2048,
+            // A person opens a few tabs; an office behind one NAT, a few dozen.
+            max_streams_per_client: 64,
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -41,6 +49,8 @@ pub(super) struct FileHttp {
     request_timeout_s: Option<u64>,
     max_connections: Option<usize>,
     max_streams: Option<usize>,
+    max_streams_per_client: Option<usize>,
+    trusted_proxies: Option<Vec<String>>,
 }
 
 /// Resolves `[http]` over the defaults.
@@ -66,10 +76,73 @@ pub(super) fn resolve(file: Option<FileHttp>) -> Result<HttpLimits, ConfigError>
             format!("is {max_streams}, more than http.max_connections ({max_connections})"),
         ));
     }
+    let max_streams_per_client = at_least_one(
+        "max_streams_per_client",
+        file.max_streams_per_client.map(|n| n as u64),
+    )?
+    .map_or(defaults.max_streams_per_client, |n| n as usize);
+    let trusted_proxies = file
+        .trusted_proxies
+        .unwrap_or_default()
+        .iter()
+        .map(|text| proxy(text))
+        .collect::<Result<_, _>>()?;
     Ok(HttpLimits {
         header_timeout,
         request_timeout,
         max_connections,
         max_streams,
+        max_streams_per_client,
+        trusted_proxies,
     })
+}
+
+/// A trusted proxy: a network (`10.0.0.0/8`) or one address (`127.0.0.1`, `::1`).
+fn proxy(text: &str) -> Result<ipnet::IpNet, ConfigError> {
+    let text = text.trim();
+    text.parse::<ipnet::IpNet>()
+        .or_else(|_| text.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+        .map_err(|_| {
+            invalid(
+                "http.trusted_proxies",
+                format!("{text:?} is not an address or a network such as 10.0.0.0/8"),
+            )
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file(toml_text: &str) -> Result<HttpLimits, ConfigError> {
+        resolve(Some(toml::from_str(toml_text).unwrap()))
+    }
+
+    #[test]
+    fn per_client_limits_and_trusted_proxies_resolve() {
+        let limits = file("").unwrap();
+        assert_eq!(limits.max_streams_per_client, 64);
+        assert!(
+            limits.trusted_proxies.is_empty(),
+            "nobody's header is believed by default"
+        );
+        let limits = file(
+            r#"max_streams_per_client = 4
+trusted_proxies = ["10.0.0.0/8", "127.0.0.1", "::1"]"#,
+        )
+        .unwrap();
+        assert_eq!(limits.max_streams_per_client, 4);
+        let shown: Vec<String> = limits
+            .trusted_proxies
+            .iter()
+            .map(|p| p.to_string())
+            .collect();
+        assert_eq!(shown, ["10.0.0.0/8", "127.0.0.1/32", "::1/128"]);
+        let error = file(r#"trusted_proxies = ["10.0.0.0/33"]"#).unwrap_err();
+        assert!(
+            error.to_string().contains("http.trusted_proxies"),
+            "{error}"
+        );
+        assert!(file("max_streams_per_client = 0").is_err());
+    }
 }

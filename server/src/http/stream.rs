@@ -10,7 +10,8 @@
 //! by reference: a thousand viewers cost a thousand reference counts, not a thousand copies.
 //!
 //! Filters, for clients that show a part: `?host=H` (workers on host H), `?problems=1` (workers
-//! that need attention, see [`Condition::is_problem`]). The summary stays the whole fleet's.
+//! that need attention, see [`Condition::is_problem`]). The summary stays the whole fleet's. The
+//! viewers of one filter share its part and patches ([`super::filtered`]).
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -21,16 +22,17 @@ use axum::extract::{Query, State};
 use axum::http::{header, HeaderMap, HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use futures::{stream, Stream, StreamExt};
-use pulseboard_shared::patch::diff;
 use pulseboard_shared::{Condition, Nodes};
 use serde::Deserialize;
 use tokio_stream::wrappers::{IntervalStream, WatchStream};
 
+use super::client::ClientIp;
+use super::filtered::Parts;
 use super::AppState;
 use crate::snapshot::Snapshot;
 
 /// The stream's query.
-#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[derive(Debug, Default, Clone, PartialEq, Eq, Hash, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct Filter {
     /// Only workers on this host.
@@ -75,20 +77,26 @@ enum Held {
     Nothing,
     /// The whole fleet at a version.
     Whole(u64),
-    /// A filtered part at a version.
-    Part(u64, Box<Nodes>),
+    /// A filtered part at a version (the part itself is shared: [`super::filtered`]).
+    Part(u64),
 }
 
-/// The handler. Past `http.max_streams` open streams, 503.
+/// The handler. Past `http.max_streams` open streams, 503; past `http.max_streams_per_client`
+/// from one address, 429 for that address only.
 #[utoipa::path(get, path = "/api/agent-office/nodes/stream", tag = "fleet", params(Filter), responses(
     (status = 200, description = "Server-sent events. The first, `event: snapshot`, carries the whole fleet (schema `Nodes`); each later `event: patch` carries what changed (schema `Patch`). Each event's `id` is the version it brings; send it back as `Last-Event-ID` to resume.", content_type = "text/event-stream", body = String),
+    (status = 429, description = "Too many open streams from this address (`http.max_streams_per_client`)", content_type = "text/plain", body = String),
     (status = 503, description = "Too many open streams (`http.max_streams`)", content_type = "text/plain", body = String),
 ))]
 pub async fn stream(
     State(state): State<AppState>,
+    client: ClientIp,
     Query(filter): Query<Filter>,
     headers: HeaderMap,
 ) -> Response {
+    let Some(slot) = state.per_client.try_open(client.0) else {
+        return too_many_from(client);
+    };
     let Ok(permit) = state.streams.clone().try_acquire_owned() else {
         return too_many_streams();
     };
@@ -101,10 +109,11 @@ pub async fn stream(
         _ => Held::Nothing,
     };
     let shutdown = state.shutdown.clone();
+    let parts = state.parts.clone();
     let events = WatchStream::new(state.hub.subscribe()).filter_map(move |snapshot| {
-        // The permit lives as long as the stream: released when the viewer goes.
-        let _held_slot = &permit;
-        std::future::ready(next_event(&mut held, &filter, &snapshot))
+        // The permit and the slot live as long as the stream: released when the viewer goes.
+        let _held = (&permit, &slot);
+        std::future::ready(next_event(&mut held, &filter, &parts, &snapshot))
     });
     // A comment line every 15 s keeps proxies from closing a quiet stream.
     let mut keep_alive = tokio::time::interval(Duration::from_secs(15));
@@ -173,11 +182,15 @@ fn sse_response(
 }
 
 /// The event that brings a viewer holding `held` to `snapshot`, if it lacks anything.
-fn next_event(held: &mut Held, filter: &Filter, snapshot: &Arc<Snapshot>) -> Option<Frame> {
+fn next_event(
+    held: &mut Held,
+    filter: &Filter,
+    parts: &Parts,
+    snapshot: &Arc<Snapshot>,
+) -> Option<Frame> {
     let version = snapshot.version;
     match held {
-        Held::Whole(v) if *v == version => None,
-        Held::Part(v, _) if *v == version => None,
+        Held::Whole(v) | Held::Part(v) if *v == version => None,
         Held::Whole(v) => {
             let patch = snapshot.patch.as_ref().filter(|p| p.from == *v);
             let sent = match patch {
@@ -187,22 +200,23 @@ fn next_event(held: &mut Held, filter: &Filter, snapshot: &Arc<Snapshot>) -> Opt
             *held = Held::Whole(version);
             Some(sent)
         }
-        Held::Part(v, old) => {
-            let part = filter.apply(&snapshot.nodes);
-            let patch = diff(old, &part, *v, version);
-            let json = serde_json::to_vec(&patch).expect("contract types serialise");
-            *held = Held::Part(version, Box::new(part));
-            Some(Frame::event("patch", version, json.into()))
-        }
         Held::Nothing if filter.is_empty() => {
             *held = Held::Whole(version);
             Some(Frame::event("snapshot", version, snapshot.json.clone()))
         }
+        Held::Part(v) => {
+            let part = parts.get(filter, snapshot);
+            let sent = match &part.patch {
+                Some((from, json)) if from == v => Frame::event("patch", version, json.clone()),
+                _ => Frame::event("snapshot", version, part.json.clone()),
+            };
+            *held = Held::Part(version);
+            Some(sent)
+        }
         Held::Nothing => {
-            let part = filter.apply(&snapshot.nodes);
-            let json = serde_json::to_vec(&part).expect("contract types serialise");
-            *held = Held::Part(version, Box::new(part));
-            Some(Frame::event("snapshot", version, json.into()))
+            let part = parts.get(filter, snapshot);
+            *held = Held::Part(version);
+            Some(Frame::event("snapshot", version, part.json.clone()))
         }
     }
 }
@@ -224,10 +238,29 @@ fn too_many_streams() -> Response {
         .into_response()
 }
 
+fn too_many_from(client: ClientIp) -> Response {
+    tracing::warn!(client = %client.0, "live stream refused: http.max_streams_per_client reached");
+    (
+        StatusCode::TOO_MANY_REQUESTS,
+        [
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/plain; charset=utf-8"),
+            ),
+            (header::RETRY_AFTER, HeaderValue::from_static("15")),
+        ],
+        "pulseboard: too many open live streams from your address \
+         (http.max_streams_per_client); close a tab, or read /api/agent-office/nodes\n",
+    )
+        .into_response()
+}
+
 #[cfg(test)]
 mod tests {
     use pulseboard_shared::mock::mock_fleet;
     use pulseboard_shared::patch::{apply, Patch};
+
+    use pulseboard_shared::patch::diff;
 
     use super::*;
     use crate::snapshot::SnapshotPatch;
@@ -259,14 +292,15 @@ mod tests {
 
     #[test]
     fn a_viewer_gets_the_whole_fleet_once_then_patches_that_rebuild_it() {
+        let parts = Parts::default();
         let filter = Filter::default();
         let mut held = Held::Nothing;
         let first = snapshot(10, 0, None);
-        let (kind, data) = read(next_event(&mut held, &filter, &first).unwrap());
+        let (kind, data) = read(next_event(&mut held, &filter, &parts, &first).unwrap());
         assert_eq!(kind, "snapshot");
         let mut nodes: Nodes = serde_json::from_str(&data).unwrap();
         assert!(
-            next_event(&mut held, &filter, &first).is_none(),
+            next_event(&mut held, &filter, &parts, &first).is_none(),
             "nothing new"
         );
         // One worker's dead letters grow: the patch carries that worker and its link.
@@ -282,7 +316,7 @@ mod tests {
             11,
         ))));
         let second = Arc::new(second);
-        let (kind, data) = read(next_event(&mut held, &filter, &second).unwrap());
+        let (kind, data) = read(next_event(&mut held, &filter, &parts, &second).unwrap());
         assert_eq!(kind, "patch");
         let patch: Patch = serde_json::from_str(&data).unwrap();
         apply(&mut nodes, 10, &patch).unwrap();
@@ -297,18 +331,20 @@ mod tests {
 
     #[test]
     fn a_viewer_that_fell_behind_gets_the_whole_fleet_again() {
+        let parts = Parts::default();
         let filter = Filter::default();
         let first = snapshot(10, 0, None);
         let second = snapshot(11, 9, Some(&first));
         let third = snapshot(12, 17, Some(&second));
         let mut held = Held::Whole(10);
-        let (kind, data) = read(next_event(&mut held, &filter, &third).unwrap());
+        let (kind, data) = read(next_event(&mut held, &filter, &parts, &third).unwrap());
         assert_eq!(kind, "snapshot");
         assert_eq!(serde_json::from_str::<Nodes>(&data).unwrap(), third.nodes);
     }
 
     #[test]
     fn a_filtered_viewer_sees_only_its_part_and_the_whole_summary() {
+        let parts = Parts::default();
         let filter = Filter {
             host: None,
             problems: true,
@@ -316,7 +352,7 @@ mod tests {
         let mut held = Held::Nothing;
         // 24 s into the mock: a worker is down.
         let first = snapshot(10, 24, None);
-        let (_, data) = read(next_event(&mut held, &filter, &first).unwrap());
+        let (_, data) = read(next_event(&mut held, &filter, &parts, &first).unwrap());
         let mut part: Nodes = serde_json::from_str(&data).unwrap();
         assert!(!part.workers.is_empty());
         assert!(part.workers.iter().all(|w| Condition::of(w).is_problem()));
@@ -326,7 +362,7 @@ mod tests {
         );
         // 8 s later, it is back: the patch removes it.
         let second = snapshot(11, 48, Some(&first));
-        let (kind, data) = read(next_event(&mut held, &filter, &second).unwrap());
+        let (kind, data) = read(next_event(&mut held, &filter, &parts, &second).unwrap());
         assert_eq!(kind, "patch");
         let patch: Patch = serde_json::from_str(&data).unwrap();
         apply(&mut part, 10, &patch).unwrap();

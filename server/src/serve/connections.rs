@@ -20,6 +20,7 @@ use tokio::sync::Semaphore;
 use tower::ServiceExt as _;
 
 use crate::config::HttpLimits;
+use crate::http::client::ClientIp;
 use crate::shutdown::Shutdown;
 
 /// Serves `app` on `listener` within `limits` until `shutdown`, then drains: no new connection,
@@ -34,9 +35,10 @@ pub async fn serve_until(
     http.timer(TokioTimer::new())
         .header_read_timeout(limits.header_timeout);
     let open = Arc::new(Semaphore::new(limits.max_connections));
+    let trusted = Arc::new(limits.trusted_proxies.clone());
     let graceful = GracefulShutdown::new();
     loop {
-        let (stream, _) = tokio::select! {
+        let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok(accepted) => accepted,
                 Err(e) => {
@@ -54,9 +56,14 @@ pub async fn serve_until(
             continue;
         };
         let _ = stream.set_nodelay(true);
-        let service = app
-            .clone()
-            .map_request(|request: Request<Incoming>| request.map(axum::body::Body::new));
+        let trusted = trusted.clone();
+        let service = app.clone().map_request(move |request: Request<Incoming>| {
+            // Who asks, once per request: the per-client limits count by it.
+            let client = ClientIp::of(peer, request.headers(), &trusted);
+            let mut request = request.map(axum::body::Body::new);
+            request.extensions_mut().insert(client);
+            request
+        });
         let connection =
             http.serve_connection(TokioIo::new(stream), TowerToHyperService::new(service));
         let connection = graceful.watch(connection);
