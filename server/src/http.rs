@@ -20,7 +20,6 @@ use crate::config::HttpLimits;
 use crate::shutdown::Shutdown;
 use crate::snapshot::Hub;
 
-pub mod client;
 pub mod filtered;
 pub mod per_client;
 pub mod security_headers;

@@ -16,6 +16,8 @@
 //!   live stream (a whole snapshot, then patches).
 //! - [`admin`]: `POST /api/agent-office/workers/{name}/{action}`: an operator asks a worker to
 //!   quiet, restart or stop (bearer tokens, audited in the event log).
+//! - [`client_ip`]: who asks, by address (`X-Forwarded-For` only from trusted proxies): what the
+//!   per-client limits count by.
 //! - [`metrics`]: `/metrics` for Prometheus, from the latest snapshot.
 //! - [`openapi`]: `/api/openapi.json`, generated from the types that serve the answers; its own
 //!   route, merged beside [`http`]'s (it names their handlers, so `http` does not name it).
@@ -55,6 +57,7 @@ pub mod agent;
 pub mod aggregate;
 pub mod alerts;
 pub mod bundle;
+pub mod client_ip;
 pub mod config;
 pub mod demo;
 pub mod discovery;

@@ -16,7 +16,7 @@ use serde::Serialize;
 use super::auth::authorize;
 use super::{known_worker, queue_override, Admin, Refused};
 use crate::alerts::history::{Record, RecordKind};
-use crate::http::client::ClientIp;
+use crate::client_ip::ClientIp;
 use crate::ledger::events;
 use crate::recovery::send;
 

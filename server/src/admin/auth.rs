@@ -6,7 +6,7 @@ use std::time::Instant;
 use axum::http::{header, HeaderMap};
 
 use super::{Admin, Refused};
-use crate::http::client::ClientIp;
+use crate::client_ip::ClientIp;
 
 /// The name of the token in `headers`' `Authorization: Bearer`, or why the request is refused.
 /// `what` (the request's path, as routed) goes to the log of a refusal, escaped.

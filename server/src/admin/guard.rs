@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use super::auth::authorize;
 use super::{known_worker, queue_override, Admin, Refused};
 use crate::alerts::history::Record;
-use crate::http::client::ClientIp;
+use crate::client_ip::ClientIp;
 use crate::ledger::events;
 
 /// The longest hold: ten years (a longer one is surely a mistake, and it keeps `now + hold` far

@@ -10,7 +10,7 @@ use pulseboard_shared::nodes::Nodes;
 use tower::ServiceExt;
 
 use super::*;
-use crate::http::client::ClientIp;
+use crate::client_ip::ClientIp;
 use crate::snapshot::Snapshot;
 
 const TOKEN: &str = "0123456789abcdef";

@@ -26,9 +26,9 @@ use pulseboard_shared::{Condition, Nodes};
 use serde::Deserialize;
 use tokio_stream::wrappers::{IntervalStream, WatchStream};
 
-use super::client::ClientIp;
 use super::filtered::Parts;
 use super::AppState;
+use crate::client_ip::ClientIp;
 use crate::snapshot::Snapshot;
 
 /// The stream's query.

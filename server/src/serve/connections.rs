@@ -19,8 +19,8 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
 use tower::ServiceExt as _;
 
+use crate::client_ip::ClientIp;
 use crate::config::HttpLimits;
-use crate::http::client::ClientIp;
 use crate::shutdown::Shutdown;
 
 /// Serves `app` on `listener` within `limits` until `shutdown`, then drains: no new connection,

@@ -13,8 +13,7 @@ use axum::http::request::Parts;
 use axum::http::HeaderMap;
 use ipnet::IpNet;
 
-/// The client's address, put on each request by the accept loop
-/// ([`crate::serve::connections`]).
+/// The client's address, put on each request by the accept loop (`serve::connections`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct ClientIp(pub IpAddr);
 
