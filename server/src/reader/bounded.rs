@@ -75,7 +75,7 @@ pub fn judge(reply: Value, max: usize) -> Bounded {
 
 /// A bound in words, for an `error` (`64 KiB`).
 pub fn describe(max: usize) -> String {
-    if max % 1024 == 0 {
+    if max.is_multiple_of(1024) {
         format!("{} KiB", max / 1024)
     } else {
         format!("{max} bytes")
