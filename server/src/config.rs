@@ -59,6 +59,8 @@ pub struct Config {
     pub discovery_every: Duration,
     /// Keys examined per SCAN step; a sweep takes `keys / scan_count` refreshes.
     pub scan_count: u32,
+    /// Unregistered workers read at most; discovery counts the rest and never reads them.
+    pub max_unregistered: u32,
     /// The pipeline's shape.
     pub topology: Topology,
     /// Alerting (`[alerts]`).
@@ -84,6 +86,7 @@ impl Default for Config {
             refresh: Duration::from_millis(1000),
             discovery_every: Duration::from_millis(5000),
             scan_count: 10_000,
+            max_unregistered: 1_000,
             topology: seed_topology(),
             alerts: AlertSettings::default(),
             lifecycle: LifecycleSettings::default(),
@@ -108,6 +111,7 @@ struct FileConfig {
     refresh_ms: Option<u64>,
     discovery_every_ms: Option<u64>,
     scan_count: Option<u32>,
+    max_unregistered: Option<u32>,
     queue_host: Option<String>,
     hosts: Option<Vec<Host>>,
     workers: Option<Vec<FileWorker>>,
@@ -240,6 +244,7 @@ impl Config {
             refresh: Duration::from_millis(refresh_ms),
             discovery_every: Duration::from_millis(discovery_ms),
             scan_count,
+            max_unregistered: file.max_unregistered.unwrap_or(defaults.max_unregistered),
             topology,
             alerts,
             lifecycle: lifecycle::resolve(file.lifecycle)?,

@@ -6,11 +6,18 @@
 //! `SCAN cursor MATCH pattern COUNT n` step per pattern inside its single pipeline, and a new sweep
 //! starts only every `every`. A refresh therefore costs the same round trip and a bounded amount
 //! of Redis work whatever the size of the keyspace; a new key is found within one sweep.
+//!
+//! Anyone who can write Redis can write heartbeat keys, so what a sweep keeps is bounded: a key
+//! whose name breaks the name rule is skipped, configured workers are not kept here at all (they
+//! are always read), and at most `max_unregistered` other names are kept; the rest are counted
+//! ([`IgnoredWorkers`]) and never read. A flood of 300,000 junk keys therefore costs a few SCAN
+//! steps, not 300,000 reads per refresh.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::time::{Duration, Instant};
 
-use pulseboard_shared::heartbeat::name_from_heartbeat_key;
+use pulseboard_shared::heartbeat::{check_name, name_from_heartbeat_key};
+use pulseboard_shared::IgnoredWorkers;
 
 /// The patterns swept.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -68,11 +75,26 @@ pub struct Discovery {
     beating: BTreeMap<String, Instant>,
     /// By [`Pattern`]: whether one whole sweep has been absorbed.
     swept: [bool; 2],
+    /// The configured workers' names: always read, so never kept in `beating` nor counted.
+    registered: HashSet<String>,
+    /// How many unregistered names `beating` keeps.
+    max_unregistered: usize,
+    /// Heartbeat keys skipped in the sweep in progress, and in the last whole sweep.
+    ignoring: Ignored,
+    ignored: Ignored,
+}
+
+/// Heartbeat keys a sweep skipped.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct Ignored {
+    bad_name: u64,
+    over_limit: u64,
 }
 
 impl Discovery {
-    /// A discovery that starts a sweep every `every`, examining `count` keys per step.
-    pub fn new(every: Duration, count: u32) -> Self {
+    /// A discovery that starts a sweep every `every`, examining `count` keys per step, keeping
+    /// at most `max_unregistered` unregistered workers.
+    pub fn new(every: Duration, count: u32, max_unregistered: usize) -> Self {
         Self {
             every,
             count,
@@ -81,7 +103,31 @@ impl Discovery {
             processing: BTreeMap::new(),
             beating: BTreeMap::new(),
             swept: [false; 2],
+            registered: HashSet::new(),
+            max_unregistered,
+            ignoring: Ignored::default(),
+            ignored: Ignored::default(),
         }
+    }
+
+    /// The configured workers (at start and after a reload): never kept nor counted here.
+    pub fn set_registered<'a>(&mut self, names: impl Iterator<Item = &'a str>) {
+        self.registered = names.map(str::to_owned).collect();
+        let registered = &self.registered;
+        self.beating.retain(|name, _| !registered.contains(name));
+    }
+
+    /// What sweeps skipped: the larger of the last whole sweep and the one in progress (so a
+    /// new flood shows before its sweep ends); `None` when nothing was skipped.
+    pub fn ignored_workers(&self) -> Option<IgnoredWorkers> {
+        let bad_name = self.ignored.bad_name.max(self.ignoring.bad_name);
+        let over_limit = self.ignored.over_limit.max(self.ignoring.over_limit);
+        (bad_name + over_limit > 0).then_some(IgnoredWorkers {
+            count: bad_name + over_limit,
+            bad_name,
+            over_limit,
+            max_unregistered: self.max_unregistered as u64,
+        })
     }
 
     /// Whether a whole sweep of every pattern has been seen: before that, in-flight lists and
@@ -114,17 +160,12 @@ impl Discovery {
 
     /// Takes a SCAN reply for `pattern`: the next cursor and the keys it returned.
     pub fn absorb(&mut self, pattern: Pattern, next_cursor: u64, keys: Vec<String>, now: Instant) {
-        let found = match pattern {
-            Pattern::Processing => &mut self.processing,
-            Pattern::Heartbeat => &mut self.beating,
-        };
         for key in keys {
-            let name = match pattern {
-                Pattern::Processing => Some(key.as_str()),
-                Pattern::Heartbeat => name_from_heartbeat_key(&key),
-            };
-            if let Some(name) = name {
-                found.insert(name.to_owned(), now);
+            match pattern {
+                Pattern::Processing => {
+                    self.processing.insert(key, now);
+                }
+                Pattern::Heartbeat => self.absorb_heartbeat(&key, now),
             }
         }
         if next_cursor != 0 {
@@ -133,12 +174,39 @@ impl Discovery {
         }
         self.cursors[pattern.index()] = None;
         self.swept[pattern.index()] = true;
+        let found = match pattern {
+            Pattern::Processing => &mut self.processing,
+            Pattern::Heartbeat => {
+                self.ignored = std::mem::take(&mut self.ignoring);
+                &mut self.beating
+            }
+        };
         found.retain(|_, seen| now.duration_since(*seen) < FORGET_AFTER);
+    }
+
+    /// Keeps the worker named in heartbeat `key` if its name is valid, it is not configured, and
+    /// there is room (a name already kept is only marked seen); counts it otherwise.
+    fn absorb_heartbeat(&mut self, key: &str, now: Instant) {
+        let Some(name) = name_from_heartbeat_key(key) else {
+            return;
+        };
+        if check_name(name).is_err() {
+            self.ignoring.bad_name += 1;
+        } else if self.registered.contains(name) {
+            // Read every refresh anyway.
+        } else if let Some(seen) = self.beating.get_mut(name) {
+            *seen = now;
+        } else if self.beating.len() < self.max_unregistered {
+            self.beating.insert(name.to_owned(), now);
+        } else {
+            self.ignoring.over_limit += 1;
+        }
     }
 
     /// A sweep was cut short (Redis failed): restart it at the next due time.
     pub fn abandon_sweep(&mut self) {
         self.cursors = [None; 2];
+        self.ignoring = Ignored::default();
     }
 
     /// In-flight lists a recent sweep saw.
@@ -146,7 +214,8 @@ impl Discovery {
         self.processing.keys()
     }
 
-    /// Names of workers whose heartbeat key a recent sweep saw.
+    /// Names of unregistered workers whose heartbeat key a recent sweep saw (at most
+    /// `max_unregistered`, each valid).
     pub fn beating_workers(&self) -> impl Iterator<Item = &str> {
         self.beating.keys().map(String::as_str)
     }
@@ -159,7 +228,7 @@ mod tests {
     #[test]
     fn sweeps_step_through_cursors_then_rest() {
         let t0 = Instant::now();
-        let mut d = Discovery::new(Duration::from_secs(5), 100);
+        let mut d = Discovery::new(Duration::from_secs(5), 100, 1000);
         let steps = d.steps(t0);
         assert_eq!(steps.len(), 2);
         assert!(steps.iter().all(|s| s.cursor == 0 && s.count == 100));
@@ -199,7 +268,7 @@ mod tests {
     #[test]
     fn in_flight_lists_are_kept_between_jobs_then_forgotten() {
         let t0 = Instant::now();
-        let mut d = Discovery::new(Duration::from_secs(1), 10);
+        let mut d = Discovery::new(Duration::from_secs(1), 10, 1000);
         d.steps(t0);
         d.absorb(
             Pattern::Processing,
@@ -230,7 +299,7 @@ mod tests {
     #[test]
     fn unregistered_workers_are_forgotten_after_a_while() {
         let t0 = Instant::now();
-        let mut d = Discovery::new(Duration::from_secs(1), 10);
+        let mut d = Discovery::new(Duration::from_secs(1), 10, 1000);
         d.steps(t0);
         d.absorb(
             Pattern::Heartbeat,
@@ -242,5 +311,52 @@ mod tests {
         d.steps(later);
         d.absorb(Pattern::Heartbeat, 0, vec![], later);
         assert_eq!(d.beating_workers().count(), 0);
+    }
+
+    #[test]
+    fn junk_names_and_names_beyond_the_cap_are_counted_not_kept() {
+        let t0 = Instant::now();
+        let mut d = Discovery::new(Duration::from_secs(1), 10, 2);
+        d.set_registered(["configured"].into_iter());
+        d.steps(t0);
+        let long = format!("worker:{}:heartbeat", "x".repeat(101));
+        let keys = [
+            "worker:configured:heartbeat",
+            "worker:a:heartbeat",
+            "worker:b*:heartbeat",
+            long.as_str(),
+            "worker:b:heartbeat",
+            "worker:c:heartbeat",
+            "worker:d:heartbeat",
+            "worker:a:heartbeat", // already kept: not counted again
+        ];
+        d.absorb(
+            Pattern::Heartbeat,
+            7,
+            keys.iter().map(|k| k.to_string()).collect(),
+            t0,
+        );
+        assert_eq!(d.beating_workers().collect::<Vec<_>>(), ["a", "b"]);
+        let seen = IgnoredWorkers {
+            count: 4,
+            bad_name: 2,
+            over_limit: 2,
+            max_unregistered: 2,
+        };
+        assert_eq!(
+            d.ignored_workers(),
+            Some(seen),
+            "shown before the sweep ends"
+        );
+        d.absorb(Pattern::Heartbeat, 0, vec![], t0);
+        assert_eq!(d.ignored_workers(), Some(seen), "the last whole sweep's");
+        // The flood is gone: the next whole sweep says so.
+        let t1 = t0 + Duration::from_secs(1);
+        d.steps(t1);
+        d.absorb(Pattern::Heartbeat, 0, vec!["worker:a:heartbeat".into()], t1);
+        assert_eq!(d.ignored_workers(), None);
+        // A worker configured later leaves the unregistered ones.
+        d.set_registered(["a"].into_iter());
+        assert_eq!(d.beating_workers().collect::<Vec<_>>(), ["b"]);
     }
 }

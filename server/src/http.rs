@@ -165,6 +165,8 @@ pub struct Readiness {
     pub redis_round_trips_per_refresh: usize,
     /// How long the last refresh took.
     pub refresh_ms: f64,
+    /// Heartbeat keys discovery found and never read (bad names, beyond `max_unregistered`).
+    pub ignored_workers: u64,
     /// Why it is not ready (empty when it is).
     pub reasons: Vec<String>,
     /// The alerts' role and per-sink deliveries, when alerts are on.
@@ -256,6 +258,9 @@ pub(crate) async fn readyz(State(state): State<AppState>) -> Response {
         redis_commands_per_refresh: snapshot.commands,
         redis_round_trips_per_refresh: snapshot.round_trips,
         refresh_ms: snapshot.refresh_took.as_secs_f64() * 1000.0,
+        ignored_workers: (snapshot.nodes.summary.as_ref())
+            .and_then(|s| s.ignored_workers)
+            .map_or(0, |i| i.count),
         reasons,
         alerts: state.alerts.as_ref().map(|a| a.status_json()),
         recovery: RecoverySummary::of(

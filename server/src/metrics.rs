@@ -188,6 +188,13 @@ impl Collector for Fleet {
             "pulseboard_queues_paused",
             "1 while the global queue:paused flag is set",
             i64::from(nodes.paused),
+        )?;
+        let ignored = nodes.summary.as_ref().and_then(|s| s.ignored_workers);
+        gauge(
+            e,
+            "pulseboard_workers_ignored",
+            "Heartbeat keys discovery found and never read (bad names, beyond max_unregistered)",
+            ignored.map_or(0, |i| i.count as i64),
         )
     }
 }

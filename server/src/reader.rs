@@ -3,8 +3,9 @@
 //! Per worker: `GETRANGE` of its heartbeat (bounded, so a huge value costs nothing), `PTTL` of the
 //! same key (existence, and whether it was written with an expiry), `LLEN` of its queue and
 //! dead-letter list, `LLEN` of each in-flight list discovery found; once: `GET queue:paused` and
-//! a `GET` of each extra value asked for (the recovery guard's memory, the host agents' beats);
-//! and the discovery SCAN steps due. A key of the wrong type fails only its own command.
+//! a bounded `GETRANGE` of each extra value asked for (the recovery guard's memory, the host
+//! agents' beats: see [`bounded`]); and the discovery SCAN steps due. A key of the wrong type
+//! fails only its own command.
 
 use std::time::Duration;
 
@@ -16,8 +17,7 @@ use crate::redis_connection;
 
 /// The global pause flag (`"1"` = paused).
 pub const PAUSED_KEY: &str = "queue:paused";
-/// Heartbeat bytes read at most; a longer value is reported, not read.
-pub const MAX_HEARTBEAT_BYTES: usize = 64 * 1024;
+pub use bounded::{Bounded, BoundedKey, MAX_HEARTBEAT_BYTES};
 
 /// Why a refresh could not read Redis at all.
 #[derive(Debug, thiserror::Error)]
@@ -63,9 +63,9 @@ pub enum HeartbeatValue {
     Missing,
     /// The key exists.
     Present {
-        /// Its value, at most [`MAX_HEARTBEAT_BYTES`].
+        /// Its value, at most [`MAX_HEARTBEAT_BYTES`]; empty when `truncated`.
         bytes: Vec<u8>,
-        /// Whether the value was longer than what was read.
+        /// Whether the value was longer than [`MAX_HEARTBEAT_BYTES`]: garbage, not to be parsed.
         truncated: bool,
         /// Whether the key has an expiry (contract 1 says `EX 45`).
         expires: bool,
@@ -116,8 +116,8 @@ pub struct Reading {
     pub paused: bool,
     /// One per requested worker, in order.
     pub workers: Vec<WorkerReading>,
-    /// One per requested extra value, in order: `None` when the key is missing or unreadable.
-    pub values: Vec<Option<Vec<u8>>>,
+    /// One per requested extra value, in order.
+    pub values: Vec<Bounded>,
     /// The SCAN replies, one per requested step.
     pub scans: Vec<ScanReply>,
     /// Commands sent.
@@ -126,6 +126,7 @@ pub struct Reading {
     pub round_trips: usize,
 }
 
+pub mod bounded;
 pub mod cluster;
 
 /// The seam between the aggregator and Redis: one connection, reconnected by itself, or a
@@ -166,7 +167,7 @@ impl RedisSource {
     pub async fn read(
         &mut self,
         workers: &[WorkerKeys],
-        values: &[String],
+        values: &[BoundedKey],
         scans: &[ScanStep],
     ) -> Result<Reading, ReadError> {
         if let Some(cluster) = &mut self.cluster {
@@ -195,19 +196,16 @@ impl RedisSource {
 
 fn build_pipeline(
     workers: &[WorkerKeys],
-    values: &[String],
+    values: &[BoundedKey],
     scans: &[ScanStep],
 ) -> redis::Pipeline {
     let mut pipe = redis::pipe();
     pipe.cmd("GET").arg(PAUSED_KEY);
-    for key in values {
-        pipe.cmd("GET").arg(key);
+    for value in values {
+        bounded::get_bounded(&mut pipe, &value.key, value.max);
     }
     for w in workers {
-        pipe.cmd("GETRANGE")
-            .arg(&w.heartbeat)
-            .arg(0)
-            .arg(MAX_HEARTBEAT_BYTES); // one byte more than kept: tells a cut value
+        bounded::get_bounded(&mut pipe, &w.heartbeat, MAX_HEARTBEAT_BYTES);
         pipe.cmd("PTTL").arg(&w.heartbeat);
         if let Some(q) = &w.queue {
             pipe.cmd("LLEN").arg(&q.pending);
@@ -230,7 +228,7 @@ fn build_pipeline(
 
 fn parse_replies(
     workers: &[WorkerKeys],
-    values: &[String],
+    values: &[BoundedKey],
     scans: &[ScanStep],
     replies: Vec<Value>,
     commands: usize,
@@ -246,10 +244,7 @@ fn parse_replies(
     let paused = matches!(next(), Value::BulkString(b) if b == b"1");
     let values = values
         .iter()
-        .map(|_| match next() {
-            Value::BulkString(bytes) => Some(bytes),
-            _ => None,
-        })
+        .map(|value| bounded::judge(next(), value.max))
         .collect();
     let mut readings = Vec::with_capacity(workers.len());
     for w in workers {
@@ -296,7 +291,9 @@ fn heartbeat_value(range: Value, pttl: Value) -> HeartbeatValue {
         (_, Value::Int(-2)) => HeartbeatValue::Missing,
         (Value::BulkString(mut bytes), Value::Int(ttl)) => {
             let truncated = bytes.len() > MAX_HEARTBEAT_BYTES;
-            bytes.truncate(MAX_HEARTBEAT_BYTES);
+            if truncated {
+                bytes = Vec::new(); // garbage: never parsed
+            }
             HeartbeatValue::Present {
                 bytes,
                 truncated,
@@ -469,7 +466,10 @@ mod tests {
         else {
             panic!("present");
         };
-        assert_eq!(bytes.len(), MAX_HEARTBEAT_BYTES);
+        assert!(
+            bytes.is_empty(),
+            "a value over the bound is never handed on"
+        );
         assert!(truncated && !expires);
     }
 

@@ -40,6 +40,8 @@ pub struct Refresher {
     redis_ok_at: Option<Instant>,
     /// Per worker, the error last logged, so a broken heartbeat is logged once, not every second.
     logged_errors: std::collections::HashMap<String, String>,
+    /// The values last found over their bound, logged once.
+    logged_oversized: std::collections::HashMap<String, String>,
 }
 
 impl Refresher {
@@ -58,7 +60,7 @@ impl Refresher {
             } else {
                 RedisSource::new(config.redis_client()?, config.redis_timeout())?
             },
-            discovery: Discovery::new(config.discovery_every, config.scan_count),
+            discovery: discovery(&config),
             memory: BeatMemory::new(),
             hub,
             hosts: config.topology.host_infos(),
@@ -70,6 +72,7 @@ impl Refresher {
             patch: None,
             redis_ok_at: None,
             logged_errors: Default::default(),
+            logged_oversized: Default::default(),
             config,
         })
     }
@@ -96,8 +99,11 @@ impl Refresher {
                     redis_tls: self.config.redis_tls.clone(),
                     discovery_every: self.config.discovery_every,
                     scan_count: self.config.scan_count,
+                    max_unregistered: self.config.max_unregistered,
                     ..new
                 };
+                let names = self.config.topology.workers.iter().map(|w| w.name.as_str());
+                self.discovery.set_registered(names);
             }
             let mut answered = self.refresh_once().await;
             // Warming up: the first discovery sweep runs back to back (one round trip each), so
@@ -119,7 +125,7 @@ impl Refresher {
         );
         let keys = keys_for(&watched, self.discovery.processing_keys());
         let steps = self.discovery.steps(now);
-        let values = recovery::reading::keys(&self.keys, &self.hosts);
+        let values = recovery::reading::keys(&self.keys, &self.hosts, watched.len());
         let read = self.source.read(&keys, &values, &steps).await;
         let read_took = now.elapsed();
         match read {
@@ -139,19 +145,23 @@ impl Refresher {
                 });
                 agg.nodes.hosts = self.hosts.clone();
                 let unix_now = Utc::now().timestamp().max(0) as u64;
-                recovery::reading::apply(
+                let oversized = recovery::reading::apply(
                     &mut agg.nodes,
                     &reading.values,
                     &self.hosts,
                     &self.config.recovery,
                     unix_now,
                 );
+                if let Some(summary) = &mut agg.nodes.summary {
+                    summary.ignored_workers = self.discovery.ignored_workers();
+                }
                 if self.redis_ok_at.is_none()
                     || self.last.as_ref().is_some_and(|l| !l.nodes.redis_ok)
                 {
                     tracing::info!(redis = %crate::config::redact(&self.config.redis_url), "redis reachable");
                 }
                 self.log_worker_errors(&agg);
+                self.log_oversized(oversized);
                 self.redis_ok_at = Some(Instant::now());
                 let judged_took = now.elapsed() - read_took;
                 if self.discovery.warm() {
@@ -231,6 +241,33 @@ impl Refresher {
             }
         }
     }
+
+    /// Logs a value over its bound once when it appears, once when it is gone.
+    fn log_oversized(&mut self, oversized: Vec<recovery::reading::Oversized>) {
+        let now: std::collections::HashMap<_, _> = oversized.into_iter().collect();
+        for (what, problem) in &now {
+            if !self.logged_oversized.contains_key(what) {
+                tracing::warn!(value = %what, problem = %problem, "value read from redis is garbage");
+            }
+        }
+        for what in self.logged_oversized.keys() {
+            if !now.contains_key(what) {
+                tracing::info!(value = %what, "value read from redis is sound again");
+            }
+        }
+        self.logged_oversized = now;
+    }
+}
+
+/// The discovery `config` asks for, knowing the configured workers.
+fn discovery(config: &Config) -> Discovery {
+    let mut discovery = Discovery::new(
+        config.discovery_every,
+        config.scan_count,
+        config.max_unregistered as usize,
+    );
+    discovery.set_registered(config.topology.workers.iter().map(|w| w.name.as_str()));
+    discovery
 }
 
 /// Now, to the whole second: then every age that only follows the clock grows by exactly the

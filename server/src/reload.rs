@@ -95,7 +95,9 @@ pub fn differences(old: &Config, new: &Config) -> (Vec<&'static str>, Vec<&'stat
     note(old.dist != new.dist, "dist", false);
     note(old.http != new.http, "http", false);
     note(
-        old.discovery_every != new.discovery_every || old.scan_count != new.scan_count,
+        old.discovery_every != new.discovery_every
+            || old.scan_count != new.scan_count
+            || old.max_unregistered != new.max_unregistered,
         "discovery",
         false,
     );

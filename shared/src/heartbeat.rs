@@ -5,11 +5,13 @@
 //! failing the whole value.
 
 mod declared;
+mod name;
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 pub use declared::{CurrentJob, Declared, Phase};
+pub use name::{check_name, BadName, MAX_NAME_BYTES};
 
 /// How often a worker beats (seconds), as contract 1 promises.
 pub const HEARTBEAT_INTERVAL_S: u64 = 15;
@@ -22,7 +24,8 @@ pub fn heartbeat_key(name: &str) -> String {
     format!("worker:{name}:heartbeat")
 }
 
-/// The worker name inside a heartbeat key, if `key` is one.
+/// The worker name inside a heartbeat key, if `key` is one (the name itself is not checked:
+/// see [`check_name`]).
 pub fn name_from_heartbeat_key(key: &str) -> Option<&str> {
     key.strip_prefix("worker:")?
         .strip_suffix(":heartbeat")

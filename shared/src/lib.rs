@@ -37,6 +37,9 @@ pub mod summary;
 
 pub use heartbeat::{Heartbeat, HeartbeatRead};
 pub use lifecycle::{Lifecycle, LifecycleState, Phase};
-pub use nodes::{HostAgent, HostInfo, Link, LinkStatus, LinkType, Nodes, WorkerKind, WorkerStatus};
+pub use nodes::{
+    HostAgent, HostInfo, IgnoredWorkers, Link, LinkStatus, LinkType, Nodes, WorkerKind,
+    WorkerStatus,
+};
 pub use rules::{link_status, links_for, state_label, Lang};
 pub use summary::{Condition, Summary};

@@ -324,6 +324,23 @@ pub struct Summary {
     pub processing: u64,
     /// Jobs in dead letters.
     pub dead_letter: u64,
+    /// Additive: heartbeat keys discovery found and did not read (none: left out).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ignored_workers: Option<IgnoredWorkers>,
+}
+
+/// Heartbeat keys found by discovery and never read, so a junk flood costs nothing and is seen.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct IgnoredWorkers {
+    /// All ignored keys (`bad_name + over_limit`).
+    pub count: u64,
+    /// Keys whose name breaks the name rule (`heartbeat::check_name`).
+    pub bad_name: u64,
+    /// Unregistered workers found beyond `max_unregistered`.
+    pub over_limit: u64,
+    /// The configured `max_unregistered`.
+    pub max_unregistered: u64,
 }
 
 /// How many workers are in one condition.

@@ -43,8 +43,11 @@ pub fn watched_workers<'a>(
             rules: lifecycle.rules_for(Some(w.kind)),
         })
         .collect();
+    // A set: up to `max_unregistered` names checked against up to 10,000 configured ones.
+    let configured: std::collections::HashSet<&str> =
+        topology.workers.iter().map(|w| w.name.as_str()).collect();
     for name in beating {
-        if !topology.workers.iter().any(|w| w.name == name) {
+        if !configured.contains(name) {
             list.push(Watched {
                 name: name.to_owned(),
                 kind: None,

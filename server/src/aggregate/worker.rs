@@ -46,13 +46,17 @@ pub(super) fn judge(
             truncated,
             expires,
         } => {
-            let read = HeartbeatRead::parse(bytes);
-            if *truncated {
+            // Over the bound: garbage, never parsed (the reader did not even keep it).
+            let read = if *truncated {
                 problems.push(format!(
-                    "heartbeat is larger than {} KiB",
+                    "heartbeat is larger than {} KiB: not read",
                     MAX_HEARTBEAT_BYTES / 1024
                 ));
-            } else if let Some(e) = read.error.clone() {
+                HeartbeatRead::default()
+            } else {
+                HeartbeatRead::parse(bytes)
+            };
+            if let Some(e) = read.error.clone() {
                 problems.push(e);
             }
             written = read.ts.as_deref().and_then(|ts| {

@@ -40,6 +40,10 @@ pub fn to_toml(config: &Config) -> String {
         "scan_count".into(),
         Value::Integer(config.scan_count.into()),
     );
+    root.insert(
+        "max_unregistered".into(),
+        Value::Integer(config.max_unregistered.into()),
+    );
     let topology = &config.topology;
     root.insert("queue_host".into(), text(&topology.queue_host));
     let hosts = topology.hosts.iter().map(|h| {

@@ -186,19 +186,13 @@ pub(super) fn topology(
     })
 }
 
-/// Names end up in Redis keys and on the page: keep them printable and free of the key separator's
-/// ambiguities (whitespace, glob characters).
+/// Names end up in Redis keys and on the page: one rule for configured and discovered names
+/// ([`pulseboard_shared::heartbeat::check_name`]).
 fn check_name(key: &str, name: &str) -> Result<(), ConfigError> {
-    let bad = name.is_empty()
-        || name.len() > 100
-        || name
-            .chars()
-            .any(|c| c.is_whitespace() || c.is_control() || "*?[]".contains(c));
-    if bad {
-        return Err(invalid(
+    pulseboard_shared::heartbeat::check_name(name).map_err(|why| {
+        invalid(
             key,
-            format!("{name:?} must be 1-100 characters without spaces or * ? [ ]"),
-        ));
-    }
-    Ok(())
+            format!("{name:?} {why} (names are 1-100 bytes without spaces or * ? [ ])"),
+        )
+    })
 }

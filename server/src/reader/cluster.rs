@@ -61,7 +61,7 @@ impl ClusterSource {
     pub async fn read(
         &mut self,
         workers: &[WorkerKeys],
-        values: &[String],
+        values: &[super::BoundedKey],
         scans: &[ScanStep],
     ) -> Result<Reading, ReadError> {
         if self.stale {

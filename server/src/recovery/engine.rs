@@ -33,6 +33,7 @@ use crate::config::{AlertSettings, Config, RecoverySettings};
 use crate::ledger::keeper;
 use crate::ledger::lease::Lease;
 use crate::ledger::store::{Store, StoreError};
+use crate::reader::bounded::{self, Bounded};
 use crate::shutdown::Shutdown;
 use crate::snapshot::{Hub, Snapshot};
 
@@ -117,7 +118,7 @@ async fn round(
     let store = seat.store();
     let now_dt = Utc::now();
     let now = now_dt.timestamp().max(0) as u64;
-    let (mut stored, overrides) = load(store).await?;
+    let (mut stored, overrides) = load(store, snapshot.nodes.workers.len()).await?;
     let before = stored.clone();
     let mut records = Vec::new();
     let mut transitions = Vec::new();
@@ -333,19 +334,28 @@ async fn round(
     Ok(())
 }
 
-/// The guard's memory and the waiting overrides, in one round trip.
-async fn load(store: &Store) -> Result<(Stored, Vec<String>), StoreError> {
+/// The guard's memory (bounded for a fleet of `workers`: a larger value is garbage, so the guard
+/// starts afresh and overwrites it) and the waiting overrides, in one round trip.
+async fn load(store: &Store, workers: usize) -> Result<(Stored, Vec<String>), StoreError> {
     let mut conn = store.conn().await?;
-    let (memory, overrides): (Option<Vec<u8>>, Vec<String>) = redis::pipe()
-        .cmd("GET")
-        .arg(store.keys.recovery())
+    let max = bounded::guard_memory_bound(workers);
+    let mut pipe = redis::pipe();
+    bounded::get_bounded(&mut pipe, &store.keys.recovery(), max);
+    let (memory, overrides): (redis::Value, Vec<String>) = pipe
         .cmd("LRANGE")
         .arg(store.keys.recovery_overrides())
         .arg(0)
         .arg(OVERRIDES_PER_ROUND - 1)
         .query_async(&mut conn)
         .await?;
-    Ok((Stored::parse(memory.as_deref()), overrides))
+    let memory = bounded::judge(memory, max);
+    if memory == (Bounded::TooLarge { max }) {
+        tracing::warn!(
+            max,
+            "recovery: stored memory is over its bound; starting afresh"
+        );
+    }
+    Ok((Stored::parse(memory.bytes()), overrides))
 }
 
 fn route_name(route: Route) -> &'static str {
