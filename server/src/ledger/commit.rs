@@ -83,5 +83,8 @@ pub async fn commit(c: Commit<'_>) -> Result<bool, StoreError> {
             .arg(&entry.record);
     }
     let stored: i64 = invocation.invoke_async(&mut conn).await?;
+    store
+        .events_written
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     Ok(stored == 1)
 }

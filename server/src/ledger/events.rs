@@ -30,6 +30,9 @@ pub async fn append<R: Serialize>(
             .ignore();
     }
     pipe.query_async::<()>(&mut conn).await?;
+    store
+        .events_written
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     Ok(())
 }
 

@@ -87,6 +87,9 @@ pub struct Store {
     timeout: Duration,
     /// Every key, under the one prefix.
     pub keys: Keys,
+    /// Appends to the event log by this process (its cached newest page is then read again:
+    /// an operator sees their own action at once).
+    pub events_written: Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl Store {
@@ -96,6 +99,7 @@ impl Store {
             client,
             cluster: None,
             conn: Arc::new(OnceCell::new()),
+            events_written: Arc::default(),
             timeout,
             keys: Keys::default(),
         })

@@ -1,8 +1,10 @@
 //! The newest page of the event log, read from Redis at most once per refresh however many
-//! viewers ask: the timeline is public, so a request must not cost a Redis round trip. Only a
+//! viewers ask: the timeline is public, so a request must not cost a Redis round trip. An append
+//! by this process (an admin action, an alert, the guard) makes the next read fresh. Only a
 //! page older than the newest [`MAX_LIMIT`] entries goes to Redis, and at most
 //! [`DEEP_READS`] such reads at once.
 
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -18,6 +20,8 @@ pub const DEEP_READS: usize = 2;
 #[derive(Default)]
 struct Newest {
     read_at: Option<Instant>,
+    /// This process's appends to the log when it was read.
+    written: u64,
     /// Newest first, at most [`MAX_LIMIT`].
     entries: Arc<Vec<Entry>>,
 }
