@@ -60,19 +60,22 @@ impl Cached {
         page(&self.store, limit, before).await
     }
 
-    /// The newest entries, read again when older than a refresh (one reader; the others wait
+    /// The newest entries, read again when older than a refresh or after this process wrote to
+    /// the log (one reader; the others wait
     /// for its answer rather than ask Redis too).
     async fn newest(&self) -> Result<Arc<Vec<Entry>>, StoreError> {
         let mut newest = self.newest.lock().await;
-        if newest
+        let written = self.store.events_written.load(Ordering::Relaxed);
+        let fresh = newest
             .read_at
-            .is_some_and(|at| at.elapsed() < self.fresh_for)
-        {
+            .is_some_and(|at| at.elapsed() < self.fresh_for);
+        if fresh && newest.written == written {
             return Ok(newest.entries.clone());
         }
         let (entries, _) = page(&self.store, MAX_LIMIT, None).await?;
         *newest = Newest {
             read_at: Some(Instant::now()),
+            written,
             entries: Arc::new(entries),
         };
         Ok(newest.entries.clone())
