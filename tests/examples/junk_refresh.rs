@@ -12,19 +12,9 @@ use std::time::{Duration, Instant};
 
 use pulseboard_server::config::{Host, Topology, WorkerSpec};
 use pulseboard_shared::WorkerKind;
-use pulseboard_tests::{heartbeat, Stack};
+use pulseboard_tests::{heartbeat, write_junk_heartbeats, Stack};
 
 const SAMPLES: usize = 15;
-const FLOOD: &str = r"
-local bad = string.rep('j', 150)
-for i = tonumber(ARGV[1]), tonumber(ARGV[2]) do
-  if i % 3 == 0 then
-    redis.call('SET', 'worker:' .. bad .. i .. ':heartbeat', 'x')
-  else
-    redis.call('SET', 'worker:junk-' .. i .. ':heartbeat', 'x')
-  end
-end
-return 1";
 
 fn name(i: usize) -> String {
     format!("w{i:05}")
@@ -118,17 +108,7 @@ async fn main() {
     };
     row(0, sample(&stack).await);
 
-    const BATCH: usize = 10_000;
-    for first in (1..=junk).step_by(BATCH) {
-        let _: i64 = redis::cmd("EVAL")
-            .arg(FLOOD)
-            .arg(0)
-            .arg(first)
-            .arg((first + BATCH - 1).min(junk))
-            .query_async(&mut conn)
-            .await
-            .unwrap();
-    }
+    write_junk_heartbeats(&mut conn, junk as u64).await;
     // Until a whole sweep has been through the flood (one SCAN step of 10,000 keys a refresh).
     let counted = junk.saturating_sub(1000) as u64;
     let deadline = Instant::now() + Duration::from_secs(300);

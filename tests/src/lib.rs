@@ -248,3 +248,30 @@ pub async fn static_bundle() -> (String, tokio::task::JoinHandle<()>) {
     });
     (base, server)
 }
+
+/// Writes `count` junk `worker:*:heartbeat` keys (`x`, never a beat) in Lua batches of 10,000, a
+/// few ms each, so Redis is never stalled; every third name is 150 bytes long, refused by the
+/// name rule.
+pub async fn write_junk_heartbeats(conn: &mut impl redis::aio::ConnectionLike, count: u64) {
+    const FLOOD: &str = r"
+local bad = string.rep('j', 150)
+for i = tonumber(ARGV[1]), tonumber(ARGV[2]) do
+  if i % 3 == 0 then
+    redis.call('SET', 'worker:' .. bad .. i .. ':heartbeat', 'x')
+  else
+    redis.call('SET', 'worker:junk-' .. i .. ':heartbeat', 'x')
+  end
+end
+return 1";
+    const BATCH: u64 = 10_000;
+    for first in (1..=count).step_by(BATCH as usize) {
+        let _: i64 = redis::cmd("EVAL")
+            .arg(FLOOD)
+            .arg(0)
+            .arg(first)
+            .arg((first + BATCH - 1).min(count))
+            .query_async(conn)
+            .await
+            .unwrap();
+    }
+}

@@ -13,22 +13,10 @@ use pulseboard_server::config::{Host, Topology, WorkerSpec};
 use pulseboard_shared::heartbeat::heartbeat_key;
 use pulseboard_shared::{Nodes, WorkerKind};
 use pulseboard_tests::standin::StandIn;
-use pulseboard_tests::{beat, heartbeat, Stack, PATIENCE};
+use pulseboard_tests::{beat, heartbeat, write_junk_heartbeats, Stack, PATIENCE};
 
-/// Junk keys written, in Lua batches small enough (a few ms each) not to stall Redis.
+/// Junk keys written (every third with a name the name rule refuses).
 const JUNK: u64 = 300_000;
-const BATCH: u64 = 10_000;
-/// Every third junk name is 150 bytes long: refused by the name rule, never read.
-const FLOOD: &str = r"
-local bad = string.rep('j', 150)
-for i = tonumber(ARGV[1]), tonumber(ARGV[2]) do
-  if i % 3 == 0 then
-    redis.call('SET', 'worker:' .. bad .. i .. ':heartbeat', 'x')
-  else
-    redis.call('SET', 'worker:junk-' .. i .. ':heartbeat', 'x')
-  end
-end
-return 1";
 const MAX_UNREGISTERED: u32 = 1_000;
 const FIFTY_MB: usize = 50 * 1024 * 1024;
 
@@ -105,16 +93,7 @@ async fn a_junk_flood_costs_nothing_and_hides_no_death() {
         .await
         .unwrap();
     drop(huge);
-    for first in (1..=JUNK).step_by(BATCH as usize) {
-        let _: i64 = redis::cmd("EVAL")
-            .arg(FLOOD)
-            .arg(0)
-            .arg(first)
-            .arg(first + BATCH - 1)
-            .query_async(&mut conn)
-            .await
-            .unwrap();
-    }
+    write_junk_heartbeats(&mut conn, JUNK).await;
     let size: u64 = redis::cmd("DBSIZE").query_async(&mut conn).await.unwrap();
     assert!(size >= JUNK + 3, "the flood is in Redis: {size} keys");
 
