@@ -42,7 +42,7 @@ impl RedisArgs {
 
 /// Live health of a fleet of job workers, from their Redis heartbeats and queues.
 #[derive(Parser)]
-#[command(name = "pulseboard", version, propagate_version = true)]
+#[command(name = "pulseboard", bin_name = "pulseboard", version, propagate_version = true)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
