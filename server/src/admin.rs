@@ -8,13 +8,14 @@
 //! refresh. A manual action skips the backoff but is refused (409) while the same one is in
 //! flight.
 //!
-//! Off unless `PULSEBOARD_ADMIN_TOKENS` names someone: then 403 says how to turn it on. A missing
-//! or wrong `Authorization: Bearer` token is 401 (and after ten from one address in a minute,
-//! 429 for that address); a worker pulseboard does not know is 404.
+//! Off unless `PULSEBOARD_ADMIN_TOKENS` names someone: then 403 says how to turn it on. A
+//! read-only server (`--read-only`) refuses every action with 403, whoever asks. A missing or
+//! wrong `Authorization: Bearer` token is 401 (and after ten from one address in a minute, 429 for
+//! that address); a worker pulseboard does not know is 404.
 //! Nothing from the request reaches a shell: the path names a worker and an action, no more.
 //!
-//! Layout: [`auth`] (who asks, [`throttle`] wrong tokens per address), [`act`] (commands: a pure [`plan`], then send and log),
-//! [`guard`] (guard changes: [`plan_change`], [`plan_reset`], then queue and log), [`refused`]
+//! Layout: [`auth`] (who asks, [`throttle`] wrong tokens per address), [`act`] (commands: a
+//! pure [`plan`], then send and log), [`guard`] (guard changes: [`plan_change`], [`plan_reset`], then queue and log), [`refused`]
 //! (every refusal with its status and words).
 
 mod act;
@@ -46,6 +47,8 @@ pub use refused::Refused;
 pub struct Admin {
     /// Who may act.
     pub tokens: AdminTokens,
+    /// A read-only server (`--read-only`): every action is refused, whoever asks.
+    pub read_only: bool,
     /// The latest snapshot, to know the worker.
     pub hub: Hub,
     /// Redis, for the command lists and the event log.

@@ -1,10 +1,9 @@
-//! The command line: `pulseboard serve | simulate | demo | run | agent | check-config`, with
+//! The command line: `pulseboard serve | simulate | demo | run | agent | acl | check-config`, with
 //! clap's derive. Every flag has its environment variable (when it has one) and its default here;
 //! `--redis` is one [`RedisArgs`] shared by every subcommand that talks to Redis.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
-
 use std::time::Duration;
 
 use anyhow::Context;
@@ -13,6 +12,9 @@ use pulseboard_server::config::admin::AdminTokens;
 use pulseboard_server::config::{AlertOverrides, Overrides, RedisTls};
 use pulseboard_server::run;
 use pulseboard_server::run::readiness::Readiness;
+
+mod acl;
+pub use self::acl::{AclArgs, ACL_HELP};
 
 /// The Redis used when no layer names one.
 pub const DEFAULT_REDIS: &str = "redis://127.0.0.1:6379";
@@ -42,7 +44,12 @@ impl RedisArgs {
 
 /// Live health of a fleet of job workers, from their Redis heartbeats and queues.
 #[derive(Parser)]
-#[command(name = "pulseboard", bin_name = "pulseboard", version, propagate_version = true)]
+#[command(
+    name = "pulseboard",
+    bin_name = "pulseboard",
+    version,
+    propagate_version = true
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -73,6 +80,12 @@ pub enum Command {
     /// Example: pulseboard agent --host gpu-01 --config /etc/pulseboard/agent.toml
     #[command(after_help = AGENT_HELP)]
     Agent(AgentArgs),
+    /// Print the Redis ACL user of one role (a worker, a host's agent, the server, a read-only
+    /// viewer): the `ACL SETUSER` line granting exactly the commands and keys that role's code
+    /// uses, to paste into redis-cli as an admin (or, with --format file, a line of an ACL file).
+    /// Example: pulseboard acl --role worker --name gpu-1 --password-file /etc/pulseboard/gpu-1.pw
+    #[command(after_help = ACL_HELP)]
+    Acl(AclArgs),
     /// Check a configuration (file, environment and flags, as `serve` would read them) and print
     /// the effective result as TOML with secrets redacted. Exits 1 when it cannot be used.
     CheckConfig(ServeArgs),
@@ -121,6 +134,11 @@ pub struct ServeArgs {
     /// whole product with nothing installed.
     #[arg(long)]
     pub mock: bool,
+    /// A read-only replica of the dashboard: no alerts, no recovery guard, no admin actions;
+    /// nothing is written to Redis, so a Redis user of the `viewer` role is enough (see
+    /// `pulseboard acl`). Another pulseboard with write access does the rest.
+    #[arg(long, env = "PULSEBOARD_READ_ONLY")]
+    pub read_only: bool,
 }
 
 #[derive(Args)]
@@ -280,6 +298,7 @@ impl ServeArgs {
             refresh_ms: self.refresh_ms,
             alerts: AlertOverrides::from_env(),
             admin_tokens,
+            read_only: self.read_only,
         })
     }
 }
@@ -324,6 +343,38 @@ mod tests {
     #[test]
     fn the_flags_hold_together() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn acl_takes_its_password_from_one_place_and_never_shows_it() {
+        let text = help("acl");
+        assert!(text.contains("[env: PULSEBOARD_ACL_PASSWORD]"), "{text}");
+        let parse = |extra: &[&str]| {
+            let mut args = vec!["pulseboard", "acl", "--role", "worker", "--name", "w"];
+            args.extend_from_slice(extra);
+            Cli::try_parse_from(args)
+        };
+        let acl = |extra: &[&str]| match parse(extra).unwrap().command {
+            Command::Acl(acl) => acl,
+            _ => panic!("not acl"),
+        };
+        if std::env::var_os("PULSEBOARD_ACL_PASSWORD").is_none() {
+            let none = acl(&[]).password().unwrap_err().to_string();
+            assert!(none.contains("--password-file"), "{none}");
+        }
+        let file = std::env::temp_dir().join(format!("pb-acl-pw-{}", std::process::id()));
+        std::fs::write(&file, "from-the-file-0123\r\n").unwrap();
+        let path = file.to_str().unwrap();
+        let both = acl(&["--password", "from-the-flag-0123", "--password-file", path]);
+        assert_eq!(
+            both.password().unwrap(),
+            "from-the-file-0123",
+            "the file wins"
+        );
+        std::fs::remove_file(&file).unwrap();
+        let file_format = acl(&["--password", "x", "--format", "file"]);
+        assert_eq!(file_format.format, pulseboard_server::acl::Format::File);
+        assert_eq!(file_format.request().name.as_deref(), Some("w"));
     }
 
     #[test]

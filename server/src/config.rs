@@ -73,6 +73,9 @@ pub struct Config {
     pub recovery: RecoverySettings,
     /// Who may act through the admin API (`PULSEBOARD_ADMIN_TOKENS`); nobody when empty.
     pub admin_tokens: admin::AdminTokens,
+    /// A read-only replica of the dashboard (`--read-only`): no alerts, no recovery guard, no
+    /// admin actions; nothing is written to Redis, so a read-only Redis user is enough.
+    pub read_only: bool,
 }
 
 impl Default for Config {
@@ -93,6 +96,7 @@ impl Default for Config {
             http: HttpLimits::default(),
             recovery: RecoverySettings::default(),
             admin_tokens: admin::AdminTokens::default(),
+            read_only: false,
         }
     }
 }
@@ -141,6 +145,8 @@ pub struct Overrides {
     pub alerts: AlertOverrides,
     /// `--admin-tokens` / `PULSEBOARD_ADMIN_TOKENS`, parsed.
     pub admin_tokens: admin::AdminTokens,
+    /// `--read-only` / `PULSEBOARD_READ_ONLY`.
+    pub read_only: bool,
 }
 
 impl Config {
@@ -232,6 +238,12 @@ impl Config {
         }
         let topology = topology(file.queue_host, file.hosts, file.workers)?;
         let alerts = alerts::resolve(file.alerts, &overrides.alerts)?;
+        if overrides.read_only && overrides.admin_tokens.enabled() {
+            return Err(invalid(
+                "--read-only",
+                "admin actions write to Redis: unset PULSEBOARD_ADMIN_TOKENS / --admin-tokens",
+            ));
+        }
         Ok(Self {
             redis_url,
             redis_tls,
@@ -251,6 +263,7 @@ impl Config {
             recovery: recovery::resolve(file.recovery)?,
             http: http::resolve(file.http)?,
             admin_tokens: overrides.admin_tokens.clone(),
+            read_only: overrides.read_only,
         })
     }
 }
@@ -342,6 +355,21 @@ mod tests {
             Some("queue:music-render")
         );
         assert_eq!(config.topology.workers[4].queue, None);
+    }
+
+    #[test]
+    fn read_only_takes_no_admin_tokens() {
+        let overrides = Overrides {
+            read_only: true,
+            ..Overrides::default()
+        };
+        assert!(Config::load(None, &overrides).unwrap().read_only);
+        let with_tokens = Overrides {
+            admin_tokens: admin::AdminTokens::parse("ops:0123456789abcdef").unwrap(),
+            ..overrides
+        };
+        let refused = Config::load(None, &with_tokens).unwrap_err().to_string();
+        assert!(refused.contains("--read-only"), "{refused}");
     }
 
     #[test]

@@ -30,6 +30,8 @@
 //! - [`run`]: `pulseboard run`, any program as a worker (readiness, signals, final beat).
 //! - [`agent`]: `pulseboard agent --host H`, the host agent: runs a worker's allow-listed
 //!   supervisor restart when pulseboard asks, at most once, and answers how it went.
+//! - [`acl`]: `pulseboard acl --role R`, least-privilege Redis users (worker, agent, server,
+//!   viewer), built from the key functions the code uses.
 //! - [`demo`]: Redis + simulator + server in one command.
 //! - [`mock`]: `serve --mock`, the dashboard's mock script as the only source, no Redis.
 //! - [`ledger`]: what the alerts and the recovery guard keep in Redis, owned by neither: the keys
@@ -52,6 +54,7 @@
 //! lease) before the process exits 0. A failing request or an unreachable Redis never takes the
 //! process down.
 
+pub mod acl;
 pub mod admin;
 pub mod agent;
 pub mod aggregate;

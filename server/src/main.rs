@@ -1,4 +1,5 @@
-//! The `pulseboard` command: `serve`, `simulate`, `demo`, `run`, `agent` and `check-config`.
+//! The `pulseboard` command: `serve`, `simulate`, `demo`, `run`, `agent`, `acl` and
+//! `check-config`.
 //! The flags are in [`cli`]; this file starts what they ask for.
 
 mod cli;
@@ -83,6 +84,19 @@ async fn run() -> anyhow::Result<()> {
                 beat_interval: Duration::from_millis(args.beat_interval_ms.max(10)),
             };
             agent::run(options, Shutdown::on_signals()).await?;
+            Ok(())
+        }
+        Command::Acl(args) => {
+            // The configured queues, read as `serve` reads them (the seed's without a file).
+            let topology = Config::load(args.config.as_deref(), &Overrides::default())?.topology;
+            let user = pulseboard_server::acl::User::new(
+                args.role,
+                &args.request(),
+                &args.password()?,
+                &topology,
+            )?;
+            eprint!("{}", user.describe());
+            println!("{}", user.line(args.format));
             Ok(())
         }
         Command::CheckConfig(args) => {

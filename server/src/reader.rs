@@ -15,9 +15,9 @@ use redis::Value;
 use crate::discovery::{Pattern, ScanStep};
 use crate::redis_connection;
 
-/// The global pause flag (`"1"` = paused).
-pub const PAUSED_KEY: &str = "queue:paused";
 pub use bounded::{Bounded, BoundedKey, MAX_HEARTBEAT_BYTES};
+/// The global pause flag (`"1"` = paused), as the worker SDK's queue defines it.
+pub use pulseboard_worker::queue::PAUSED_KEY;
 
 /// Why a refresh could not read Redis at all.
 #[derive(Debug, thiserror::Error)]

@@ -1,5 +1,7 @@
 //! `pulseboard serve`: the refresher, the alerts, the recovery guard and the HTTP server wired
 //! together, until the shutdown; then every task is awaited, so none is cut off on its way out.
+//! Read-only (`--read-only`), only the refresher and the HTTP server run: the alerts, the guard
+//! and the admin actions are what write to Redis.
 //!
 //! - [`connections`]: the accept loop, with its header timeout and connection cap.
 
@@ -49,7 +51,11 @@ pub async fn serve_live(
     } else {
         Store::new(config.redis_client()?, config.redis_timeout())?
     };
-    let alerts = config.alerts.enabled.then(|| {
+    if config.read_only {
+        tracing::info!("read-only: no alerts, no recovery guard, no admin actions; nothing is written to Redis");
+    }
+    let writes = !config.read_only;
+    let alerts = (writes && config.alerts.enabled).then(|| {
         alerts::engine::start(
             configs.clone(),
             alert_store.clone(),
@@ -58,16 +64,19 @@ pub async fn serve_live(
             &mut tasks,
         )
     });
-    let guard = crate::recovery::engine::start(
-        alert_store.clone(),
-        alerts.clone(),
-        &hub,
-        configs.clone(),
-        shutdown.clone(),
-        &mut tasks,
-    );
+    let guard = writes.then(|| {
+        crate::recovery::engine::start(
+            alert_store.clone(),
+            alerts.clone(),
+            &hub,
+            configs.clone(),
+            shutdown.clone(),
+            &mut tasks,
+        )
+    });
     let admin = crate::admin::router(crate::admin::Admin {
         tokens: config.admin_tokens.clone(),
+        read_only: config.read_only,
         hub: hub.clone(),
         store: alert_store.clone(),
         history_max: config.alerts.history_max,
@@ -79,7 +88,7 @@ pub async fn serve_live(
     let state = AppState::new(hub, config.refresh, shutdown.clone(), &config.http);
     let state = AppState {
         alerts,
-        guard: Some(guard),
+        guard,
         ..state
     };
     let bundle = Bundle::from_option(config.dist.clone());

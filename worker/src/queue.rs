@@ -17,6 +17,21 @@ use redis::Script;
 /// The global pause flag.
 pub const PAUSED_KEY: &str = "queue:paused";
 
+/// A worker's pending-jobs list by default (a configured `queue` may name another).
+pub fn queue_key(worker: &str) -> String {
+    format!("queue:{worker}")
+}
+
+/// The in-flight list of consumer `consumer` of `queue`.
+pub fn in_flight_key(queue: &str, consumer: &str) -> String {
+    format!("processing:{queue}:{consumer}")
+}
+
+/// The dead letters of `queue`.
+pub fn dead_letter_key(queue: &str) -> String {
+    format!("dead_letter:{queue}")
+}
+
 /// What went wrong talking to the queue.
 #[derive(Debug, thiserror::Error)]
 pub enum QueueError {
@@ -60,8 +75,8 @@ impl ReliableQueue {
         Self {
             conn,
             pending: queue.to_owned(),
-            in_flight: format!("processing:{queue}:{consumer}"),
-            dead_letter: format!("dead_letter:{queue}"),
+            in_flight: in_flight_key(queue, consumer),
+            dead_letter: dead_letter_key(queue),
             timeout: Duration::from_secs(5),
         }
     }

@@ -8,14 +8,18 @@ use axum::http::{header, HeaderMap};
 use super::{Admin, Refused};
 use crate::client_ip::ClientIp;
 
-/// The name of the token in `headers`' `Authorization: Bearer`, or why the request is refused.
-/// `what` (the request's path, as routed) goes to the log of a refusal, escaped.
+/// The name of the token in `headers`' `Authorization: Bearer`, or why the request is refused
+/// (a read-only server refuses everyone). `what` (the request's path, as routed) goes to the log
+/// of a refusal, escaped.
 pub fn authorize(
     admin: &Admin,
     client: ClientIp,
     headers: &HeaderMap,
     what: &str,
 ) -> Result<String, Refused> {
+    if admin.read_only {
+        return Err(Refused::ReadOnly);
+    }
     if !admin.tokens.enabled() {
         return Err(Refused::ActionsOff);
     }

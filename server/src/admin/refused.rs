@@ -12,6 +12,9 @@ pub enum Refused {
     /// No admin tokens are configured.
     #[error("actions are off: set PULSEBOARD_ADMIN_TOKENS (name:token pairs) to enable them")]
     ActionsOff,
+    /// This server is read-only (`--read-only`): it writes nothing to Redis.
+    #[error("this pulseboard is read-only (--read-only): act through one that may write to Redis")]
+    ReadOnly,
     /// No bearer token, or one nobody holds.
     #[error("a valid Authorization: Bearer token is required")]
     BadToken,
@@ -54,7 +57,7 @@ impl Refused {
     /// The HTTP status of this refusal.
     pub fn status(&self) -> StatusCode {
         match self {
-            Self::ActionsOff => StatusCode::FORBIDDEN,
+            Self::ActionsOff | Self::ReadOnly => StatusCode::FORBIDDEN,
             Self::BadToken => StatusCode::UNAUTHORIZED,
             Self::TooManyFailures { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::UnknownWorker | Self::UnknownAction => StatusCode::NOT_FOUND,

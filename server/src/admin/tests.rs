@@ -26,6 +26,7 @@ fn admin(tokens: &str, nodes: Nodes) -> Admin {
     let client = redis::Client::open("redis://127.0.0.1:1").unwrap();
     Admin {
         tokens: AdminTokens::parse(tokens).unwrap(),
+        read_only: false,
         hub,
         store: Store::new(client, Duration::from_millis(200)).unwrap(),
         history_max: 100,
@@ -84,6 +85,26 @@ async fn actions_are_off_without_tokens() {
         .as_str()
         .unwrap()
         .contains("PULSEBOARD_ADMIN_TOKENS"));
+}
+
+#[tokio::test]
+async fn a_read_only_server_refuses_every_action_whoever_asks() {
+    for path in [
+        "/api/agent-office/workers/insta-render/stop",
+        "/api/agent-office/workers/insta-render/recovery",
+        "/api/agent-office/workers/insta-render/recovery/reset",
+    ] {
+        let admin = Admin {
+            read_only: true,
+            ..admin(&format!("ops:{TOKEN}"), fleet())
+        };
+        let (status, body) = post(admin, path, Some(TOKEN), r#"{"mode":"off"}"#).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{path}");
+        assert!(
+            body["error"].as_str().unwrap().contains("read-only"),
+            "{path}: {body}"
+        );
+    }
 }
 
 #[tokio::test]

@@ -4,6 +4,7 @@
 use pulseboard_shared::heartbeat::heartbeat_key;
 use pulseboard_shared::lifecycle::LifecycleRules;
 use pulseboard_shared::WorkerKind;
+use pulseboard_worker::queue::{dead_letter_key, queue_key};
 
 use crate::config::{LifecycleSettings, Topology};
 use crate::reader::{QueueKeys, WorkerKeys};
@@ -52,7 +53,7 @@ pub fn watched_workers<'a>(
                 name: name.to_owned(),
                 kind: None,
                 host: None,
-                queue: Some(format!("queue:{name}")),
+                queue: Some(queue_key(name)),
                 pulls_from: pulseboard_shared::rules::DEFAULT_PULLS_FROM.to_owned(),
                 rules: lifecycle.rules_for(None),
             });
@@ -73,7 +74,7 @@ pub fn keys_for<'a>(
             heartbeat: heartbeat_key(&w.name),
             queue: w.queue.as_ref().map(|q| QueueKeys {
                 pending: q.clone(),
-                dead_letter: format!("dead_letter:{q}"),
+                dead_letter: dead_letter_key(q),
             }),
             processing: Vec::new(),
         })

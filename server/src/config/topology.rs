@@ -5,6 +5,7 @@ use std::collections::HashSet;
 
 use pulseboard_shared::rules::{DEFAULT_PULLS_FROM, DEFAULT_QUEUE_HOST};
 use pulseboard_shared::{HostInfo, WorkerKind};
+use pulseboard_worker::queue::queue_key;
 use serde::Deserialize;
 
 use super::error::{invalid, ConfigError};
@@ -65,7 +66,7 @@ pub fn seed_topology() -> Topology {
         name: name.to_owned(),
         kind,
         host: "windows".to_owned(),
-        queue: (kind == WorkerKind::Render).then(|| format!("queue:{name}")),
+        queue: (kind == WorkerKind::Render).then(|| queue_key(name)),
         pulls_from: DEFAULT_PULLS_FROM.to_owned(),
     };
     Topology {
@@ -167,8 +168,8 @@ pub(super) fn topology(
         if kind != WorkerKind::Trader && w.pulls_from.is_some() {
             return Err(invalid(key("pulls_from"), "only traders pull over HTTP"));
         }
-        let queue = (kind == WorkerKind::Render)
-            .then(|| w.queue.unwrap_or_else(|| format!("queue:{}", w.name)));
+        let queue =
+            (kind == WorkerKind::Render).then(|| w.queue.unwrap_or_else(|| queue_key(&w.name)));
         specs.push(WorkerSpec {
             host,
             kind,

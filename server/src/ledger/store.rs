@@ -45,6 +45,11 @@ impl Keys {
             Self::default()
         }
     }
+    /// Every one of these keys, as a key pattern (`pulseboard:alerts:*`): what the server's
+    /// Redis user may read and write (the `acl` roles).
+    pub fn all(&self) -> String {
+        format!("{}:*", self.prefix)
+    }
     /// The recovery guard's memory (JSON), written by the lease holder only.
     pub fn recovery(&self) -> String {
         format!("{}:recovery", self.prefix)
