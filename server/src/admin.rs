@@ -26,6 +26,7 @@ mod tests;
 
 use axum::routing::post;
 use axum::Router;
+use pulseboard_shared::agent::key::AgentKeys;
 use pulseboard_shared::recovery::Override;
 use pulseboard_shared::WorkerStatus;
 
@@ -50,6 +51,9 @@ pub struct Admin {
     pub store: Store,
     /// The event log's length cap.
     pub history_max: u64,
+    /// The key requests to host agents are signed with; without one, a restart that needs an
+    /// agent is refused (409 `no_agent_key`).
+    pub agent_key: Option<AgentKeys>,
 }
 
 /// The admin routes.

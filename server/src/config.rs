@@ -10,10 +10,13 @@
 //! - [`recovery`]: `[recovery]`, what the recovery guard may do.
 //! - [`http`]: `[http]`, the HTTP server's timeouts and caps.
 //! - [`redis_tls`]: the CA and client certificate for `rediss://`.
+//! - [`agent_key`]: the key shared with the host agents (`PULSEBOARD_AGENT_KEY`,
+//!   `agent_key_file`); without it, agent requests are off.
 //! - [`error`]: what a bad configuration says.
 //! - [`effective`]: the resolved configuration printed back as TOML, secrets redacted.
 
 pub mod admin;
+pub mod agent_key;
 pub mod alerts;
 pub mod effective;
 pub mod error;
@@ -27,6 +30,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use pulseboard_shared::agent::key::AgentKeys;
 use serde::Deserialize;
 
 use self::alerts::FileAlerts;
@@ -71,6 +75,11 @@ pub struct Config {
     pub recovery: RecoverySettings,
     /// Who may act through the admin API (`PULSEBOARD_ADMIN_TOKENS`); nobody when empty.
     pub admin_tokens: admin::AdminTokens,
+    /// The key requests to host agents are signed with and their results checked with
+    /// (`PULSEBOARD_AGENT_KEY` or `agent_key_file`); without one, no agent is asked anything.
+    pub agent_key: Option<AgentKeys>,
+    /// The file `agent_key` was read from, if it came from one (`agent_key_file`).
+    pub agent_key_file: Option<PathBuf>,
 }
 
 impl Default for Config {
@@ -90,6 +99,8 @@ impl Default for Config {
             http: HttpLimits::default(),
             recovery: RecoverySettings::default(),
             admin_tokens: admin::AdminTokens::default(),
+            agent_key: None,
+            agent_key_file: None,
         }
     }
 }
@@ -115,6 +126,7 @@ struct FileConfig {
     lifecycle: Option<lifecycle::FileLifecycle>,
     http: Option<http::FileHttp>,
     recovery: Option<recovery::FileRecovery>,
+    agent_key_file: Option<PathBuf>,
 }
 
 /// The layers above the file: environment and flags (clap merges those two, flags winning).
@@ -137,6 +149,10 @@ pub struct Overrides {
     pub alerts: AlertOverrides,
     /// `--admin-tokens` / `PULSEBOARD_ADMIN_TOKENS`, parsed.
     pub admin_tokens: admin::AdminTokens,
+    /// `--agent-key` / `PULSEBOARD_AGENT_KEY`, parsed.
+    pub agent_key: Option<AgentKeys>,
+    /// `--agent-key-file` / `PULSEBOARD_AGENT_KEY_FILE`.
+    pub agent_key_file: Option<PathBuf>,
 }
 
 impl Config {
@@ -228,6 +244,16 @@ impl Config {
         }
         let topology = topology(file.queue_host, file.hosts, file.workers)?;
         let alerts = alerts::resolve(file.alerts, &overrides.alerts)?;
+        let agent_key_file = overrides.agent_key_file.clone().or(file.agent_key_file);
+        let agent_key = match (&overrides.agent_key, &agent_key_file) {
+            (Some(_), Some(path)) => {
+                let twice = agent_key::AgentKeyLoadError::Twice(path.clone());
+                return Err(invalid("agent_key_file", twice.to_string()));
+            }
+            (Some(keys), None) => Some(keys.clone()),
+            (None, path) => agent_key::load(None, path.as_deref())
+                .map_err(|e| invalid("agent_key_file", e.to_string()))?,
+        };
         Ok(Self {
             redis_url,
             redis_tls,
@@ -246,6 +272,8 @@ impl Config {
             recovery: recovery::resolve(file.recovery)?,
             http: http::resolve(file.http)?,
             admin_tokens: overrides.admin_tokens.clone(),
+            agent_key,
+            agent_key_file,
         })
     }
 }

@@ -27,7 +27,10 @@
 //! - [`redis_server`]: a private `redis-server` on a free port, for the demo and the tests.
 //! - [`run`]: `pulseboard run`, any program as a worker (readiness, signals, final beat).
 //! - [`agent`]: `pulseboard agent --host H`, the host agent: runs a worker's allow-listed
-//!   supervisor restart when pulseboard asks, at most once, and answers how it went.
+//!   supervisor restart when pulseboard asks (a request signed with the agent key), at most
+//!   once, and answers how it went (signed too).
+//! - [`log_gate`]: one log line per reason and minute, for what anyone who writes Redis can
+//!   flood (refused requests, ignored results).
 //! - [`demo`]: Redis + simulator + server in one command.
 //! - [`mock`]: `serve --mock`, the dashboard's mock script as the only source, no Redis.
 //! - [`ledger`]: what the alerts and the recovery guard keep in Redis, owned by neither: the keys
@@ -60,6 +63,7 @@ pub mod demo;
 pub mod discovery;
 pub mod http;
 pub mod ledger;
+pub mod log_gate;
 pub mod metrics;
 pub mod mock;
 pub mod openapi;

@@ -90,12 +90,15 @@ impl Refresher {
                     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
                 }
                 self.hosts = new.topology.host_infos();
-                // Redis, discovery and the listener keep their start-up settings (see reload).
+                // Redis, discovery, the listener and the agent key keep their start-up settings
+                // (see reload).
                 self.config = Config {
                     redis_url: self.config.redis_url.clone(),
                     redis_tls: self.config.redis_tls.clone(),
                     discovery_every: self.config.discovery_every,
                     scan_count: self.config.scan_count,
+                    agent_key: self.config.agent_key.clone(),
+                    agent_key_file: self.config.agent_key_file.clone(),
                     ..new
                 };
             }
@@ -145,6 +148,7 @@ impl Refresher {
                     &self.hosts,
                     &self.config.recovery,
                     unix_now,
+                    self.config.agent_key.is_some(),
                 );
                 if self.redis_ok_at.is_none()
                     || self.last.as_ref().is_some_and(|l| !l.nodes.redis_ok)

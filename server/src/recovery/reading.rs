@@ -18,13 +18,16 @@ pub fn keys(keys: &Keys, hosts: &[HostInfo]) -> Vec<String> {
         .collect()
 }
 
-/// Puts the agents and the guard's views on `nodes` from `values` (read for [`keys`], in order).
+/// Puts the agents and the guard's views on `nodes` from `values` (read for [`keys`], in order);
+/// `agent_requests`: whether this server holds the agent key (else the route through an agent
+/// shows blocked).
 pub fn apply(
     nodes: &mut Nodes,
     values: &[Option<Vec<u8>>],
     hosts: &[HostInfo],
     settings: &RecoverySettings,
     now: u64,
+    agent_requests: bool,
 ) {
     let stored = Stored::parse(values.first().and_then(Option::as_deref));
     nodes.agents = hosts
@@ -44,5 +47,6 @@ pub fn apply(
         |w| settings.policy_for(&w.name, w.kind.as_str()),
         &stored.workers,
         now,
+        agent_requests,
     );
 }
