@@ -29,6 +29,7 @@ mod tests;
 
 use axum::routing::post;
 use axum::Router;
+use pulseboard_shared::agent::key::AgentKeys;
 use pulseboard_shared::recovery::Override;
 use pulseboard_shared::WorkerStatus;
 
@@ -57,6 +58,9 @@ pub struct Admin {
     pub history_max: u64,
     /// Wrong tokens by address.
     pub throttle: std::sync::Arc<throttle::Throttle>,
+    /// The key requests to host agents are signed with; without one, a restart that needs an
+    /// agent is refused (409 `no_agent_key`).
+    pub agent_key: Option<AgentKeys>,
 }
 
 /// The admin routes.

@@ -6,7 +6,18 @@
 //! - **Nothing from Redis becomes a command.** A request names a worker and an action
 //!   (`restart`, `reset_and_restart`); the argv comes from the agent's allow-list, a file on the
 //!   host ([`allow_list`]), checked at start-up. Programs run directly, never through a shell
-//!   ([`runner`]). Anything else on the stream is refused, logged and answered ([`admission`]).
+//!   ([`runner`], [`execute`]). Anything else on the stream is refused, logged and answered
+//!   ([`admission`]).
+//! - **Only the server can ask.** Every request must be signed with the agent key (which Redis
+//!   never sees), for this host, within the window, and must not be a copy of one taken before
+//!   ([`memory::Seen`]); a worker is restarted at most `--max-restarts-per-hour` times an hour
+//!   whatever the requests say ([`memory::Churn`]). A refusal is answered `refused` with its
+//!   typed reason, and logged once per reason and minute ([`crate::log_gate`]), not once per
+//!   entry of a flood. Results are signed with the same key. Entries are read ten at a time,
+//!   and one larger than 4 KiB is refused unparsed.
+//! - **Restarts forget nothing that matters.** At start the agent reads the latest thousand
+//!   entries of its stream and remembers the signed request ids within the window, so a copy
+//!   of a request it handled before it restarted is still refused as replayed.
 //! - **At most once.** Requests arrive on `pulseboard:agent:<host>:requests` through the consumer
 //!   group `agents`, this host being the consumer ([`stream`]). Before running anything the agent
 //!   adds the request id to `pulseboard:agent:<host>:started`; a request it finds there (it was
@@ -33,6 +44,8 @@
 pub mod admission;
 pub mod allow_list;
 pub mod beat;
+pub mod execute;
+pub mod memory;
 pub mod outage;
 pub mod runner;
 pub mod stream;
@@ -40,14 +53,21 @@ pub mod stream;
 use std::time::{Duration, Instant};
 
 use chrono::{SecondsFormat, Utc};
-use pulseboard_shared::agent::{tail, AgentResult, Outcome, Request, STDERR_TAIL_BYTES};
+use pulseboard_shared::agent::key::AgentKeys;
+use pulseboard_shared::agent::sign::{sign_result, time_ms};
+use pulseboard_shared::agent::{AgentResult, Outcome, Refusal, RefusalKind};
 
-use self::admission::{admit, Admission, StreamEntry};
-use self::allow_list::{AllowList, Entry};
+use self::admission::{admit, Admission, Judge, StreamEntry};
+use self::allow_list::AllowList;
+use self::memory::{Churn, Seen};
 use self::outage::Outage;
-use self::runner::Ran;
 use self::stream::{ReadFrom, Stream, StreamError};
+use crate::log_gate::LogGate;
 use crate::shutdown::{self, Shutdown};
+
+/// How many times an hour a worker may be restarted when `--max-restarts-per-hour` is not
+/// given.
+pub const DEFAULT_MAX_RESTARTS_PER_HOUR: u32 = 6;
 
 /// How long a read waits for a new request: also how soon an idle agent notices a stop.
 pub const BLOCK: Duration = Duration::from_millis(1000);
@@ -66,6 +86,11 @@ pub struct Options {
     pub redis_url: String,
     /// The beat period.
     pub beat_interval: Duration,
+    /// The keys shared with the server: requests must be signed with one, results are signed
+    /// with the first.
+    pub keys: AgentKeys,
+    /// How many times an hour one worker may be restarted, whatever the requests say.
+    pub max_restarts_per_hour: u32,
 }
 
 /// Why the agent cannot start.
@@ -99,11 +124,22 @@ pub async fn run(options: Options, shutdown: Shutdown) -> Result<(), AgentError>
         options.beat_interval,
         beat_stop,
     ));
-    tracing::info!(host, ?workers, "agent ready");
+    tracing::info!(
+        host,
+        ?workers,
+        key = %options.keys.fingerprint(),
+        keys = options.keys.count(),
+        max_restarts_per_hour = options.max_restarts_per_hour,
+        "agent ready; only requests signed with the agent key are taken"
+    );
     let mut agent = Agent {
         stream: Stream::new(client, &host),
         list: options.allow_list,
         host,
+        keys: options.keys,
+        seen: Seen::default(),
+        churn: Churn::new(options.max_restarts_per_hour),
+        refusals: LogGate::default(),
         outage: Outage::new("requests"),
     };
     agent.work(&shutdown).await;
@@ -118,13 +154,24 @@ struct Agent {
     stream: Stream,
     list: AllowList,
     host: String,
+    keys: AgentKeys,
+    seen: Seen,
+    churn: Churn,
+    refusals: LogGate<RefusalKind>,
     outage: Outage,
 }
 
 impl Agent {
-    /// Reads and handles requests until `shutdown`: its own pending entries first (at start and
-    /// after every failure), then new ones.
+    /// Reads and handles requests until `shutdown`: first the ids already handled (see
+    /// [`Agent::recall`]), then its own pending entries (at start and after every failure),
+    /// then new ones.
     async fn work(&mut self, shutdown: &Shutdown) {
+        while !shutdown.is_stopping() {
+            match self.recall().await {
+                Ok(()) => break,
+                Err(e) => pause(self.outage.failed(&e), shutdown).await,
+            }
+        }
         let mut pending = true;
         while !shutdown.is_stopping() {
             let from = if pending {
@@ -158,20 +205,58 @@ impl Agent {
         }
     }
 
+    /// Remembers the signed request ids of the stream's latest entries that are still within
+    /// the window: an agent that restarted still refuses a copy of one it handled.
+    async fn recall(&mut self) -> Result<(), StreamError> {
+        let entries = self.stream.recent().await?;
+        self.outage.succeeded();
+        let now_ms = Utc::now().timestamp_millis();
+        for entry in &entries {
+            let Some(request) = admission::signed(entry, &self.keys, &self.host, now_ms) else {
+                continue;
+            };
+            let at_ms = time_ms(&request.at).unwrap_or(now_ms);
+            self.seen.remember(&request.id, &entry.id, at_ms, now_ms);
+        }
+        tracing::info!(
+            entries = entries.len(),
+            remembered = self.seen.len(),
+            "recent request ids remembered (a copy of one is refused)"
+        );
+        Ok(())
+    }
+
     /// Answers one entry: refused, interrupted, or run and answered with how it went.
     async fn handle(
         &mut self,
         entry: &StreamEntry,
         shutdown: &Shutdown,
     ) -> Result<(), StreamError> {
-        let (request, listed) = match admit(entry, &self.list) {
-            Admission::Refuse { id, worker, reason } => {
-                tracing::warn!(entry = %entry.id, id, worker, %reason, "request refused; nothing run");
-                let result = self.result(id, worker, Outcome::Refused, reason);
-                return self.stream.finish(&entry.id, &result, false).await;
-            }
-            Admission::Act { request, entry } => (request, entry),
+        let now = Instant::now();
+        let now_ms = Utc::now().timestamp_millis();
+        let judge = Judge {
+            host: &self.host,
+            keys: &self.keys,
+            list: &self.list,
+            seen: &self.seen,
+            churn: &self.churn,
+            now_ms,
+            now,
         };
+        let (request, listed) = match admit(entry, &judge) {
+            Admission::Refuse { id, worker, reason } => {
+                self.log_refusal(&entry.id, &id, &worker, &reason, now);
+                let mut result = self.result(id, worker, Outcome::Refused, reason.to_string());
+                result.refused = Some(reason.kind());
+                sign_result(&self.keys, &mut result);
+                // Forgetting a started id is harmless when there is none; a refused request
+                // found started (too old by the time the agent came back) leaves the set.
+                return self.stream.finish(&entry.id, &result, true).await;
+            }
+            Admission::Act { request, entry } => (request, entry.clone()),
+        };
+        let at_ms = time_ms(&request.at).unwrap_or(now_ms);
+        self.seen.remember(&request.id, &entry.id, at_ms, now_ms);
         tracing::info!(
             id = %request.id,
             worker = %request.worker,
@@ -185,53 +270,44 @@ impl Agent {
                 worker = %request.worker,
                 "request interrupted: it was started before the agent stopped; not run again"
             );
-            let result = self.result(
+            let mut result = self.result(
                 request.id.clone(),
                 request.worker.clone(),
                 Outcome::Interrupted,
                 "the agent stopped while running it; not run again".into(),
             );
+            sign_result(&self.keys, &mut result);
             return self.stream.finish(&entry.id, &result, true).await;
         }
-        let result = self.execute(&request, listed.clone()).await;
-        self.deliver(&entry.id, &result, shutdown).await;
-        Ok(())
-    }
-
-    /// Runs the action's commands in order, stopping at the first that does not exit 0.
-    async fn execute(&self, request: &Request, listed: Entry) -> AgentResult {
-        let began = Instant::now();
-        let mut result = self.result(
+        self.churn.record(&request.worker, now);
+        let started = self.result(
             request.id.clone(),
             request.worker.clone(),
             Outcome::Done,
             String::new(),
         );
-        for step in listed.steps(request.action) {
-            tracing::info!(id = %request.id, worker = %request.worker, step = step.name, argv = ?step.argv, "running");
-            let ran = runner::run(step.argv, listed.timeout, STDERR_TAIL_BYTES).await;
-            if ran.succeeded() {
-                result.exit_code = Some(0);
-                continue;
-            }
-            result.outcome = Outcome::Failed;
-            (result.exit_code, result.detail) = failure(ran);
-            tracing::warn!(
-                id = %request.id,
-                worker = %request.worker,
-                step = step.name,
-                exit_code = result.exit_code,
-                detail = ?result.detail,
-                "request failed"
-            );
-            break;
-        }
-        result.duration_ms = began.elapsed().as_millis() as u64;
-        result.at = now();
-        if result.outcome == Outcome::Done {
-            tracing::info!(id = %request.id, worker = %request.worker, duration_ms = result.duration_ms, "request done");
-        }
-        result
+        let mut result = execute::run(&request, &listed, started).await;
+        sign_result(&self.keys, &mut result);
+        self.deliver(&entry.id, &result, shutdown).await;
+        Ok(())
+    }
+
+    /// Logs a refusal: the first of its kind in a minute, with how many were not logged since
+    /// the last line (a flood of forged entries is a line a minute, not one per entry). What
+    /// the entry says is logged escaped.
+    fn log_refusal(&mut self, entry: &str, id: &str, worker: &str, why: &Refusal, now: Instant) {
+        let Some(not_logged) = self.refusals.pass(why.kind(), now) else {
+            return;
+        };
+        tracing::warn!(
+            entry,
+            id = ?id,
+            worker = ?worker,
+            reason = ?why.to_string(),
+            kind = why.kind().as_str(),
+            not_logged,
+            "request refused; nothing run"
+        );
     }
 
     /// Writes the result of a command that ran, retrying while Redis is away: running it again is
@@ -273,28 +349,10 @@ impl Agent {
             exit_code: None,
             duration_ms: 0,
             detail,
+            refused: None,
             at: now(),
+            sig: String::new(),
         }
-    }
-}
-
-/// A failed command's exit code (when it exited) and what to say about it.
-fn failure(ran: Ran) -> (Option<i32>, String) {
-    match ran {
-        Ran::Exited { code, stderr } => (Some(code), tail(&stderr, STDERR_TAIL_BYTES)),
-        Ran::Killed { signal, stderr } => {
-            let head = format!("killed by signal {signal}");
-            let room = STDERR_TAIL_BYTES.saturating_sub(head.len() + 2);
-            let end = tail(&stderr, room);
-            let detail = if end.is_empty() {
-                head
-            } else {
-                format!("{head}: {end}")
-            };
-            (None, detail)
-        }
-        Ran::TimedOut { after } => (None, format!("timed out after {} s", after.as_secs_f64())),
-        Ran::NotStarted(why) => (None, why),
     }
 }
 
@@ -314,40 +372,6 @@ fn now() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn failures_say_what_happened() {
-        assert_eq!(
-            failure(Ran::Exited {
-                code: 5,
-                stderr: b"unit not found\n".to_vec()
-            }),
-            (Some(5), "unit not found\n".into())
-        );
-        assert_eq!(
-            failure(Ran::TimedOut {
-                after: Duration::from_secs(60)
-            }),
-            (None, "timed out after 60 s".into())
-        );
-        assert_eq!(
-            failure(Ran::Killed {
-                signal: 9,
-                stderr: vec![]
-            }),
-            (None, "killed by signal 9".into())
-        );
-        let (_, long) = failure(Ran::Killed {
-            signal: 15,
-            stderr: vec![b'x'; 10_000],
-        });
-        assert!(long.starts_with("killed by signal 15: x"));
-        assert!(long.len() <= STDERR_TAIL_BYTES, "{}", long.len());
-        assert_eq!(
-            failure(Ran::NotStarted("cannot start /x: gone".into())),
-            (None, "cannot start /x: gone".into())
-        );
-    }
 
     #[test]
     fn times_are_utc_seconds_with_z() {

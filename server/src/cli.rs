@@ -12,6 +12,7 @@ use pulseboard_server::config::admin::AdminTokens;
 use pulseboard_server::config::{AlertOverrides, Overrides, RedisTls};
 use pulseboard_server::run;
 use pulseboard_server::run::readiness::Readiness;
+use pulseboard_shared::agent::key::AgentKeys;
 
 mod acl;
 pub use self::acl::{AclArgs, ACL_HELP};
@@ -130,6 +131,20 @@ pub struct ServeArgs {
         hide_env_values = true
     )]
     pub admin_tokens: Option<String>,
+    /// The key shared with the host agents, hex (`openssl rand -hex 32`); `new,old` during a
+    /// rotation. Prefer the environment or --agent-key-file: a flag shows in `ps` [default:
+    /// none; agent requests are off].
+    #[arg(
+        long,
+        env = "PULSEBOARD_AGENT_KEY",
+        value_name = "HEX[,HEX]",
+        hide_env_values = true
+    )]
+    pub agent_key: Option<String>,
+    /// A file holding the agent key (one or two lines), instead of PULSEBOARD_AGENT_KEY; also
+    /// `agent_key_file` in the config file.
+    #[arg(long, env = "PULSEBOARD_AGENT_KEY_FILE", value_name = "FILE")]
+    pub agent_key_file: Option<PathBuf>,
     /// Serve the dashboard's mock script (every state in turn) instead of reading Redis: try the
     /// whole product with nothing installed.
     #[arg(long)]
@@ -239,6 +254,12 @@ comes from this file and runs directly, never through a shell. An unknown key, a
 a program that cannot be found is an error at start-up. A command still running after
 timeout_s is killed with its process group.
 
+Key: the same as the server's (PULSEBOARD_AGENT_KEY or --key-file; `openssl rand -hex 32`).
+Without one the agent does not start. Only requests signed with it, for this host, at most 300 s
+old (60 s ahead) and not seen before are taken; anything else is answered `refused` and runs
+nothing. Results are signed with it too. During a rotation give `new,old`: the first signs,
+either verifies.
+
 Redis: requests on pulseboard:agent:<HOST>:requests (consumer group `agents`), results on
 pulseboard:agent:results, the beat at pulseboard:agent:<HOST>:heartbeat. A request the agent was
 running when it was killed is answered `interrupted`, never run twice. Redis away: the agent
@@ -260,6 +281,24 @@ pub struct AgentArgs {
     /// Milliseconds between beats; the beat expires after 45 s.
     #[arg(long, default_value_t = 15_000, value_name = "MS")]
     pub beat_interval_ms: u64,
+    /// The key shared with the server, hex; `new,old` during a rotation. Prefer the
+    /// environment or --key-file: a flag shows in `ps`.
+    #[arg(
+        long,
+        env = "PULSEBOARD_AGENT_KEY",
+        value_name = "HEX[,HEX]",
+        hide_env_values = true
+    )]
+    pub key: Option<String>,
+    /// A file holding the key (one or two lines), instead of PULSEBOARD_AGENT_KEY; under
+    /// systemd, a credential: --key-file %d/agent-key with LoadCredential=agent-key:FILE.
+    #[arg(long, env = "PULSEBOARD_AGENT_KEY_FILE", value_name = "FILE")]
+    pub key_file: Option<PathBuf>,
+    /// Restarts of one worker the agent runs in an hour at most, whatever the requests say
+    /// (counted in its memory; more are refused).
+    #[arg(long, default_value_t = pulseboard_server::agent::DEFAULT_MAX_RESTARTS_PER_HOUR,
+          value_parser = clap::value_parser!(u32).range(1..=3600), value_name = "N")]
+    pub max_restarts_per_hour: u32,
 }
 
 #[derive(Args)]
@@ -285,6 +324,12 @@ impl ServeArgs {
     pub fn overrides(&self) -> anyhow::Result<Overrides> {
         let admin_tokens = AdminTokens::parse(self.admin_tokens.as_deref().unwrap_or(""))
             .map_err(|why| anyhow::anyhow!("PULSEBOARD_ADMIN_TOKENS / --admin-tokens: {why}"))?;
+        let agent_key = self
+            .agent_key
+            .as_deref()
+            .map(AgentKeys::parse)
+            .transpose()
+            .map_err(|why| anyhow::anyhow!("PULSEBOARD_AGENT_KEY / --agent-key: {why}"))?;
         Ok(Overrides {
             redis_url: self.redis.url.clone(),
             redis_cluster: self.redis_cluster.then_some(true),
@@ -299,6 +344,25 @@ impl ServeArgs {
             alerts: AlertOverrides::from_env(),
             admin_tokens,
             read_only: self.read_only,
+            agent_key,
+            agent_key_file: self.agent_key_file.clone(),
+        })
+    }
+}
+
+impl AgentArgs {
+    /// The key, from the environment, --key or --key-file; the agent does not start without.
+    pub fn keys(&self) -> anyhow::Result<AgentKeys> {
+        let loaded = pulseboard_server::config::agent_key::load(
+            self.key.as_deref(),
+            self.key_file.as_deref(),
+        )?;
+        loaded.ok_or_else(|| {
+            anyhow::anyhow!(
+                "no agent key: set PULSEBOARD_AGENT_KEY or --key-file FILE to the key the \
+                 server holds (make one with `openssl rand -hex 32`); without it the agent \
+                 could not tell the server's requests from anyone else's"
+            )
         })
     }
 }
@@ -395,6 +459,10 @@ mod tests {
         }
         for subcommand in ["run", "agent"] {
             assert!(help(subcommand).contains("[default: redis://127.0.0.1:6379]"));
+        }
+        for subcommand in ["serve", "agent"] {
+            let text = help(subcommand);
+            assert!(text.contains("[env: PULSEBOARD_AGENT_KEY]"), "{text}");
         }
         let simulate = Cli::try_parse_from(["pulseboard", "simulate"]);
         if std::env::var_os("REDIS_URL").is_none() {

@@ -10,10 +10,13 @@
 //! - [`recovery`]: `[recovery]`, what the recovery guard may do.
 //! - [`http`]: `[http]`, the HTTP server's timeouts and caps.
 //! - [`redis_tls`]: the CA and client certificate for `rediss://`.
+//! - [`agent_key`]: the key shared with the host agents (`PULSEBOARD_AGENT_KEY`,
+//!   `agent_key_file`); without it, agent requests are off.
 //! - [`error`]: what a bad configuration says.
 //! - [`effective`]: the resolved configuration printed back as TOML, secrets redacted.
 
 pub mod admin;
+pub mod agent_key;
 pub mod alerts;
 pub mod effective;
 pub mod error;
@@ -27,6 +30,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use pulseboard_shared::agent::key::AgentKeys;
 use serde::Deserialize;
 
 use self::alerts::FileAlerts;
@@ -76,6 +80,11 @@ pub struct Config {
     /// A read-only replica of the dashboard (`--read-only`): no alerts, no recovery guard, no
     /// admin actions; nothing is written to Redis, so a read-only Redis user is enough.
     pub read_only: bool,
+    /// The key requests to host agents are signed with and their results checked with
+    /// (`PULSEBOARD_AGENT_KEY` or `agent_key_file`); without one, no agent is asked anything.
+    pub agent_key: Option<AgentKeys>,
+    /// The file `agent_key` was read from, if it came from one (`agent_key_file`).
+    pub agent_key_file: Option<PathBuf>,
 }
 
 impl Default for Config {
@@ -97,6 +106,8 @@ impl Default for Config {
             recovery: RecoverySettings::default(),
             admin_tokens: admin::AdminTokens::default(),
             read_only: false,
+            agent_key: None,
+            agent_key_file: None,
         }
     }
 }
@@ -123,6 +134,7 @@ struct FileConfig {
     lifecycle: Option<lifecycle::FileLifecycle>,
     http: Option<http::FileHttp>,
     recovery: Option<recovery::FileRecovery>,
+    agent_key_file: Option<PathBuf>,
 }
 
 /// The layers above the file: environment and flags (clap merges those two, flags winning).
@@ -147,6 +159,10 @@ pub struct Overrides {
     pub admin_tokens: admin::AdminTokens,
     /// `--read-only` / `PULSEBOARD_READ_ONLY`.
     pub read_only: bool,
+    /// `--agent-key` / `PULSEBOARD_AGENT_KEY`, parsed.
+    pub agent_key: Option<AgentKeys>,
+    /// `--agent-key-file` / `PULSEBOARD_AGENT_KEY_FILE`.
+    pub agent_key_file: Option<PathBuf>,
 }
 
 impl Config {
@@ -244,6 +260,16 @@ impl Config {
                 "admin actions write to Redis: unset PULSEBOARD_ADMIN_TOKENS / --admin-tokens",
             ));
         }
+        let agent_key_file = overrides.agent_key_file.clone().or(file.agent_key_file);
+        let agent_key = match (&overrides.agent_key, &agent_key_file) {
+            (Some(_), Some(path)) => {
+                let twice = agent_key::AgentKeyLoadError::Twice(path.clone());
+                return Err(invalid("agent_key_file", twice.to_string()));
+            }
+            (Some(keys), None) => Some(keys.clone()),
+            (None, path) => agent_key::load(None, path.as_deref())
+                .map_err(|e| invalid("agent_key_file", e.to_string()))?,
+        };
         Ok(Self {
             redis_url,
             redis_tls,
@@ -264,6 +290,8 @@ impl Config {
             http: http::resolve(file.http)?,
             admin_tokens: overrides.admin_tokens.clone(),
             read_only: overrides.read_only,
+            agent_key,
+            agent_key_file,
         })
     }
 }

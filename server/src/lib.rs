@@ -32,6 +32,10 @@
 //!   supervisor restart when pulseboard asks, at most once, and answers how it went.
 //! - [`acl`]: `pulseboard acl --role R`, least-privilege Redis users (worker, agent, server,
 //!   viewer), built from the key functions the code uses.
+//!   supervisor restart when pulseboard asks (a request signed with the agent key), at most
+//!   once, and answers how it went (signed too).
+//! - [`log_gate`]: one log line per reason and minute, for what anyone who writes Redis can
+//!   flood (refused requests, ignored results).
 //! - [`demo`]: Redis + simulator + server in one command.
 //! - [`mock`]: `serve --mock`, the dashboard's mock script as the only source, no Redis.
 //! - [`ledger`]: what the alerts and the recovery guard keep in Redis, owned by neither: the keys
@@ -66,6 +70,7 @@ pub mod demo;
 pub mod discovery;
 pub mod http;
 pub mod ledger;
+pub mod log_gate;
 pub mod metrics;
 pub mod mock;
 pub mod openapi;

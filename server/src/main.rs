@@ -69,6 +69,7 @@ async fn run() -> anyhow::Result<()> {
             std::process::exit(code)
         }
         Command::Agent(args) => {
+            let keys = args.keys()?;
             let allow_list = agent::allow_list::AllowList::load(&args.config)?;
             let redis_url = args.redis.or_default();
             tracing::info!(
@@ -82,6 +83,8 @@ async fn run() -> anyhow::Result<()> {
                 allow_list,
                 redis_url,
                 beat_interval: Duration::from_millis(args.beat_interval_ms.max(10)),
+                keys,
+                max_restarts_per_hour: args.max_restarts_per_hour,
             };
             agent::run(options, Shutdown::on_signals()).await?;
             Ok(())

@@ -9,11 +9,14 @@
 //! - [`commit`]: its seat: its own lease (one decider of several processes, with or without the
 //!   alerts), and memory + alerts + audit records committed in one fenced script.
 //! - [`send`]: how an action travels: a command on the worker's own list (it still beats) or a
-//!   request on its host agent's stream (it is gone); and the agents' results read back.
+//!   request on its host agent's stream (it is gone), signed with the agent key.
+//! - [`answers`]: the agents' results read back, bounded, and taken only when signed and
+//!   matching the action's id, host and worker.
 //!
 //! The guard decides whether or not the alerts are on (`alerts.enabled`): its lease is its own.
 //! With the alerts off, its alerts are only recorded in the event log.
 
+pub mod answers;
 pub mod commit;
 pub mod engine;
 pub mod reading;

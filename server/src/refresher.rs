@@ -93,13 +93,16 @@ impl Refresher {
                     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
                 }
                 self.hosts = new.topology.host_infos();
-                // Redis, discovery and the listener keep their start-up settings (see reload).
+                // Redis, discovery, the listener and the agent key keep their start-up settings
+                // (see reload).
                 self.config = Config {
                     redis_url: self.config.redis_url.clone(),
                     redis_tls: self.config.redis_tls.clone(),
                     discovery_every: self.config.discovery_every,
                     scan_count: self.config.scan_count,
                     max_unregistered: self.config.max_unregistered,
+                    agent_key: self.config.agent_key.clone(),
+                    agent_key_file: self.config.agent_key_file.clone(),
                     ..new
                 };
                 let names = self.config.topology.workers.iter().map(|w| w.name.as_str());
@@ -151,6 +154,7 @@ impl Refresher {
                     &self.hosts,
                     &self.config.recovery,
                     unix_now,
+                    self.config.agent_key.is_some(),
                 );
                 if let Some(summary) = &mut agg.nodes.summary {
                     summary.ignored_workers = self.discovery.ignored_workers();

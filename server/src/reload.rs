@@ -91,6 +91,13 @@ pub fn differences(old: &Config, new: &Config) -> (Vec<&'static str>, Vec<&'stat
         false,
     );
     note(old.redis_url != new.redis_url, "redis_url", false);
+    // Every part (the decider, the admin API, the snapshots' views) signs with the key it
+    // started with: a rotation restarts the server (see the README's rotation steps).
+    note(
+        old.agent_key != new.agent_key || old.agent_key_file != new.agent_key_file,
+        "agent key",
+        false,
+    );
     note(old.listen != new.listen, "listen", false);
     note(old.dist != new.dist, "dist", false);
     note(old.http != new.http, "http", false);

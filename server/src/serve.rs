@@ -81,10 +81,12 @@ pub async fn serve_live(
         store: alert_store.clone(),
         history_max: config.alerts.history_max,
         throttle: Default::default(),
+        agent_key: config.agent_key.clone(),
     });
     if config.admin_tokens.enabled() {
         tracing::info!(tokens = ?config.admin_tokens, "admin actions on");
     }
+    log_agent_requests(&config);
     let state = AppState::new(hub, config.refresh, shutdown.clone(), &config.http);
     let state = AppState {
         alerts,
@@ -98,6 +100,22 @@ pub async fn serve_live(
     let app = http::app(state, &bundle, more);
     connections::serve_until(listener, app, &config.http, shutdown).await?;
     join_all(tasks).await
+}
+
+/// Says at start-up whether host agents can be asked, and why not.
+fn log_agent_requests(config: &Config) {
+    match &config.agent_key {
+        Some(keys) => tracing::info!(
+            key = %keys.fingerprint(),
+            keys = keys.count(),
+            "agent requests on: signed with the agent key (the agents must hold the same)"
+        ),
+        None => tracing::warn!(
+            "agent requests off: no agent key (set PULSEBOARD_AGENT_KEY, --agent-key-file or \
+             agent_key_file; make one with `openssl rand -hex 32`); a worker that is gone \
+             cannot be restarted through its host agent"
+        ),
+    }
 }
 
 /// Awaits every task of `tasks`; a task that panicked is an error.

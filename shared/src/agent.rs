@@ -12,8 +12,21 @@
 //! - The agent beats at [`beat_key`] every [`crate::heartbeat::HEARTBEAT_INTERVAL_S`] seconds
 //!   with a [`Beat`] (kind `agent`) expiring after the heartbeat TTL: while the key exists the
 //!   host can act.
+//! - Requests and results are signed with a key only the server and the agents hold
+//!   (`sign`, `key`; feature `sign`): Redis, which every worker can write, carries the
+//!   signature, never the key. The agent refuses anything unsigned, wrongly signed, signed for
+//!   another host, outside [`REQUEST_WINDOW_S`] or seen before; the server ignores results that
+//!   are not signed. Every refusal has its typed reason ([`Refusal`]).
+
+#[cfg(feature = "sign")]
+pub mod key;
+mod refusal;
+#[cfg(feature = "sign")]
+pub mod sign;
 
 use serde::{Deserialize, Serialize};
+
+pub use refusal::{Refusal, RefusalKind};
 
 /// The consumer group every agent of a host reads its stream through.
 pub const GROUP: &str = "agents";
@@ -26,6 +39,18 @@ pub const RESULTS_MAX: usize = 10_000;
 
 /// How much of a failed command's stderr an outcome keeps (its end).
 pub const STDERR_TAIL_BYTES: usize = 2048;
+
+/// The largest field an entry of either stream may carry: a larger one is refused (a request)
+/// or skipped (a result) without being parsed. A request is about 300 bytes, a result at most
+/// [`STDERR_TAIL_BYTES`] more.
+pub const MAX_ENTRY_BYTES: usize = 4096;
+
+/// How long a signed request may be taken after its time (`at`), in seconds; the agent
+/// remembers the ids it handled for as long.
+pub const REQUEST_WINDOW_S: u64 = 300;
+
+/// How far ahead of the agent's clock a request's time may be, in seconds (clocks differ).
+pub const CLOCK_SKEW_S: u64 = 60;
 
 /// The stream a host's agent reads its requests from.
 pub fn requests_key(host: &str) -> String {
@@ -70,49 +95,32 @@ impl AgentAction {
 pub struct Request {
     /// Unique id, shared with the guard's memory and the audit trail.
     pub id: String,
+    /// The host whose agent it is for (signed: another host's agent refuses it). Empty in a
+    /// request from before signatures, which is refused as unsigned.
+    #[serde(default)]
+    pub host: String,
     /// The worker, as the agent's allow-list names it.
     pub worker: String,
     /// What to do.
     pub action: AgentAction,
     /// Who asked: an admin token's name, or `auto` (the guard).
     pub by: String,
-    /// When, UTC ISO 8601.
+    /// When it was signed, UTC RFC 3339.
     pub at: String,
-}
-
-/// Why an entry of a host's request stream is not a request.
-#[derive(Debug)]
-pub enum RequestError {
-    /// Not JSON of a request (garbage, a field too many such as an argv).
-    NotARequest(serde_json::Error),
-    /// Its id is empty or longer than 64 characters.
-    BadId,
-}
-
-impl std::fmt::Display for RequestError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Self::NotARequest(e) => write!(f, "not a request: {e}"),
-            Self::BadId => f.write_str("a request's id must be 1 to 64 characters"),
-        }
-    }
-}
-
-impl std::error::Error for RequestError {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        match self {
-            Self::NotARequest(e) => Some(e),
-            Self::BadId => None,
-        }
-    }
+    /// HMAC-SHA256 over every other field, hex (see `sign`); empty: unsigned.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub sig: String,
 }
 
 impl Request {
-    /// Reads one request; anything else (garbage, a field too many such as an argv) is refused.
-    pub fn parse(text: &str) -> Result<Self, RequestError> {
-        let r: Self = serde_json::from_str(text).map_err(RequestError::NotARequest)?;
+    /// Reads one request; anything else (garbage, a field too many such as an argv, an id
+    /// that is empty or longer than 64 characters) is refused, as [`Refusal::NotARequest`] or
+    /// [`Refusal::BadId`].
+    pub fn parse(text: &str) -> Result<Self, Refusal> {
+        let r: Self =
+            serde_json::from_str(text).map_err(|e| Refusal::NotARequest(e.to_string()))?;
         if r.id.is_empty() || r.id.len() > 64 {
-            return Err(RequestError::BadId);
+            return Err(Refusal::BadId);
         }
         Ok(r)
     }
@@ -138,6 +146,18 @@ pub enum Outcome {
     Interrupted,
 }
 
+impl Outcome {
+    /// The wire spelling (the same as the serde form; a test checks).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Done => "done",
+            Self::Failed => "failed",
+            Self::Refused => "refused",
+            Self::Interrupted => "interrupted",
+        }
+    }
+}
+
 /// One outcome, as the field `result` of an entry of [`RESULTS_KEY`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -159,8 +179,15 @@ pub struct AgentResult {
     /// refused.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub detail: String,
+    /// Why it was refused, as a code (with [`Outcome::Refused`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refused: Option<RefusalKind>,
     /// When it ended, UTC ISO 8601.
     pub at: String,
+    /// HMAC-SHA256 over every other field, hex (see `sign`); the server ignores a result
+    /// without a good one.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub sig: String,
 }
 
 impl AgentResult {
@@ -208,10 +235,12 @@ mod tests {
     fn requests_round_trip_and_carry_no_program() {
         let r = Request {
             id: "r-1".into(),
+            host: "gpu-1".into(),
             worker: "render-1".into(),
             action: AgentAction::ResetAndRestart,
             by: "auto".into(),
             at: "2026-12-01T00:00:00Z".into(),
+            sig: "00ff".into(),
         };
         assert_eq!(Request::parse(&r.to_json()).unwrap(), r.clone());
         assert!(r.to_json().contains(r#""action":"reset_and_restart""#));
@@ -224,6 +253,18 @@ mod tests {
             assert!(Request::parse(bad).is_err(), "{bad}");
         }
         assert_eq!(requests_key("gpu-1"), "pulseboard:agent:gpu-1:requests");
+        // A request from before signatures still reads (to be refused as unsigned).
+        let old = Request::parse(r#"{"id":"x","worker":"w","action":"restart","by":"a","at":"t"}"#)
+            .unwrap();
+        assert!(old.host.is_empty() && old.sig.is_empty());
+        for o in [
+            Outcome::Done,
+            Outcome::Failed,
+            Outcome::Refused,
+            Outcome::Interrupted,
+        ] {
+            assert_eq!(serde_json::to_value(o).unwrap().as_str(), Some(o.as_str()));
+        }
     }
 
     #[test]

@@ -50,6 +50,9 @@ pub enum Conflict {
     },
     /// The worker does not beat and has no configured host whose agent could restart it.
     NoRoute,
+    /// The worker does not beat and its host's agent cannot be asked: this server has no agent
+    /// key to sign requests with (`PULSEBOARD_AGENT_KEY`).
+    NoAgentKey,
 }
 
 impl Conflict {
@@ -63,6 +66,9 @@ impl Conflict {
                 "the worker does not beat and has no configured host whose agent could restart it"
                     .into()
             }
+            Self::NoAgentKey => "the worker does not beat, and agent requests are off: the \
+                                 server has no agent key (PULSEBOARD_AGENT_KEY)"
+                .into(),
         }
     }
 
@@ -74,6 +80,7 @@ impl Conflict {
                 by: "ops".into(),
             },
             Self::NoRoute,
+            Self::NoAgentKey,
         ]
     }
 }
@@ -92,6 +99,7 @@ struct ConflictWire {
 enum ConflictKind {
     InFlight,
     NoRoute,
+    NoAgentKey,
 }
 
 impl From<Conflict> for ConflictWire {
@@ -104,6 +112,11 @@ impl From<Conflict> for ConflictWire {
             },
             Conflict::NoRoute => Self {
                 conflict: ConflictKind::NoRoute,
+                id: None,
+                by: None,
+            },
+            Conflict::NoAgentKey => Self {
+                conflict: ConflictKind::NoAgentKey,
                 id: None,
                 by: None,
             },
@@ -121,6 +134,7 @@ impl TryFrom<ConflictWire> for Conflict {
                 by: w.by.ok_or("in_flight needs by")?,
             },
             ConflictKind::NoRoute => Self::NoRoute,
+            ConflictKind::NoAgentKey => Self::NoAgentKey,
         })
     }
 }

@@ -68,6 +68,7 @@ pub(crate) mod fixtures {
             agent_reachable: true,
             agent_allows: true,
             host_all_down: false,
+            agent_requests: true,
         }
     }
 

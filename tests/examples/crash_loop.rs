@@ -107,6 +107,7 @@ fn pulseboard(life: f64) -> (usize, Option<f64>) {
             host: Some("gpu-1".into()),
             agent_reachable: true,
             agent_allows: true,
+            agent_requests: true,
             host_all_down: false,
         };
         let d = decide(&policy, &memory, &situation);

@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use pulseboard_server::config::admin::AdminTokens;
 use pulseboard_server::redis_server::{free_port, RedisServer};
+use pulseboard_shared::agent::key::AgentKeys;
 use pulseboard_shared::agent::{requests_key, GROUP, RESULTS_KEY};
 use pulseboard_shared::{LifecycleState, Nodes};
 use pulseboard_tests::{beat, eventually, exit_code, heartbeat, pulseboard_bin, signal, Stack};
@@ -20,6 +21,8 @@ use tokio::process::{Child, Command};
 
 const PASSWORD: &str = "acl-test-password-0123";
 const OPS: &str = "ops-token-0123456789";
+/// The key the server signs the agent's requests with and the agent checks them with.
+const AGENT_KEY: &str = "5f0c9a3e8d7b6a5948372615f4e3d2c1b0a99887766554433221100ffeeddccb";
 const WORKER: &str = "music-render";
 /// music-render's host in the seed's topology.
 const HOST: &str = "windows";
@@ -145,6 +148,7 @@ async fn a_worker_an_agent_and_the_server_each_do_their_work_and_nothing_else() 
     let stack = Stack::launch(redis, |c| {
         c.redis_url = server_url;
         c.admin_tokens = AdminTokens::parse(&format!("ops:{OPS}")).unwrap();
+        c.agent_key = Some(AgentKeys::parse(AGENT_KEY).unwrap());
     })
     .await;
 
@@ -183,6 +187,8 @@ async fn a_worker_an_agent_and_the_server_each_do_their_work_and_nothing_else() 
         .arg("--config")
         .arg(&allow_list)
         .args(["--redis", &user_url(&base_url, &agent_user)])
+        .env("PULSEBOARD_AGENT_KEY", AGENT_KEY)
+        .env_remove("PULSEBOARD_AGENT_KEY_FILE")
         .stdin(Stdio::null())
         .kill_on_drop(true)
         .spawn()

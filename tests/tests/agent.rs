@@ -3,16 +3,21 @@
 //! sleeps, and exits with a chosen code): a restart run once with exactly the listed argv,
 //! reset before restart, a failure's exit code and stderr, refusals that run nothing, a request
 //! interrupted by a SIGKILL not run again, a command finished on SIGTERM, Redis going away and
-//! back, and the beat.
+//! back, and the beat; forged requests (unsigned, wrongly signed, for another host, stale,
+//! replayed, too large) that run nothing and are answered `refused`, and an agent without a key
+//! that does not start.
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::sync::atomic::{AtomicU32, Ordering};
 
+use chrono::{SecondsFormat, Utc};
 use pulseboard_server::redis_server::RedisServer;
+use pulseboard_shared::agent::key::AgentKeys;
+use pulseboard_shared::agent::sign::{sign_request, verify_result};
 use pulseboard_shared::agent::{
-    beat_key, requests_key, started_key, AgentAction, AgentResult, Beat, Outcome, Request, GROUP,
-    RESULTS_KEY, STDERR_TAIL_BYTES,
+    beat_key, requests_key, started_key, AgentAction, AgentResult, Beat, Outcome, RefusalKind,
+    Request, GROUP, MAX_ENTRY_BYTES, RESULTS_KEY, STDERR_TAIL_BYTES,
 };
 use pulseboard_tests::{eventually, exit_code, pulseboard_bin, signal};
 use redis::aio::MultiplexedConnection;
@@ -20,6 +25,32 @@ use redis::AsyncCommands;
 use tokio::process::{Child, Command};
 
 const HOST: &str = "gpu-01";
+
+/// The key the agent and these tests (as the server) share.
+const KEY: &str = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
+
+fn keys() -> AgentKeys {
+    AgentKeys::parse(KEY).unwrap()
+}
+
+/// A request as the server writes it: for `host`, at `at`, signed with `key`.
+fn request_json(id: &str, host: &str, worker: &str, at: &str, key: &str) -> String {
+    let mut request = Request {
+        id: id.into(),
+        host: host.into(),
+        worker: worker.into(),
+        action: AgentAction::Restart,
+        by: "test".into(),
+        at: at.into(),
+        sig: String::new(),
+    };
+    sign_request(&AgentKeys::parse(key).unwrap(), &mut request);
+    request.to_json()
+}
+
+fn now() -> String {
+    Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true)
+}
 
 /// A test's own folder: the allow-list, the scripts, their log and the agent's stderr.
 struct Scene {
@@ -105,6 +136,8 @@ impl Scene {
             .arg("--config")
             .arg(config)
             .args(["--redis", &self.redis.url()])
+            .env("PULSEBOARD_AGENT_KEY", KEY)
+            .env_remove("PULSEBOARD_AGENT_KEY_FILE")
             .env("RUST_LOG", "info")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -135,28 +168,31 @@ impl Scene {
         .unwrap_or_else(|| panic!("no consumer group; agent log:\n{}", self.agent_log()));
     }
 
-    /// Puts `request` on the host's stream as pulseboard does.
+    /// Puts `request` on the host's stream as pulseboard does: for this host, now, signed.
     async fn ask(&self, id: &str, worker: &str, action: AgentAction) {
-        let request = Request {
+        let mut request = Request {
             id: id.into(),
+            host: HOST.into(),
             worker: worker.into(),
             action,
             by: "test".into(),
-            at: "2026-12-01T00:00:00Z".into(),
+            at: now(),
+            sig: String::new(),
         };
+        sign_request(&keys(), &mut request);
         self.xadd(&[("request", &request.to_json())]).await;
     }
 
-    /// Puts a raw entry with `fields` on the host's stream.
-    async fn xadd(&self, fields: &[(&str, &str)]) {
+    /// Puts a raw entry with `fields` on the host's stream; its stream id.
+    async fn xadd(&self, fields: &[(&str, &str)]) -> String {
         let mut conn = self.conn().await;
-        let _: String = redis::cmd("XADD")
+        redis::cmd("XADD")
             .arg(requests_key(HOST))
             .arg("*")
             .arg(fields)
             .query_async(&mut conn)
             .await
-            .unwrap();
+            .unwrap()
     }
 
     /// Every result on the results stream, oldest first.
@@ -404,12 +440,192 @@ async fn unknown_workers_argv_and_garbage_are_refused_and_nothing_runs() {
     );
     assert!(scene.runs().is_empty(), "nothing ran: {:?}", scene.runs());
     assert_eq!(scene.pending().await, 0, "refusals are acknowledged too");
+    assert!(
+        results.iter().all(|r| verify_result(&keys(), r).is_ok()),
+        "every answer is signed: {results:#?}"
+    );
     let log = scene.agent_log();
-    assert_eq!(log.matches("request refused").count(), 4, "{log}");
+    assert_eq!(
+        log.matches("request refused").count(),
+        3,
+        "one line per reason (two are not requests): {log}"
+    );
     assert!(log.contains("not in the allow-list"), "{log}");
     assert!(log.contains("WARN"), "{log}");
     signal(&agent, "TERM");
     assert_eq!(exit_code(&mut agent).await, 0);
+    scene.stop().await;
+}
+
+#[tokio::test]
+async fn forged_requests_run_nothing_and_are_answered_refused_and_a_copy_even_after_a_restart() {
+    let scene = Scene::new("forged").await;
+    let marker = scene.dir.join("RESTARTED");
+    let harmless = scene.script("restart", 0, "", 0.0);
+    // render-1's restart would leave a marker: it must never appear.
+    let config = scene.allow_list(&format!(
+        "[workers.render-1]\nrestart = [\"touch\", {marker:?}]\n\
+         [workers.render-2]\nrestart = [{harmless:?}]\n"
+    ));
+    let mut agent = scene.agent(&config).await;
+    const OTHER: &str = "2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae";
+    let stale_at =
+        (Utc::now() - chrono::Duration::minutes(10)).to_rfc3339_opts(SecondsFormat::Millis, true);
+    let future_at =
+        (Utc::now() + chrono::Duration::minutes(10)).to_rfc3339_opts(SecondsFormat::Millis, true);
+    let mut unsigned = request_json("u-0", HOST, "render-1", &now(), KEY);
+    unsigned = unsigned.replace(&unsigned[unsigned.find(",\"sig\"").unwrap()..], "}");
+    // A flood of unsigned entries: each answered, the log says it once.
+    for i in 0..20 {
+        scene
+            .xadd(&[("request", &unsigned.replace("u-0", &format!("u-{i}")))])
+            .await;
+    }
+    let forged = [
+        ("b-1", request_json("b-1", HOST, "render-1", &now(), OTHER)),
+        (
+            "h-1",
+            request_json("h-1", "gpu-02", "render-1", &now(), KEY),
+        ),
+        ("s-1", request_json("s-1", HOST, "render-1", &stale_at, KEY)),
+        (
+            "f-1",
+            request_json("f-1", HOST, "render-1", &future_at, KEY),
+        ),
+    ];
+    for (_, json) in &forged {
+        scene.xadd(&[("request", json)]).await;
+    }
+    let huge = format!(
+        "{{\"id\":\"big-1\",\"pad\":\"{}\"}}",
+        "x".repeat(MAX_ENTRY_BYTES)
+    );
+    let huge_entry = scene.xadd(&[("request", &huge)]).await;
+    // A genuine request for render-2, then a copy of it: the copy runs nothing.
+    let genuine = request_json("r-1", HOST, "render-2", &now(), KEY);
+    scene.xadd(&[("request", &genuine)]).await;
+    scene.xadd(&[("request", &genuine)]).await;
+
+    let expected = [
+        ("u-0", RefusalKind::Unsigned),
+        ("u-19", RefusalKind::Unsigned),
+        ("b-1", RefusalKind::BadSignature),
+        ("h-1", RefusalKind::WrongHost),
+        ("s-1", RefusalKind::Stale),
+        ("f-1", RefusalKind::Future),
+        (huge_entry.as_str(), RefusalKind::TooLarge),
+    ];
+    for (id, kind) in expected {
+        let result = scene.result(id).await;
+        assert_eq!(
+            (result.outcome, result.refused),
+            (Outcome::Refused, Some(kind)),
+            "{id}: {result:?}"
+        );
+        assert!(result.exit_code.is_none(), "{result:?}");
+        assert_eq!(
+            verify_result(&keys(), &result),
+            Ok(()),
+            "signed: {result:?}"
+        );
+    }
+    let copies = eventually("the genuine request and its copy answered", || async {
+        let r: Vec<_> = scene
+            .results()
+            .await
+            .into_iter()
+            .filter(|r| r.id == "r-1")
+            .collect();
+        (r.len() == 2).then_some(r)
+    })
+    .await
+    .unwrap_or_else(|| panic!("agent log:\n{}", scene.agent_log()));
+    assert_eq!(copies[0].outcome, Outcome::Done);
+    assert_eq!(copies[1].refused, Some(RefusalKind::Replayed), "{copies:?}");
+    assert_eq!(
+        scene.runs().len(),
+        1,
+        "the copy ran nothing: {:?}",
+        scene.runs()
+    );
+
+    // Restarted, the agent still knows r-1: another copy is refused too.
+    signal(&agent, "TERM");
+    assert_eq!(exit_code(&mut agent).await, 0);
+    let mut again = scene.agent(&config).await;
+    scene.xadd(&[("request", &genuine)]).await;
+    eventually("the copy after a restart answered", || async {
+        let n = scene
+            .results()
+            .await
+            .iter()
+            .filter(|r| r.id == "r-1")
+            .count();
+        (n == 3).then_some(())
+    })
+    .await
+    .unwrap_or_else(|| panic!("agent log:\n{}", scene.agent_log()));
+    let last = scene
+        .results()
+        .await
+        .into_iter()
+        .rev()
+        .find(|r| r.id == "r-1")
+        .unwrap();
+    assert_eq!(last.refused, Some(RefusalKind::Replayed), "{last:?}");
+    assert_eq!(scene.runs().len(), 1, "{:?}", scene.runs());
+
+    assert!(!marker.exists(), "no forged request ran render-1's restart");
+    assert_eq!(scene.pending().await, 0, "every forgery acknowledged");
+    let log = scene.agent_log();
+    let unsigned_lines = log
+        .lines()
+        .filter(|l| l.contains("request refused") && l.contains("unsigned"))
+        .count();
+    assert_eq!(unsigned_lines, 1, "a flood is one line per reason: {log}");
+    assert!(
+        log.contains("bad_signature") && log.contains("too_large"),
+        "{log}"
+    );
+    signal(&again, "TERM");
+    assert_eq!(exit_code(&mut again).await, 0);
+    scene.stop().await;
+}
+
+#[tokio::test]
+async fn without_a_key_or_with_a_weak_one_the_agent_does_not_start_and_says_how() {
+    let scene = Scene::new("nokey").await;
+    let script = scene.script("restart", 0, "", 0.0);
+    let config = scene.allow_list(&format!("[workers.render-1]\nrestart = [{script:?}]\n"));
+    for (key, says) in [
+        (None, "PULSEBOARD_AGENT_KEY"),
+        (
+            Some("0123456789abcdef0123456789abcdef"),
+            "too few distinct bytes",
+        ),
+        (Some("abcd"), "openssl rand -hex 32"),
+    ] {
+        let mut agent = Command::new(pulseboard_bin());
+        agent
+            .args(["agent", "--host", HOST, "--config"])
+            .arg(&config)
+            .args(["--redis", &scene.redis.url()])
+            .env_remove("PULSEBOARD_AGENT_KEY")
+            .env_remove("PULSEBOARD_AGENT_KEY_FILE");
+        if let Some(key) = key {
+            agent.env("PULSEBOARD_AGENT_KEY", key);
+        }
+        let out = agent.output().await.unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{stderr}");
+        assert!(
+            stderr.contains(says) && stderr.contains("openssl rand -hex 32"),
+            "{stderr}"
+        );
+        if let Some(key) = key {
+            assert!(!stderr.contains(key), "the key is never echoed: {stderr}");
+        }
+    }
     scene.stop().await;
 }
 

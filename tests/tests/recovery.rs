@@ -8,7 +8,11 @@
 //!   same Redis, every attempt is still decided once;
 //! - a hold and the queue's pause flag stop it from acting; lifting them lets it act;
 //! - a crashed worker whose supervisor gave up is restarted by its host agent (the real
-//!   `pulseboard agent`) running exactly the allow-listed argv, once.
+//!   `pulseboard agent`, holding the same key) running exactly the allow-listed argv, once;
+//!   forged answers written meanwhile (unsigned, another key, another host) are not taken;
+//! - an operator's restart of a gone worker goes through the agent, signed, and is answered;
+//! - without the agent key the guard shows the route blocked, the admin API answers 409, and
+//!   no request is written.
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -16,8 +20,11 @@ use std::time::{Duration, Instant};
 use pulseboard_server::config::admin::AdminTokens;
 use pulseboard_server::config::alerts::{Secret, WebhookSettings};
 use pulseboard_server::config::Config;
+use pulseboard_shared::agent::key::AgentKeys;
+use pulseboard_shared::agent::sign::sign_result;
+use pulseboard_shared::agent::{requests_key, AgentResult, Outcome as AgentOutcome, RESULTS_KEY};
 use pulseboard_shared::command::{commands_key, Action, RESTART_EXIT_CODE};
-use pulseboard_shared::recovery::{GuardState, Mode, Policy};
+use pulseboard_shared::recovery::{Block, GuardState, LastAction, Mode, Policy};
 use pulseboard_shared::{LifecycleState, Nodes, Phase, WorkerStatus};
 use pulseboard_tests::standin::StandIn;
 use pulseboard_tests::{Stack, PATIENCE};
@@ -441,53 +448,57 @@ async fn a_manual_restart_skips_the_backoff_but_not_one_in_flight() {
     stack.stop().await;
 }
 
-/// The supervisor's command, as the agent runs it: logs its argv (one line per run).
-fn supervisor_script(dir: &std::path::Path) -> (std::path::PathBuf, std::path::PathBuf) {
+/// The key the server and the agent share in these tests.
+const AGENT_KEY: &str = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
+
+/// The supervisor's command, as the agent runs it: logs its argv (one line per run); a reset
+/// then takes `reset_s` seconds.
+fn supervisor_script(
+    dir: &std::path::Path,
+    reset_s: f64,
+) -> (std::path::PathBuf, std::path::PathBuf) {
     use std::os::unix::fs::PermissionsExt;
     let script = dir.join("systemctl.sh");
     let log = dir.join("runs.log");
     std::fs::write(
         &script,
-        format!("#!/bin/sh\necho \"$*\" >> '{}'\n", log.display()),
+        format!(
+            "#!/bin/sh\necho \"$*\" >> '{}'\ncase \"$1\" in reset-failed) sleep {reset_s};; esac\n",
+            log.display()
+        ),
     )
     .unwrap();
     std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
     (script, log)
 }
 
-#[tokio::test]
-async fn a_crashed_worker_is_restarted_by_its_host_agent_with_the_allow_listed_argv_once() {
-    let dir = std::env::temp_dir().join(format!("pb-recovery-agent-{}", std::process::id()));
+/// A test's folder with the supervisor script and the agent's allow-list for [`WORKER`].
+fn agent_dir(test: &str, reset_s: f64) -> (std::path::PathBuf, std::path::PathBuf) {
+    let dir = std::env::temp_dir().join(format!("pb-recovery-{test}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
-    let (script, runs) = supervisor_script(&dir);
-    let allow = dir.join("agent.toml");
+    let (script, runs) = supervisor_script(&dir, reset_s);
     std::fs::write(
-        &allow,
+        dir.join("agent.toml"),
         format!(
             "[workers.{WORKER}]\nrestart = [\"{s}\", \"restart\", \"{WORKER}.service\"]\nreset = [\"{s}\", \"reset-failed\", \"{WORKER}.service\"]\n",
             s = script.display()
         ),
     )
     .unwrap();
-    let stack = Stack::start_with(|c| {
-        fast_auto(c);
-        // A crash is down at once (its final beat says so); act after a second of it.
-        for t in &mut c.recovery.policy.triggers {
-            if t.state == LifecycleState::Down {
-                t.after_s = 1;
-            }
-        }
-    })
-    .await;
-    let host = worker(&stack.nodes().await)
-        .and_then(|w| w.host.clone())
-        .expect("the seed's worker has a host");
-    let mut agent = tokio::process::Command::new(pulseboard_tests::pulseboard_bin())
-        .args(["agent", "--host", &host, "--beat-interval-ms", "200"])
+    (dir, runs)
+}
+
+/// The real `pulseboard agent` for `host` with the allow-list in `dir`, holding the key; waits
+/// until the server sees it beat.
+async fn start_agent(stack: &Stack, host: &str, dir: &std::path::Path) -> tokio::process::Child {
+    let agent = tokio::process::Command::new(pulseboard_tests::pulseboard_bin())
+        .args(["agent", "--host", host, "--beat-interval-ms", "200"])
         .arg("--config")
-        .arg(&allow)
+        .arg(dir.join("agent.toml"))
         .args(["--redis", &stack.redis.url()])
+        .env("PULSEBOARD_AGENT_KEY", AGENT_KEY)
+        .env_remove("PULSEBOARD_AGENT_KEY_FILE")
         .stdin(std::process::Stdio::null())
         .kill_on_drop(true)
         .spawn()
@@ -499,8 +510,15 @@ async fn a_crashed_worker_is_restarted_by_its_host_agent_with_the_allow_listed_a
                 .any(|a| a.host == host && a.workers == [WORKER])
         })
         .await;
+    agent
+}
 
-    // Its neighbours on the host are alive (else the whole host is down: a person must look).
+/// The worker's host; its neighbours there made alive (else the whole host is down: a person
+/// must look, and nothing goes to the agent).
+async fn host_with_live_neighbours(stack: &Stack) -> String {
+    let host = worker(&stack.nodes().await)
+        .and_then(|w| w.host.clone())
+        .expect("the seed's worker has a host");
     let mut r = stack.conn().await;
     for w in stack.nodes().await.workers {
         if w.host.as_deref() == Some(host.as_str()) && w.name != WORKER {
@@ -511,36 +529,27 @@ async fn a_crashed_worker_is_restarted_by_its_host_agent_with_the_allow_listed_a
             .await;
         }
     }
-    // The worker crashes (its final beat says so) and its supervisor does not bring it back.
-    let beat = live(&stack.redis.url());
-    stack
-        .wait_nodes("ready", |n| state_of(n) == Some(LifecycleState::Ready))
-        .await;
-    beat.crashed(1).await;
-    let run = tokio::time::timeout(PATIENCE, async {
+    host
+}
+
+/// The supervisor's runs once there are `n`.
+async fn runs_when(runs: &std::path::Path, n: usize) -> Option<Vec<String>> {
+    tokio::time::timeout(PATIENCE, async {
         loop {
-            if let Ok(text) = std::fs::read_to_string(&runs) {
-                if text.lines().count() >= 2 {
-                    return text;
+            if let Ok(text) = std::fs::read_to_string(runs) {
+                if text.lines().count() >= n {
+                    return text.lines().map(str::to_owned).collect();
                 }
             }
             tokio::time::sleep(Duration::from_millis(25)).await;
         }
     })
-    .await;
-    let Ok(run) = run else {
-        panic!("the agent ran nothing: {:#?}", worker(&stack.nodes().await));
-    };
-    assert_eq!(
-        run.lines().collect::<Vec<_>>(),
-        [
-            format!("reset-failed {WORKER}.service"),
-            format!("restart {WORKER}.service")
-        ],
-        "reset, then restart, exactly as listed"
-    );
-    // The supervisor brought it back.
-    let back = live(&stack.redis.url());
+    .await
+    .ok()
+}
+
+/// The last action in the worker's guard view, once it is answered.
+async fn answered(stack: &Stack) -> LastAction {
     let nodes = stack
         .wait_nodes("the agent's answer recorded", |n| {
             worker(n)
@@ -549,16 +558,107 @@ async fn a_crashed_worker_is_restarted_by_its_host_agent_with_the_allow_listed_a
                 .is_some_and(|l| l.ok.is_some())
         })
         .await;
-    let last = worker(&nodes)
+    worker(&nodes)
         .unwrap()
         .recovery
         .clone()
         .unwrap()
         .last_action
+        .unwrap()
+}
+
+/// Writes forged answers to request `id`: unsigned, signed with another key, and signed with
+/// the key but from another host; each says the restart failed.
+async fn forge_results(stack: &Stack, id: &str, host: &str) {
+    let forged = |host: &str| AgentResult {
+        id: id.into(),
+        host: host.into(),
+        worker: WORKER.into(),
+        outcome: AgentOutcome::Failed,
+        exit_code: Some(1),
+        duration_ms: 1,
+        detail: "forged".into(),
+        refused: None,
+        at: chrono::Utc::now().to_rfc3339(),
+        sig: String::new(),
+    };
+    let other =
+        AgentKeys::parse("2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae")
+            .unwrap();
+    let unsigned = forged(host);
+    let mut wrong_key = forged(host);
+    sign_result(&other, &mut wrong_key);
+    let mut wrong_host = forged("gpu-99");
+    sign_result(&AgentKeys::parse(AGENT_KEY).unwrap(), &mut wrong_host);
+    let mut r = stack.conn().await;
+    for result in [unsigned, wrong_key, wrong_host] {
+        let _: String = redis::cmd("XADD")
+            .arg(RESULTS_KEY)
+            .arg("*")
+            .arg("result")
+            .arg(result.to_json())
+            .query_async(&mut r)
+            .await
+            .unwrap();
+    }
+}
+
+#[tokio::test]
+async fn a_crashed_worker_is_restarted_by_its_host_agent_with_the_allow_listed_argv_once() {
+    // The reset takes a second: forged answers land before the real one.
+    let (dir, runs) = agent_dir("agent", 1.0);
+    let stack = Stack::start_with(|c| {
+        fast_auto(c);
+        c.agent_key = Some(AgentKeys::parse(AGENT_KEY).unwrap());
+        // A crash is down at once (its final beat says so); act after a second of it.
+        for t in &mut c.recovery.policy.triggers {
+            if t.state == LifecycleState::Down {
+                t.after_s = 1;
+            }
+        }
+    })
+    .await;
+    let host = host_with_live_neighbours(&stack).await;
+    let mut agent = start_agent(&stack, &host, &dir).await;
+    // The worker crashes (its final beat says so) and its supervisor does not bring it back.
+    let beat = live(&stack.redis.url());
+    stack
+        .wait_nodes("ready", |n| state_of(n) == Some(LifecycleState::Ready))
+        .await;
+    beat.crashed(1).await;
+    if runs_when(&runs, 1).await.is_none() {
+        panic!("the agent ran nothing: {:#?}", worker(&stack.nodes().await));
+    }
+    // While the agent runs the reset, someone who can write Redis answers for it.
+    let mut r = stack.conn().await;
+    let sent: Vec<(String, Vec<(String, String)>)> = redis::cmd("XRANGE")
+        .arg(requests_key(&host))
+        .arg("-")
+        .arg("+")
+        .query_async(&mut r)
+        .await
         .unwrap();
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    let request: Value = serde_json::from_str(&sent[0].1[0].1).unwrap();
+    assert_eq!(request["host"], host.as_str(), "signed for its host");
+    assert_eq!(request["sig"].as_str().map(str::len), Some(64), "{request}");
+    forge_results(&stack, request["id"].as_str().unwrap(), &host).await;
+    let run = runs_when(&runs, 2).await.expect("the restart ran");
+    assert_eq!(
+        run,
+        [
+            format!("reset-failed {WORKER}.service"),
+            format!("restart {WORKER}.service")
+        ],
+        "reset, then restart, exactly as listed"
+    );
+    // The supervisor brought it back.
+    let back = live(&stack.redis.url());
+    let last = answered(&stack).await;
     assert_eq!(
         (last.ok, last.action.as_str()),
-        (Some(true), "reset_and_restart")
+        (Some(true), "reset_and_restart"),
+        "the forged failures were not taken as the answer: {last:?}"
     );
     assert!(last.result.unwrap().contains("done"));
     stack
@@ -578,4 +678,85 @@ async fn a_crashed_worker_is_restarted_by_its_host_agent_with_the_allow_listed_a
     agent.kill().await.unwrap();
     stack.stop().await;
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test]
+async fn a_manual_restart_of_a_gone_worker_goes_through_its_agent_signed() {
+    let (dir, runs) = agent_dir("manual", 0.0);
+    let stack = Stack::start_with(|c| {
+        fast_auto(c);
+        c.recovery.policy.mode = Mode::Recommend;
+        c.agent_key = Some(AgentKeys::parse(AGENT_KEY).unwrap());
+    })
+    .await;
+    let host = host_with_live_neighbours(&stack).await;
+    let mut agent = start_agent(&stack, &host, &dir).await;
+    let beat = live(&stack.redis.url());
+    stack
+        .wait_nodes("ready", |n| state_of(n) == Some(LifecycleState::Ready))
+        .await;
+    beat.crashed(1).await;
+    stack
+        .wait_nodes("down, gone", |n| {
+            state_of(n) == Some(LifecycleState::Down) && worker(n).is_some_and(|w| !w.alive)
+        })
+        .await;
+    let path = format!("/api/agent-office/workers/{WORKER}/restart");
+    let (status, body) = post(&stack, &path, Value::Null).await;
+    assert_eq!(status, 202, "{body}");
+    assert_eq!(body["action"], "reset_and_restart", "{body}");
+    let run = runs_when(&runs, 2)
+        .await
+        .expect("the agent ran the restart");
+    assert_eq!(run.len(), 2, "{run:?}");
+    let last = answered(&stack).await;
+    assert_eq!((last.ok, last.by.as_str()), (Some(true), "ops"), "{last:?}");
+    agent.kill().await.unwrap();
+    stack.stop().await;
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test]
+async fn without_the_agent_key_nothing_goes_to_an_agent_and_the_guard_says_why() {
+    let stack = Stack::start_with(|c| {
+        fast_auto(c);
+        for t in &mut c.recovery.policy.triggers {
+            if t.state == LifecycleState::Down {
+                t.after_s = 1;
+            }
+        }
+    })
+    .await;
+    let host = host_with_live_neighbours(&stack).await;
+    let beat = live(&stack.redis.url());
+    stack
+        .wait_nodes("ready", |n| state_of(n) == Some(LifecycleState::Ready))
+        .await;
+    beat.crashed(1).await;
+    let nodes = stack
+        .wait_nodes("blocked: no agent key", |n| {
+            worker(n)
+                .and_then(|w| w.recovery.as_ref())
+                .is_some_and(|r| r.blocked == Some(Block::NoAgentKey))
+        })
+        .await;
+    let view = worker(&nodes).unwrap().recovery.clone().unwrap();
+    assert!(
+        view.blocked_by.unwrap().contains("PULSEBOARD_AGENT_KEY"),
+        "the words say what to set"
+    );
+    let path = format!("/api/agent-office/workers/{WORKER}/restart");
+    let (status, body) = post(&stack, &path, Value::Null).await;
+    assert_eq!(status, 409, "{body}");
+    assert_eq!(body["conflict"]["conflict"], "no_agent_key", "{body}");
+    watch_for(&stack, 2).await;
+    let mut r = stack.conn().await;
+    let queued: usize = redis::cmd("XLEN")
+        .arg(requests_key(&host))
+        .query_async(&mut r)
+        .await
+        .unwrap();
+    assert_eq!(queued, 0, "no request was written");
+    assert!(audits(&events(&stack).await, "acted").is_empty());
+    stack.stop().await;
 }

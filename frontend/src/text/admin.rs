@@ -61,6 +61,10 @@ fn conflict_words(lang: Lang, conflict: Option<&Conflict>, message: &str) -> Str
         (Lang::Ko, Some(Conflict::NoRoute)) => {
             "신호가 없고 에이전트를 둘 호스트도 설정되지 않아 재시작할 수 없습니다".into()
         }
+        (Lang::Ko, Some(Conflict::NoAgentKey)) => {
+            "신호가 없는데 서버에 에이전트 키가 없어 에이전트에 요청할 수 없습니다 (PULSEBOARD_AGENT_KEY)"
+                .into()
+        }
         (Lang::En, None) => message.to_owned(),
         (Lang::Ko, None) => format!("충돌: {message}"),
     }

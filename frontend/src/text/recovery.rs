@@ -212,6 +212,9 @@ pub fn block_words(lang: Lang, block: &Block) -> String {
         }
         (Lang::Ko, Block::HostDown(host)) => format!("{host}의 모든 워커 다운"),
         (Lang::Ko, Block::NotAllowListed(host)) => format!("{host} 에이전트의 허용 목록에 없음"),
+        (Lang::Ko, Block::NoAgentKey) => {
+            "서버에 에이전트 키가 없어 에이전트 요청이 꺼져 있음 (PULSEBOARD_AGENT_KEY)".into()
+        }
     }
 }
 

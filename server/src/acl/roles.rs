@@ -38,14 +38,15 @@ const WORKER_QUEUE: &[&str] = &[
 const WORKER_PAUSE: &[&str] = &["setex", "del"];
 
 /// The host agent (`server/src/agent/`): the beat (`SET` with `EX`, `DEL` on the way out,
-/// `beat.rs`), the consumer group (`XGROUP CREATE ... MKSTREAM`, `XREADGROUP`), the started set
-/// (`SADD`), and the answer in one transaction (`MULTI`, `XADD` of the result, `XACK`, `SREM`,
-/// `EXEC`; `stream.rs`).
+/// `beat.rs`), the consumer group (`XGROUP CREATE ... MKSTREAM`, `XREADGROUP`), the ids it took
+/// before a restart (`XREVRANGE` at start), the started set (`SADD`), and the answer in one
+/// transaction (`MULTI`, `XADD` of the result, `XACK`, `SREM`, `EXEC`; `stream.rs`).
 const AGENT: &[&str] = &[
     "set",
     "del",
     "xgroup|create",
     "xreadgroup",
+    "xrevrange",
     "xack",
     "sadd",
     "srem",

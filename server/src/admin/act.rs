@@ -47,13 +47,15 @@ pub struct Plan {
 }
 
 /// Decides what `by` asking `action` of worker `name` does, given the `workers` of the latest
-/// snapshot, at `now`.
+/// snapshot, at `now`; `agent_requests`: whether this server holds the agent key (else a
+/// restart that needs the host agent is refused).
 pub fn plan(
     workers: &[WorkerStatus],
     name: &str,
     action: &str,
     by: &str,
     now: DateTime<Utc>,
+    agent_requests: bool,
 ) -> Result<Plan, Refused> {
     let action = match action {
         "quiet" => Action::Quiet,
@@ -87,6 +89,9 @@ pub fn plan(
     if route == Route::Agent && worker.host.is_none() {
         return Err(Refused::Conflict(Conflict::NoRoute));
     }
+    if route == Route::Agent && !agent_requests {
+        return Err(Refused::Conflict(Conflict::NoAgentKey));
+    }
     Ok(Plan {
         command: Command {
             id: format!("c-{}", now.timestamp_micros()),
@@ -110,7 +115,7 @@ pub fn plan(
         (status = 403, description = "Actions are off (no PULSEBOARD_ADMIN_TOKENS)", body = ApiError),
         (status = 429, description = "Too many wrong tokens from this address; `Retry-After` says when to try again", body = ApiError),
         (status = 404, description = "No such worker or action", body = ApiError),
-        (status = 409, description = "The same action is in flight, or the worker cannot be reached", body = ApiError),
+        (status = 409, description = "The same action is in flight, or the worker cannot be reached (no host, or no agent key)", body = ApiError),
         (status = 503, description = "Redis cannot be written", body = ApiError),
     ))]
 pub(crate) async fn act(
@@ -121,24 +126,28 @@ pub(crate) async fn act(
 ) -> Result<Response, Refused> {
     let by = authorize(&admin, client, &headers, &format!("{name}/{action}"))?;
     let now = Utc::now();
-    let plan = plan(&admin.hub.latest().nodes.workers, &name, &action, &by, now)?;
+    let workers = &admin.hub.latest().nodes.workers;
+    let plan = plan(workers, &name, &action, &by, now, admin.agent_key.is_some())?;
     let Plan {
         command,
         route,
         host,
         action_name,
     } = plan;
-    let sent = match (route, host) {
-        (Route::Agent, Some(host)) => {
+    let sent = match (route, host, &admin.agent_key) {
+        (Route::Agent, Some(host), Some(keys)) => {
             let request = Request {
                 id: command.id.clone(),
+                host: host.clone(),
                 worker: name.clone(),
                 action: AgentAction::ResetAndRestart,
                 by: by.clone(),
                 at: command.at.clone(),
+                sig: String::new(),
             };
-            send::request(&admin.store, &host, &request).await
+            send::request(&admin.store, keys, &host, request).await
         }
+        (Route::Agent, _, _) => Err(send::SendError::NoAgentKey),
         _ => send::command(&admin.store, &name, &command).await,
     };
     if let Err(e) = sent {

@@ -31,6 +31,7 @@ fn admin(tokens: &str, nodes: Nodes) -> Admin {
         store: Store::new(client, Duration::from_millis(200)).unwrap(),
         history_max: 100,
         throttle: Default::default(),
+        agent_key: None,
     }
 }
 
@@ -216,7 +217,7 @@ fn a_plan_routes_a_restart_of_a_live_worker_through_its_beat_and_of_a_dead_one_t
     let mut nodes = mock_nodes(1);
     let now = chrono::Utc::now();
     let name = nodes.workers[0].name.clone();
-    let live = plan(&nodes.workers, &name, "restart", "ops", now).unwrap();
+    let live = plan(&nodes.workers, &name, "restart", "ops", now, true).unwrap();
     assert_eq!(
         (live.route, live.action_name),
         (pulseboard_shared::recovery::Route::Heartbeat, "restart")
@@ -224,12 +225,29 @@ fn a_plan_routes_a_restart_of_a_live_worker_through_its_beat_and_of_a_dead_one_t
     assert_eq!(live.command.by, "ops");
     nodes.workers[0].alive = false;
     nodes.workers[0].host = Some("gpu-1".into());
-    let dead = plan(&nodes.workers, &name, "restart", "ops", now).unwrap();
+    let dead = plan(&nodes.workers, &name, "restart", "ops", now, true).unwrap();
     assert_eq!(dead.route, pulseboard_shared::recovery::Route::Agent);
     assert_eq!(
         (dead.action_name, dead.host.as_deref()),
         ("reset_and_restart", Some("gpu-1"))
     );
+    // Without the agent key, the agent cannot be asked: 409, saying why.
+    let refused = plan(&nodes.workers, &name, "restart", "ops", now, false).unwrap_err();
+    assert_eq!(
+        refused,
+        Refused::Conflict(pulseboard_shared::answer::Conflict::NoAgentKey)
+    );
+    assert_eq!(refused.status(), StatusCode::CONFLICT);
+    assert!(refused.to_string().contains("PULSEBOARD_AGENT_KEY"));
+    let live_again = plan(
+        &nodes.workers[1..],
+        &nodes.workers[1].name,
+        "quiet",
+        "ops",
+        now,
+        false,
+    );
+    assert!(live_again.is_ok(), "the heartbeat route needs no key");
 }
 
 #[test]

@@ -16,8 +16,12 @@ use super::admission::StreamEntry;
 /// How long one exchange (beyond a read's own BLOCK) may take.
 pub const EXCHANGE_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// How many entries one read takes.
+/// How many entries one read takes: a flood is taken ten at a time, each refused in turn.
 const COUNT: usize = 10;
+
+/// How many of the latest entries the agent reads at start to learn the request ids already
+/// handled (the stream keeps about as many, see the server's `REQUESTS_MAX`).
+const RECENT: usize = 1000;
 
 /// Why an exchange with Redis failed.
 #[derive(Debug, thiserror::Error)]
@@ -129,6 +133,22 @@ impl Stream {
         parse_read(reply).map_err(StreamError::Reply)
     }
 
+    /// The latest entries of the stream (at most [`RECENT`]), oldest first, whoever they were
+    /// delivered to: what the agent reads at start to remember the request ids it handled
+    /// within the window.
+    pub async fn recent(&mut self) -> Result<Vec<StreamEntry>, StreamError> {
+        let mut cmd = redis::cmd("XREVRANGE");
+        cmd.arg(&self.requests)
+            .arg("+")
+            .arg("-")
+            .arg("COUNT")
+            .arg(RECENT);
+        let reply: Value = self.query(&cmd, Duration::ZERO).await?;
+        let mut entries = parse_entries(reply).map_err(StreamError::Reply)?;
+        entries.reverse();
+        Ok(entries)
+    }
+
     /// Records that request `id` is about to run; false when it was recorded before (the agent
     /// stopped while running it).
     pub async fn mark_started(&mut self, id: &str) -> Result<bool, StreamError> {
@@ -205,23 +225,30 @@ fn parse_read(reply: Value) -> Result<Vec<StreamEntry>, String> {
     };
     let mut out = Vec::new();
     for entries in streams {
-        let Value::Array(entries) = entries else {
-            return Err(format!("entries as {entries:?}"));
+        out.extend(parse_entries(entries)?);
+    }
+    Ok(out)
+}
+
+/// The entries of one stream (an XRANGE reply, or one stream of an XREADGROUP reply).
+fn parse_entries(entries: Value) -> Result<Vec<StreamEntry>, String> {
+    let Value::Array(entries) = entries else {
+        return Err(format!("entries as {entries:?}"));
+    };
+    let mut out = Vec::with_capacity(entries.len());
+    for entry in entries {
+        let Value::Array(mut parts) = entry else {
+            return Err(format!("an entry as {entry:?}"));
         };
-        for entry in entries {
-            let Value::Array(mut parts) = entry else {
-                return Err(format!("an entry as {entry:?}"));
-            };
-            if parts.len() != 2 {
-                return Err(format!("an entry of {} parts", parts.len()));
-            }
-            let fields = parts.pop().expect("two parts");
-            let id = text(parts.pop().expect("two parts")).ok_or("an entry id")?;
-            out.push(StreamEntry {
-                id: String::from_utf8_lossy(&id).into_owned(),
-                fields: parse_fields(fields)?,
-            });
+        if parts.len() != 2 {
+            return Err(format!("an entry of {} parts", parts.len()));
         }
+        let fields = parts.pop().expect("two parts");
+        let id = text(parts.pop().expect("two parts")).ok_or("an entry id")?;
+        out.push(StreamEntry {
+            id: String::from_utf8_lossy(&id).into_owned(),
+            fields: parse_fields(fields)?,
+        });
     }
     Ok(out)
 }

@@ -27,6 +27,10 @@ pub fn to_toml(config: &Config) -> String {
             root.insert(key.into(), text(&path.display().to_string()));
         }
     }
+    // The key itself is never printed: its file's path, when it came from one.
+    if let Some(path) = &config.agent_key_file {
+        root.insert("agent_key_file".into(), text(&path.display().to_string()));
+    }
     if config.redis_cluster {
         root.insert("redis_cluster".into(), Value::Boolean(true));
     }
@@ -187,6 +191,43 @@ mod tests {
     }
 
     #[test]
+    fn an_agent_key_file_is_printed_as_its_path_and_read_back() {
+        let dir = std::env::temp_dir().join(format!("pb-effective-key-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("agent.key");
+        let key = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
+        std::fs::write(&file, key).unwrap();
+        let config = Config::from_toml(
+            &format!("agent_key_file = {:?}", file.display().to_string()),
+            &Overrides::default(),
+        )
+        .unwrap();
+        assert!(config.agent_key.is_some());
+        let printed = to_toml(&config);
+        assert!(
+            !printed.contains(key) && printed.contains("agent.key"),
+            "{printed}"
+        );
+        let again = Config::from_toml(&printed, &Overrides::default()).unwrap();
+        assert_eq!(again, config);
+        let twice = Overrides {
+            agent_key: config.agent_key.clone(),
+            ..Overrides::default()
+        };
+        let error = Config::from_toml(&printed, &twice).unwrap_err().to_string();
+        assert!(
+            error.contains("agent_key_file") && error.contains("give one"),
+            "{error}"
+        );
+        std::fs::write(&file, "short").unwrap();
+        let error = Config::from_toml(&printed, &Overrides::default())
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("openssl rand -hex 32"), "{error}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
     fn secrets_are_redacted() {
         let overrides = Overrides {
             redis_url: Some("redis://ops:hunter2@redis.internal:6379/0".into()),
@@ -196,10 +237,18 @@ mod tests {
                 webhook_url: Some("https://hooks.example/T0KEN".into()),
                 ..Default::default()
             },
+            agent_key: Some(
+                pulseboard_shared::agent::key::AgentKeys::parse(
+                    "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+                )
+                .unwrap(),
+            ),
             ..Default::default()
         };
-        let printed = to_toml(&Config::load(None, &overrides).unwrap());
-        for secret in ["hunter2", "SECRET", "T0KEN"] {
+        let config = Config::load(None, &overrides).unwrap();
+        let printed = to_toml(&config);
+        assert!(!format!("{config:?}").contains("9f86d081"));
+        for secret in ["hunter2", "SECRET", "T0KEN", "9f86d081"] {
             assert!(!printed.contains(secret), "{secret} leaked: {printed}");
         }
         assert!(

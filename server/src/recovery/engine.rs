@@ -2,7 +2,8 @@
 //! [`super::commit`]; with or without the alerts). Each time:
 //!
 //! 1. reads the guard's memory and the operators' overrides (one round trip), and the agents'
-//!    results when an action through an agent is in flight;
+//!    results when an action through an agent is in flight (only signed ones, matched by id,
+//!    host and worker: [`super::answers`]);
 //! 2. applies the overrides, settles answered actions, and decides for every worker that needs
 //!    it ([`decide`], [`remember`]);
 //! 3. commits the new memory, its alerts and its audit records in one script fenced by the lease,
@@ -14,16 +15,18 @@
 use std::collections::HashMap;
 
 use chrono::{SecondsFormat, Utc};
+use pulseboard_shared::agent::key::AgentKeys;
 use pulseboard_shared::recovery::{
-    decide, remember, settle, ActionOutcome, Advice, AuditEntry, AuditWhat, Block, Decision, Fleet,
-    LastAction, Override, Route,
+    decide, remember, settle, Advice, AuditEntry, AuditWhat, Block, Decision, Fleet, LastAction,
+    Override, Route,
 };
 use pulseboard_shared::{LifecycleState, WorkerStatus};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
+use super::answers::{self, Answers, Skipped};
 use super::commit::{GuardCommit, Seat};
-use super::send::{self, action_name, deliver, Outgoing};
+use super::send::{action_name, deliver, Outgoing};
 use super::stored::Stored;
 use crate::alerts::alert::AlertKind;
 use crate::alerts::history::Record;
@@ -42,7 +45,9 @@ const OVERRIDES_PER_ROUND: isize = 100;
 
 /// Starts the guard's lease keeper and the decider on `hub`'s snapshots, in every process on
 /// `store`: one of them decides. Its alerts go to `alerts`' sinks when this process has them on.
-/// Both end after `shutdown`. Returns the lease, to show whether this process decides.
+/// Both end after `shutdown`. Returns the lease, to show whether this process decides. The
+/// agent key is the start-up configuration's (a new one needs a restart): without one, no
+/// agent is asked anything and the route through an agent is blocked.
 pub fn start(
     store: Store,
     alerts: Option<AlertsHandle>,
@@ -66,17 +71,28 @@ pub fn start(
         lease: lease.clone(),
         alerts,
     };
-    tasks.spawn(run(seat, hub.subscribe(), configs, shutdown));
+    let keys = configs.borrow().agent_key.clone();
+    tasks.spawn(run(seat, hub.subscribe(), configs, keys, shutdown));
     lease
+}
+
+/// What the decider remembers between rounds for its log and audit trail.
+#[derive(Default)]
+struct Notes {
+    /// Per worker, the blocked or recommended decision last recorded.
+    noted: HashMap<String, String>,
+    /// The agents' results ignored, logged once per reason and minute.
+    skipped: Skipped,
 }
 
 async fn run(
     seat: Seat,
     mut snapshots: watch::Receiver<std::sync::Arc<Snapshot>>,
     configs: watch::Receiver<Config>,
+    keys: Option<AgentKeys>,
     shutdown: Shutdown,
 ) {
-    let mut noted: HashMap<String, String> = HashMap::new();
+    let mut notes = Notes::default();
     let mut last_error: Option<String> = None;
     loop {
         tokio::select! {
@@ -92,7 +108,14 @@ async fn run(
             let config = configs.borrow();
             (config.recovery.clone(), config.alerts.clone())
         };
-        let outcome = round(&seat, &snapshot, &settings, &alert_settings, &mut noted).await;
+        let outcome = round(
+            &seat,
+            &snapshot,
+            (&settings, &alert_settings),
+            keys.as_ref(),
+            &mut notes,
+        )
+        .await;
         match (outcome, &last_error) {
             (Err(e), None) => {
                 tracing::warn!(error = %e, "recovery: could not decide; retrying with the next snapshot");
@@ -111,9 +134,9 @@ async fn run(
 async fn round(
     seat: &Seat,
     snapshot: &Snapshot,
-    settings: &RecoverySettings,
-    alert_settings: &AlertSettings,
-    noted: &mut HashMap<String, String>,
+    (settings, alert_settings): (&RecoverySettings, &AlertSettings),
+    keys: Option<&AgentKeys>,
+    notes: &mut Notes,
 ) -> Result<(), StoreError> {
     let store = seat.store();
     let now_dt = Utc::now();
@@ -151,23 +174,16 @@ async fn round(
         .workers
         .values()
         .any(|m| m.in_flight && m.last.as_ref().is_some_and(|l| l.route == Route::Agent));
-    let mut answers = HashMap::new();
-    if waiting_on_agent {
-        let (results, cursor) = send::results(store, &stored.results_cursor).await?;
-        stored.results_cursor = cursor;
-        for r in results {
-            let outcome = ActionOutcome::Agent {
-                outcome: r.outcome,
-                host: r.host,
-                exit_code: r.exit_code,
-                detail: r.detail,
-            };
-            answers.insert(r.id, outcome);
-        }
+    let mut answers = Answers::default();
+    if let (true, Some(keys)) = (waiting_on_agent, keys) {
+        let cursor = &stored.results_cursor;
+        let (read, next) = answers::read(store, keys, cursor, &mut notes.skipped).await?;
+        stored.results_cursor = next;
+        answers = read;
     }
 
     let mut outgoing = Vec::new();
-    let fleet = Fleet::new(nodes);
+    let fleet = Fleet::new(nodes).agent_requests(keys.is_some());
     for w in &nodes.workers {
         let policy = settings.policy_for(&w.name, w.kind.as_str());
         let mut memory = stored.workers.get(&w.name).cloned().unwrap_or_default();
@@ -181,7 +197,10 @@ async fn round(
         let Some(s) = fleet.situation(w, now) else {
             continue;
         };
-        let answer = memory.last.as_ref().and_then(|l| answers.remove(&l.id));
+        let answer = memory
+            .last
+            .as_ref()
+            .and_then(|l| answers.take(&l.id, &w.name, w.host.as_deref(), &mut notes.skipped));
         if settle(&policy, &mut memory, triggered, answer, now) {
             if let Some(last) = &memory.last {
                 let ok = last.ok == Some(true);
@@ -259,7 +278,8 @@ async fn round(
                 | Block::Paused
                 | Block::AgentUnreachable(_)
                 | Block::HostDown(_)
-                | Block::NotAllowListed(_)),
+                | Block::NotAllowListed(_)
+                | Block::NoAgentKey),
             ) => Some(AuditEntry {
                 detail: b.words(),
                 blocked: Some(b.clone()),
@@ -276,13 +296,13 @@ async fn round(
             _ => None,
         };
         match note {
-            Some(entry) if noted.get(&w.name) != Some(&entry.detail) => {
-                noted.insert(w.name.clone(), entry.detail.clone());
+            Some(entry) if notes.noted.get(&w.name) != Some(&entry.detail) => {
+                notes.noted.insert(w.name.clone(), entry.detail.clone());
                 records.push(audit(w, entry));
             }
             Some(_) => {}
             None => {
-                noted.remove(&w.name);
+                notes.noted.remove(&w.name);
             }
         }
         let healthy = lifecycle.state == LifecycleState::Ready;
@@ -325,7 +345,7 @@ async fn round(
         return Ok(());
     }
     for out in outgoing {
-        if let Err(e) = deliver(store, &out).await {
+        if let Err(e) = deliver(store, keys, &out).await {
             tracing::warn!(worker = %out.worker, id = %out.id, error = %e, "recovery: action decided but not sent; it will time out and count as failed");
         } else {
             tracing::info!(worker = %out.worker, id = %out.id, "recovery: action sent");

@@ -33,13 +33,16 @@ pub fn keys(keys: &Keys, hosts: &[HostInfo], workers: usize) -> Vec<BoundedKey> 
 pub type Oversized = (String, String);
 
 /// Puts the agents and the guard's views on `nodes` from `values` (read for [`keys`], in order);
-/// returns the values that were over their bound (ignored: an empty memory, an absent agent).
+/// `agent_requests`: whether this server holds the agent key (else the route through an agent
+/// shows blocked). Returns the values that were over their bound (ignored: an empty memory, an
+/// absent agent).
 pub fn apply(
     nodes: &mut Nodes,
     values: &[Bounded],
     hosts: &[HostInfo],
     settings: &RecoverySettings,
     now: u64,
+    agent_requests: bool,
 ) -> Vec<Oversized> {
     let mut oversized = Vec::new();
     let mut note = |what: String, value: &Bounded| {
@@ -68,6 +71,7 @@ pub fn apply(
         |w| settings.policy_for(&w.name, w.kind.as_str()),
         &stored.workers,
         now,
+        agent_requests,
     );
     oversized
 }

@@ -3,15 +3,18 @@
 //! - A worker that still beats gets a [`Command`] on its own list (it takes it with its next
 //!   beat; see [`pulseboard_shared::command`]).
 //! - A worker that is gone needs its supervisor: its host agent gets a [`Request`] on the host's
-//!   stream and answers on the results stream (see [`pulseboard_shared::agent`]).
+//!   stream, signed with the agent key for that host, and answers on the results stream (read
+//!   back by [`super::answers`]; see [`pulseboard_shared::agent`]). Without the key, nothing
+//!   goes to an agent.
 //!
 //! Nothing here runs anything: a message names a worker and an action, never a program.
 
-use pulseboard_shared::agent::{requests_key, AgentAction, AgentResult, Request, RESULTS_KEY};
+use pulseboard_shared::agent::key::AgentKeys;
+use pulseboard_shared::agent::sign::sign_request;
+use pulseboard_shared::agent::{requests_key, AgentAction, Request};
 use pulseboard_shared::command::{commands_key, Action, Command};
 use pulseboard_shared::recovery::Route;
 
-use crate::ledger::events::stream_entries;
 use crate::ledger::store::{Store, StoreError};
 
 /// Why an action or its answer did not travel.
@@ -23,6 +26,9 @@ pub enum SendError {
     /// An action through the host agent for a worker that names no host.
     #[error("the worker has no host")]
     NoHost,
+    /// An action through the host agent, and no agent key to sign it with.
+    #[error("agent requests are off: no agent key (PULSEBOARD_AGENT_KEY)")]
+    NoAgentKey,
 }
 
 impl From<redis::RedisError> for SendError {
@@ -57,8 +63,15 @@ pub async fn command(store: &Store, worker: &str, command: &Command) -> Result<(
     Ok(())
 }
 
-/// Puts `request` on `host`'s agent stream.
-pub async fn request(store: &Store, host: &str, request: &Request) -> Result<(), SendError> {
+/// Puts `request` on `host`'s agent stream, for that host and signed with `keys`.
+pub async fn request(
+    store: &Store,
+    keys: &AgentKeys,
+    host: &str,
+    mut request: Request,
+) -> Result<(), SendError> {
+    request.host = host.to_owned();
+    sign_request(keys, &mut request);
     let mut conn = store.conn().await?;
     redis::cmd("XADD")
         .arg(requests_key(host))
@@ -71,38 +84,6 @@ pub async fn request(store: &Store, host: &str, request: &Request) -> Result<(),
         .query_async::<String>(&mut conn)
         .await?;
     Ok(())
-}
-
-/// The agents' results after `cursor` (an entry id; empty: from the start), at most 100, and
-/// the cursor after them. Unreadable entries are skipped (logged).
-pub async fn results(
-    store: &Store,
-    cursor: &str,
-) -> Result<(Vec<AgentResult>, String), StoreError> {
-    let mut conn = store.conn().await?;
-    let start = if cursor.is_empty() {
-        "-".to_owned()
-    } else {
-        format!("({cursor}")
-    };
-    let reply: redis::Value = redis::cmd("XRANGE")
-        .arg(RESULTS_KEY)
-        .arg(start)
-        .arg("+")
-        .arg("COUNT")
-        .arg(100)
-        .query_async(&mut conn)
-        .await?;
-    let mut next = cursor.to_owned();
-    let mut found = Vec::new();
-    for (id, text) in stream_entries(reply, "result") {
-        match text.as_deref().map(serde_json::from_str::<AgentResult>) {
-            Some(Ok(result)) => found.push(result),
-            _ => tracing::warn!(entry = %id, "recovery: unreadable agent result skipped"),
-        }
-        next = id;
-    }
-    Ok((found, next))
 }
 
 /// An action decided and committed, to send.
@@ -119,8 +100,12 @@ pub struct Outgoing {
     pub at: String,
 }
 
-/// Sends the guard's restart `out` by its route.
-pub async fn deliver(store: &Store, out: &Outgoing) -> Result<(), SendError> {
+/// Sends the guard's restart `out` by its route (through an agent: signed with `keys`).
+pub async fn deliver(
+    store: &Store,
+    keys: Option<&AgentKeys>,
+    out: &Outgoing,
+) -> Result<(), SendError> {
     match out.route {
         Route::Heartbeat => {
             let restart = Command {
@@ -133,14 +118,17 @@ pub async fn deliver(store: &Store, out: &Outgoing) -> Result<(), SendError> {
         }
         Route::Agent => {
             let host = out.host.as_deref().ok_or(SendError::NoHost)?;
+            let keys = keys.ok_or(SendError::NoAgentKey)?;
             let restart = Request {
                 id: out.id.clone(),
+                host: host.to_owned(),
                 worker: out.worker.clone(),
                 action: AgentAction::ResetAndRestart,
                 by: "auto".into(),
                 at: out.at.clone(),
+                sig: String::new(),
             };
-            request(store, host, &restart).await
+            request(store, keys, host, restart).await
         }
     }
 }

@@ -24,6 +24,9 @@ pub enum Block {
     NotAllowListed(String),
     /// The previous action is not answered yet.
     InFlight,
+    /// The action needs the host's agent, and this server has no agent key to sign requests
+    /// with (`PULSEBOARD_AGENT_KEY`): agent requests are off.
+    NoAgentKey,
 }
 
 impl Block {
@@ -39,6 +42,9 @@ impl Block {
             Self::HostDown(host) => format!("every worker on {host} is down"),
             Self::NotAllowListed(host) => format!("not in the allow-list of the agent on {host}"),
             Self::InFlight => "the last action is not answered yet".into(),
+            Self::NoAgentKey => {
+                "agent requests are off: the server has no agent key (PULSEBOARD_AGENT_KEY)".into()
+            }
         }
     }
 
@@ -52,6 +58,7 @@ impl Block {
             Self::HostDown("gpu-1".into()),
             Self::NotAllowListed("gpu-1".into()),
             Self::InFlight,
+            Self::NoAgentKey,
         ]
     }
 }
@@ -76,6 +83,7 @@ enum BlockKind {
     HostDown,
     NotAllowListed,
     InFlight,
+    NoAgentKey,
 }
 
 impl From<Block> for BlockWire {
@@ -88,6 +96,7 @@ impl From<Block> for BlockWire {
             Block::HostDown(h) => (BlockKind::HostDown, Some(h), None),
             Block::NotAllowListed(h) => (BlockKind::NotAllowListed, Some(h), None),
             Block::InFlight => (BlockKind::InFlight, None, None),
+            Block::NoAgentKey => (BlockKind::NoAgentKey, None, None),
         };
         BlockWire { block, host, until }
     }
@@ -106,6 +115,7 @@ impl TryFrom<BlockWire> for Block {
             BlockKind::HostDown => Self::HostDown(host?),
             BlockKind::NotAllowListed => Self::NotAllowListed(host?),
             BlockKind::InFlight => Self::InFlight,
+            BlockKind::NoAgentKey => Self::NoAgentKey,
         })
     }
 }

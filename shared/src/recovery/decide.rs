@@ -24,6 +24,8 @@ pub struct Situation {
     pub agent_allows: bool,
     /// Every worker of that host (two or more) is down.
     pub host_all_down: bool,
+    /// This server can ask host agents (it holds the agent key to sign requests with).
+    pub agent_requests: bool,
 }
 
 /// What the guard says now.
@@ -78,6 +80,9 @@ pub fn decide(policy: &Policy, memory: &Memory, s: &Situation) -> Decision {
     let host = s.host.clone().unwrap_or_else(|| "?".into());
     if route == Route::Agent && s.host_all_down {
         return Decision::Blocked(Block::HostDown(host));
+    }
+    if route == Route::Agent && !s.agent_requests {
+        return Decision::Blocked(Block::NoAgentKey);
     }
     if route == Route::Agent && !s.agent_reachable {
         return Decision::Blocked(Block::AgentUnreachable(host));
@@ -232,6 +237,27 @@ mod tests {
                 &fresh,
                 with(|s| s.agent_reachable = false),
                 Decision::Blocked(Block::AgentUnreachable("gpu-1".into())),
+            ),
+            (
+                "no agent key: the agent route is off",
+                auto(),
+                &fresh,
+                with(|s| {
+                    s.agent_requests = false;
+                    s.agent_reachable = false;
+                }),
+                Decision::Blocked(Block::NoAgentKey),
+            ),
+            (
+                "no agent key: a stalled worker still gets its heartbeat's restart",
+                auto(),
+                &fresh,
+                {
+                    let mut s = situation(L::Stalled, 5);
+                    s.agent_requests = false;
+                    s
+                },
+                Decision::Act(Route::Heartbeat),
             ),
             (
                 "a stalled worker needs no agent",

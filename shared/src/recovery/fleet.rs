@@ -14,6 +14,7 @@ pub fn situation(nodes: &Nodes, worker: &WorkerStatus, now: u64) -> Option<Situa
 pub struct Fleet<'a> {
     nodes: &'a Nodes,
     hosts: std::collections::HashMap<&'a str, (usize, usize)>,
+    agent_requests: bool,
 }
 
 impl<'a> Fleet<'a> {
@@ -28,7 +29,18 @@ impl<'a> Fleet<'a> {
                 *downs += usize::from(down);
             }
         }
-        Self { nodes, hosts }
+        Self {
+            nodes,
+            hosts,
+            agent_requests: true,
+        }
+    }
+
+    /// Whether this server can ask host agents (it holds the agent key); without it the route
+    /// through an agent is blocked ([`crate::guard::Block::NoAgentKey`]). On unless said.
+    pub fn agent_requests(mut self, on: bool) -> Self {
+        self.agent_requests = on;
+        self
     }
 
     /// What the guard sees of `worker` at `now` (see [`situation`]).
@@ -52,6 +64,7 @@ impl<'a> Fleet<'a> {
             agent_reachable: agent.is_some_and(|a| a.alive),
             agent_allows: agent.is_some_and(|a| a.workers.contains(&worker.name)),
             host_all_down: all >= 2 && down == all,
+            agent_requests: self.agent_requests,
             host,
         })
     }

@@ -5,15 +5,17 @@ use super::{decide, Advice, Block, Decision, Fleet, GuardState, Memory, Policy, 
 use crate::nodes::{Nodes, WorkerStatus};
 
 /// Puts each worker's guard view (`workers[].recovery`) on `nodes` at `now`, from each one's
-/// policy and the guard's memories.
+/// policy and the guard's memories; `agent_requests`: whether this server can ask host agents
+/// (see [`Fleet::agent_requests`]).
 pub fn attach_views(
     nodes: &mut Nodes,
     policy_for: impl Fn(&WorkerStatus) -> Policy,
     memories: &std::collections::BTreeMap<String, Memory>,
     now: u64,
+    agent_requests: bool,
 ) {
     let empty = Memory::default();
-    let fleet = Fleet::new(nodes);
+    let fleet = Fleet::new(nodes).agent_requests(agent_requests);
     let views: Vec<Option<RecoveryView>> = nodes
         .workers
         .iter()
@@ -110,7 +112,7 @@ pub fn view(
                     Some(Advice::AgentUnreachable { host: host.clone() })
                 }
                 Block::NotAllowListed(host) => Some(Advice::NotAllowListed { host: host.clone() }),
-                Block::RedisLost | Block::Paused => None,
+                Block::RedisLost | Block::Paused | Block::NoAgentKey => None,
             }
         }
     };
