@@ -117,6 +117,41 @@ async fn a_missing_or_wrong_token_is_401() {
     }
 }
 
+/// What a `tracing` subscriber writes, kept for a test to read.
+#[derive(Clone, Default)]
+struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn a_refused_path_with_a_newline_is_logged_on_one_line() {
+    let logs = Captured::default();
+    let writer = logs.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(move || writer.clone())
+        .with_ansi(false)
+        .finish();
+    // The test's runtime has one thread: the log of the request below is written here.
+    let _log = tracing::subscriber::set_default(subscriber);
+    let forged = "/api/agent-office/workers/x%0A2026-01-01T00:00:00Z%20INFO%20forged/stop";
+    let (status, _) = post(admin(&format!("ops:{TOKEN}"), fleet()), forged, None, "").await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let text = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+    assert_eq!(text.lines().count(), 1, "one refusal, one line: {text}");
+    assert!(
+        text.contains(r"x\n2026-01-01T00:00:00Z INFO forged/stop"),
+        "the decoded name, its newline escaped: {text}"
+    );
+}
+
 #[tokio::test]
 async fn an_address_guessing_tokens_gets_429_and_others_are_served() {
     let admin = admin(&format!("ops:{TOKEN}"), fleet());
