@@ -10,10 +10,12 @@
 //! Anyone who can write Redis can write heartbeat keys, so what a sweep keeps is bounded: a key
 //! whose name breaks the name rule is skipped, configured workers are not kept here at all (they
 //! are always read), and at most `max_unregistered` other names are kept; the rest are counted
-//! ([`IgnoredWorkers`]) and never read. A flood of 300,000 junk keys therefore costs a few SCAN
-//! steps, not 300,000 reads per refresh.
+//! ([`IgnoredWorkers`]) and never read. In-flight lists likewise: at most
+//! [`MAX_LISTS_PER_QUEUE`] for a watched worker's queue, and at most `max_unregistered` that no
+//! watched queue owns (yet: its worker may be found later in the sweep). A flood of 300,000 junk
+//! keys therefore costs a few SCAN steps, not 300,000 reads per refresh.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::{Duration, Instant};
 
 use pulseboard_shared::heartbeat::{check_name, name_from_heartbeat_key};
@@ -60,6 +62,9 @@ pub struct ScanStep {
 /// between jobs (Redis deletes empty lists, and a job may be shorter than a sweep).
 pub const FORGET_AFTER: Duration = Duration::from_secs(600);
 
+/// In-flight lists kept for one queue: one per consumer, and no queue has this many consumers.
+pub const MAX_LISTS_PER_QUEUE: usize = 64;
+
 /// The discovery state carried from one refresh to the next.
 #[derive(Debug)]
 pub struct Discovery {
@@ -71,6 +76,9 @@ pub struct Discovery {
     cursors: [Option<u64>; 2],
     /// In-flight list keys, and when a sweep last saw each.
     processing: BTreeMap<String, Instant>,
+    /// How many of `processing` each queue owns, and how many no queue owns.
+    lists_per_queue: HashMap<String, usize>,
+    unowned_lists: usize,
     /// Worker names with a heartbeat key, and when a sweep last saw each.
     beating: BTreeMap<String, Instant>,
     /// By [`Pattern`]: whether one whole sweep has been absorbed.
@@ -84,11 +92,12 @@ pub struct Discovery {
     ignored: Ignored,
 }
 
-/// Heartbeat keys a sweep skipped.
+/// Keys a sweep skipped.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 struct Ignored {
     bad_name: u64,
     over_limit: u64,
+    lists: u64,
 }
 
 impl Discovery {
@@ -101,6 +110,8 @@ impl Discovery {
             started: None,
             cursors: [None; 2],
             processing: BTreeMap::new(),
+            lists_per_queue: HashMap::new(),
+            unowned_lists: 0,
             beating: BTreeMap::new(),
             swept: [false; 2],
             registered: HashSet::new(),
@@ -122,11 +133,13 @@ impl Discovery {
     pub fn ignored_workers(&self) -> Option<IgnoredWorkers> {
         let bad_name = self.ignored.bad_name.max(self.ignoring.bad_name);
         let over_limit = self.ignored.over_limit.max(self.ignoring.over_limit);
-        (bad_name + over_limit > 0).then_some(IgnoredWorkers {
+        let in_flight_lists = self.ignored.lists.max(self.ignoring.lists);
+        (bad_name + over_limit + in_flight_lists > 0).then_some(IgnoredWorkers {
             count: bad_name + over_limit,
             bad_name,
             over_limit,
             max_unregistered: self.max_unregistered as u64,
+            in_flight_lists,
         })
     }
 
@@ -158,13 +171,19 @@ impl Discovery {
             .collect()
     }
 
-    /// Takes a SCAN reply for `pattern`: the next cursor and the keys it returned.
-    pub fn absorb(&mut self, pattern: Pattern, next_cursor: u64, keys: Vec<String>, now: Instant) {
+    /// Takes a SCAN reply for `pattern`: the next cursor and the keys it returned. `owner` names
+    /// the watched queue an in-flight list belongs to.
+    pub fn absorb<'q>(
+        &mut self,
+        pattern: Pattern,
+        next_cursor: u64,
+        keys: Vec<String>,
+        now: Instant,
+        owner: impl Fn(&str) -> Option<&'q str>,
+    ) {
         for key in keys {
             match pattern {
-                Pattern::Processing => {
-                    self.processing.insert(key, now);
-                }
+                Pattern::Processing => self.absorb_list(key, now, &owner),
                 Pattern::Heartbeat => self.absorb_heartbeat(&key, now),
             }
         }
@@ -174,14 +193,69 @@ impl Discovery {
         }
         self.cursors[pattern.index()] = None;
         self.swept[pattern.index()] = true;
-        let found = match pattern {
-            Pattern::Processing => &mut self.processing,
-            Pattern::Heartbeat => {
-                self.ignored = std::mem::take(&mut self.ignoring);
-                &mut self.beating
+        match pattern {
+            Pattern::Processing => {
+                self.ignored.lists = std::mem::take(&mut self.ignoring.lists);
+                self.processing
+                    .retain(|_, seen| now.duration_since(*seen) < FORGET_AFTER);
+                self.count_lists(&owner);
             }
+            Pattern::Heartbeat => {
+                self.ignored.bad_name = std::mem::take(&mut self.ignoring.bad_name);
+                self.ignored.over_limit = std::mem::take(&mut self.ignoring.over_limit);
+                self.beating
+                    .retain(|_, seen| now.duration_since(*seen) < FORGET_AFTER);
+            }
+        }
+    }
+
+    /// Keeps in-flight list `key` if its queue (or, unowned, the unowned lists) has room; a
+    /// list already kept is only marked seen.
+    fn absorb_list<'q>(
+        &mut self,
+        key: String,
+        now: Instant,
+        owner: impl Fn(&str) -> Option<&'q str>,
+    ) {
+        if let Some(seen) = self.processing.get_mut(&key) {
+            *seen = now;
+            return;
+        }
+        let room = match owner(&key) {
+            Some(queue) => match self.lists_per_queue.get_mut(queue) {
+                Some(n) if *n >= MAX_LISTS_PER_QUEUE => false,
+                Some(n) => {
+                    *n += 1;
+                    true
+                }
+                None => {
+                    self.lists_per_queue.insert(queue.to_owned(), 1);
+                    true
+                }
+            },
+            None if self.unowned_lists < self.max_unregistered => {
+                self.unowned_lists += 1;
+                true
+            }
+            None => false,
         };
-        found.retain(|_, seen| now.duration_since(*seen) < FORGET_AFTER);
+        if room {
+            self.processing.insert(key, now);
+        } else {
+            self.ignoring.lists += 1;
+        }
+    }
+
+    /// Counts the kept lists by owner again (owners change as workers come and go).
+    fn count_lists<'q>(&mut self, owner: impl Fn(&str) -> Option<&'q str>) {
+        self.lists_per_queue.clear();
+        self.unowned_lists = 0;
+        for key in self.processing.keys() {
+            match owner(key) {
+                Some(queue) => *self.lists_per_queue.entry(queue.to_owned()).or_default() += 1,
+                None => self.unowned_lists += 1,
+            }
+        }
     }
 
     /// Keeps the worker named in heartbeat `key` if its name is valid, it is not configured, and
@@ -225,6 +299,11 @@ impl Discovery {
 mod tests {
     use super::*;
 
+    /// No watched queue owns any list.
+    fn unowned(_: &str) -> Option<&'static str> {
+        None
+    }
+
     #[test]
     fn sweeps_step_through_cursors_then_rest() {
         let t0 = Instant::now();
@@ -237,12 +316,14 @@ mod tests {
             42,
             vec!["processing:queue:a:1".into()],
             t0,
+            unowned,
         );
         d.absorb(
             Pattern::Heartbeat,
             0,
             vec!["worker:stray:heartbeat".into()],
             t0,
+            unowned,
         );
         assert!(!d.warm(), "the in-flight sweep is not over");
         // The in-flight list is usable at once, before its sweep ends.
@@ -258,7 +339,7 @@ mod tests {
                 count: 100
             }]
         );
-        d.absorb(Pattern::Processing, 0, vec![], t0);
+        d.absorb(Pattern::Processing, 0, vec![], t0, unowned);
         assert!(d.warm());
         // Finished and not yet due: no SCAN at all.
         assert!(d.steps(t0 + Duration::from_secs(2)).is_empty());
@@ -275,6 +356,7 @@ mod tests {
             0,
             vec!["processing:queue:a:1".into()],
             t0,
+            unowned,
         );
         // The list is empty (so gone from Redis) during the next sweep: still counted.
         let t1 = t0 + Duration::from_secs(1);
@@ -284,12 +366,13 @@ mod tests {
             0,
             vec!["processing:queue:a:2".into()],
             t1,
+            unowned,
         );
         assert_eq!(d.processing_keys().count(), 2);
         // Unseen for FORGET_AFTER: dropped.
         let later = t0 + FORGET_AFTER;
         d.steps(later);
-        d.absorb(Pattern::Processing, 0, vec![], later);
+        d.absorb(Pattern::Processing, 0, vec![], later, unowned);
         assert_eq!(
             d.processing_keys().collect::<Vec<_>>(),
             ["processing:queue:a:2"]
@@ -306,10 +389,11 @@ mod tests {
             0,
             vec!["worker:stray:heartbeat".into()],
             t0,
+            unowned,
         );
         let later = t0 + FORGET_AFTER;
         d.steps(later);
-        d.absorb(Pattern::Heartbeat, 0, vec![], later);
+        d.absorb(Pattern::Heartbeat, 0, vec![], later, unowned);
         assert_eq!(d.beating_workers().count(), 0);
     }
 
@@ -335,6 +419,7 @@ mod tests {
             7,
             keys.iter().map(|k| k.to_string()).collect(),
             t0,
+            unowned,
         );
         assert_eq!(d.beating_workers().collect::<Vec<_>>(), ["a", "b"]);
         let seen = IgnoredWorkers {
@@ -342,21 +427,62 @@ mod tests {
             bad_name: 2,
             over_limit: 2,
             max_unregistered: 2,
+            in_flight_lists: 0,
         };
         assert_eq!(
             d.ignored_workers(),
             Some(seen),
             "shown before the sweep ends"
         );
-        d.absorb(Pattern::Heartbeat, 0, vec![], t0);
+        d.absorb(Pattern::Heartbeat, 0, vec![], t0, unowned);
         assert_eq!(d.ignored_workers(), Some(seen), "the last whole sweep's");
         // The flood is gone: the next whole sweep says so.
         let t1 = t0 + Duration::from_secs(1);
         d.steps(t1);
-        d.absorb(Pattern::Heartbeat, 0, vec!["worker:a:heartbeat".into()], t1);
+        d.absorb(
+            Pattern::Heartbeat,
+            0,
+            vec!["worker:a:heartbeat".into()],
+            t1,
+            unowned,
+        );
         assert_eq!(d.ignored_workers(), None);
         // A worker configured later leaves the unregistered ones.
         d.set_registered(["a"].into_iter());
         assert_eq!(d.beating_workers().collect::<Vec<_>>(), ["b"]);
+    }
+
+    #[test]
+    fn in_flight_lists_are_capped_per_queue_and_unowned_ones_overall() {
+        let t0 = Instant::now();
+        let mut d = Discovery::new(Duration::from_secs(5), 100, 10);
+        d.steps(t0);
+        let owner = |key: &str| key.starts_with("processing:queue:a:").then_some("queue:a");
+        let mut keys: Vec<String> = (0..100)
+            .map(|i| format!("processing:queue:a:{i}"))
+            .collect();
+        keys.extend((0..30).map(|i| format!("processing:junk:{i}")));
+        d.absorb(Pattern::Processing, 3, keys, t0, owner);
+        let kept: Vec<&String> = d.processing_keys().collect();
+        let of_a = kept.iter().filter(|k| k.starts_with("processing:queue:a:"));
+        assert_eq!(of_a.count(), MAX_LISTS_PER_QUEUE);
+        assert_eq!(
+            kept.len(),
+            MAX_LISTS_PER_QUEUE + 10,
+            "and max_unregistered unowned"
+        );
+        let ignored = d.ignored_workers().expect("counted");
+        assert_eq!(ignored.in_flight_lists, 36 + 20);
+        assert_eq!(ignored.count, 0, "no worker was ignored");
+        // A list seen again is not counted twice; the sweep's end keeps the figure.
+        d.absorb(
+            Pattern::Processing,
+            0,
+            vec!["processing:queue:a:0".into()],
+            t0,
+            owner,
+        );
+        assert_eq!(d.ignored_workers().unwrap().in_flight_lists, 56);
+        assert_eq!(d.processing_keys().count(), MAX_LISTS_PER_QUEUE + 10);
     }
 }

@@ -11,7 +11,7 @@ use chrono::{DateTime, SubsecRound, Utc};
 use pulseboard_shared::patch::diff;
 use tokio::sync::watch;
 
-use crate::aggregate::{aggregate, keys_for, watched_workers, Aggregate, BeatMemory};
+use crate::aggregate::{aggregate, keys_for, watched_workers, Aggregate, BeatMemory, QueueOwners};
 use crate::config::Config;
 use crate::discovery::Discovery;
 use crate::ledger::store::Keys;
@@ -126,7 +126,8 @@ impl Refresher {
             &self.config.lifecycle,
             self.discovery.beating_workers(),
         );
-        let keys = keys_for(&watched, self.discovery.processing_keys());
+        let owners = QueueOwners::new(&watched);
+        let keys = keys_for(&watched, &owners, self.discovery.processing_keys());
         let steps = self.discovery.steps(now);
         let values = recovery::reading::keys(&self.keys, &self.hosts, watched.len());
         let read = self.source.read(&keys, &values, &steps).await;
@@ -134,8 +135,13 @@ impl Refresher {
         match read {
             Ok(reading) => {
                 for scan in &reading.scans {
-                    self.discovery
-                        .absorb(scan.pattern, scan.next_cursor, scan.keys.clone(), now);
+                    self.discovery.absorb(
+                        scan.pattern,
+                        scan.next_cursor,
+                        scan.keys.clone(),
+                        now,
+                        |key| owners.owner(key).map(|(queue, _)| queue),
+                    );
                 }
                 let mut agg = cpu_bound(|| {
                     aggregate(

@@ -341,6 +341,10 @@ pub struct IgnoredWorkers {
     pub over_limit: u64,
     /// The configured `max_unregistered`.
     pub max_unregistered: u64,
+    /// In-flight lists (`processing:*`) skipped: over 64 for one queue, or over
+    /// `max_unregistered` that no watched worker's queue owns. Not part of `count`.
+    #[serde(default)]
+    pub in_flight_lists: u64,
 }
 
 /// How many workers are in one condition.

@@ -1,6 +1,8 @@
 //! Which workers a refresh reads and under which keys: the configured ones in order, then the
 //! unregistered ones found beating, each with the in-flight lists discovery found for its queue.
 
+use std::collections::HashMap;
+
 use pulseboard_shared::heartbeat::heartbeat_key;
 use pulseboard_shared::lifecycle::LifecycleRules;
 use pulseboard_shared::WorkerKind;
@@ -62,10 +64,40 @@ pub fn watched_workers<'a>(
     list
 }
 
+/// Which watched worker owns an in-flight list (`processing:<queue>:<consumer>`): the one whose
+/// queue is the longest prefix (`queue:a` vs `queue:a:b`), found by a hash lookup per `:` in the
+/// key rather than by a scan of every worker (10,000 workers, as many lists).
+pub struct QueueOwners<'a> {
+    by_queue: HashMap<&'a str, usize>,
+}
+
+impl<'a> QueueOwners<'a> {
+    /// The queues of `watched`.
+    pub fn new(watched: &'a [Watched]) -> Self {
+        let by_queue = watched
+            .iter()
+            .enumerate()
+            .filter_map(|(i, w)| Some((w.queue.as_deref()?, i)))
+            .collect();
+        Self { by_queue }
+    }
+
+    /// The owning queue of in-flight list `key`, and its worker's index in `watched`.
+    pub fn owner(&self, key: &str) -> Option<(&'a str, usize)> {
+        let rest = key.strip_prefix("processing:")?;
+        rest.rmatch_indices(':').find_map(|(at, _)| {
+            self.by_queue
+                .get_key_value(&rest[..at])
+                .map(|(queue, i)| (*queue, *i))
+        })
+    }
+}
+
 /// The keys to read for `watched`, with each in-flight list given to the worker whose queue it
-/// belongs to (`processing:<queue>:<consumer>`).
+/// belongs to (`owners`, made from the same `watched`).
 pub fn keys_for<'a>(
     watched: &[Watched],
+    owners: &QueueOwners,
     processing: impl Iterator<Item = &'a String>,
 ) -> Vec<WorkerKeys> {
     let mut keys: Vec<WorkerKeys> = watched
@@ -80,17 +112,7 @@ pub fn keys_for<'a>(
         })
         .collect();
     for key in processing {
-        // The longest queue name that prefixes the key owns it (`queue:a` vs `queue:a:b`).
-        let owner = watched
-            .iter()
-            .enumerate()
-            .filter_map(|(i, w)| {
-                let queue = w.queue.as_deref()?;
-                let rest = key.strip_prefix("processing:")?.strip_prefix(queue)?;
-                rest.starts_with(':').then_some((queue.len(), i))
-            })
-            .max();
-        if let Some((_, i)) = owner {
+        if let Some((_, i)) = owners.owner(key) {
             keys[i].processing.push(key.clone());
         }
     }
@@ -126,7 +148,7 @@ mod tests {
             "processing:queue:a:b:1".to_owned(),
             "processing:queue:ab:1".to_owned(),
         ];
-        let keys = keys_for(&watched, lists.iter());
+        let keys = keys_for(&watched, &QueueOwners::new(&watched), lists.iter());
         assert_eq!(keys[0].processing, ["processing:queue:a:1"]);
         assert_eq!(keys[1].processing, ["processing:queue:a:b:1"]);
     }
