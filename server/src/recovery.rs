@@ -4,6 +4,8 @@
 //! - [`stored`]: the guard's memory in Redis (one JSON value, written by the decider only).
 //! - [`reading`]: what every refresh reads for it (that memory, the host agents' beats) and puts
 //!   on the snapshot (`agents`, `workers[].recovery`), in every process alike.
+//! - [`load`]: what a decision round reads first (that memory and the waiting overrides, each
+//!   bounded, one script).
 //! - [`engine`]: the decider, in the process holding the guard's lease: applies operators'
 //!   overrides, settles answered actions, decides, and only then sends.
 //! - [`commit`]: its seat: its own lease (one decider of several processes, with or without the
@@ -19,6 +21,7 @@
 pub mod answers;
 pub mod commit;
 pub mod engine;
+pub mod load;
 pub mod reading;
 pub mod send;
 pub mod stored;

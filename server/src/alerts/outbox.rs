@@ -16,6 +16,7 @@ use crate::ledger;
 use crate::ledger::commit::Entry;
 use crate::ledger::lease::Lease;
 use crate::ledger::store::{Store, StoreError};
+use crate::reader::bounded::{self, Bounded};
 
 /// An alert waiting for one sink.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -111,19 +112,28 @@ pub async fn commit(c: Commit<'_>) -> Result<bool, StoreError> {
     .await
 }
 
-/// The remembered state, or an empty one on first run (or after Redis lost its data).
-pub async fn load_memory(store: &Store) -> Result<Memory, StoreError> {
+/// The remembered state, or an empty one on first run (or after Redis lost its data). Read with
+/// a bound for a fleet of `workers`: a larger value is garbage (anyone who writes Redis can write
+/// it), so the alerts start afresh and the next commit overwrites it.
+pub async fn load_memory(store: &Store, workers: usize) -> Result<Memory, StoreError> {
     let mut conn = store.conn().await?;
-    let text: Option<String> = redis::cmd("GET")
-        .arg(store.keys.state())
-        .query_async(&mut conn)
-        .await?;
-    Ok(match text {
-        Some(text) => serde_json::from_str(&text).unwrap_or_else(|e| {
+    let max = bounded::memory_bound(bounded::ALERT_MEMORY_BYTES_PER_WORKER, workers);
+    let mut pipe = redis::pipe();
+    bounded::get_bounded(&mut pipe, &store.keys.state(), max);
+    let (reply,): (redis::Value,) = pipe.query_async(&mut conn).await?;
+    Ok(match bounded::judge(reply, max) {
+        Bounded::Value(bytes) => serde_json::from_slice(&bytes).unwrap_or_else(|e| {
             tracing::warn!(error = %e, "alerts: stored state is unreadable; starting afresh");
             Memory::default()
         }),
-        None => Memory::default(),
+        Bounded::TooLarge { max } => {
+            tracing::warn!(
+                max,
+                "alerts: stored state is over its bound; starting afresh"
+            );
+            Memory::default()
+        }
+        Bounded::Absent => Memory::default(),
     })
 }
 

@@ -17,12 +17,18 @@ pub const MAX_AGENT_BEAT_BYTES: usize = 64 * 1024;
 /// reason (cut to 200 characters by the admin API) come to under 1 KiB; 2 KiB leaves room.
 pub const GUARD_MEMORY_BYTES_PER_WORKER: usize = 2 * 1024;
 
-/// The bound of the guard's memory (one value for every worker) for a fleet of `workers`: 64 KiB
-/// plus [`GUARD_MEMORY_BYTES_PER_WORKER`] each (20 MiB at 10,000 workers).
+/// The alerts' memory per worker: the state last judged and a few times, under 200 bytes.
+pub const ALERT_MEMORY_BYTES_PER_WORKER: usize = 1024;
+
+/// The bound of a memory holding one entry per worker, for a fleet of `workers`: 64 KiB plus
+/// `per_worker` each (20 MiB at 10,000 workers and 2 KiB each).
+pub fn memory_bound(per_worker: usize, workers: usize) -> usize {
+    per_worker.saturating_mul(workers).saturating_add(64 * 1024)
+}
+
+/// The bound of the guard's memory for a fleet of `workers`.
 pub fn guard_memory_bound(workers: usize) -> usize {
-    GUARD_MEMORY_BYTES_PER_WORKER
-        .saturating_mul(workers)
-        .saturating_add(64 * 1024)
+    memory_bound(GUARD_MEMORY_BYTES_PER_WORKER, workers)
 }
 
 /// A key to read and the most bytes it may hold.

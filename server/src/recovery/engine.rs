@@ -26,8 +26,8 @@ use tokio::task::JoinSet;
 
 use super::answers::{self, Answers, Skipped};
 use super::commit::{GuardCommit, Seat};
+use super::load::load;
 use super::send::{action_name, deliver, Outgoing};
-use super::stored::Stored;
 use crate::alerts::alert::AlertKind;
 use crate::alerts::history::Record;
 use crate::alerts::transitions::about;
@@ -36,12 +36,8 @@ use crate::config::{AlertSettings, Config, RecoverySettings};
 use crate::ledger::keeper;
 use crate::ledger::lease::Lease;
 use crate::ledger::store::{Store, StoreError};
-use crate::reader::bounded::{self, Bounded};
 use crate::shutdown::Shutdown;
 use crate::snapshot::{Hub, Snapshot};
-
-/// At most this many overrides are applied per decision.
-const OVERRIDES_PER_ROUND: isize = 100;
 
 /// Starts the guard's lease keeper and the decider on `hub`'s snapshots, in every process on
 /// `store`: one of them decides. Its alerts go to `alerts`' sinks when this process has them on.
@@ -150,7 +146,8 @@ async fn round(
 
     for raw in &overrides {
         let Ok(o) = serde_json::from_str::<Override>(raw) else {
-            tracing::warn!(entry = %raw, "recovery: unreadable override dropped");
+            let entry: String = raw.chars().take(200).collect();
+            tracing::warn!(entry = %entry.escape_debug(), "recovery: unreadable override dropped");
             continue;
         };
         let mut m = stored.workers.get(o.worker()).cloned().unwrap_or_default();
@@ -352,30 +349,6 @@ async fn round(
         }
     }
     Ok(())
-}
-
-/// The guard's memory (bounded for a fleet of `workers`: a larger value is garbage, so the guard
-/// starts afresh and overwrites it) and the waiting overrides, in one round trip.
-async fn load(store: &Store, workers: usize) -> Result<(Stored, Vec<String>), StoreError> {
-    let mut conn = store.conn().await?;
-    let max = bounded::guard_memory_bound(workers);
-    let mut pipe = redis::pipe();
-    bounded::get_bounded(&mut pipe, &store.keys.recovery(), max);
-    let (memory, overrides): (redis::Value, Vec<String>) = pipe
-        .cmd("LRANGE")
-        .arg(store.keys.recovery_overrides())
-        .arg(0)
-        .arg(OVERRIDES_PER_ROUND - 1)
-        .query_async(&mut conn)
-        .await?;
-    let memory = bounded::judge(memory, max);
-    if memory == (Bounded::TooLarge { max }) {
-        tracing::warn!(
-            max,
-            "recovery: stored memory is over its bound; starting afresh"
-        );
-    }
-    Ok((Stored::parse(memory.bytes()), overrides))
 }
 
 fn route_name(route: Route) -> &'static str {

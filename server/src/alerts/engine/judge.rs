@@ -52,7 +52,7 @@ pub(super) async fn run(
         let now = now_ms();
         let t = match &mut tracker {
             Some(t) => t,
-            None => match outbox::load_memory(&shared.store).await {
+            None => match outbox::load_memory(&shared.store, snapshot.nodes.workers.len()).await {
                 Ok(memory) => tracker.insert(Tracker::new(rules, memory, now)),
                 Err(e) => {
                     shared.note_redis(Some(e.to_string()));
