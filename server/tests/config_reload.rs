@@ -116,11 +116,16 @@ fn help_never_shows_a_secret_from_the_environment() {
             .args([command.as_str(), "--help"])
             .env("REDIS_URL", "redis://ops:hunter2@redis.internal:6379")
             .env("PULSEBOARD_ADMIN_TOKENS", "ops:0123456789SECRETabcdef")
+            .env(
+                "PULSEBOARD_AGENT_KEY",
+                "5ec7e75ec7e7aa00112233445566778899aabbccddeeff",
+            )
+            .env("PULSEBOARD_ACL_PASSWORD", "acl-5ec7e7-password")
             .output()
             .unwrap();
         let help = String::from_utf8_lossy(&out.stdout);
         assert!(out.status.success(), "{command} --help: {help}");
-        for secret in ["hunter2", "SECRET"] {
+        for secret in ["hunter2", "SECRET", "5ec7e7"] {
             assert!(
                 !help.contains(secret),
                 "{command} --help shows {secret}: {help}"
