@@ -38,6 +38,9 @@ pub struct Refresher {
     /// The patch that made `version`, sent to viewers holding the version before.
     patch: Option<Arc<SnapshotPatch>>,
     redis_ok_at: Option<Instant>,
+    /// Whether a reading has been published: one whose keys were chosen after a whole discovery
+    /// sweep (until then, in-flight lists and unregistered workers may be missing from it).
+    published_reading: bool,
     /// Per worker, the error last logged, so a broken heartbeat is logged once, not every second.
     logged_errors: std::collections::HashMap<String, String>,
     /// The values last found over their bound, logged once.
@@ -71,6 +74,7 @@ impl Refresher {
             version: (Utc::now().timestamp() as u64) << 20,
             patch: None,
             redis_ok_at: None,
+            published_reading: false,
             logged_errors: Default::default(),
             logged_oversized: Default::default(),
             config,
@@ -109,9 +113,10 @@ impl Refresher {
                 self.discovery.set_registered(names);
             }
             let mut answered = self.refresh_once().await;
-            // Warming up: the first discovery sweep runs back to back (one round trip each), so
-            // the first snapshot published already counts every in-flight list.
-            while answered && !self.discovery.warm() && !shutdown.is_stopping() {
+            // Warming up: the first discovery sweep runs back to back (one round trip each), then
+            // one more read with what it found, so the first snapshot published already counts
+            // every in-flight list.
+            while answered && !self.published_reading && !shutdown.is_stopping() {
                 answered = self.refresh_once().await;
             }
         }
@@ -121,6 +126,9 @@ impl Refresher {
     /// One refresh: read, aggregate, publish (once discovery is warm). Whether Redis answered.
     pub async fn refresh_once(&mut self) -> bool {
         let now = Instant::now();
+        // Only a reading whose keys were chosen after a whole sweep is published: the sweep that
+        // completes in this very refresh was absorbed after its keys were chosen.
+        let warm = self.discovery.warm();
         let watched = watched_workers(
             &self.config.topology,
             &self.config.lifecycle,
@@ -174,7 +182,8 @@ impl Refresher {
                 self.log_oversized(oversized);
                 self.redis_ok_at = Some(Instant::now());
                 let judged_took = now.elapsed() - read_took;
-                if self.discovery.warm() {
+                if warm {
+                    self.published_reading = true;
                     let round_trips = reading.round_trips;
                     cpu_bound(|| self.publish(agg, None, (reading.commands, round_trips), now));
                 }
