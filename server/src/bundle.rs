@@ -159,13 +159,16 @@ fn client_has(request: &HeaderMap, etag: &str) -> bool {
 
 /// The encodings a request accepts (`q=0` refuses one; `*` accepts all).
 #[derive(Debug, Default, PartialEq, Eq)]
-struct Accepted {
-    brotli: bool,
-    gzip: bool,
+pub struct Accepted {
+    /// `br`.
+    pub brotli: bool,
+    /// `gzip`.
+    pub gzip: bool,
 }
 
 impl Accepted {
-    fn parse(request: &HeaderMap) -> Self {
+    /// From the request's `Accept-Encoding` headers.
+    pub fn parse(request: &HeaderMap) -> Self {
         let mut accepted = Self::default();
         let values = request.get_all(header::ACCEPT_ENCODING);
         for item in values.iter().filter_map(|v| v.to_str().ok()) {

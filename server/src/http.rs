@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::State;
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use axum::{middleware, Json, Router};
@@ -15,9 +15,10 @@ use tokio::sync::Semaphore;
 use tower_http::timeout::TimeoutLayer;
 use utoipa::ToSchema;
 
-use crate::bundle::{csp, Bundle};
+use crate::bundle::{csp, Accepted, Bundle};
 use crate::config::HttpLimits;
 use crate::shutdown::Shutdown;
+use crate::snapshot::Encoding;
 use crate::snapshot::Hub;
 
 pub mod filtered;
@@ -102,16 +103,29 @@ pub fn app(state: AppState, bundle: &Bundle, more: Router) -> Router {
 #[utoipa::path(get, path = "/api/agent-office/nodes", tag = "fleet", responses(
     (status = 200, description = "The fleet (contract 2)", body = pulseboard_shared::Nodes),
 ))]
-pub(crate) async fn nodes(State(state): State<AppState>) -> Response {
+pub(crate) async fn nodes(State(state): State<AppState>, request: HeaderMap) -> Response {
     let snapshot = state.hub.latest();
-    (
-        [
-            (header::CONTENT_TYPE, "application/json"),
-            (header::CACHE_CONTROL, "no-store"),
-        ],
-        snapshot.json.clone(),
-    )
-        .into_response()
+    let accepted = Accepted::parse(&request);
+    let encoding = if accepted.brotli {
+        Some(Encoding::Brotli)
+    } else if accepted.gzip {
+        Some(Encoding::Gzip)
+    } else {
+        None
+    };
+    let headers = [
+        (header::CONTENT_TYPE, "application/json"),
+        (header::CACHE_CONTROL, "no-store"),
+        (header::VARY, "accept-encoding"),
+    ];
+    match encoding {
+        Some(encoding) => {
+            let body = snapshot.compressed.get(&snapshot.json, encoding).await;
+            let coding = [(header::CONTENT_ENCODING, encoding.name())];
+            (headers, coding, body).into_response()
+        }
+        None => (headers, snapshot.json.clone()).into_response(),
+    }
 }
 
 /// The fleet and pulseboard's own figures for Prometheus, from the latest snapshot.
@@ -373,6 +387,45 @@ mod tests {
         assert_eq!(content_type, "application/json");
         let nodes: pulseboard_shared::Nodes = serde_json::from_str(&body).unwrap();
         assert_eq!(nodes, mock_nodes(0));
+    }
+
+    #[tokio::test]
+    async fn nodes_come_in_the_encoding_asked_for_and_the_same_bytes_for_one_snapshot() {
+        let hub = Hub::default();
+        hub.publish(Snapshot::new(mock_nodes(0), 1));
+        let ask = |encoding: &'static str| {
+            let router = router(&hub, no_bundle());
+            async move {
+                let request = Request::get("/api/agent-office/nodes")
+                    .header(header::ACCEPT_ENCODING, encoding)
+                    .body(Body::empty())
+                    .unwrap();
+                let response = router.oneshot(request).await.unwrap();
+                let coding = response
+                    .headers()
+                    .get(header::CONTENT_ENCODING)
+                    .map(|v| v.to_str().unwrap().to_owned());
+                assert_eq!(response.headers()[header::VARY], "accept-encoding");
+                let body = axum::body::to_bytes(response.into_body(), usize::MAX);
+                (coding, body.await.unwrap())
+            }
+        };
+        let json = hub.latest().json.clone();
+        let (coding, br) = ask("gzip, deflate, br").await;
+        assert_eq!(coding.as_deref(), Some("br"));
+        let mut plain = Vec::new();
+        brotli::BrotliDecompress(&mut &br[..], &mut plain).unwrap();
+        assert_eq!(plain, json);
+        let (_, again) = ask("br").await;
+        assert_eq!(again.as_ptr(), br.as_ptr(), "compressed once per snapshot");
+        let (coding, gzip) = ask("br;q=0, gzip").await;
+        assert_eq!(coding.as_deref(), Some("gzip"));
+        let mut plain = Vec::new();
+        std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&gzip[..]), &mut plain)
+            .unwrap();
+        assert_eq!(plain, json);
+        let (coding, body) = ask("identity").await;
+        assert_eq!((coding, body), (None, json));
     }
 
     #[tokio::test]

@@ -8,6 +8,9 @@ use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use pulseboard_shared::Nodes;
 use tokio::sync::watch;
 
+mod compressed;
+pub use self::compressed::{Compressed, Encoding};
+
 /// One refresh's result, serialised once for all readers.
 #[derive(Debug)]
 pub struct Snapshot {
@@ -31,6 +34,8 @@ pub struct Snapshot {
     pub patch: Option<Arc<SnapshotPatch>>,
     /// How long the refresh that built it took (reading Redis, judging, serialising).
     pub refresh_took: std::time::Duration,
+    /// `json` brotli- and gzip-compressed, each made by the first request that accepts it.
+    pub compressed: Compressed,
 }
 
 /// A patch serialised once for every viewer.
@@ -67,6 +72,7 @@ impl Snapshot {
             round_trips: 0,
             patch: None,
             refresh_took: std::time::Duration::ZERO,
+            compressed: Compressed::default(),
         }
     }
 
