@@ -106,10 +106,12 @@ pub fn app(state: AppState, bundle: &Bundle, more: Router) -> Router {
 pub(crate) async fn nodes(State(state): State<AppState>, request: HeaderMap) -> Response {
     let snapshot = state.hub.latest();
     let accepted = Accepted::parse(&request);
-    let encoding = if accepted.brotli {
-        Some(Encoding::Brotli)
-    } else if accepted.gzip {
+    // gzip first: at 10,000 workers it takes 3.6 ms to brotli's 33 for 166 KB to 90 (release,
+    // `examples/nodes_compression.rs`), and the first request of a snapshot waits for it.
+    let encoding = if accepted.gzip {
         Some(Encoding::Gzip)
+    } else if accepted.brotli {
+        Some(Encoding::Brotli)
     } else {
         None
     };
@@ -411,14 +413,14 @@ mod tests {
             }
         };
         let json = hub.latest().json.clone();
-        let (coding, br) = ask("gzip, deflate, br").await;
+        let (coding, br) = ask("br").await;
         assert_eq!(coding.as_deref(), Some("br"));
         let mut plain = Vec::new();
         brotli::BrotliDecompress(&mut &br[..], &mut plain).unwrap();
         assert_eq!(plain, json);
         let (_, again) = ask("br").await;
         assert_eq!(again.as_ptr(), br.as_ptr(), "compressed once per snapshot");
-        let (coding, gzip) = ask("br;q=0, gzip").await;
+        let (coding, gzip) = ask("gzip, deflate, br").await;
         assert_eq!(coding.as_deref(), Some("gzip"));
         let mut plain = Vec::new();
         std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&gzip[..]), &mut plain)

@@ -1,7 +1,7 @@
 //! A snapshot's JSON compressed, once per snapshot and encoding: the first `/nodes` request of a
 //! version that accepts brotli (or gzip) compresses it on a blocking thread while the others
 //! asking for the same wait for it; every later one gets the same bytes. A snapshot nobody asks
-//! for compressed costs nothing. (3 MB of JSON at 10,000 workers crosses the wire as ~0.2 MB.)
+//! for compressed costs nothing. (3 MB of JSON at 10,000 workers crosses the wire as 166 KB of gzip.)
 
 use std::io::Write as _;
 
@@ -54,8 +54,9 @@ impl Compressed {
     }
 }
 
-/// Fast settings (brotli quality 4, gzip level 1): the JSON repeats its field names, so even
-/// these shrink it about fifteen-fold, in a few milliseconds per megabyte.
+/// Fast settings (gzip level 1, brotli quality 4): the JSON repeats its field names, so even
+/// these shrink it eighteen- to thirty-fold (gzip in about 1 ms per megabyte, brotli ten times
+/// that).
 fn compress(json: &[u8], encoding: Encoding) -> Bytes {
     let mut out = Vec::with_capacity(json.len() / 8);
     match encoding {
