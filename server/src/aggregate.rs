@@ -17,6 +17,7 @@ use pulseboard_shared::{Nodes, Summary, WorkerKind};
 use self::time::age_s;
 pub use self::time::{iso, parse_ts};
 pub use self::watched::{keys_for, watched_workers, QueueOwners, Watched};
+pub use self::worker::observe;
 use crate::reader::Reading;
 
 /// When each worker's last heartbeat was written, as last seen; kept so a dead worker can still

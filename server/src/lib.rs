@@ -29,11 +29,11 @@
 //! - [`redis_server`]: a private `redis-server` on a free port, for the demo and the tests.
 //! - [`run`]: `pulseboard run`, any program as a worker (readiness, signals, final beat).
 //! - [`agent`]: `pulseboard agent --host H`, the host agent: runs a worker's allow-listed
-//!   supervisor restart when pulseboard asks, at most once, and answers how it went.
-//! - [`acl`]: `pulseboard acl --role R`, least-privilege Redis users (worker, agent, server,
-//!   viewer), built from the key functions the code uses.
 //!   supervisor restart when pulseboard asks (a request signed with the agent key), at most
 //!   once, and answers how it went (signed too).
+//! - [`wait`]: `pulseboard wait --ready NAME...`, until a deploy's new instances are ready.
+//! - [`acl`]: `pulseboard acl --role R`, least-privilege Redis users (worker, agent, server,
+//!   viewer), built from the key functions the code uses.
 //! - [`log_gate`]: one log line per reason and minute, for what anyone who writes Redis can
 //!   flood (refused requests, ignored results).
 //! - [`demo`]: Redis + simulator + server in one command.
@@ -85,5 +85,6 @@ pub mod serve;
 pub mod shutdown;
 pub mod simulate;
 pub mod snapshot;
+pub mod wait;
 
 pub use serve::{serve, serve_live};

@@ -1,4 +1,4 @@
-//! The `pulseboard` command: `serve`, `simulate`, `demo`, `run`, `agent`, `acl` and
+//! The `pulseboard` command: `serve`, `simulate`, `demo`, `run`, `agent`, `acl`, `wait` and
 //! `check-config`.
 //! The flags are in [`cli`]; this file starts what they ask for.
 
@@ -100,6 +100,18 @@ async fn run() -> anyhow::Result<()> {
             )?;
             eprint!("{}", user.describe());
             println!("{}", user.line(args.format));
+            Ok(())
+        }
+        Command::Wait(args) => {
+            let options = args.options()?;
+            tracing::info!(
+                workers = ?options.names,
+                since = %options.since.to_rfc3339(),
+                redis = %redact(&options.redis_url),
+                "waiting until ready"
+            );
+            pulseboard_server::wait::run(options).await?;
+            tracing::info!("every worker is ready");
             Ok(())
         }
         Command::CheckConfig(args) => {

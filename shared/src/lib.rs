@@ -34,6 +34,7 @@ pub mod patch;
 pub mod recovery;
 pub mod rules;
 pub mod summary;
+pub mod wait;
 
 pub use heartbeat::{Heartbeat, HeartbeatRead};
 pub use lifecycle::{Lifecycle, LifecycleState, Phase};

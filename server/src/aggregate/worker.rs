@@ -121,7 +121,7 @@ pub(super) fn judge(
 
 /// What the lifecycle judgement needs. Durations the worker declares (since it started, since
 /// its job started) are measured on its own clock up to its beat, plus the beat's age on ours.
-fn observe<'a>(
+pub fn observe<'a>(
     key_exists: bool,
     beat_age_s: Option<u64>,
     written: Option<DateTime<Utc>>,
