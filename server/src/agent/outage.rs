@@ -29,7 +29,14 @@ impl Outage {
     /// Notes a failure (logged when it is the first of an outage); returns how long to wait
     /// before trying again.
     pub fn failed(&mut self, error: &dyn std::fmt::Display) -> Duration {
-        if self.failures == 0 {
+        if self.failures == 0 && error.to_string().contains("NOPERM") {
+            // Reachable, but this agent's Redis user may not do its work: say which fix it needs.
+            tracing::warn!(
+                what = self.what,
+                %error,
+                "redis refused this agent's user a command (print its user with `pulseboard acl --role agent`); retrying with backoff"
+            );
+        } else if self.failures == 0 {
             tracing::warn!(what = self.what, %error, "redis unreachable; retrying with backoff");
         } else {
             tracing::debug!(what = self.what, %error, failures = self.failures, "redis still unreachable");
