@@ -57,6 +57,13 @@ fn ledger_keys() -> Vec<String> {
         .collect()
 }
 
+/// Asserts `user` may neither read nor write any of `keys`, nor the ledger's keys.
+fn touches_none(user: &User, keys: Vec<String>) {
+    for key in keys.into_iter().chain(ledger_keys()) {
+        assert_eq!(access(user, &key), NONE, "{key}");
+    }
+}
+
 #[test]
 fn a_workers_line_as_printed() {
     let worker = user(Role::Worker, Some("gpu-1"));
@@ -98,7 +105,7 @@ fn a_worker_touches_its_own_keys_and_no_one_elses() {
     assert_eq!(access(&w, &in_flight_key(&queue, "c1")), BOTH);
     assert_eq!(access(&w, &dead_letter_key(&queue)), BOTH);
     assert_eq!(access(&w, PAUSED_KEY), READ);
-    let mut others = vec![
+    let others = vec![
         heartbeat_key("gpu-10"),
         heartbeat_key("gpu"),
         commands_key("gpu-10"),
@@ -112,10 +119,7 @@ fn a_worker_touches_its_own_keys_and_no_one_elses() {
         beat_key("windows"),
         RESULTS_KEY.to_owned(),
     ];
-    others.extend(ledger_keys());
-    for key in others {
-        assert_eq!(access(&w, &key), NONE, "{key}");
-    }
+    touches_none(&w, others);
 }
 
 #[test]
@@ -148,7 +152,7 @@ fn an_agent_touches_its_host_and_the_results_only() {
     assert_eq!(access(&a, &started_key("windows")), WRITE);
     assert_eq!(access(&a, &beat_key("windows")), WRITE);
     assert_eq!(access(&a, RESULTS_KEY), WRITE);
-    let mut others = vec![
+    let others = vec![
         requests_key("windows2"),
         requests_key("nas"),
         started_key("nas"),
@@ -158,10 +162,7 @@ fn an_agent_touches_its_host_and_the_results_only() {
         queue_key("windows"),
         PAUSED_KEY.to_owned(),
     ];
-    others.extend(ledger_keys());
-    for key in others {
-        assert_eq!(access(&a, &key), NONE, "{key}");
-    }
+    touches_none(&a, others);
 }
 
 #[test]
