@@ -50,6 +50,8 @@ struct EntryCommand {
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 struct EntryAlert {
     text: String,
+    #[serde(default)]
+    runbook: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -93,11 +95,20 @@ pub fn Timeline() -> impl IntoView {
                                 let (at, kind) = (e.at.clone(), e.kind.clone());
                                 let what = e.recovery.as_ref().map(|r| r.what.as_str());
                                 let ok = e.recovery.as_ref().and_then(|r| r.ok).map(|ok| ok.to_string());
+                                let runbook = runbook_link(&e).map(|href| {
+                                    let title = move || t(lang.get(), Text::Runbook);
+                                    view! {
+                                        " "
+                                        <a class="runbook" href=href target="_blank"
+                                            rel="noopener noreferrer" title=title>"📖"</a>
+                                    }
+                                });
                                 view! {
                                     <li class="event" data-type=kind data-what=what data-ok=ok>
                                         <time datetime=at.clone()>{local_time(&at)}</time>
                                         " "
                                         <span class="what">{move || describe(&e, lang.get())}</span>
+                                        {runbook}
                                     </li>
                                 }
                             }
@@ -135,6 +146,13 @@ fn describe(entry: &Entry, lang: Lang) -> String {
             entry.error.as_deref().unwrap_or(""),
         ),
     }
+}
+
+/// The alert's runbook section, only as an http(s) URL: the event log is in Redis, and a
+/// `javascript:` link from there must not become clickable.
+fn runbook_link(entry: &Entry) -> Option<String> {
+    let url = entry.alert.as_ref()?.runbook.as_deref()?;
+    (url.starts_with("https://") || url.starts_with("http://")).then(|| url.to_owned())
 }
 
 /// `at` (UTC ISO 8601) as the browser's local time of day.

@@ -50,6 +50,29 @@ pub enum AlertKind {
 }
 
 impl AlertKind {
+    /// Every kind, in declaration order.
+    pub const ALL: [Self; 19] = [
+        Self::Down,
+        Self::Recovered,
+        Self::DeadAtStart,
+        Self::DeadLetters,
+        Self::RedisLost,
+        Self::RedisBack,
+        Self::Flapping,
+        Self::Settled,
+        Self::Stopped,
+        Self::Started,
+        Self::FailedToStart,
+        Self::Unhealthy,
+        Self::Stalled,
+        Self::Late,
+        Self::RecoveryActed,
+        Self::RecoveryFailed,
+        Self::CircuitOpen,
+        Self::HoldSet,
+        Self::HoldLifted,
+    ];
+
     /// Whether it is only recorded in the event log and never sent: a clean stop and start are
     /// the operator's own doing, not news.
     pub fn is_quiet(self) -> bool {
@@ -112,4 +135,17 @@ pub struct Alert {
     pub context: Option<WorkerContext>,
     /// The message, in the configured language.
     pub text: String,
+    /// Its section of the runbook, when `[alerts] runbook_url` is set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub runbook: Option<String>,
+}
+
+impl Alert {
+    /// What a person reads in a chat: the message, then the runbook link on a line of its own.
+    pub fn message(&self) -> std::borrow::Cow<'_, str> {
+        match &self.runbook {
+            Some(link) => format!("{}\n📖 {link}", self.text).into(),
+            None => self.text.as_str().into(),
+        }
+    }
 }

@@ -61,7 +61,7 @@ impl Sink {
                 ))
                 .json(&json!({
                     "chat_id": t.chat_id,
-                    "text": alert.text,
+                    "text": alert.message(),
                     "disable_web_page_preview": true,
                 })),
             Sink::Webhook(w) => client.post(w.url.expose()).json(&webhook_body(alert)),
@@ -100,8 +100,10 @@ impl Sink {
 /// shown, not pinged).
 pub fn webhook_body(alert: &Alert) -> serde_json::Value {
     let mut body = serde_json::to_value(alert).expect("alerts serialise");
-    body["text"] = json!(slack_escape(&alert.text));
-    body["content"] = json!(alert.text);
+    // The chat keys carry the runbook line too; `runbook` is also a key of its own.
+    let message = alert.message();
+    body["text"] = json!(slack_escape(&message));
+    body["content"] = json!(message);
     body["allowed_mentions"] = json!({ "parse": [] });
     body["source"] = json!("pulseboard");
     body
@@ -145,6 +147,7 @@ mod tests {
             count: None,
             context: None,
             text: "🔴 [<!channel> @everyone & co] down: <@U123>".into(),
+            runbook: None,
         };
         let body = webhook_body(&alert);
         assert_eq!(

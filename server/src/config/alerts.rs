@@ -79,6 +79,9 @@ pub struct AlertSettings {
     pub unhealthy_after: Duration,
     /// Whether an overdue beat (`late`) is alerted; by default it is only shown.
     pub alert_late: bool,
+    /// Where the operator publishes `docs/runbook.md`: each alert then links its section
+    /// (`<url>#down`), in its text and its JSON.
+    pub runbook_url: Option<String>,
     /// The first retry's delay; it doubles on each failure.
     pub retry_initial: Duration,
     /// The longest delay between two retries.
@@ -105,6 +108,7 @@ impl Default for AlertSettings {
             flap_window: Duration::from_secs(600),
             unhealthy_after: Duration::from_secs(60),
             alert_late: false,
+            runbook_url: None,
             retry_initial: Duration::from_secs(1),
             retry_max: Duration::from_secs(60),
             give_up_after: Duration::from_secs(24 * 3600),
@@ -134,6 +138,7 @@ pub struct FileAlerts {
     flap_window_s: Option<u64>,
     unhealthy_after_s: Option<u64>,
     alert_late: Option<bool>,
+    runbook_url: Option<String>,
     retry_initial_ms: Option<u64>,
     retry_max_ms: Option<u64>,
     give_up_after_s: Option<u64>,
@@ -242,6 +247,16 @@ pub fn resolve(
         return Err(invalid("alerts.history_max", "must be at least 1"));
     }
 
+    if let Some(url) = &file.runbook_url {
+        http_url("alerts.runbook_url", url)?;
+        if url.contains('#') {
+            return Err(invalid(
+                "alerts.runbook_url",
+                "must have no #fragment: each alert adds its own section's",
+            ));
+        }
+    }
+
     let ft = file.telegram.unwrap_or_default();
     let token = env.telegram_bot_token.clone().or(ft.bot_token);
     let chat = env.telegram_chat_id.clone().or(ft.chat_id);
@@ -292,6 +307,7 @@ pub fn resolve(
         flap_window,
         unhealthy_after: s(file.unhealthy_after_s, d.unhealthy_after),
         alert_late: file.alert_late.unwrap_or(d.alert_late),
+        runbook_url: file.runbook_url,
         retry_initial,
         retry_max,
         give_up_after: s(file.give_up_after_s, d.give_up_after),
@@ -359,6 +375,11 @@ mod tests {
             ("[telegram]\nbot_token = \"t\"", "alerts.telegram.chat_id"),
             ("[telegram]\nchat_id = \"1\"", "alerts.telegram.bot_token"),
             ("[webhook]\nurl = \"ftp://x\"", "alerts.webhook.url"),
+            ("runbook_url = \"docs/runbook.md\"", "alerts.runbook_url"),
+            (
+                "runbook_url = \"https://wiki/runbook#down\"",
+                "alerts.runbook_url",
+            ),
         ];
         for (text, key) in cases {
             let err = parse(text).unwrap_err().to_string();

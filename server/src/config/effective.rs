@@ -156,6 +156,9 @@ pub fn to_toml(config: &Config) -> String {
     alerts.insert("flap_window_s".into(), s(a.flap_window));
     alerts.insert("unhealthy_after_s".into(), s(a.unhealthy_after));
     alerts.insert("alert_late".into(), Value::Boolean(a.alert_late));
+    if let Some(url) = &a.runbook_url {
+        alerts.insert("runbook_url".into(), text(url));
+    }
     alerts.insert("retry_initial_ms".into(), ms(a.retry_initial));
     alerts.insert("retry_max_ms".into(), ms(a.retry_max));
     alerts.insert("give_up_after_s".into(), s(a.give_up_after));

@@ -9,10 +9,10 @@ use tokio::sync::watch;
 use super::{iso_ms, now_ms, Shared};
 use crate::alerts::alert::{Alert, Transition};
 use crate::alerts::history::{Record, RecordKind};
-use crate::alerts::messages;
 use crate::alerts::outbox::{self, Commit, Pending};
 use crate::alerts::sinks::Sink;
 use crate::alerts::transitions::{Rules, Tracker};
+use crate::alerts::{messages, runbook};
 use crate::config::{AlertSettings, Config};
 use crate::shutdown::Shutdown;
 use crate::snapshot::Snapshot;
@@ -121,6 +121,10 @@ pub fn raise(t: &Transition, s: &AlertSettings, now: i64) -> (Pending, Record) {
         count: t.count,
         context: t.context.clone(),
         text: messages::render(t, s.language),
+        runbook: s
+            .runbook_url
+            .as_deref()
+            .map(|url| runbook::link(url, t.kind)),
     };
     tracing::info!(kind = ?alert.kind, worker = alert.worker.as_deref().unwrap_or("-"), text = %alert.text, "alert raised");
     let record = Record {
@@ -158,4 +162,42 @@ async fn keep_offline(shared: &Shared, alerts: Vec<(Pending, Record)>) {
         records.push(rec);
     }
     shared.record(records).await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::alerts::alert::AlertKind;
+    use crate::config::alerts::Language;
+
+    fn down() -> Transition {
+        Transition {
+            kind: AlertKind::Down,
+            worker: Some("image-render".into()),
+            count: None,
+            context: None,
+        }
+    }
+
+    #[test]
+    fn an_alert_links_its_runbook_section_when_one_is_configured() {
+        let mut s = AlertSettings {
+            language: Language::English,
+            ..AlertSettings::default()
+        };
+        let (plain, _) = raise(&down(), &s, 0);
+        assert_eq!(plain.alert.runbook, None);
+        assert_eq!(plain.alert.message(), "🔴 [image-render] worker down");
+
+        s.runbook_url = Some("https://wiki.example/runbook.md".into());
+        let (linked, record) = raise(&down(), &s, 0);
+        let link = "https://wiki.example/runbook.md#down";
+        assert_eq!(linked.alert.runbook.as_deref(), Some(link));
+        assert_eq!(linked.alert.text, "🔴 [image-render] worker down");
+        assert_eq!(
+            linked.alert.message(),
+            format!("🔴 [image-render] worker down\n📖 {link}")
+        );
+        assert_eq!(record.alert.unwrap().runbook.as_deref(), Some(link));
+    }
 }
