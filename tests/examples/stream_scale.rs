@@ -1,14 +1,15 @@
 //! Benchmark: the live stream at fleet scale. A private `redis-server`, N workers beating every
-//! 15 s (each rewrites its heartbeat, spread evenly over the interval), the real `pulseboard serve`
-//! binary, and K viewers of `/api/agent-office/nodes/stream` reading everything sent. Prints, over
-//! a measuring window: bytes per second per viewer, the server's CPU (of one core) and memory,
-//! `/api/agent-office/nodes` latency, the refresh duration (from `/metrics` when the server has it)
-//! and how long discovery took to find every worker. Asserts nothing.
+//! 15 s (spread evenly over the interval; every beat changes `jobs_done` and flips `state` between
+//! busy and idle, as real workers do), the real `pulseboard serve` binary, and K viewers of
+//! `/api/agent-office/nodes/stream` reading everything sent. Prints the server's CPU (of one core)
+//! with no viewer and then with K, the refresh duration p50/p99 (sampled from `/readyz`), bytes per
+//! second per viewer after its first snapshot, memory, `/api/agent-office/nodes` latency and how
+//! long discovery took to find every worker. Asserts nothing.
 //!
 //! ```text
 //! cargo run --release -p pulseboard-tests --example stream_scale -- [WORKERS] [VIEWERS] [SECONDS]
 //! ```
-//! Defaults: 10,000 workers, 1,000 viewers, 30 s. Linux only (it reads `/proc`).
+//! Defaults: 10,000 workers, 200 viewers, 20 s. Linux only (it reads `/proc`).
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -29,25 +30,36 @@ const BEAT_EVERY: Duration = Duration::from_secs(15);
 async fn main() -> anyhow::Result<()> {
     let mut args = std::env::args().skip(1);
     let workers: usize = args.next().map_or(Ok(10_000), |a| a.parse())?;
-    let viewers: usize = args.next().map_or(Ok(1_000), |a| a.parse())?;
-    let seconds: u64 = args.next().map_or(Ok(30), |a| a.parse())?;
+    let viewers: usize = args.next().map_or(Ok(200), |a| a.parse())?;
+    let seconds: u64 = args.next().map_or(Ok(20), |a| a.parse())?;
 
+    // Built (if stale) before the clock starts and before the first beats, which a long build
+    // would let expire.
+    let bin = pulseboard_bin();
     let mut redis = RedisServer::start().await?;
     let client = redis::Client::open(redis.url())?;
     let mut conn = client.get_multiplexed_async_connection().await?;
     let names: Vec<String> = (0..workers).map(|i| format!("w{i:05}")).collect();
     for chunk in names.chunks(1000) {
-        beat_all(&mut conn, chunk).await?;
+        beat_all(&mut conn, chunk, 0).await?;
     }
 
-    // Built (if stale) before the clock starts.
-    let bin = pulseboard_bin();
+    // Every worker of the fleet is unregistered, every viewer on one address: room for all.
+    let config = std::env::temp_dir().join(format!("stream_scale-{}.toml", std::process::id()));
+    let limits = format!(
+        "max_unregistered = {}\n[http]\nmax_streams_per_client = {}\n",
+        workers + 100,
+        viewers + 10
+    );
+    std::fs::write(&config, limits)?;
     let port = free_port()?;
     let base = format!("http://127.0.0.1:{port}");
     let started = Instant::now();
     let mut server = tokio::process::Command::new(bin)
         .args(["serve", "--redis", &redis.url(), "--listen"])
         .arg(format!("127.0.0.1:{port}"))
+        .arg("--config")
+        .arg(&config)
         // `RUST_LOG=pulseboard_server=debug` shows each refresh's phases.
         .env(
             "RUST_LOG",
@@ -83,14 +95,19 @@ async fn main() -> anyhow::Result<()> {
             let slices = (BEAT_EVERY.as_millis() / 100) as usize;
             let per_slice = names.len().div_ceil(slices);
             let mut tick = tokio::time::interval(Duration::from_millis(100));
-            for slice in names.chunks(per_slice).cycle() {
-                tick.tick().await;
-                if beat_all(&mut conn, slice).await.is_err() {
-                    return;
+            for round in 1.. {
+                for slice in names.chunks(per_slice) {
+                    tick.tick().await;
+                    if beat_all(&mut conn, slice, round).await.is_err() {
+                        return;
+                    }
                 }
             }
         }
     });
+
+    // No viewer yet: what the refresh alone costs.
+    let idle = measure(&http, &base, pid, Duration::from_secs(seconds)).await?;
 
     // The viewers, joining a hundred at a time.
     let received: Arc<Vec<AtomicU64>> = Arc::new((0..viewers).map(|_| AtomicU64::new(0)).collect());
@@ -132,37 +149,16 @@ async fn main() -> anyhow::Result<()> {
     // The window.
     let total = |r: &[AtomicU64]| r.iter().map(|b| b.load(Ordering::Relaxed)).sum::<u64>();
     let bytes_start = total(&received);
-    let cpu_start = cpu_ticks(pid)?;
-    let window_start = Instant::now();
-    let mut latencies = Vec::new();
-    let mut refreshes_seen = Vec::new();
-    while window_start.elapsed() < Duration::from_secs(seconds) {
-        if latencies.len() % 20 == 0 {
-            let readyz: serde_json::Value = serde_json::from_slice(
-                &http
-                    .get(format!("{base}/readyz"))
-                    .send()
-                    .await?
-                    .bytes()
-                    .await?,
-            )?;
-            refreshes_seen.push(readyz["refresh_ms"].as_f64().unwrap_or(0.0).round());
-        }
-        let t = Instant::now();
-        let body = http.get(&nodes_url).send().await?.bytes().await?;
-        latencies.push(t.elapsed().as_secs_f64() * 1000.0);
-        anyhow::ensure!(body.starts_with(b"{"), "a JSON answer");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    let window = window_start.elapsed().as_secs_f64();
+    let watched = measure(&http, &base, pid, Duration::from_secs(seconds)).await?;
+    let window = watched.window;
     let bytes = total(&received) - bytes_start;
-    let cpu_s = (cpu_ticks(pid)? - cpu_start) as f64 / clock_ticks_per_second() as f64;
     let (rss, peak) = memory(pid)?;
+    let mut latencies = watched.nodes_ms.clone();
     latencies.sort_by(f64::total_cmp);
     let at = |q: f64| latencies[((latencies.len() as f64 - 1.0) * q).round() as usize];
     let refresh = refresh_ms(&http, &base).await;
 
-    println!("stream at scale: {workers} workers beating every 15 s, {viewers} viewers, {window:.0} s window");
+    println!("stream at scale: {workers} workers beating every 15 s (each beat changes jobs_done and state), {viewers} viewers, {window:.0} s windows");
     println!(
         "  discovery: every worker found {:.1} s after start",
         found.as_secs_f64()
@@ -173,7 +169,17 @@ async fn main() -> anyhow::Result<()> {
         bytes as f64 / window / viewers as f64 / 1000.0,
         bytes as f64 / window / 1e6
     );
-    println!("  server CPU: {:.1}% of one core", cpu_s / window * 100.0);
+    println!(
+        "  server CPU: {:.1}% of one core with no viewer, {:.1}% with {viewers}",
+        idle.cpu_percent, watched.cpu_percent
+    );
+    println!(
+        "  refresh (/readyz refresh_ms): p50 {:.0} ms, p99 {:.0} ms with no viewer; p50 {:.0} ms, p99 {:.0} ms with {viewers}",
+        idle.refresh_at(0.5),
+        idle.refresh_at(0.99),
+        watched.refresh_at(0.5),
+        watched.refresh_at(0.99)
+    );
     println!(
         "  server memory: RSS {:.0} MB, peak {:.0} MB",
         mb(rss),
@@ -186,12 +192,8 @@ async fn main() -> anyhow::Result<()> {
         at(1.0),
         latencies.len()
     );
-    match refresh {
-        Some((mean, count)) => println!("  refresh: {mean:.1} ms mean over {count} refreshes"),
-        None => println!(
-            "  refresh: (no histogram on /metrics) last ones {:?} ms",
-            refreshes_seen
-        ),
+    if let Some((mean, count)) = refresh {
+        println!("  refresh (/metrics): {mean:.1} ms mean over {count} refreshes");
     }
 
     beating.abort();
@@ -200,18 +202,91 @@ async fn main() -> anyhow::Result<()> {
     }
     server.kill().await?;
     redis.stop().await;
+    std::fs::remove_file(&config)?;
     Ok(())
 }
 
-/// Writes a fresh heartbeat for each of `names` in one round trip.
+/// One measuring window: the server's CPU, the refresh durations it reported and `/nodes` latency.
+struct Window {
+    window: f64,
+    cpu_percent: f64,
+    refresh_ms: Vec<f64>,
+    nodes_ms: Vec<f64>,
+}
+
+impl Window {
+    fn refresh_at(&self, q: f64) -> f64 {
+        let mut sorted = self.refresh_ms.clone();
+        sorted.sort_by(f64::total_cmp);
+        sorted
+            .get(((sorted.len().max(1) - 1) as f64 * q).round() as usize)
+            .copied()
+            .unwrap_or(f64::NAN)
+    }
+}
+
+/// Polls `/nodes` every 50 ms and `/readyz` every 200 ms for `length`, counting the server's CPU.
+async fn measure(
+    http: &reqwest::Client,
+    base: &str,
+    pid: u32,
+    length: Duration,
+) -> anyhow::Result<Window> {
+    let cpu_start = cpu_ticks(pid)?;
+    let start = Instant::now();
+    let (mut refresh_ms, mut nodes_ms) = (Vec::new(), Vec::new());
+    let mut last_refresh = None;
+    while start.elapsed() < length {
+        if nodes_ms.len() % 4 == 0 {
+            let readyz: serde_json::Value = serde_json::from_slice(
+                &http
+                    .get(format!("{base}/readyz"))
+                    .send()
+                    .await?
+                    .bytes()
+                    .await?,
+            )?;
+            // `/readyz` tells the last refresh; a new value is a new refresh (near enough).
+            let ms = readyz["refresh_ms"].as_f64();
+            if ms.is_some() && ms != last_refresh {
+                refresh_ms.extend(ms);
+                last_refresh = ms;
+            }
+        }
+        let t = Instant::now();
+        let body = http
+            .get(format!("{base}/api/agent-office/nodes"))
+            .send()
+            .await?
+            .bytes()
+            .await?;
+        nodes_ms.push(t.elapsed().as_secs_f64() * 1000.0);
+        anyhow::ensure!(body.starts_with(b"{"), "a JSON answer");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let window = start.elapsed().as_secs_f64();
+    let cpu_s = (cpu_ticks(pid)? - cpu_start) as f64 / clock_ticks_per_second() as f64;
+    Ok(Window {
+        window,
+        cpu_percent: cpu_s / window * 100.0,
+        refresh_ms,
+        nodes_ms,
+    })
+}
+
+/// Writes a fresh heartbeat for each of `names` in one round trip; `round` sets `jobs_done` and
+/// flips `state`, so every beat changes what the page shows.
 async fn beat_all(
     conn: &mut redis::aio::MultiplexedConnection,
     names: &[String],
+    round: u64,
 ) -> redis::RedisResult<()> {
     let mut pipe = redis::pipe();
     let ts = iso(Utc::now());
     for name in names {
-        let mut beat = heartbeat(name, "render", "idle");
+        let state = if round % 2 == 0 { "idle" } else { "busy" };
+        let mut beat = heartbeat(name, "render", state);
+        beat.jobs_done = round;
         beat.ts = ts.clone();
         pipe.set_ex(heartbeat_key(name), beat.to_json(), 45)
             .ignore();
