@@ -131,7 +131,13 @@ impl Tracker {
         let settling = now < self.settling_until;
         let grace_over = now.saturating_sub(self.started_at) >= self.rules.grace_ms;
         for w in &nodes.workers {
-            let m = self.memory.workers.entry(w.name.clone()).or_default();
+            // Looked up before entered: the name is cloned only for a worker seen the first time.
+            if !self.memory.workers.contains_key(&w.name) {
+                self.memory
+                    .workers
+                    .insert(w.name.clone(), Default::default());
+            }
+            let m = self.memory.workers.get_mut(&w.name).expect("just entered");
             let rules = self.rules;
             if w.dead_letter > m.dead_letter {
                 m.dead_letter = w.dead_letter;
@@ -187,10 +193,15 @@ impl Tracker {
             }
             out.extend(lifecycle_problem(m, w, &rules, now));
         }
-        // Forget workers no longer listed (an unregistered worker whose key is long gone).
-        self.memory
-            .workers
-            .retain(|name, _| nodes.workers.iter().any(|w| &w.name == name));
+        // Forget workers no longer listed (an unregistered worker whose key is long gone): every
+        // listed one has an entry now, so there are more entries only when some are gone.
+        if self.memory.workers.len() > nodes.workers.len() {
+            let listed: std::collections::HashSet<&str> =
+                nodes.workers.iter().map(|w| w.name.as_str()).collect();
+            self.memory
+                .workers
+                .retain(|name, _| listed.contains(name.as_str()));
+        }
         out
     }
 }
@@ -307,6 +318,20 @@ mod tests {
 
     fn kinds(out: &[Transition]) -> Vec<(AlertKind, Option<u64>)> {
         out.iter().map(|t| (t.kind, t.count)).collect()
+    }
+
+    #[test]
+    fn a_worker_no_longer_listed_is_forgotten() {
+        let mut t = Tracker::new(RULES, Memory::default(), 0);
+        let both = vec![worker("a", true, 0), worker("b", true, 0)];
+        t.observe(&nodes(true, both), 0);
+        t.observe(&nodes(true, vec![worker("b", true, 0)]), 1000);
+        let names: Vec<_> = t.memory().workers.keys().map(String::as_str).collect();
+        assert_eq!(names, ["b"]);
+        // One gone, one new: as many entries as before, and still only the listed ones.
+        t.observe(&nodes(true, vec![worker("c", true, 0)]), 2000);
+        let names: Vec<_> = t.memory().workers.keys().map(String::as_str).collect();
+        assert_eq!(names, ["c"]);
     }
 
     #[test]
