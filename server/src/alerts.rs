@@ -12,6 +12,7 @@
 //! - [`alert`]: what one alert is.
 //! - [`transitions`]: snapshots to transitions; pure, the clock passed in.
 //! - [`messages`]: the texts, Korean (the seed's) or English.
+//! - [`runbook`]: each alert's link to its section of `docs/runbook.md`.
 //! - [`sinks`]: Telegram `sendMessage` and a JSON webhook.
 //! - [`outbox`]: undelivered alerts and the atomic commit of a transition.
 //! - [`history`]: the event log and `GET /api/agent-office/events`.
@@ -26,6 +27,7 @@ pub mod engine;
 pub mod history;
 pub mod messages;
 pub mod outbox;
+pub mod runbook;
 pub mod sinks;
 pub mod transitions;
 

@@ -224,13 +224,17 @@ impl Refresher {
         (commands, round_trips): (usize, usize),
         started: Instant,
     ) {
-        if self.last.as_ref().is_none_or(|last| !last.same_state(&agg)) {
-            // What changed, once for every viewer of the stream (see `pulseboard_shared::patch`).
-            self.patch = self.last.as_ref().map(|last| {
+        // What changed, once for every viewer of the stream (see `pulseboard_shared::patch`);
+        // nothing but the clock keeps the version.
+        match &self.last {
+            None => self.version += 1,
+            Some(last) => {
                 let patch = diff(&last.nodes, &agg.nodes, self.version, self.version + 1);
-                Arc::new(SnapshotPatch::new(&patch))
-            });
-            self.version += 1;
+                if !patch.only_the_clock(&last.nodes) {
+                    self.patch = Some(Arc::new(SnapshotPatch::new(&patch, &agg.nodes)));
+                    self.version += 1;
+                }
+            }
         }
         let mut snapshot = Snapshot::new(agg.nodes.clone(), self.version);
         snapshot.patch = self.patch.clone();

@@ -38,21 +38,47 @@ pub struct Snapshot {
     pub compressed: Compressed,
 }
 
-/// A patch serialised once for every viewer.
+/// How a patch sends a changed worker.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PatchFormat {
+    /// Whole, in `upsert` (and a new beat in `ages`): what every client reads.
+    #[default]
+    Records,
+    /// Only the fields that changed, in `change`.
+    Fields,
+}
+
+/// A patch serialised once for every viewer, in both formats.
 #[derive(Debug)]
 pub struct SnapshotPatch {
     /// The version it applies to.
     pub from: u64,
-    /// [`pulseboard_shared::patch::Patch`] as JSON.
+    /// [`pulseboard_shared::patch::Patch`] as JSON, changed workers sent whole (the format
+    /// every client reads).
     pub json: Bytes,
+    /// The same with changed workers as their changed fields (for `?patches=fields`).
+    pub fields: Bytes,
 }
 
 impl SnapshotPatch {
-    /// `patch` with its JSON.
-    pub fn new(patch: &pulseboard_shared::patch::Patch) -> Self {
+    /// The JSON in `format`.
+    pub fn bytes(&self, format: PatchFormat) -> &Bytes {
+        match format {
+            PatchFormat::Records => &self.json,
+            PatchFormat::Fields => &self.fields,
+        }
+    }
+
+    /// `patch` (field-level, as `diff` makes it, to `new`) as JSON in both formats.
+    pub fn new(patch: &pulseboard_shared::patch::Patch, new: &Nodes) -> Self {
+        let json = |p: &pulseboard_shared::patch::Patch| {
+            Bytes::from(serde_json::to_vec(p).expect("contract types serialise"))
+        };
         Self {
             from: patch.from,
-            json: Bytes::from(serde_json::to_vec(patch).expect("contract types serialise")),
+            json: json(&patch.with_records(new)),
+            fields: json(patch),
         }
     }
 }

@@ -7,12 +7,19 @@
 //! the difference of their `generated_at`. [`apply`] moves every age on by that difference;
 //! a patch lists only workers whose age did something else (a new beat: `ages`) or whose record
 //! changed (`upsert`). [`diff`] then [`apply`] gives back the new snapshot exactly.
+//!
+//! Two formats: [`diff`] sends a changed worker as its changed fields ([`Change`], in `change`);
+//! [`Patch::with_records`] turns that into the first format, where a changed worker is sent
+//! whole in `upsert` and a new beat in `ages`, for clients that predate `change` (the stream
+//! sends the field-level format only to a client that asks for it with `?patches=fields`).
 
 use std::collections::{HashMap, HashSet};
 
 use serde::{Deserialize, Serialize};
 
-use crate::lifecycle::Lifecycle;
+mod change;
+
+pub use self::change::Change;
 use crate::nodes::{HostAgent, HostInfo, Link, Nodes, WorkerStatus};
 use crate::summary::Summary;
 
@@ -33,13 +40,17 @@ pub struct Patch {
     /// Contract 2's `paused_reason`.
     #[cfg_attr(feature = "openapi", schema(required = true))]
     pub paused_reason: Option<String>,
-    /// Workers new or changed beyond their ages, whole.
+    /// Workers new (or, in the record format, changed beyond their ages), whole.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub upsert: Vec<WorkerStatus>,
+    /// Workers changed beyond the clock, only what changed (the field-level format).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub change: Vec<Change>,
     /// Workers gone, by name.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub remove: Vec<String>,
-    /// Workers whose ages changed otherwise than by the clock (a new beat), and their ages.
+    /// Workers whose ages changed otherwise than by the clock (a new beat), and their ages (the
+    /// record format; the field-level one sends them in `change`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub ages: Vec<Ages>,
     /// Every worker's name in the new order, when it is not the old order with the new workers
@@ -76,6 +87,49 @@ where
     T::deserialize(d).map(Some)
 }
 
+impl Patch {
+    /// Whether it brings nothing but the clock: then the new snapshot keeps `old`'s version.
+    pub fn only_the_clock(&self, old: &Nodes) -> bool {
+        self.upsert.is_empty()
+            && self.change.is_empty()
+            && self.remove.is_empty()
+            && self.ages.is_empty()
+            && self.order.is_none()
+            && self.links_at.is_empty()
+            && self.links.is_none()
+            && self.hosts.is_none()
+            && self.agents.is_none()
+            && self.summary.is_none()
+            && (self.redis_ok, self.paused, &self.paused_reason)
+                == (old.redis_ok, old.paused, &old.paused_reason)
+    }
+
+    /// The same patch in the record format, for clients that predate `change`: a worker whose
+    /// only change is a new beat goes in `ages`, any other changed worker whole in `upsert` (as
+    /// `new`, the snapshot the patch makes, has it).
+    pub fn with_records(&self, new: &Nodes) -> Patch {
+        let mut records = self.clone();
+        let changes = std::mem::take(&mut records.change);
+        if changes.is_empty() {
+            return records;
+        }
+        let by_name: HashMap<&str, &WorkerStatus> =
+            new.workers.iter().map(|w| (w.name.as_str(), w)).collect();
+        for change in &changes {
+            let Some(w) = by_name.get(change.name.as_str()) else {
+                continue;
+            };
+            if change.only_ages() {
+                let ages = Ages(w.name.clone(), w.last_beat_age_s, lifecycle_age(w));
+                records.ages.push(ages);
+            } else {
+                records.upsert.push((*w).clone());
+            }
+        }
+        records
+    }
+}
+
 /// A worker's ages: `[name, last_beat_age_s, lifecycle age_s]`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -109,6 +163,7 @@ pub fn diff(old: &Nodes, new: &Nodes, from: u64, to: u64) -> Patch {
         paused: new.paused,
         paused_reason: new.paused_reason.clone(),
         upsert: vec![],
+        change: vec![],
         remove: vec![],
         ages: vec![],
         order: None,
@@ -121,14 +176,7 @@ pub fn diff(old: &Nodes, new: &Nodes, from: u64, to: u64) -> Patch {
     for w in &new.workers {
         match old_by_name.get(w.name.as_str()) {
             None => patch.upsert.push(w.clone()),
-            Some(o) if !same_but_ages(o, w) => patch.upsert.push(w.clone()),
-            Some(o) => {
-                if ages_of(o, elapsed) != (w.last_beat_age_s, lifecycle_age(w)) {
-                    patch
-                        .ages
-                        .push(Ages(w.name.clone(), w.last_beat_age_s, lifecycle_age(w)));
-                }
-            }
+            Some(o) => patch.change.extend(Change::between(o, elapsed, w)),
         }
     }
     patch.remove = old
@@ -186,8 +234,12 @@ pub fn apply(nodes: &mut Nodes, held: u64, patch: &Patch) -> Result<(), Resync> 
         return Err(Resync::Mismatch(format!("no link at {i}")));
     }
     let known: HashSet<&str> = nodes.workers.iter().map(|w| w.name.as_str()).collect();
-    if let Some(a) = patch.ages.iter().find(|a| !known.contains(a.0.as_str())) {
-        return Err(Resync::Mismatch(format!("no worker {:?}", a.0)));
+    let named = patch.ages.iter().map(|a| &a.0);
+    if let Some(name) = named
+        .chain(patch.change.iter().map(|c| &c.name))
+        .find(|name| !known.contains(name.as_str()))
+    {
+        return Err(Resync::Mismatch(format!("no worker {name:?}")));
     }
     let elapsed = elapsed_s(&nodes.generated_at, &patch.generated_at);
     let mut workers: Vec<WorkerStatus> = std::mem::take(&mut nodes.workers);
@@ -211,6 +263,11 @@ pub fn apply(nodes: &mut Nodes, held: u64, patch: &Patch) -> Result<(), Resync> 
                 index.insert(w.name.clone(), workers.len());
                 workers.push(w.clone());
             }
+        }
+    }
+    for change in &patch.change {
+        if let Some(&i) = index.get(&change.name) {
+            change.apply_to(&mut workers[i]);
         }
     }
     for Ages(name, beat, lifecycle) in &patch.ages {
@@ -276,59 +333,6 @@ fn set_ages(w: &mut WorkerStatus, beat: Option<u64>, lifecycle: Option<u64>) {
     if let Some(l) = &mut w.lifecycle {
         l.age_s = lifecycle;
     }
-}
-
-/// Whether `a` and `b` differ at most in their ages. Destructured field by field, so a field
-/// added to the contract cannot be forgotten here (the build fails until it is compared).
-fn same_but_ages(a: &WorkerStatus, b: &WorkerStatus) -> bool {
-    let WorkerStatus {
-        name,
-        kind,
-        alive,
-        state,
-        last_beat_age_s: _,
-        queue_depth,
-        dead_letter,
-        processing,
-        jobs_done,
-        jobs_failed,
-        last_job_at,
-        host,
-        registered,
-        error,
-        lifecycle,
-        declared,
-        recovery,
-    } = a;
-    let lifecycle_same = match (lifecycle, &b.lifecycle) {
-        (None, None) => true,
-        (
-            Some(Lifecycle {
-                state,
-                reason,
-                reason_code,
-                age_s: _,
-            }),
-            Some(other),
-        ) => *state == other.state && *reason == other.reason && *reason_code == other.reason_code,
-        _ => false,
-    };
-    lifecycle_same
-        && *name == b.name
-        && *kind == b.kind
-        && *alive == b.alive
-        && *state == b.state
-        && *queue_depth == b.queue_depth
-        && *dead_letter == b.dead_letter
-        && *processing == b.processing
-        && *jobs_done == b.jobs_done
-        && *jobs_failed == b.jobs_failed
-        && *last_job_at == b.last_job_at
-        && *host == b.host
-        && *registered == b.registered
-        && *error == b.error
-        && *declared == b.declared
-        && *recovery == b.recovery
 }
 
 /// Whole seconds from `from` to `to` (contract 2 times, `YYYY-MM-DDTHH:MM:SSZ`); 0 when either

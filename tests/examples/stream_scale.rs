@@ -106,7 +106,9 @@ async fn main() -> anyhow::Result<()> {
         }
     });
 
-    // No viewer yet: what the refresh alone costs.
+    // No viewer yet: what the refresh alone costs. (The line lets a profiler attach: `perf record
+    // -p PID` over this window.)
+    eprintln!("idle window: {seconds} s, server pid {pid}");
     let idle = measure(&http, &base, pid, Duration::from_secs(seconds)).await?;
 
     // The viewers, joining a hundred at a time.
@@ -284,7 +286,7 @@ async fn beat_all(
     let mut pipe = redis::pipe();
     let ts = iso(Utc::now());
     for name in names {
-        let state = if round % 2 == 0 { "idle" } else { "busy" };
+        let state = if round.is_multiple_of(2) { "idle" } else { "busy" };
         let mut beat = heartbeat(name, "render", state);
         beat.jobs_done = round;
         beat.ts = ts.clone();

@@ -105,6 +105,8 @@ pub struct Follower {
     pub kinds: Vec<String>,
     /// The size of each event's data, in order.
     pub sizes: Vec<usize>,
+    /// How many workers came as their changed fields (`?patches=fields`), over all patches.
+    pub changes: usize,
 }
 
 impl Follower {
@@ -116,6 +118,7 @@ impl Follower {
             version: None,
             kinds: vec![],
             sizes: vec![],
+            changes: 0,
         }
     }
 
@@ -137,6 +140,7 @@ impl Follower {
             }
             "patch" => {
                 let patch: Patch = serde_json::from_str(&event.data).expect("a patch");
+                self.changes += patch.change.len();
                 let nodes = self.nodes.as_mut().expect("a patch after a snapshot");
                 apply(nodes, self.version.expect("a version"), &patch).expect("the patch follows");
             }

@@ -62,8 +62,11 @@ async fn patches_rebuild_exactly_what_nodes_says_through_every_kind_of_change() 
     let mut r = stack.conn().await;
     beat(&mut r, &heartbeat("music-render", "render", "busy")).await;
     beat(&mut r, &heartbeat("video-render", "render", "idle")).await;
+    // One viewer in each patch format: changed workers sent whole, or as their changed fields.
     let mut follower = Follower::open(&stream_url(&stack, "")).await;
     follow_until_equal(&stack, &mut follower).await;
+    let mut fields = Follower::open(&stream_url(&stack, "?patches=fields")).await;
+    follow_until_equal(&stack, &mut fields).await;
 
     // A new beat, a death, dead letters, in-flight jobs, a stranger, the pause flag.
     beat(&mut r, &heartbeat("music-render", "render", "idle")).await;
@@ -71,6 +74,7 @@ async fn patches_rebuild_exactly_what_nodes_says_through_every_kind_of_change() 
         n.workers[0].state.as_deref() == Some("idle")
     })
     .await;
+    follow_until_equal(&stack, &mut fields).await;
     let _: () = r.del(heartbeat_key("video-render")).await.unwrap();
     let _: () = r
         .rpush("dead_letter:queue:image-render", &["a", "b"])
@@ -80,6 +84,7 @@ async fn patches_rebuild_exactly_what_nodes_says_through_every_kind_of_change() 
         !n.workers[1].alive && n.workers[2].dead_letter == 2
     })
     .await;
+    follow_until_equal(&stack, &mut fields).await;
     let _: () = r
         .rpush("processing:queue:music-render:c1", "job")
         .await
@@ -95,15 +100,20 @@ async fn patches_rebuild_exactly_what_nodes_says_through_every_kind_of_change() 
             && n.workers.iter().any(|w| w.name == "stranger")
     })
     .await;
+    follow_until_equal(&stack, &mut fields).await;
     let _: () = r.set("queue:paused", "1").await.unwrap();
     let last = settle(&stack, &mut follower, "the pause", |n| n.paused).await;
     assert!(last.paused && last.workers.iter().any(|w| w.name == "stranger"));
-    assert_eq!(follower.kinds[0], "snapshot");
-    assert!(
-        follower.kinds[1..].iter().all(|k| k == "patch"),
-        "after the first, only patches: {:?}",
-        follower.kinds
-    );
+    follow_until_equal(&stack, &mut fields).await;
+    assert_eq!(follower.changes, 0, "the default format sends workers whole");
+    assert!(fields.changes > 0, "?patches=fields sends changed fields");
+    for kinds in [&follower.kinds, &fields.kinds] {
+        assert_eq!(kinds[0], "snapshot");
+        assert!(
+            kinds[1..].iter().all(|k| k == "patch"),
+            "after the first, only patches: {kinds:?}"
+        );
+    }
     stack.stop().await;
 }
 

@@ -12,8 +12,9 @@ use web_sys::{Event, EventSource, MessageEvent};
 use super::publish::Setters;
 use super::Connection;
 
-/// Where the server streams `/api/agent-office/nodes` (absolute, so the `/infra/` page works).
-pub const NODES_STREAM: &str = "/api/agent-office/nodes/stream";
+/// Where the server streams `/api/agent-office/nodes` (absolute, so the `/infra/` page works),
+/// asking for field-level patches (a server that predates them ignores the query).
+pub const NODES_STREAM: &str = "/api/agent-office/nodes/stream?patches=fields";
 const MAX_BACKOFF_MS: u32 = 15_000;
 
 /// Whether this browser has `EventSource` (else the page polls).

@@ -12,7 +12,7 @@ use pulseboard_shared::patch::diff;
 use pulseboard_shared::Nodes;
 
 use super::stream::Filter;
-use crate::snapshot::Snapshot;
+use crate::snapshot::{Snapshot, SnapshotPatch};
 
 /// Filters remembered at most: past it, those no viewer asked for at the newest version are
 /// forgotten (a viewer of one comes back to a whole part, as after falling behind).
@@ -27,9 +27,8 @@ pub struct Part {
     pub nodes: Nodes,
     /// `nodes` as JSON.
     pub json: Bytes,
-    /// The patch from the part of the previous version this filter was asked at: its version
-    /// and JSON.
-    pub patch: Option<(u64, Bytes)>,
+    /// The patch from the part of the previous version this filter was asked at.
+    pub patch: Option<SnapshotPatch>,
 }
 
 /// The latest part of each filter.
@@ -48,9 +47,7 @@ impl Parts {
         }
         let nodes = filter.apply(&snapshot.nodes);
         let patch = previous.filter(|p| p.version < snapshot.version).map(|p| {
-            let patch = diff(&p.nodes, &nodes, p.version, snapshot.version);
-            let json = serde_json::to_vec(&patch).expect("contract types serialise");
-            (p.version, Bytes::from(json))
+            SnapshotPatch::new(&diff(&p.nodes, &nodes, p.version, snapshot.version), &nodes)
         });
         let json = Bytes::from(serde_json::to_vec(&nodes).expect("contract types serialise"));
         let part = Arc::new(Part {
@@ -90,7 +87,7 @@ mod tests {
         assert!(a.patch.is_none());
         let second = Snapshot::new(mock_fleet(24, 60), 11);
         let c = parts.get(&problems, &second);
-        assert_eq!(c.patch.as_ref().map(|(from, _)| *from), Some(10));
+        assert_eq!(c.patch.as_ref().map(|p| p.from), Some(10));
         assert!(Arc::ptr_eq(&c, &parts.get(&problems, &second)));
         let other = parts.get(&Filter::default(), &second);
         assert!(!Arc::ptr_eq(&c, &other), "another filter, another part");

@@ -9,6 +9,10 @@
 //! An event's data is the snapshot's (or patch's) JSON serialised once for every viewer and shared
 //! by reference: a thousand viewers cost a thousand reference counts, not a thousand copies.
 //!
+//! Patches come in two formats ([`pulseboard_shared::patch`]): by default a changed worker is
+//! sent whole, as every client reads it; a client that asks with `?patches=fields` gets only the
+//! fields that changed (a beat that moves one counter: tens of bytes, not ~300).
+//!
 //! Filters, for clients that show a part: `?host=H` (workers on host H), `?problems=1` (workers
 //! that need attention, see [`Condition::is_problem`]). The summary stays the whole fleet's. The
 //! viewers of one filter share its part and patches ([`super::filtered`]).
@@ -29,7 +33,7 @@ use tokio_stream::wrappers::{IntervalStream, WatchStream};
 use super::filtered::Parts;
 use super::AppState;
 use crate::client_ip::ClientIp;
-use crate::snapshot::Snapshot;
+use crate::snapshot::{PatchFormat, Snapshot};
 
 /// The stream's query.
 #[derive(Debug, Default, Clone, PartialEq, Eq, Hash, Deserialize, utoipa::IntoParams)]
@@ -41,6 +45,17 @@ pub struct Filter {
     #[serde(default, deserialize_with = "flag")]
     #[param(value_type = Option<String>)]
     pub problems: bool,
+}
+
+/// The patch format a viewer reads: the stream's query `patches`.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct Format {
+    /// `records` (the default: a changed worker whole) or `fields` (only its changed fields,
+    /// in the patch's `change`).
+    #[serde(default)]
+    #[param(value_type = Option<String>)]
+    pub patches: PatchFormat,
 }
 
 /// A query flag: `1`, `true`, `yes` or empty (`?problems`) are on.
@@ -83,7 +98,7 @@ enum Held {
 
 /// The handler. Past `http.max_streams` open streams, 503; past `http.max_streams_per_client`
 /// from one address, 429 for that address only.
-#[utoipa::path(get, path = "/api/agent-office/nodes/stream", tag = "fleet", params(Filter), responses(
+#[utoipa::path(get, path = "/api/agent-office/nodes/stream", tag = "fleet", params(Filter, Format), responses(
     (status = 200, description = "Server-sent events. The first, `event: snapshot`, carries the whole fleet (schema `Nodes`); each later `event: patch` carries what changed (schema `Patch`). Each event's `id` is the version it brings; send it back as `Last-Event-ID` to resume.", content_type = "text/event-stream", body = String),
     (status = 429, description = "Too many open streams from this address (`http.max_streams_per_client`)", content_type = "text/plain", body = String),
     (status = 503, description = "Too many open streams (`http.max_streams`)", content_type = "text/plain", body = String),
@@ -92,6 +107,7 @@ pub async fn stream(
     State(state): State<AppState>,
     client: ClientIp,
     Query(filter): Query<Filter>,
+    Query(Format { patches }): Query<Format>,
     headers: HeaderMap,
 ) -> Response {
     let Some(slot) = state.per_client.try_open(client.0) else {
@@ -113,7 +129,7 @@ pub async fn stream(
     let events = WatchStream::new(state.hub.subscribe()).filter_map(move |snapshot| {
         // The permit and the slot live as long as the stream: released when the viewer goes.
         let _held = (&permit, &slot);
-        std::future::ready(next_event(&mut held, &filter, &parts, &snapshot))
+        std::future::ready(next_event(&mut held, &filter, patches, &parts, &snapshot))
     });
     // A comment line every 15 s keeps proxies from closing a quiet stream.
     let mut keep_alive = tokio::time::interval(Duration::from_secs(15));
@@ -185,6 +201,7 @@ fn sse_response(
 fn next_event(
     held: &mut Held,
     filter: &Filter,
+    format: PatchFormat,
     parts: &Parts,
     snapshot: &Arc<Snapshot>,
 ) -> Option<Frame> {
@@ -194,7 +211,7 @@ fn next_event(
         Held::Whole(v) => {
             let patch = snapshot.patch.as_ref().filter(|p| p.from == *v);
             let sent = match patch {
-                Some(patch) => Frame::event("patch", version, patch.json.clone()),
+                Some(patch) => Frame::event("patch", version, patch.bytes(format).clone()),
                 None => Frame::event("snapshot", version, snapshot.json.clone()),
             };
             *held = Held::Whole(version);
@@ -206,8 +223,8 @@ fn next_event(
         }
         Held::Part(v) => {
             let part = parts.get(filter, snapshot);
-            let sent = match &part.patch {
-                Some((from, json)) if from == v => Frame::event("patch", version, json.clone()),
+            let sent = match part.patch.as_ref().filter(|p| p.from == *v) {
+                Some(patch) => Frame::event("patch", version, patch.bytes(format).clone()),
                 _ => Frame::event("snapshot", version, part.json.clone()),
             };
             *held = Held::Part(version);
@@ -269,9 +286,8 @@ mod tests {
     fn snapshot(version: u64, t: u64, previous: Option<&Snapshot>) -> Arc<Snapshot> {
         let mut s = Snapshot::new(mock_fleet(t, 60), version);
         s.patch = previous.map(|p| {
-            Arc::new(SnapshotPatch::new(&diff(
-                &p.nodes, &s.nodes, p.version, version,
-            )))
+            let patch = diff(&p.nodes, &s.nodes, p.version, version);
+            Arc::new(SnapshotPatch::new(&patch, &s.nodes))
         });
         Arc::new(s)
     }
@@ -296,11 +312,12 @@ mod tests {
         let filter = Filter::default();
         let mut held = Held::Nothing;
         let first = snapshot(10, 0, None);
-        let (kind, data) = read(next_event(&mut held, &filter, &parts, &first).unwrap());
+        let (kind, data) =
+            read(next_event(&mut held, &filter, PatchFormat::Records, &parts, &first).unwrap());
         assert_eq!(kind, "snapshot");
         let mut nodes: Nodes = serde_json::from_str(&data).unwrap();
         assert!(
-            next_event(&mut held, &filter, &parts, &first).is_none(),
+            next_event(&mut held, &filter, PatchFormat::Records, &parts, &first).is_none(),
             "nothing new"
         );
         // One worker's dead letters grow: the patch carries that worker and its link.
@@ -309,14 +326,37 @@ mod tests {
         changed.links = pulseboard_shared::links_for(&changed.workers);
         changed.summary = Some(pulseboard_shared::Summary::of(&changed.workers));
         let mut second = Snapshot::new(changed, 11);
-        second.patch = Some(Arc::new(SnapshotPatch::new(&diff(
-            &first.nodes,
-            &second.nodes,
-            10,
-            11,
-        ))));
+        let patch = diff(&first.nodes, &second.nodes, 10, 11);
+        second.patch = Some(Arc::new(SnapshotPatch::new(&patch, &second.nodes)));
         let second = Arc::new(second);
-        let (kind, data) = read(next_event(&mut held, &filter, &parts, &second).unwrap());
+        // A viewer that asked for field-level patches, at the same point, gets only the count.
+        let mut fields_held = Held::Whole(10);
+        let event = next_event(
+            &mut fields_held,
+            &filter,
+            PatchFormat::Fields,
+            &parts,
+            &second,
+        );
+        let (_, fields) = read(event.unwrap());
+        let mut from_fields: Nodes = serde_json::from_str(&data).unwrap();
+        apply(
+            &mut from_fields,
+            10,
+            &serde_json::from_str(&fields).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(from_fields, second.nodes);
+        let name = &second.nodes.workers[7].name;
+        let dead = second.nodes.workers[7].dead_letter;
+        assert!(
+            fields.contains(&format!(
+                r#""change":[{{"name":"{name}","dead_letter":{dead}}}]"#
+            )),
+            "{fields}"
+        );
+        let (kind, data) =
+            read(next_event(&mut held, &filter, PatchFormat::Records, &parts, &second).unwrap());
         assert_eq!(kind, "patch");
         let patch: Patch = serde_json::from_str(&data).unwrap();
         apply(&mut nodes, 10, &patch).unwrap();
@@ -337,7 +377,8 @@ mod tests {
         let second = snapshot(11, 9, Some(&first));
         let third = snapshot(12, 17, Some(&second));
         let mut held = Held::Whole(10);
-        let (kind, data) = read(next_event(&mut held, &filter, &parts, &third).unwrap());
+        let (kind, data) =
+            read(next_event(&mut held, &filter, PatchFormat::Records, &parts, &third).unwrap());
         assert_eq!(kind, "snapshot");
         assert_eq!(serde_json::from_str::<Nodes>(&data).unwrap(), third.nodes);
     }
@@ -352,7 +393,8 @@ mod tests {
         let mut held = Held::Nothing;
         // 24 s into the mock: a worker is down.
         let first = snapshot(10, 24, None);
-        let (_, data) = read(next_event(&mut held, &filter, &parts, &first).unwrap());
+        let (_, data) =
+            read(next_event(&mut held, &filter, PatchFormat::Records, &parts, &first).unwrap());
         let mut part: Nodes = serde_json::from_str(&data).unwrap();
         assert!(!part.workers.is_empty());
         assert!(part.workers.iter().all(|w| Condition::of(w).is_problem()));
@@ -362,7 +404,8 @@ mod tests {
         );
         // 8 s later, it is back: the patch removes it.
         let second = snapshot(11, 48, Some(&first));
-        let (kind, data) = read(next_event(&mut held, &filter, &parts, &second).unwrap());
+        let (kind, data) =
+            read(next_event(&mut held, &filter, PatchFormat::Records, &parts, &second).unwrap());
         assert_eq!(kind, "patch");
         let patch: Patch = serde_json::from_str(&data).unwrap();
         apply(&mut part, 10, &patch).unwrap();

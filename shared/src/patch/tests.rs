@@ -1,5 +1,5 @@
 use super::*;
-use crate::lifecycle::LifecycleState;
+use crate::lifecycle::{Lifecycle, LifecycleState};
 use crate::mock::mock_fleet;
 use crate::nodes::{LinkStatus, WorkerKind};
 use crate::rules::links_for;
@@ -47,25 +47,29 @@ fn worker(name: &str, beat_at: Option<u64>, t: u64) -> WorkerStatus {
     w
 }
 
-fn round_trip(old: &Nodes, new: &Nodes) -> Patch {
-    let patch = diff(old, new, 1, 2);
-    // Through JSON, as the stream sends it.
-    let patch: Patch = serde_json::from_str(&serde_json::to_string(&patch).unwrap()).unwrap();
-    let mut held = old.clone();
-    apply(&mut held, 1, &patch).unwrap();
-    assert_eq!(&held, new, "{patch:#?}");
-    patch
+/// The patch from `old` to `new` in the field-level format, then in the record format, each
+/// checked to make `new` from `old` after a trip through JSON, as the stream sends them.
+fn round_trip(old: &Nodes, new: &Nodes) -> (Patch, Patch) {
+    let fields = diff(old, new, 1, 2);
+    let records = fields.with_records(new);
+    let applied = |patch: &Patch| {
+        let patch: Patch = serde_json::from_str(&serde_json::to_string(patch).unwrap()).unwrap();
+        let mut held = old.clone();
+        apply(&mut held, 1, &patch).unwrap();
+        assert_eq!(&held, new, "{patch:#?}");
+    };
+    applied(&fields);
+    applied(&records);
+    (fields, records)
 }
 
 #[test]
 fn only_the_clock_moving_is_an_empty_patch() {
     let old = at(10, vec![worker("a", Some(5), 10), worker("b", None, 10)]);
     let new = at(13, vec![worker("a", Some(5), 13), worker("b", None, 13)]);
-    let patch = round_trip(&old, &new);
-    assert!(
-        patch.upsert.is_empty() && patch.ages.is_empty(),
-        "{patch:#?}"
-    );
+    let (patch, _) = round_trip(&old, &new);
+    assert!(patch.only_the_clock(&old), "{patch:#?}");
+    assert_eq!(patch, patch.with_records(&new));
     assert_eq!(patch.order, None);
     assert_eq!(patch.links, None);
     assert_eq!(patch.summary, None);
@@ -78,11 +82,35 @@ fn a_new_beat_is_sent_as_ages_only() {
         12,
         vec![worker("a", Some(11), 12), worker("b", Some(1), 12)],
     );
-    let patch = round_trip(&old, &new);
-    assert_eq!(patch.ages, vec![Ages("a".into(), Some(1), Some(1))]);
-    assert!(patch.upsert.is_empty());
-    let json = serde_json::to_string(&patch).unwrap();
+    let (fields, records) = round_trip(&old, &new);
+    let json = serde_json::to_string(&fields).unwrap();
+    assert!(
+        json.contains(r#""change":[{"name":"a","last_beat_age_s":1,"lifecycle_age_s":1}]"#),
+        "{json}"
+    );
+    assert!(fields.upsert.is_empty() && fields.ages.is_empty());
+    assert_eq!(records.ages, vec![Ages("a".into(), Some(1), Some(1))]);
+    assert!(records.upsert.is_empty() && records.change.is_empty());
+    let json = serde_json::to_string(&records).unwrap();
     assert!(json.contains(r#""ages":[["a",1,1]]"#), "{json}");
+}
+
+#[test]
+fn a_changed_counter_is_sent_alone_and_a_cleared_field_as_null() {
+    let mut a = worker("a", Some(5), 10);
+    a.error = Some("no expiry".into());
+    let old = at(10, vec![a]);
+    let mut a = worker("a", Some(11), 12);
+    a.jobs_done = 7;
+    a.state = Some("busy".into());
+    let new = at(12, vec![a.clone()]);
+    let (fields, records) = round_trip(&old, &new);
+    let json = serde_json::to_string(&fields.change).unwrap();
+    assert_eq!(
+        json,
+        r#"[{"name":"a","state":"busy","last_beat_age_s":1,"jobs_done":7,"error":null,"lifecycle_age_s":1}]"#
+    );
+    assert_eq!(records.upsert, vec![a], "the record format sends it whole");
 }
 
 #[test]
@@ -91,7 +119,9 @@ fn a_changed_worker_is_sent_whole_and_its_link_in_place() {
     let mut b = worker("b", Some(5), 11);
     b.dead_letter = 3;
     let new = at(11, vec![worker("a", Some(5), 11), b.clone()]);
-    let patch = round_trip(&old, &new);
+    let (fields, patch) = round_trip(&old, &new);
+    assert_eq!(fields.change.len(), 1);
+    assert_eq!(fields.change[0].dead_letter, Some(3));
     assert_eq!(patch.upsert, vec![b]);
     assert_eq!(patch.links_at.len(), 1);
     assert_eq!(patch.links_at[0].1.status, LinkStatus::Degraded);
@@ -117,7 +147,7 @@ fn workers_come_go_and_move() {
             worker("d", Some(11), 11),
         ],
     );
-    let patch = round_trip(&old, &new);
+    let (patch, _) = round_trip(&old, &new);
     assert_eq!(patch.remove, vec!["b".to_owned()]);
     assert_eq!(patch.order, None);
     assert!(patch.links.is_some(), "the set of links changed");
@@ -130,7 +160,7 @@ fn workers_come_go_and_move() {
             worker("c", Some(9), 12),
         ],
     );
-    let patch = round_trip(&new, &moved);
+    let (patch, _) = round_trip(&new, &moved);
     assert_eq!(patch.order.as_ref().map(Vec::len), Some(3));
 }
 
@@ -143,8 +173,9 @@ fn top_level_fields_and_the_summary_going_away_are_carried() {
     new.paused_reason = Some("trading".into());
     new.hosts.pop();
     new.summary = None;
-    let patch = round_trip(&old, &new);
+    let (patch, _) = round_trip(&old, &new);
     assert_eq!(patch.summary, Some(None));
+    assert!(!patch.only_the_clock(&old));
 }
 
 #[test]
@@ -178,8 +209,11 @@ fn a_client_holding_a_later_copy_of_the_same_version_lands_on_the_same_state() {
         vec![worker("a", Some(15), 15), worker("b", Some(9), 15)],
     );
     let patch = diff(&first, &new, 1, 2);
+    let mut records = later.clone();
     apply(&mut later, 1, &patch).unwrap();
     assert_eq!(later, new);
+    apply(&mut records, 1, &patch.with_records(&new)).unwrap();
+    assert_eq!(records, new);
 }
 
 /// A small deterministic generator (xorshift), so the long sequence below is the same each run.
@@ -217,6 +251,7 @@ fn any_sequence_of_patches_gives_the_full_snapshot() {
     };
     let mut server_old = build(&beats, t);
     let mut client = server_old.clone();
+    let mut old_client = server_old.clone();
     let mut born = 0;
     for (step, version) in (0..500).zip(1u64..) {
         t += 1 + rng.below(3);
@@ -241,10 +276,16 @@ fn any_sequence_of_patches_gives_the_full_snapshot() {
             }
         }
         let new = build(&beats, t);
-        let patch = diff(&server_old, &new, version, version + 1);
-        let patch: Patch = serde_json::from_str(&serde_json::to_string(&patch).unwrap()).unwrap();
-        apply(&mut client, version, &patch).unwrap();
-        assert!(client == new, "step {step}: {patch:?}");
+        let fields = diff(&server_old, &new, version, version + 1);
+        for (held, patch) in [
+            (&mut old_client, fields.with_records(&new)),
+            (&mut client, fields),
+        ] {
+            let json = serde_json::to_string(&patch).unwrap();
+            let patch: Patch = serde_json::from_str(&json).unwrap();
+            apply(held, version, &patch).unwrap();
+            assert!(*held == new, "step {step}: {patch:?}");
+        }
         server_old = new;
     }
 }
