@@ -3,26 +3,23 @@
 //! - [`watched`]: which workers are read, under which keys.
 //! - [`worker`]: one worker's record and lifecycle from its reading.
 //! - [`time`]: contract 2's time format and ages.
+//! - [`memory`]: what is kept between refreshes (beat times, parsed heartbeats).
 
+mod memory;
 mod time;
 mod watched;
 mod worker;
-
-use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use pulseboard_shared::rules::{link_for, paused_reason};
 use pulseboard_shared::{Nodes, Summary, WorkerKind};
 
+pub use self::memory::BeatMemory;
 use self::time::age_s;
 pub use self::time::{iso, parse_ts};
 pub use self::watched::{keys_for, watched_workers, QueueOwners, Watched};
 pub use self::worker::observe;
 use crate::reader::Reading;
-
-/// When each worker's last heartbeat was written, as last seen; kept so a dead worker can still
-/// say how long ago it beat.
-pub type BeatMemory = HashMap<String, DateTime<Utc>>;
 
 /// A snapshot's content, with the absolute beat times behind its relative ages.
 #[derive(Debug, Clone, PartialEq)]
@@ -65,6 +62,7 @@ pub fn aggregate(
         workers.push(judged.status);
         beat_at.push(judged.beat_at);
     }
+    memory.keep_readings_of(watched.iter().map(|w| w.name.as_str()));
     let links = watched
         .iter()
         .zip(&workers)

@@ -9,6 +9,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, SubsecRound, Utc};
 use pulseboard_shared::patch::diff;
+use pulseboard_shared::Nodes;
 use tokio::sync::watch;
 
 use crate::aggregate::{aggregate, keys_for, watched_workers, Aggregate, BeatMemory, QueueOwners};
@@ -33,7 +34,8 @@ pub struct Refresher {
     hosts: Vec<pulseboard_shared::HostInfo>,
     /// Where the recovery guard's memory lives.
     keys: Keys,
-    last: Option<Aggregate>,
+    /// The last snapshot published, its nodes shared with it.
+    last: Option<Published>,
     version: u64,
     /// The patch that made `version`, sent to viewers holding the version before.
     patch: Option<Arc<SnapshotPatch>>,
@@ -45,6 +47,13 @@ pub struct Refresher {
     logged_errors: std::collections::HashMap<String, String>,
     /// The values last found over their bound, logged once.
     logged_oversized: std::collections::HashMap<String, String>,
+}
+
+/// What the refresher keeps of the snapshot it published last.
+struct Published {
+    nodes: Arc<Nodes>,
+    /// Per worker, when it last beat (see [`Aggregate`]).
+    beat_at: Vec<Option<DateTime<Utc>>>,
 }
 
 impl Refresher {
@@ -204,9 +213,13 @@ impl Refresher {
                     tracing::warn!(%error, "redis unreachable; serving the last known state marked redis_ok=false");
                 }
                 let stale = match &self.last {
-                    Some(last) => last.stale(whole_second_now()),
+                    Some(last) => Aggregate {
+                        nodes: Nodes::clone(&last.nodes),
+                        beat_at: last.beat_at.clone(),
+                    }
+                    .stale(whole_second_now()),
                     None => Aggregate {
-                        nodes: Snapshot::empty().nodes,
+                        nodes: Nodes::clone(&Snapshot::empty().nodes),
                         beat_at: vec![],
                     },
                 };
@@ -236,7 +249,8 @@ impl Refresher {
                 }
             }
         }
-        let mut snapshot = Snapshot::new(agg.nodes.clone(), self.version);
+        let nodes = Arc::new(agg.nodes);
+        let mut snapshot = Snapshot::new(nodes.clone(), self.version);
         snapshot.patch = self.patch.clone();
         snapshot.refresh_took = started.elapsed();
         self.hub
@@ -247,7 +261,10 @@ impl Refresher {
         snapshot.commands = commands;
         snapshot.round_trips = round_trips;
         self.hub.publish(snapshot);
-        self.last = Some(agg);
+        self.last = Some(Published {
+            nodes,
+            beat_at: agg.beat_at,
+        });
     }
 
     fn log_worker_errors(&mut self, agg: &Aggregate) {

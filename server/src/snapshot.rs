@@ -14,8 +14,8 @@ pub use self::compressed::{Compressed, Encoding};
 /// One refresh's result, serialised once for all readers.
 #[derive(Debug)]
 pub struct Snapshot {
-    /// Contract 2.
-    pub nodes: Nodes,
+    /// Contract 2 (shared with the refresher, which diffs the next one against it).
+    pub nodes: Arc<Nodes>,
     /// `nodes` as JSON, shared by `/nodes` and the SSE stream.
     pub json: Bytes,
     /// Grows by one whenever the content changes beyond the passing of time; SSE sends on change.
@@ -85,8 +85,9 @@ impl SnapshotPatch {
 
 impl Snapshot {
     /// A snapshot of `nodes` with its JSON.
-    pub fn new(nodes: Nodes, version: u64) -> Self {
-        let json = Bytes::from(serde_json::to_vec(&nodes).expect("contract types serialise"));
+    pub fn new(nodes: impl Into<Arc<Nodes>>, version: u64) -> Self {
+        let nodes = nodes.into();
+        let json = Bytes::from(serde_json::to_vec(&*nodes).expect("contract types serialise"));
         Self {
             nodes,
             json,
@@ -153,9 +154,18 @@ impl Hub {
         &self.refreshes
     }
 
-    /// Replaces the latest snapshot and wakes the subscribers.
+    /// Replaces the latest snapshot and wakes the subscribers. The compressed copies requests
+    /// asked the one before for are made now, in the background, ready for the next request.
     pub fn publish(&self, snapshot: Snapshot) {
-        self.tx.send_replace(Arc::new(snapshot));
+        let new = Arc::new(snapshot);
+        let old = self.tx.send_replace(new.clone());
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        for encoding in old.compressed.asked() {
+            let new = new.clone();
+            runtime.spawn(async move { new.compressed.make(&new.json, encoding).await });
+        }
     }
 
     /// A receiver woken on every publish.

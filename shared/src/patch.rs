@@ -152,9 +152,6 @@ pub enum Resync {
 /// The patch from `old` (version `from`) to `new` (version `to`).
 pub fn diff(old: &Nodes, new: &Nodes, from: u64, to: u64) -> Patch {
     let elapsed = elapsed_s(&old.generated_at, &new.generated_at);
-    let old_by_name: HashMap<&str, &WorkerStatus> =
-        old.workers.iter().map(|w| (w.name.as_str(), w)).collect();
-    let new_names: HashSet<&str> = new.workers.iter().map(|w| w.name.as_str()).collect();
     let mut patch = Patch {
         from,
         to,
@@ -173,6 +170,47 @@ pub fn diff(old: &Nodes, new: &Nodes, from: u64, to: u64) -> Patch {
         agents: (old.agents != new.agents).then(|| new.agents.clone()),
         summary: (old.summary != new.summary).then(|| new.summary.clone()),
     };
+    let same_workers = old.workers.len() == new.workers.len()
+        && old
+            .workers
+            .iter()
+            .zip(&new.workers)
+            .all(|(o, w)| o.name == w.name);
+    if same_workers {
+        // The usual refresh: the same workers in the same order, compared pairwise, no lookups.
+        let changes = old.workers.iter().zip(&new.workers);
+        patch.change = changes
+            .filter_map(|(o, w)| Change::between(o, elapsed, w))
+            .collect();
+    } else {
+        workers_came_or_went(old, new, elapsed, &mut patch);
+    }
+    let same_links = old.links.len() == new.links.len()
+        && old
+            .links
+            .iter()
+            .zip(&new.links)
+            .all(|(a, b)| (&a.from, &a.to, a.link_type) == (&b.from, &b.to, b.link_type));
+    if same_links {
+        patch.links_at = old
+            .links
+            .iter()
+            .zip(&new.links)
+            .enumerate()
+            .filter(|(_, (a, b))| a != b)
+            .map(|(i, (_, b))| (i, b.clone()))
+            .collect();
+    } else {
+        patch.links = Some(new.links.clone());
+    }
+    patch
+}
+
+/// The workers part of `patch` when workers came, went or moved.
+fn workers_came_or_went(old: &Nodes, new: &Nodes, elapsed: u64, patch: &mut Patch) {
+    let old_by_name: HashMap<&str, &WorkerStatus> =
+        old.workers.iter().map(|w| (w.name.as_str(), w)).collect();
+    let new_names: HashSet<&str> = new.workers.iter().map(|w| w.name.as_str()).collect();
     for w in &new.workers {
         match old_by_name.get(w.name.as_str()) {
             None => patch.upsert.push(w.clone()),
@@ -200,25 +238,6 @@ pub fn diff(old: &Nodes, new: &Nodes, from: u64, to: u64) -> Patch {
     if !implied.eq(new.workers.iter().map(|w| w.name.as_str())) {
         patch.order = Some(new.workers.iter().map(|w| w.name.clone()).collect());
     }
-    let same_links = old.links.len() == new.links.len()
-        && old
-            .links
-            .iter()
-            .zip(&new.links)
-            .all(|(a, b)| (&a.from, &a.to, a.link_type) == (&b.from, &b.to, b.link_type));
-    if same_links {
-        patch.links_at = old
-            .links
-            .iter()
-            .zip(&new.links)
-            .enumerate()
-            .filter(|(_, (a, b))| a != b)
-            .map(|(i, (_, b))| (i, b.clone()))
-            .collect();
-    } else {
-        patch.links = Some(new.links.clone());
-    }
-    patch
 }
 
 /// Applies `patch` to `nodes` (which must be at version `held`); on error `nodes` is left as it

@@ -1,15 +1,16 @@
 //! Benchmark: the live stream at fleet scale. A private `redis-server`, N workers beating every
 //! 15 s (spread evenly over the interval; every beat changes `jobs_done` and flips `state` between
 //! busy and idle, as real workers do), the real `pulseboard serve` binary, and K viewers of
-//! `/api/agent-office/nodes/stream` reading everything sent. Prints the server's CPU (of one core)
+//! `/api/agent-office/nodes/stream?patches=fields` (as the page reads it; `records` for the
+//! format older clients read) reading everything sent. Prints the server's CPU (of one core)
 //! with no viewer and then with K, the refresh duration p50/p99 (sampled from `/readyz`), bytes per
 //! second per viewer after its first snapshot, memory, `/api/agent-office/nodes` latency and how
 //! long discovery took to find every worker. Asserts nothing.
 //!
 //! ```text
-//! cargo run --release -p pulseboard-tests --example stream_scale -- [WORKERS] [VIEWERS] [SECONDS]
+//! cargo run --release -p pulseboard-tests --example stream_scale -- [WORKERS] [VIEWERS] [SECONDS] [fields|records]
 //! ```
-//! Defaults: 10,000 workers, 200 viewers, 20 s. Linux only (it reads `/proc`).
+//! Defaults: 10,000 workers, 200 viewers, 20 s, fields. Linux only (it reads `/proc`).
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -32,6 +33,14 @@ async fn main() -> anyhow::Result<()> {
     let workers: usize = args.next().map_or(Ok(10_000), |a| a.parse())?;
     let viewers: usize = args.next().map_or(Ok(200), |a| a.parse())?;
     let seconds: u64 = args.next().map_or(Ok(20), |a| a.parse())?;
+    let patches = args.next().unwrap_or_else(|| "fields".into());
+    anyhow::ensure!(
+        ["fields", "records"].contains(&patches.as_str()),
+        "the patch format is fields or records"
+    );
+    let request = format!(
+        "GET /api/agent-office/nodes/stream?patches={patches} HTTP/1.1\r\nHost: bench\r\n\r\n"
+    );
 
     // Built (if stale) before the clock starts and before the first beats, which a long build
     // would let expire.
@@ -116,11 +125,10 @@ async fn main() -> anyhow::Result<()> {
     let mut tasks = Vec::new();
     for i in 0..viewers {
         let received = received.clone();
+        let request = request.clone();
         tasks.push(tokio::spawn(async move {
             let mut stream = TcpStream::connect(("127.0.0.1", port)).await?;
-            stream
-                .write_all(b"GET /api/agent-office/nodes/stream HTTP/1.1\r\nHost: bench\r\n\r\n")
-                .await?;
+            stream.write_all(request.as_bytes()).await?;
             let mut buf = vec![0u8; 64 * 1024];
             loop {
                 let n = stream.read(&mut buf).await?;
@@ -155,9 +163,12 @@ async fn main() -> anyhow::Result<()> {
     let window = watched.window;
     let bytes = total(&received) - bytes_start;
     let (rss, peak) = memory(pid)?;
-    let mut latencies = watched.nodes_ms.clone();
-    latencies.sort_by(f64::total_cmp);
-    let at = |q: f64| latencies[((latencies.len() as f64 - 1.0) * q).round() as usize];
+    let quantiles = |ms: &[f64]| {
+        let mut sorted = ms.to_vec();
+        sorted.sort_by(f64::total_cmp);
+        let at = |q: f64| sorted[((sorted.len() as f64 - 1.0) * q).round() as usize];
+        (at(0.5), at(0.99), at(1.0), sorted.len())
+    };
     let refresh = refresh_ms(&http, &base).await;
 
     println!("stream at scale: {workers} workers beating every 15 s (each beat changes jobs_done and state), {viewers} viewers, {window:.0} s windows");
@@ -167,7 +178,7 @@ async fn main() -> anyhow::Result<()> {
     );
     println!("  whole snapshot: {snapshot_size} B (each viewer's first event); all {viewers} had it {:.1} s after joining", joined_in.as_secs_f64());
     println!(
-        "  stream: {:.1} KB/s per viewer on average ({:.2} MB/s for all)",
+        "  stream ({patches}): {:.1} KB/s per viewer on average ({:.2} MB/s for all)",
         bytes as f64 / window / viewers as f64 / 1000.0,
         bytes as f64 / window / 1e6
     );
@@ -187,13 +198,15 @@ async fn main() -> anyhow::Result<()> {
         mb(rss),
         mb(peak)
     );
-    println!(
-        "  GET /nodes: p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms ({} requests)",
-        at(0.5),
-        at(0.99),
-        at(1.0),
-        latencies.len()
-    );
+    for (how, ms) in [
+        ("plain", &watched.nodes_ms),
+        ("as a browser asks (br)", &watched.nodes_compressed_ms),
+    ] {
+        let (p50, p99, max, n) = quantiles(ms);
+        println!(
+            "  GET /nodes {how}: p50 {p50:.2} ms, p99 {p99:.2} ms, max {max:.2} ms ({n} requests)"
+        );
+    }
     if let Some((mean, count)) = refresh {
         println!("  refresh (/metrics): {mean:.1} ms mean over {count} refreshes");
     }
@@ -214,6 +227,8 @@ struct Window {
     cpu_percent: f64,
     refresh_ms: Vec<f64>,
     nodes_ms: Vec<f64>,
+    /// The same asked as a browser does (`Accept-Encoding: gzip, deflate, br`).
+    nodes_compressed_ms: Vec<f64>,
 }
 
 impl Window {
@@ -227,7 +242,8 @@ impl Window {
     }
 }
 
-/// Polls `/nodes` every 50 ms and `/readyz` every 200 ms for `length`, counting the server's CPU.
+/// Polls `/nodes` every 50 ms (in turn plain and as a browser asks, compressed) and `/readyz`
+/// every 200 ms for `length`, counting the server's CPU.
 async fn measure(
     http: &reqwest::Client,
     base: &str,
@@ -236,7 +252,7 @@ async fn measure(
 ) -> anyhow::Result<Window> {
     let cpu_start = cpu_ticks(pid)?;
     let start = Instant::now();
-    let (mut refresh_ms, mut nodes_ms) = (Vec::new(), Vec::new());
+    let (mut refresh_ms, mut nodes_ms, mut nodes_compressed_ms) = (vec![], vec![], vec![]);
     let mut last_refresh = None;
     while start.elapsed() < length {
         if nodes_ms.len() % 4 == 0 {
@@ -255,15 +271,23 @@ async fn measure(
                 last_refresh = ms;
             }
         }
+        let compressed = nodes_ms.len() > nodes_compressed_ms.len();
+        let mut request = http.get(format!("{base}/api/agent-office/nodes"));
+        if compressed {
+            request = request.header("accept-encoding", "gzip, deflate, br");
+        }
         let t = Instant::now();
-        let body = http
-            .get(format!("{base}/api/agent-office/nodes"))
-            .send()
-            .await?
-            .bytes()
-            .await?;
-        nodes_ms.push(t.elapsed().as_secs_f64() * 1000.0);
-        anyhow::ensure!(body.starts_with(b"{"), "a JSON answer");
+        let response = request.send().await?;
+        let encoded = response.headers().contains_key("content-encoding");
+        let body = response.bytes().await?;
+        let ms = t.elapsed().as_secs_f64() * 1000.0;
+        if compressed {
+            anyhow::ensure!(encoded, "a compressed answer");
+            nodes_compressed_ms.push(ms);
+        } else {
+            anyhow::ensure!(body.starts_with(b"{"), "a JSON answer");
+            nodes_ms.push(ms);
+        }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let window = start.elapsed().as_secs_f64();
@@ -273,6 +297,7 @@ async fn measure(
         cpu_percent: cpu_s / window * 100.0,
         refresh_ms,
         nodes_ms,
+        nodes_compressed_ms,
     })
 }
 
@@ -286,7 +311,11 @@ async fn beat_all(
     let mut pipe = redis::pipe();
     let ts = iso(Utc::now());
     for name in names {
-        let state = if round.is_multiple_of(2) { "idle" } else { "busy" };
+        let state = if round.is_multiple_of(2) {
+            "idle"
+        } else {
+            "busy"
+        };
         let mut beat = heartbeat(name, "render", state);
         beat.jobs_done = round;
         beat.ts = ts.clone();

@@ -105,7 +105,10 @@ async fn patches_rebuild_exactly_what_nodes_says_through_every_kind_of_change() 
     let last = settle(&stack, &mut follower, "the pause", |n| n.paused).await;
     assert!(last.paused && last.workers.iter().any(|w| w.name == "stranger"));
     follow_until_equal(&stack, &mut fields).await;
-    assert_eq!(follower.changes, 0, "the default format sends workers whole");
+    assert_eq!(
+        follower.changes, 0,
+        "the default format sends workers whole"
+    );
     assert!(fields.changes > 0, "?patches=fields sends changed fields");
     for kinds in [&follower.kinds, &fields.kinds] {
         assert_eq!(kinds[0], "snapshot");

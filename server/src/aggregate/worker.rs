@@ -54,7 +54,7 @@ pub(super) fn judge(
                 ));
                 HeartbeatRead::default()
             } else {
-                HeartbeatRead::parse(bytes)
+                memory.read(&w.name, bytes)
             };
             if let Some(e) = read.error.clone() {
                 problems.push(e);
@@ -67,7 +67,7 @@ pub(super) fn judge(
                 parsed
             });
             if let Some(ts) = written {
-                memory.insert(w.name.clone(), ts);
+                memory.wrote(&w.name, ts);
             }
             // A final beat (a clean stop, an exit code) is meant to stay; any other beat written
             // without an expiry counts for one TTL after its `ts`.
@@ -91,7 +91,7 @@ pub(super) fn judge(
             beat = Some(read);
         }
     }
-    let beat_at = memory.get(&w.name).copied();
+    let beat_at = memory.written(&w.name);
     status.last_beat_age_s = beat_at.map(|b| age_s(b, now));
     let declared = beat.as_ref().map(|b| &b.declared);
     let lifecycle = judge_lifecycle(

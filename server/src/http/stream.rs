@@ -321,7 +321,7 @@ mod tests {
             "nothing new"
         );
         // One worker's dead letters grow: the patch carries that worker and its link.
-        let mut changed = first.nodes.clone();
+        let mut changed = Nodes::clone(&first.nodes);
         changed.workers[7].dead_letter += 1;
         changed.links = pulseboard_shared::links_for(&changed.workers);
         changed.summary = Some(pulseboard_shared::Summary::of(&changed.workers));
@@ -346,7 +346,7 @@ mod tests {
             &serde_json::from_str(&fields).unwrap(),
         )
         .unwrap();
-        assert_eq!(from_fields, second.nodes);
+        assert_eq!(from_fields, *second.nodes);
         let name = &second.nodes.workers[7].name;
         let dead = second.nodes.workers[7].dead_letter;
         assert!(
@@ -360,7 +360,7 @@ mod tests {
         assert_eq!(kind, "patch");
         let patch: Patch = serde_json::from_str(&data).unwrap();
         apply(&mut nodes, 10, &patch).unwrap();
-        assert_eq!(nodes, second.nodes);
+        assert_eq!(nodes, *second.nodes);
         assert!(
             data.len() < second.json.len() / 10,
             "{} of {}",
@@ -380,7 +380,7 @@ mod tests {
         let (kind, data) =
             read(next_event(&mut held, &filter, PatchFormat::Records, &parts, &third).unwrap());
         assert_eq!(kind, "snapshot");
-        assert_eq!(serde_json::from_str::<Nodes>(&data).unwrap(), third.nodes);
+        assert_eq!(serde_json::from_str::<Nodes>(&data).unwrap(), *third.nodes);
     }
 
     #[test]
