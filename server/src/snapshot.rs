@@ -173,3 +173,30 @@ impl Hub {
         self.tx.subscribe()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn the_encoding_a_request_asked_for_is_made_for_the_next_snapshot_unasked() {
+        let hub = Hub::default();
+        hub.publish(Snapshot::new(Snapshot::empty().nodes, 1));
+        let first = hub.latest();
+        first.compressed.get(&first.json, Encoding::Gzip).await;
+        hub.publish(Snapshot::new(Snapshot::empty().nodes, 2));
+        let second = hub.latest();
+        while !second.compressed.ready(Encoding::Gzip) {
+            tokio::task::yield_now().await;
+        }
+        assert!(
+            !second.compressed.ready(Encoding::Brotli),
+            "nobody asked for it"
+        );
+        assert_eq!(second.compressed.asked().count(), 0, "made, not asked for");
+        // Nobody asked the second: the third is left alone.
+        hub.publish(Snapshot::new(Snapshot::empty().nodes, 3));
+        tokio::task::yield_now().await;
+        assert!(!hub.latest().compressed.ready(Encoding::Gzip));
+    }
+}

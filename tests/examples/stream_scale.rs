@@ -200,7 +200,7 @@ async fn main() -> anyhow::Result<()> {
     );
     for (how, ms) in [
         ("plain", &watched.nodes_ms),
-        ("as a browser asks (br)", &watched.nodes_compressed_ms),
+        ("as a browser asks (gzip)", &watched.nodes_compressed_ms),
     ] {
         let (p50, p99, max, n) = quantiles(ms);
         println!(

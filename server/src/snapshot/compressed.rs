@@ -55,6 +55,14 @@ impl Compressed {
             .filter(|&e| self.asked[e as usize].load(Ordering::Relaxed))
     }
 
+    /// Whether the copy in `encoding` is made.
+    pub fn ready(&self, encoding: Encoding) -> bool {
+        match encoding {
+            Encoding::Brotli => self.brotli.initialized(),
+            Encoding::Gzip => self.gzip.initialized(),
+        }
+    }
+
     /// `json` in `encoding`, compressed now unless it was before (no request is counted).
     pub async fn make(&self, json: &Bytes, encoding: Encoding) -> Bytes {
         let cell = match encoding {
