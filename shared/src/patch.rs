@@ -270,36 +270,59 @@ pub fn apply(nodes: &mut Nodes, held: u64, patch: &Patch) -> Result<(), Resync> 
         let (beat, lifecycle) = ages_of(w, elapsed);
         set_ages(w, beat, lifecycle);
     }
-    let mut index: HashMap<String, usize> = workers
-        .iter()
-        .enumerate()
-        .map(|(i, w)| (w.name.clone(), i))
-        .collect();
-    for w in &patch.upsert {
-        match index.get(&w.name) {
-            Some(&i) => workers[i] = w.clone(),
-            None => {
-                index.insert(w.name.clone(), workers.len());
-                workers.push(w.clone());
-            }
-        }
-    }
-    for change in &patch.change {
-        if let Some(&i) = index.get(&change.name) {
-            change.apply_to(&mut workers[i]);
-        }
-    }
-    for Ages(name, beat, lifecycle) in &patch.ages {
-        if let Some(&i) = index.get(name) {
-            set_ages(&mut workers[i], *beat, *lifecycle);
-        }
-    }
-    if let Some(order) = &patch.order {
-        let mut slots: Vec<Option<WorkerStatus>> = workers.into_iter().map(Some).collect();
-        workers = order
+    // Where each named worker is, resolved before anything is replaced: the names are borrowed,
+    // not copied (a patch a second at 10,000 workers).
+    let (upserts, changes, ages, order) = {
+        let mut index: HashMap<&str, usize> = workers
             .iter()
-            .filter_map(|name| index.get(name).and_then(|&i| slots[i].take()))
+            .enumerate()
+            .map(|(i, w)| (w.name.as_str(), i))
             .collect();
+        let mut next = workers.len();
+        let upserts: Vec<(usize, &WorkerStatus)> = patch
+            .upsert
+            .iter()
+            .map(|w| {
+                let i = *index.entry(w.name.as_str()).or_insert_with(|| {
+                    next += 1;
+                    next - 1
+                });
+                (i, w)
+            })
+            .collect();
+        let at = |name: &str| index.get(name).copied();
+        let changes: Vec<(usize, &Change)> = patch
+            .change
+            .iter()
+            .filter_map(|c| Some((at(&c.name)?, c)))
+            .collect();
+        let ages: Vec<(usize, &Ages)> = patch
+            .ages
+            .iter()
+            .filter_map(|a| Some((at(&a.0)?, a)))
+            .collect();
+        let order: Option<Vec<usize>> = patch
+            .order
+            .as_ref()
+            .map(|names| names.iter().filter_map(|n| at(n)).collect());
+        (upserts, changes, ages, order)
+    };
+    // New workers have the next positions, in the order they come.
+    for (i, w) in upserts {
+        match workers.get_mut(i) {
+            Some(slot) => *slot = w.clone(),
+            None => workers.push(w.clone()),
+        }
+    }
+    for (i, change) in changes {
+        change.apply_to(&mut workers[i]);
+    }
+    for (i, Ages(_, beat, lifecycle)) in ages {
+        set_ages(&mut workers[i], *beat, *lifecycle);
+    }
+    if let Some(order) = order {
+        let mut slots: Vec<Option<WorkerStatus>> = workers.into_iter().map(Some).collect();
+        workers = order.into_iter().filter_map(|i| slots[i].take()).collect();
     }
     nodes.workers = workers;
     if let Some(links) = &patch.links {
