@@ -18,8 +18,10 @@ use std::collections::{HashMap, HashSet};
 use serde::{Deserialize, Serialize};
 
 mod change;
+mod time;
 
 pub use self::change::Change;
+pub use self::time::elapsed_s;
 use crate::nodes::{HostAgent, HostInfo, Link, Nodes, WorkerStatus};
 use crate::summary::Summary;
 
@@ -375,34 +377,6 @@ fn set_ages(w: &mut WorkerStatus, beat: Option<u64>, lifecycle: Option<u64>) {
     if let Some(l) = &mut w.lifecycle {
         l.age_s = lifecycle;
     }
-}
-
-/// Whole seconds from `from` to `to` (contract 2 times, `YYYY-MM-DDTHH:MM:SSZ`); 0 when either
-/// cannot be read or `to` is earlier.
-pub fn elapsed_s(from: &str, to: &str) -> u64 {
-    match (unix_s(from), unix_s(to)) {
-        (Some(a), Some(b)) if b > a => (b - a) as u64,
-        _ => 0,
-    }
-}
-
-/// Seconds since 1970 of a contract 2 time (`2026-06-29T00:00:03Z`).
-fn unix_s(time: &str) -> Option<i64> {
-    let b = time.as_bytes();
-    if b.len() != 20 || b[4] != b'-' || b[7] != b'-' || b[10] != b'T' || b[19] != b'Z' {
-        return None;
-    }
-    let num = |range: std::ops::Range<usize>| time.get(range)?.parse::<i64>().ok();
-    let (y, m, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
-    let (hh, mm, ss) = (num(11..13)?, num(14..16)?, num(17..19)?);
-    // Days from the civil date (Howard Hinnant's algorithm).
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let doy = (153 * ((m + 9) % 12) + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    Some(days * 86_400 + hh * 3600 + mm * 60 + ss)
 }
 
 #[cfg(test)]
