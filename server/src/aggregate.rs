@@ -32,14 +32,13 @@ pub struct Aggregate {
 
 impl Aggregate {
     /// The same content seen at `now` with Redis unreachable: last known workers, ages moved on.
-    pub fn stale(&self, now: DateTime<Utc>) -> Self {
-        let mut stale = self.clone();
-        stale.nodes.redis_ok = false;
-        stale.nodes.generated_at = iso(now);
-        for (w, beat) in stale.nodes.workers.iter_mut().zip(&self.beat_at) {
+    pub fn stale(mut self, now: DateTime<Utc>) -> Self {
+        self.nodes.redis_ok = false;
+        self.nodes.generated_at = iso(now);
+        for (w, beat) in self.nodes.workers.iter_mut().zip(&self.beat_at) {
             w.last_beat_age_s = beat.map(|b| age_s(b, now));
         }
-        stale
+        self
     }
 }
 

@@ -57,28 +57,29 @@ impl Compressed {
 
     /// Whether the copy in `encoding` is made.
     pub fn ready(&self, encoding: Encoding) -> bool {
+        self.cell(encoding).initialized()
+    }
+
+    fn cell(&self, encoding: Encoding) -> &OnceCell<Bytes> {
         match encoding {
-            Encoding::Brotli => self.brotli.initialized(),
-            Encoding::Gzip => self.gzip.initialized(),
+            Encoding::Brotli => &self.brotli,
+            Encoding::Gzip => &self.gzip,
         }
     }
 
     /// `json` in `encoding`, compressed now unless it was before (no request is counted).
     pub async fn make(&self, json: &Bytes, encoding: Encoding) -> Bytes {
-        let cell = match encoding {
-            Encoding::Brotli => &self.brotli,
-            Encoding::Gzip => &self.gzip,
-        };
-        cell.get_or_init(|| {
-            let json = json.clone();
-            async move {
-                tokio::task::spawn_blocking(move || compress(&json, encoding))
-                    .await
-                    .expect("compressing into memory does not fail")
-            }
-        })
-        .await
-        .clone()
+        self.cell(encoding)
+            .get_or_init(|| {
+                let json = json.clone();
+                async move {
+                    tokio::task::spawn_blocking(move || compress(&json, encoding))
+                        .await
+                        .expect("compressing into memory does not fail")
+                }
+            })
+            .await
+            .clone()
     }
 }
 
