@@ -201,7 +201,26 @@ async fn the_3d_scene_draws_healthy_green_and_down_red_and_shows_redis_lost() {
     );
 
     // Pixels: the healthy link is green where its probe is, the down link red, and not the other way.
-    let picture = Picture::take(&browser, "dashboard-3d").await;
+    // The probes are read again after the screenshot: the canvas may still be resized (a panel or
+    // a scrollbar arriving), and a probe from before that points at the wrong pixels.
+    let deadline = Instant::now() + PATIENCE;
+    let picture = loop {
+        let picture = Picture::take(&browser, "dashboard-3d").await;
+        let mut now = vec![];
+        for (name, status, _) in &probes {
+            let probe = label(&browser, name).await.unwrap_or_default().2;
+            let at = match probe.is_empty() {
+                true => (f64::NAN, f64::NAN), // never equal: look again
+                false => probe_on_screen(&browser, &probe).await,
+            };
+            now.push((*name, *status, at));
+        }
+        if now == probes {
+            break picture;
+        }
+        assert!(Instant::now() < deadline, "the scene never held still");
+        probes = now;
+    };
     for (name, status, at) in &probes {
         let (mine, other) = match status {
             LinkStatus::Healthy => (LinkStatus::Healthy, LinkStatus::Down),
