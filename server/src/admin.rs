@@ -19,7 +19,7 @@
 //! (every refusal with its status and words).
 
 mod act;
-mod auth;
+pub(crate) mod auth;
 mod guard;
 mod refused;
 mod throttle;

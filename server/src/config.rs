@@ -18,6 +18,7 @@
 pub mod admin;
 pub mod agent_key;
 pub mod alerts;
+pub mod dead_letters;
 pub mod effective;
 pub mod error;
 pub mod http;
@@ -75,6 +76,8 @@ pub struct Config {
     pub http: HttpLimits,
     /// The recovery guard (`[recovery]`).
     pub recovery: RecoverySettings,
+    /// Who may read dead letters and what is masked (`[dead_letters]`).
+    pub dead_letters: dead_letters::DeadLetterSettings,
     /// Who may act through the admin API (`PULSEBOARD_ADMIN_TOKENS`); nobody when empty.
     pub admin_tokens: admin::AdminTokens,
     /// A read-only replica of the dashboard (`--read-only`): no alerts, no recovery guard, no
@@ -104,6 +107,7 @@ impl Default for Config {
             lifecycle: LifecycleSettings::default(),
             http: HttpLimits::default(),
             recovery: RecoverySettings::default(),
+            dead_letters: Default::default(),
             admin_tokens: admin::AdminTokens::default(),
             read_only: false,
             agent_key: None,
@@ -134,6 +138,7 @@ struct FileConfig {
     lifecycle: Option<lifecycle::FileLifecycle>,
     http: Option<http::FileHttp>,
     recovery: Option<recovery::FileRecovery>,
+    dead_letters: Option<dead_letters::FileDeadLetters>,
     agent_key_file: Option<PathBuf>,
 }
 
@@ -288,6 +293,7 @@ impl Config {
             lifecycle: lifecycle::resolve(file.lifecycle)?,
             recovery: recovery::resolve(file.recovery)?,
             http: http::resolve(file.http)?,
+            dead_letters: dead_letters::resolve(file.dead_letters)?,
             admin_tokens: overrides.admin_tokens.clone(),
             read_only: overrides.read_only,
             agent_key,

@@ -31,6 +31,8 @@
 //! - [`agent`]: `pulseboard agent --host H`, the host agent: runs a worker's allow-listed
 //!   supervisor restart when pulseboard asks (a request signed with the agent key), at most
 //!   once, and answers how it went (signed too).
+//! - [`dead_letters`]: a worker's dead letters listed (secrets masked), replayed onto its queue
+//!   or deleted, each exactly once, by holders of an admin token.
 //! - [`wait`]: `pulseboard wait --ready NAME...`, until a deploy's new instances are ready.
 //! - [`acl`]: `pulseboard acl --role R`, least-privilege Redis users (worker, agent, server,
 //!   viewer), built from the key functions the code uses.
@@ -66,6 +68,7 @@ pub mod alerts;
 pub mod bundle;
 pub mod client_ip;
 pub mod config;
+pub mod dead_letters;
 pub mod demo;
 pub mod discovery;
 pub mod http;

@@ -74,7 +74,7 @@ pub async fn serve_live(
             &mut tasks,
         )
     });
-    let admin = crate::admin::router(crate::admin::Admin {
+    let admin_state = crate::admin::Admin {
         tokens: config.admin_tokens.clone(),
         read_only: config.read_only,
         hub: hub.clone(),
@@ -82,7 +82,20 @@ pub async fn serve_live(
         history_max: config.alerts.history_max,
         throttle: Default::default(),
         agent_key: config.agent_key.clone(),
+    };
+    let dead_letters = crate::dead_letters::router(crate::dead_letters::DeadLetters {
+        admin: admin_state.clone(),
+        settings: config.dead_letters.clone(),
+        queues: std::sync::Arc::new(
+            config
+                .topology
+                .workers
+                .iter()
+                .map(|w| (w.name.clone(), w.queue.clone()))
+                .collect(),
+        ),
     });
+    let admin = crate::admin::router(admin_state).merge(dead_letters);
     if config.admin_tokens.enabled() {
         tracing::info!(tokens = ?config.admin_tokens, "admin actions on");
     }

@@ -15,6 +15,7 @@
 //! - [`arrange`]: the list's order: filtered, grouped, problems first; the labels' order.
 //! - [`command`]: what pulseboard may ask of a worker through its heartbeat (quiet, restart,
 //!   stop).
+//! - [`dead_letters`]: a worker's dead letters as the API lists them, and replay or delete.
 //! - [`answer`]: the API's error answer ([`answer::ApiError`]), with a typed 409 conflict.
 //! - [`agent`]: what pulseboard may ask of a host agent (a supervisor's restart), and its answers.
 //! - [`layout`]: where hosts, the bus, workers and links go in the 3D scene.
@@ -24,6 +25,7 @@ pub mod agent;
 pub mod answer;
 pub mod arrange;
 pub mod command;
+pub mod dead_letters;
 pub mod guard;
 pub mod heartbeat;
 pub mod layout;

@@ -75,8 +75,12 @@ const READ: &[&str] = &[
 /// `ledger/`, `alerts/outbox.rs`), the event log (`XADD`), the alerts' outboxes (`LINDEX`,
 /// `LLEN`), the guard (`LRANGE` of overrides, `XRANGE` of agents' results: `recovery/`), a
 /// command on a worker's list (`MULTI`, `RPUSH`, `EXPIRE`, `EXEC`) or a request on an agent's
-/// stream (`XADD`: `recovery/send.rs`), an operator's override (`RPUSH`: `admin.rs`).
+/// stream (`XADD`: `recovery/send.rs`), an operator's override (`RPUSH`: `admin.rs`), dead
+/// letters replayed or deleted (a script of `LRANGE`, `LREM`, `RPUSH`, `LMOVE`, `DEL`:
+/// `dead_letters/lists.rs`).
 const WRITE: &[&str] = &[
+    "lmove",
+    "lrem",
     "evalsha",
     "script|load",
     "set",
@@ -185,13 +189,23 @@ fn ledgers() -> [Keys; 2] {
 
 /// `pulseboard serve`: reads the fleet, keeps its own `pulseboard:alerts:*` keys (leases, state,
 /// outboxes, the event log, the guard's memory and overrides), writes commands on workers' lists
-/// and requests on agents' streams, reads agents' results. No administrative command.
+/// and requests on agents' streams, reads agents' results, replays dead letters onto the
+/// configured queues or deletes them. No administrative command.
 pub fn server(topology: &Topology) -> Grant {
     let mut keys = fleet_reads(topology);
     keys.extend(ledgers().map(|k| rule(k.all(), Access::ReadWrite)));
     keys.push(rule(RESULTS_KEY.to_owned(), Access::Read));
     keys.push(rule(commands_key("*"), Access::Write));
     keys.push(rule(requests_key("*"), Access::Write));
+    // Dead letters replayed onto the configured queues (not `queue:*`, which holds the pause
+    // flag) or deleted.
+    keys.push(rule(dead_letter_key("*"), Access::ReadWrite));
+    for queue in topology.workers.iter().filter_map(|w| w.queue.as_ref()) {
+        match keys.iter_mut().find(|k| &k.pattern == queue) {
+            Some(read) => read.access = Access::ReadWrite,
+            None => keys.push(rule(queue.clone(), Access::Write)),
+        }
+    }
     Grant {
         commands: commands(&[READ, WRITE, CONNECTION]),
         keys,

@@ -165,6 +165,7 @@ pub(crate) async fn act(
         worker: Some(name.clone()),
         command: Some(command.clone()),
         recovery: None,
+        dead_letters: None,
     }];
     if command.action != Action::Quiet {
         let last = LastAction {

@@ -20,6 +20,17 @@ pub fn authorize(
     if admin.read_only {
         return Err(Refused::ReadOnly);
     }
+    identify(admin, client, headers, what)
+}
+
+/// The name of the token in `headers`, or why it is refused, for requests that only read (a
+/// read-only server answers them too).
+pub fn identify(
+    admin: &Admin,
+    client: ClientIp,
+    headers: &HeaderMap,
+    what: &str,
+) -> Result<String, Refused> {
     if !admin.tokens.enabled() {
         return Err(Refused::ActionsOff);
     }

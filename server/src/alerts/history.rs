@@ -34,6 +34,9 @@ pub enum RecordKind {
     Command,
     /// The recovery guard or an operator acted on a worker's guard (`recovery` holds what).
     Recovery,
+    /// An operator replayed or deleted dead letters (`dead_letters` holds what, never the
+    /// payloads: the event log is public).
+    DeadLetters,
 }
 
 /// One entry of the event log.
@@ -69,6 +72,10 @@ pub struct Record {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<Object>)]
     pub recovery: Option<pulseboard_shared::recovery::AuditEntry>,
+    /// What was done to dead letters, on a dead-letters record.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub dead_letters: Option<pulseboard_shared::dead_letters::DeadLetterOutcome>,
 }
 
 impl Record {
@@ -89,6 +96,25 @@ impl Record {
             worker: Some(worker.to_owned()),
             command: None,
             recovery: Some(entry),
+            dead_letters: None,
+        }
+    }
+
+    /// The record of `outcome`, now.
+    pub fn dead_letters(outcome: pulseboard_shared::dead_letters::DeadLetterOutcome) -> Self {
+        let at = chrono::Utc::now();
+        Self {
+            at: crate::aggregate::iso(at),
+            kind: RecordKind::DeadLetters,
+            alert_id: format!("d-{}", at.timestamp_micros()),
+            alert: None,
+            sink: None,
+            attempt: None,
+            error: None,
+            worker: Some(outcome.worker.clone()),
+            command: None,
+            recovery: None,
+            dead_letters: Some(outcome),
         }
     }
 }

@@ -143,6 +143,13 @@ pub fn to_toml(config: &Config) -> String {
     http.insert("trusted_proxies".into(), Value::Array(proxies.collect()));
     root.insert("http".into(), Value::Table(http));
 
+    let d = &config.dead_letters;
+    let mut dead_letters = Table::new();
+    dead_letters.insert("public".into(), Value::Boolean(d.public));
+    let redact = d.redact.iter().map(|k| text(k));
+    dead_letters.insert("redact".into(), Value::Array(redact.collect()));
+    root.insert("dead_letters".into(), Value::Table(dead_letters));
+
     let a = &config.alerts;
     let mut alerts = Table::new();
     alerts.insert("enabled".into(), Value::Boolean(a.enabled));

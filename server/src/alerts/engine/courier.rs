@@ -161,6 +161,7 @@ impl Courier {
             worker: None,
             command: None,
             recovery: None,
+            dead_letters: None,
         };
         match outcome {
             Ok(()) => self.delivered(&pending, &origin, attempt, &record.at).await,

@@ -138,6 +138,7 @@ pub fn raise(t: &Transition, s: &AlertSettings, now: i64) -> (Pending, Record) {
         worker: None,
         command: None,
         recovery: None,
+        dead_letters: None,
     };
     (Pending::new(alert, now), record)
 }

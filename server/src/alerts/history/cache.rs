@@ -136,6 +136,7 @@ mod tests {
                     worker: None,
                     command: None,
                     recovery: None,
+                    dead_letters: None,
                 },
             })
             .collect()
