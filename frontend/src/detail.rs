@@ -1,10 +1,11 @@
 //! The detail panel: every field of one worker's contract-2 record, live, with what it declared
 //! about itself (checks, reason, pid, version, current job), and its recovery guard with the
-//! buttons to act on it ([`crate::recovery`]).
+//! buttons to act on it ([`crate::recovery`]), and its dead letters ([`crate::dead_letters`]).
 
 use leptos::prelude::*;
-use pulseboard_shared::{link_status, state_label, Lang, WorkerStatus};
+use pulseboard_shared::{link_status, state_label, Lang, WorkerKind, WorkerStatus};
 
+use crate::dead_letters::DeadLettersSection;
 use crate::recovery::RecoverySection;
 use crate::stream::feed;
 use crate::text::{
@@ -30,6 +31,14 @@ pub fn Detail(selected: RwSignal<Option<String>>) -> impl IntoView {
                     .cloned()
             })
         });
+        // Render workers have a queue; any worker with dead letters shows them.
+        let has_queue = move || {
+            record.with(|w| {
+                w.as_ref()
+                    .is_some_and(|w| w.kind == WorkerKind::Render || w.dead_letter > 0)
+            })
+        };
+        let dl_name = StoredValue::new(name.clone());
         let accent = move || record.with(|w| w.as_ref().map(|w| link_status(w).colour()));
         let rows = move || {
             record.with(|w| {
@@ -54,6 +63,9 @@ pub fn Detail(selected: RwSignal<Option<String>>) -> impl IntoView {
                         </button>
                     </header>
                     <RecoverySection name=name.clone() worker=record/>
+                    <Show when=has_queue>
+                        <DeadLettersSection name=dl_name.get_value() worker=record/>
+                    </Show>
                     <dl>{rows}</dl>
                 </aside>
             </Show>

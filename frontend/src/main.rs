@@ -17,7 +17,7 @@
 //! - [`card`]: one worker's card (2D). [`detail`]: every field of one worker.
 //! - [`recovery`]: the detail panel's recovery section; [`guard_mark`]: the 🔧/⛔ marks on
 //!   labels, cards and rows; [`admin`]: the admin API's requests from the page and the tab's
-//!   admin token.
+//!   admin token. [`dead_letters`]: the panel's dead letters (list, replay, delete).
 //! - [`text`]: every word of the page in Korean and English, and the language by context.
 //! - [`timeline`]: the alert timeline from the event log.
 //!
@@ -28,6 +28,7 @@ mod admin;
 mod app;
 mod board;
 mod card;
+mod dead_letters;
 mod detail;
 mod glance;
 mod guard_mark;

@@ -37,10 +37,24 @@ pub async fn post_json(
     token: &str,
     body: Option<&str>,
 ) -> Result<(u16, String), JsValue> {
+    ask("POST", path, Some(token), body).await
+}
+
+/// `method path` on the page's own server, with the bearer `token` when given and an optional
+/// JSON body: the status and the body text, whatever the status; an error only when no answer
+/// came.
+pub async fn ask(
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: Option<&str>,
+) -> Result<(u16, String), JsValue> {
     let headers = Headers::new()?;
-    headers.set("Authorization", &format!("Bearer {token}"))?;
+    if let Some(token) = token {
+        headers.set("Authorization", &format!("Bearer {token}"))?;
+    }
     let init = RequestInit::new();
-    init.set_method("POST");
+    init.set_method(method);
     if let Some(body) = body {
         headers.set("Content-Type", "application/json")?;
         init.set_body(&JsValue::from_str(body));

@@ -2,10 +2,11 @@
 //! labels themselves are the shared rules' (`state_label`). The page's language is shared with
 //! every component by context ([`provide_lang`], [`lang`]). By concept: a worker's lifecycle in
 //! [`lifecycle`], the recovery guard's words in [`recovery`], the admin API's answers in
-//! [`admin`], the event log in [`audit`] (the guard's records) and [`timeline`] (the rest).
+//! [`admin`], the dead-letter section in [`dead_letters`], the event log in [`audit`] (the guard's records) and [`timeline`] (the rest).
 
 mod admin;
 mod audit;
+mod dead_letters;
 mod lifecycle;
 mod recovery;
 mod timeline;
@@ -15,6 +16,7 @@ use pulseboard_shared::{Condition, Lang};
 
 pub use admin::*;
 pub use audit::*;
+pub use dead_letters::*;
 pub use lifecycle::*;
 pub use recovery::*;
 pub use timeline::*;

@@ -6,6 +6,7 @@
 use std::time::Duration;
 
 use leptos::prelude::*;
+use pulseboard_shared::dead_letters::DeadLetterAction;
 use pulseboard_shared::recovery::AuditEntry;
 use pulseboard_shared::Lang;
 use serde::Deserialize;
@@ -13,7 +14,7 @@ use wasm_bindgen::JsValue;
 
 use crate::page::{fetch_text, query_param};
 use crate::stream::feed;
-use crate::text::{command_line, delivery, lang, recovery_line, t, Text};
+use crate::text::{command_line, delivery, dl_logged, lang, recovery_line, t, Text};
 
 const EVENTS: &str = "/api/agent-office/events?limit=20";
 const REFETCH_EVERY: Duration = Duration::from_secs(10);
@@ -39,6 +40,15 @@ struct Entry {
     command: Option<EntryCommand>,
     #[serde(default)]
     recovery: Option<AuditEntry>,
+    #[serde(default)]
+    dead_letters: Option<EntryDeadLetters>,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+struct EntryDeadLetters {
+    action: DeadLetterAction,
+    count: u64,
+    by: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -137,6 +147,10 @@ fn describe(entry: &Entry, lang: Lang) -> String {
         }),
         "recovery" => entry.recovery.as_ref().map_or_else(String::new, |r| {
             recovery_line(lang, entry.worker.as_deref().unwrap_or("?"), r)
+        }),
+        "dead_letters" => entry.dead_letters.as_ref().map_or_else(String::new, |d| {
+            let worker = entry.worker.as_deref().unwrap_or("?");
+            dl_logged(lang, worker, d.action, d.count, &d.by)
         }),
         other => delivery(
             lang,

@@ -208,3 +208,140 @@ async fn dead_letters_are_listed_masked_and_replayed_or_deleted_exactly_once_by_
     public_stop.stop();
     stack.stop().await;
 }
+
+/// The panel's dead letters in real headless Chromium: the token asked inline, the previews
+/// masked, one selected and replayed after a confirmation; at desktop and phone sizes
+/// (`target/screenshots/dead-letters-*.png`).
+#[tokio::test]
+async fn the_panel_lists_dead_letters_and_replays_the_selected_one_after_confirming() {
+    use fantoccini::Locator;
+    use pulseboard_tests::browser::{Browser, BrowserOptions};
+
+    assert!(
+        pulseboard_tests::dist_dir().join("index.html").is_file(),
+        "the dashboard bundle is not built: run `bash scripts/build-dashboard.sh` first"
+    );
+    let stack = Stack::start_with(|c| {
+        with_tokens(c);
+        c.topology.workers.retain(|w| w.name == "music-render");
+    })
+    .await;
+    let mut r = stack.conn().await;
+    for i in 0..3 {
+        let job = json!({"job": i, "prompt": "a cat on a piano", "api_key": format!("pw-{i}")});
+        let _: () = r.lpush(DEAD, job.to_string()).await.unwrap();
+    }
+    stack
+        .wait_nodes("three dead letters", |n| {
+            n.workers.iter().any(|w| w.dead_letter == 3)
+        })
+        .await;
+    for (window, size) in [((1280, 800), "desktop"), ((390, 844), "phone")] {
+        let browser = Browser::start(BrowserOptions {
+            window,
+            lang: "en-US".into(),
+            ..BrowserOptions::default()
+        })
+        .await;
+        let click = async |css: &str| {
+            let el = browser.client.find(Locator::Css(css)).await;
+            el.unwrap_or_else(|e| panic!("{css}: {e}"))
+                .click()
+                .await
+                .unwrap();
+        };
+        browser
+            .client
+            .goto(&format!("{}/infra/?view=2d&lang=en", stack.base))
+            .await
+            .unwrap();
+        browser
+            .wait_js(
+                "the card",
+                "return !!document.querySelector('.worker-card[data-worker=\"music-render\"]')",
+            )
+            .await;
+        click(".worker-card[data-worker=\"music-render\"]").await;
+        // No token in this tab yet: the section says why it shows nothing and asks for one.
+        browser
+            .wait_js(
+                "the token form",
+                "return !!document.querySelector('#dead-letters #dl-token')",
+            )
+            .await;
+        let input = browser
+            .client
+            .find(Locator::Css("#dl-token"))
+            .await
+            .unwrap();
+        input.send_keys(OPS).await.unwrap();
+        click("#dead-letters .token-form button[type=submit]").await;
+        let text = browser
+            .wait_js(
+                "three previews",
+                "const s = document.getElementById('dead-letters'); \
+                 return s && s.querySelectorAll('.dl-list li').length >= 1 ? s.textContent : null",
+            )
+            .await;
+        let text = text.as_str().unwrap();
+        assert!(
+            text.contains("a cat on a piano") && text.contains("***"),
+            "{text}"
+        );
+        assert!(!text.contains("pw-"), "a secret reached the page: {text}");
+        browser
+            .screenshot(&format!("dead-letters-{size}-list"))
+            .await;
+        if size == "phone" {
+            browser.close().await;
+            break;
+        }
+        // One selected, replayed after the confirmation.
+        click("#dead-letters .dl-list li:first-child input[type=checkbox]").await;
+        click("#dead-letters [data-dl-action=replay-selected]").await;
+        let question = browser
+            .wait_js(
+                "the confirmation",
+                "return document.querySelector('.dl-confirm')?.textContent",
+            )
+            .await;
+        assert!(
+            question
+                .as_str()
+                .unwrap()
+                .contains("Put 1 dead letter of music-render back on its queue?"),
+            "{question}"
+        );
+        assert_eq!(
+            r.llen::<_, u64>(QUEUE).await.unwrap(),
+            0,
+            "nothing moves before confirming"
+        );
+        browser.screenshot("dead-letters-desktop-confirm").await;
+        click("[data-dl-confirm=yes]").await;
+        let done = browser
+            .wait_js("the outcome", "return document.querySelector('#dead-letters .action-result[data-outcome=accepted]')?.textContent")
+            .await;
+        assert_eq!(done.as_str().unwrap(), "✓ 1 put back on the queue by ops");
+        assert_eq!(
+            (
+                r.llen::<_, u64>(QUEUE).await.unwrap(),
+                r.llen::<_, u64>(DEAD).await.unwrap()
+            ),
+            (1, 2)
+        );
+        browser
+            .wait_js("the list read again", "return document.querySelectorAll('#dead-letters .dl-list li').length === 2 || null")
+            .await;
+        let logged = browser
+            .wait_js("the timeline's record", "return document.querySelector('#timeline li[data-type=dead_letters] .what')?.textContent")
+            .await;
+        assert_eq!(
+            logged.as_str().unwrap(),
+            "☠ ops put 1 dead letter of music-render back on its queue"
+        );
+        browser.screenshot("dead-letters-desktop-replayed").await;
+        browser.close().await;
+    }
+    stack.stop().await;
+}
