@@ -186,9 +186,10 @@ pub struct SimulateArgs {
 }
 
 pub const RUN_HELP: &str = "\
-Readiness: one of --ready-file, --ready-http, --ready-log, --notify; without one the program is
-ready once started. Until ready it beats `starting`; the server calls it failed after
-[lifecycle] ready_timeout_s. With --notify --watchdog-s S the watchdog runs from READY=1.
+Readiness: --ready-file, --ready-http, --ready-log (each may be repeated) and --notify, in any
+mix: the program is ready when every condition holds; without any, once started. Until ready it
+beats `starting` with a reason naming the conditions still missing; the server calls it failed
+after [lifecycle] ready_timeout_s. With --notify --watchdog-s S the watchdog runs from READY=1.
 
 Signals: SIGTERM, SIGINT and SIGHUP go to the program's process group. On SIGTERM or SIGINT it
 beats `draining` and kills the group after --stop-timeout.
@@ -202,7 +203,6 @@ Redis away: the program keeps running; beats resume when Redis returns.";
 
 #[derive(Args)]
 #[command(
-    group = clap::ArgGroup::new("readiness").multiple(false),
     disable_version_flag = true,
     mut_arg("redis", |a| a.default_value(DEFAULT_REDIS).help("Redis to beat into."))
 )]
@@ -221,19 +221,19 @@ pub struct RunArgs {
     /// The program's version, shown on the dashboard (`pulseboard --version` is pulseboard's).
     #[arg(long = "version", alias = "worker-version", value_name = "V")]
     pub worker_version: Option<String>,
-    /// Ready once this file exists.
-    #[arg(long, group = "readiness", value_name = "PATH")]
-    pub ready_file: Option<PathBuf>,
-    /// Ready once this URL answers 2xx.
-    #[arg(long, group = "readiness", value_name = "URL")]
-    pub ready_http: Option<String>,
+    /// Ready once this file exists (repeat for several files).
+    #[arg(long, value_name = "PATH")]
+    pub ready_file: Vec<PathBuf>,
+    /// Ready once this URL answers 2xx (repeat for several URLs).
+    #[arg(long, value_name = "URL")]
+    pub ready_http: Vec<String>,
     /// Ready once a line of the program's output matches this regular expression (the output
-    /// still passes through unchanged).
-    #[arg(long, group = "readiness", value_name = "REGEX")]
-    pub ready_log: Option<String>,
+    /// still passes through unchanged; repeat for several lines).
+    #[arg(long, value_name = "REGEX")]
+    pub ready_log: Vec<String>,
     /// The program speaks sd_notify: it gets NOTIFY_SOCKET and says READY=1 (STATUS=,
     /// STOPPING=1 and WATCHDOG=1 are understood too).
-    #[arg(long, group = "readiness")]
+    #[arg(long)]
     pub notify: bool,
     /// With --notify: the watchdog period given as WATCHDOG_USEC; a missed WATCHDOG=1 makes the
     /// worker unhealthy until the next.
@@ -303,16 +303,27 @@ impl ServeArgs {
 }
 
 impl RunArgs {
-    /// How the program says it is ready, from the readiness flags (at most one; clap's group).
-    pub fn readiness(&self) -> anyhow::Result<Readiness> {
-        Ok(if let Some(path) = &self.ready_file {
-            Readiness::File(path.clone())
-        } else if let Some(url) = &self.ready_http {
-            Readiness::Http(url.clone())
-        } else if let Some(pattern) = &self.ready_log {
-            regex::Regex::new(pattern).context("--ready-log is not a regular expression")?;
-            Readiness::Log(pattern.clone())
-        } else if self.notify {
+    /// How the program says it is ready: every readiness flag given, in the order files, URLs,
+    /// log lines, sd_notify (none: ready once started).
+    pub fn readiness(&self) -> anyhow::Result<Vec<Readiness>> {
+        let mut all: Vec<Readiness> = self
+            .ready_file
+            .iter()
+            .cloned()
+            .map(Readiness::File)
+            .collect();
+        for url in &self.ready_http {
+            if !(url.starts_with("http://") || url.starts_with("https://")) {
+                anyhow::bail!("--ready-http {url:?} is not an http(s) URL");
+            }
+            all.push(Readiness::Http(url.clone()));
+        }
+        for pattern in &self.ready_log {
+            regex::Regex::new(pattern)
+                .with_context(|| format!("--ready-log {pattern:?} is not a regular expression"))?;
+            all.push(Readiness::Log(pattern.clone()));
+        }
+        if self.notify {
             let watchdog = match self.watchdog_s {
                 Some(s) if !(s > 0.0 && s.is_finite()) => {
                     anyhow::bail!("--watchdog-s must be a positive number of seconds")
@@ -320,10 +331,9 @@ impl RunArgs {
                 Some(s) => Some(Duration::from_secs_f64(s)),
                 None => None,
             };
-            Readiness::Notify { watchdog }
-        } else {
-            Readiness::Started
-        })
+            all.push(Readiness::Notify { watchdog });
+        }
+        Ok(all)
     }
 }
 

@@ -39,8 +39,8 @@ pub struct RunOptions {
     pub interval: Duration,
     /// The program's version, shown on the dashboard.
     pub version: Option<String>,
-    /// How readiness is known.
-    pub readiness: Readiness,
+    /// How readiness is known: every condition must hold (none: ready once started).
+    pub readiness: Vec<Readiness>,
     /// How long the program may take to stop after SIGTERM before its group is killed.
     pub stop_timeout: Duration,
     /// The signal that tells the program to take no new jobs (`quiet`), if it has one.
@@ -51,7 +51,7 @@ pub struct RunOptions {
 
 /// Runs the program to its end; returns the exit code the wrapper must exit with.
 pub async fn run(options: RunOptions) -> anyhow::Result<i32> {
-    let first = if options.readiness == Readiness::Started {
+    let first = if options.readiness.is_empty() {
         Phase::Ready
     } else {
         Phase::Starting
@@ -68,7 +68,7 @@ pub async fn run(options: RunOptions) -> anyhow::Result<i32> {
         },
     )?;
     let (said_tx, mut said) = tokio::sync::mpsc::unbounded_channel();
-    let notify = options.readiness.prepare()?;
+    let notify = readiness::prepare(&options.readiness)?;
     // The socket's folder goes when the program does (the listening task is never joined).
     let notify_dir = notify
         .as_ref()
@@ -89,9 +89,12 @@ pub async fn run(options: RunOptions) -> anyhow::Result<i32> {
         }
     };
     tracing::info!(worker = %options.name, pid = child.pid(), command = ?options.command, "started");
-    tokio::spawn(options.readiness.clone().watch(notify, said_tx));
+    readiness::watch(&options.readiness, notify, &said_tx);
     let mut stopping = false;
-    let mut said_so = Said::default();
+    let mut said_so = Said::new(&options.readiness);
+    if !options.readiness.is_empty() {
+        beat.set_reason(&said_so.waiting_for());
+    }
     let mut wishes = beat.wishes();
     let mut asked: Option<Action> = None;
     let exit = loop {
@@ -151,11 +154,27 @@ pub async fn run(options: RunOptions) -> anyhow::Result<i32> {
 /// What the program has said about itself so far.
 #[derive(Debug, Default)]
 struct Said {
+    /// The readiness conditions, and which hold.
+    conditions: Vec<Readiness>,
+    met: Vec<bool>,
     ready: bool,
     stopping: bool,
 }
 
 impl Said {
+    fn new(conditions: &[Readiness]) -> Self {
+        Self {
+            conditions: conditions.to_vec(),
+            met: vec![false; conditions.len()],
+            ..Self::default()
+        }
+    }
+
+    /// The conditions still missing, in words.
+    fn waiting_for(&self) -> String {
+        readiness::waiting_for(&self.conditions, &self.met)
+    }
+
     /// Puts what the program said onto the beat. Once it is stopping (`STOPPING=1` or a stop
     /// signal) it stays draining; a watchdog ping after a miss makes it ready again only if it
     /// had said so before.
@@ -170,9 +189,23 @@ impl Said {
                 }
             }
             _ if draining => {}
-            Signal::Ready => {
-                self.ready = true;
-                beat.ready();
+            Signal::Ready | Signal::Met(_) => {
+                let n = match signal {
+                    Signal::Met(n) => Some(n),
+                    // READY=1: the sd_notify condition.
+                    _ => {
+                        (self.conditions.iter()).position(|r| matches!(r, Readiness::Notify { .. }))
+                    }
+                };
+                if let Some(met) = n.and_then(|n| self.met.get_mut(n)) {
+                    *met = true;
+                }
+                if self.met.contains(&false) {
+                    beat.set_reason(&self.waiting_for());
+                } else if !self.ready {
+                    self.ready = true;
+                    beat.ready();
+                }
             }
             Signal::WatchdogMissed => beat.unhealthy("watchdog missed"),
             Signal::WatchdogOk if self.ready => beat.ready(),

@@ -1,5 +1,5 @@
 //! `pulseboard run` around small real programs, beating into a real Redis read by the real
-//! server: readiness by each method, failing to start, a clean stop under SIGTERM, a crash, the
+//! server: readiness by each method and by several at once, failing to start, a clean stop under SIGTERM, a crash, the
 //! wrapper killed, and a missed sd_notify watchdog, each judged on `/api/agent-office/nodes`;
 //! and pulseboard's commands (quiet by the program's signal, restart exits 75, stop exits 0).
 
@@ -160,6 +160,56 @@ async fn ready_by_a_file_and_failed_when_it_never_comes() {
     std::fs::write(&flag, "").unwrap();
     stack
         .wait_nodes("ready once the file exists", |n| state(n) == Some(L::Ready))
+        .await;
+    signal(&child, "TERM");
+    exit_code(&mut child).await;
+    let _ = std::fs::remove_dir_all(&dir);
+    stack.stop().await;
+}
+
+#[tokio::test]
+async fn ready_only_when_every_condition_holds_and_the_beat_names_what_is_missing() {
+    let stack = Stack::start().await;
+    let dir = std::env::temp_dir().join(format!("pb-run-all-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (a, b) = (dir.join("a"), dir.join("b"));
+    let (a_text, b_text) = (a.to_str().unwrap(), b.to_str().unwrap());
+    let mut child = wrap(
+        &stack,
+        &[
+            "--ready-file",
+            a_text,
+            "--ready-file",
+            b_text,
+            "--ready-log",
+            "listening on \\d+",
+        ],
+        &python(SERVES_UNTIL_TERM),
+    );
+    let reason = |n: &Nodes| {
+        let w = n.workers.iter().find(|w| w.name == NAME)?;
+        w.declared.as_ref()?.reason.clone()
+    };
+    // The log line comes at once: still starting, waiting for both files, then for the second.
+    let waiting = stack
+        .wait_nodes("waiting for both files", |n| {
+            state(n) == Some(L::Starting)
+                && reason(n).is_some_and(|r| r.contains(a_text) && !r.contains("listening"))
+        })
+        .await;
+    let said = reason(&waiting).unwrap();
+    assert_eq!(said, format!("waiting for file {a_text}, file {b_text}"));
+    std::fs::write(&a, "").unwrap();
+    stack
+        .wait_nodes("waiting for the second file only", |n| {
+            state(n) == Some(L::Starting) && reason(n) == Some(format!("waiting for file {b_text}"))
+        })
+        .await;
+    std::fs::write(&b, "").unwrap();
+    stack
+        .wait_nodes("ready with every condition, nothing missing", |n| {
+            state(n) == Some(L::Ready) && reason(n).is_none()
+        })
         .await;
     signal(&child, "TERM");
     exit_code(&mut child).await;

@@ -128,7 +128,7 @@ impl Child {
     /// line by line (and passed through), with sd_notify it gets `NOTIFY_SOCKET`.
     pub fn spawn(
         command: &[String],
-        readiness: &Readiness,
+        readiness: &[Readiness],
         notify: &Option<NotifySocket>,
         said: UnboundedSender<Signal>,
     ) -> anyhow::Result<Self> {
@@ -143,11 +143,15 @@ impl Child {
                 cmd.env("WATCHDOG_USEC", w.as_micros().to_string());
             }
         }
-        let pattern = match readiness {
-            Readiness::Log(p) => Some(Regex::new(p)?),
-            _ => None,
-        };
-        if pattern.is_some() {
+        // Each log condition with its number among the conditions.
+        let mut patterns = Vec::new();
+        for (n, r) in readiness.iter().enumerate() {
+            if let Readiness::Log(p) = r {
+                patterns.push((n, Regex::new(p)?));
+            }
+        }
+        let patterns: std::sync::Arc<[(usize, Regex)]> = patterns.into();
+        if !patterns.is_empty() {
             cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
         }
         let mut inner = cmd
@@ -157,19 +161,19 @@ impl Child {
             .id()
             .ok_or_else(|| anyhow::anyhow!("{program:?} exited at once"))?;
         let mut pumps = Vec::new();
-        if let Some(pattern) = pattern {
+        if !patterns.is_empty() {
             let out = inner.stdout.take().expect("piped");
             let err = inner.stderr.take().expect("piped");
             pumps.push(tokio::spawn(pass_through(
                 out,
                 tokio::io::stdout(),
-                pattern.clone(),
+                patterns.clone(),
                 said.clone(),
             )));
             pumps.push(tokio::spawn(pass_through(
                 err,
                 tokio::io::stderr(),
-                pattern,
+                patterns,
                 said,
             )));
         }
@@ -231,23 +235,26 @@ impl Child {
 async fn pass_through(
     from: impl AsyncRead + Unpin,
     mut to: impl AsyncWrite + Unpin,
-    pattern: Regex,
+    patterns: std::sync::Arc<[(usize, Regex)]>,
     said: UnboundedSender<Signal>,
 ) {
     let mut from = BufReader::new(from);
     let mut line = Vec::with_capacity(256);
-    let mut ready = false;
+    let mut met = vec![false; patterns.len()];
     loop {
         line.clear();
         match from.read_until(b'\n', &mut line).await {
             Ok(0) | Err(_) => break,
             Ok(_) => {}
         }
-        if !ready {
+        if met.contains(&false) {
             let text = String::from_utf8_lossy(&line);
-            if pattern.is_match(text.trim_end_matches(['\n', '\r'])) {
-                ready = true;
-                let _ = said.send(Signal::Ready);
+            let text = text.trim_end_matches(['\n', '\r']);
+            for ((n, pattern), met) in patterns.iter().zip(met.iter_mut()) {
+                if !*met && pattern.is_match(text) {
+                    *met = true;
+                    let _ = said.send(Signal::Met(*n));
+                }
             }
         }
         let _ = to.write_all(&line).await;
@@ -264,10 +271,10 @@ mod tests {
         let input: &[u8] = b"loading \xff\xfe\r\nlistening on 9000\nlistening on 9001\nno newline";
         let mut out = Vec::new();
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-        let pattern = Regex::new(r"^listening on \d+$").unwrap();
-        pass_through(input, &mut out, pattern, tx).await;
+        let patterns = [(3, Regex::new(r"^listening on \d+$").unwrap())];
+        pass_through(input, &mut out, patterns.into(), tx).await;
         assert_eq!(out, input);
-        assert_eq!(rx.recv().await, Some(Signal::Ready));
+        assert_eq!(rx.recv().await, Some(Signal::Met(3)));
         assert_eq!(rx.recv().await, None, "said once");
     }
 

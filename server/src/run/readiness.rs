@@ -1,6 +1,8 @@
 //! How the wrapped program says it is ready: a file appearing, an HTTP URL answering 2xx, a
 //! line on its output, or sd_notify (`READY=1`, `STATUS=`, `STOPPING=1`, `WATCHDOG=1`) on a
-//! `NOTIFY_SOCKET` the wrapper creates. Without any, it is ready once started.
+//! `NOTIFY_SOCKET` the wrapper creates. Several conditions may be given (of one kind or mixed):
+//! it is ready when all of them hold, and until then its reason names the ones missing. Without
+//! any, it is ready once started.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -8,11 +10,9 @@ use std::time::Duration;
 use tokio::net::UnixDatagram;
 use tokio::sync::mpsc::UnboundedSender;
 
-/// The readiness method.
+/// One readiness condition.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Readiness {
-    /// Ready when started.
-    Started,
     /// Ready once this file exists.
     File(PathBuf),
     /// Ready once this URL answers 2xx.
@@ -26,10 +26,35 @@ pub enum Readiness {
     },
 }
 
+impl Readiness {
+    /// The condition in a few words, for the reason of a worker still starting.
+    pub fn describe(&self) -> String {
+        match self {
+            Self::File(path) => format!("file {}", path.display()),
+            Self::Http(url) => format!("{url} to answer 2xx"),
+            Self::Log(pattern) => format!("a line matching /{pattern}/"),
+            Self::Notify { .. } => "READY=1".to_owned(),
+        }
+    }
+}
+
+/// The reason of a worker still starting: the conditions of `all` not `met` yet.
+pub fn waiting_for(all: &[Readiness], met: &[bool]) -> String {
+    let missing: Vec<String> = all
+        .iter()
+        .zip(met)
+        .filter(|(_, met)| !**met)
+        .map(|(r, _)| r.describe())
+        .collect();
+    format!("waiting for {}", missing.join(", "))
+}
+
 /// What the program said (or failed to say) about itself.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Signal {
-    /// It is ready.
+    /// Readiness condition number N (of the conditions given) holds.
+    Met(usize),
+    /// `READY=1` (sd_notify): the notify condition holds.
     Ready,
     /// `STATUS=`: its own words.
     Status(String),
@@ -68,37 +93,51 @@ impl Drop for NotifySocket {
     }
 }
 
-impl Readiness {
-    /// What must exist before the program starts: the notify socket.
-    pub fn prepare(&self) -> std::io::Result<Option<NotifySocket>> {
-        let Self::Notify { watchdog } = self else {
-            return Ok(None);
-        };
-        let dir = std::env::temp_dir().join(format!(
-            "pulseboard-run-{}-{:08x}",
-            std::process::id(),
-            rand::random::<u32>()
-        ));
-        std::fs::create_dir_all(&dir)?;
-        let path = dir.join("notify.sock");
-        Ok(Some(NotifySocket {
-            socket: UnixDatagram::bind(&path)?,
-            path,
-            watchdog: *watchdog,
-        }))
-    }
+/// What must exist before the program starts: the notify socket, if a condition is sd_notify.
+pub fn prepare(all: &[Readiness]) -> std::io::Result<Option<NotifySocket>> {
+    let Some(watchdog) = all.iter().find_map(|r| match r {
+        Readiness::Notify { watchdog } => Some(watchdog),
+        _ => None,
+    }) else {
+        return Ok(None);
+    };
+    let dir = std::env::temp_dir().join(format!(
+        "pulseboard-run-{}-{:08x}",
+        std::process::id(),
+        rand::random::<u32>()
+    ));
+    std::fs::create_dir_all(&dir)?;
+    let path = dir.join("notify.sock");
+    Ok(Some(NotifySocket {
+        socket: UnixDatagram::bind(&path)?,
+        path,
+        watchdog: *watchdog,
+    }))
+}
 
-    /// Watches for readiness (and, with sd_notify, everything else the program says) and tells
-    /// `said`. Log lines are read by the child's output pumps instead.
-    pub async fn watch(self, notify: Option<NotifySocket>, said: UnboundedSender<Signal>) {
+/// Watches every condition of `all` (and, with sd_notify, everything else the program says),
+/// telling `said`. Log lines are read by the child's output pumps instead.
+pub fn watch(all: &[Readiness], mut notify: Option<NotifySocket>, said: &UnboundedSender<Signal>) {
+    for (n, readiness) in all.iter().enumerate() {
+        let notify = match readiness {
+            Readiness::Notify { .. } => notify.take(),
+            _ => None,
+        };
+        tokio::spawn(readiness.clone().watch(n, notify, said.clone()));
+    }
+}
+
+impl Readiness {
+    /// Watches this condition, number `n`, and tells `said` once it holds.
+    async fn watch(self, n: usize, notify: Option<NotifySocket>, said: UnboundedSender<Signal>) {
         let poll = Duration::from_millis(100);
         match self {
-            Self::Started | Self::Log(_) => {}
+            Self::Log(_) => {}
             Self::File(path) => {
                 while !path.exists() {
                     tokio::time::sleep(poll).await;
                 }
-                let _ = said.send(Signal::Ready);
+                let _ = said.send(Signal::Met(n));
             }
             Self::Http(url) => {
                 let client = reqwest::Client::builder()
@@ -108,15 +147,15 @@ impl Readiness {
                 loop {
                     let answer = client.get(&url).send().await;
                     if answer.is_ok_and(|r| r.status().is_success()) {
-                        let _ = said.send(Signal::Ready);
+                        let _ = said.send(Signal::Met(n));
                         break;
                     }
                     tokio::time::sleep(poll * 2).await;
                 }
             }
             Self::Notify { .. } => {
-                if let Some(n) = notify {
-                    listen(n, said).await;
+                if let Some(socket) = notify {
+                    listen(socket, said).await;
                 }
             }
         }
