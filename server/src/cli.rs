@@ -2,6 +2,7 @@
 //! clap's derive. Every flag has its environment variable (when it has one) and its default here;
 //! `--redis` is one [`RedisArgs`] shared by every subcommand that talks to Redis.
 
+use pulseboard_shared::heartbeat::is_consumer_id;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -239,6 +240,11 @@ pub struct RunArgs {
     /// worker unhealthy until the next.
     #[arg(long, requires = "notify", value_name = "S")]
     pub watchdog_s: Option<f64>,
+    /// A consumer id the program runs: its jobs in flight are in processing:<queue>:<ID>
+    /// (repeat for several). While declared, pulseboard never moves that list; once the worker
+    /// is gone, it puts the jobs back on the queue.
+    #[arg(long = "consumer", value_name = "ID")]
+    pub consumers: Vec<String>,
     /// Seconds the program may take to stop after SIGTERM before its group is killed.
     #[arg(long, default_value_t = 30, value_name = "S")]
     pub stop_timeout: u64,
@@ -303,6 +309,14 @@ impl ServeArgs {
 }
 
 impl RunArgs {
+    /// The consumer ids to declare, each checked as the server reads them.
+    pub fn consumers(&self) -> anyhow::Result<Vec<String>> {
+        if let Some(bad) = self.consumers.iter().find(|c| !is_consumer_id(c)) {
+            anyhow::bail!("--consumer {bad:?}: 1 to 128 characters, no spaces or ':'");
+        }
+        Ok(self.consumers.clone())
+    }
+
     /// How the program says it is ready: every readiness flag given, in the order files, URLs,
     /// log lines, sd_notify (none: ready once started).
     pub fn readiness(&self) -> anyhow::Result<Vec<Readiness>> {

@@ -54,6 +54,7 @@ async fn run() -> anyhow::Result<()> {
         }
         Command::Run(args) => {
             let readiness = args.readiness()?;
+            let consumers = args.consumers()?;
             let code = run::run(RunOptions {
                 name: args.name,
                 kind: args.kind,
@@ -63,6 +64,7 @@ async fn run() -> anyhow::Result<()> {
                 readiness,
                 stop_timeout: Duration::from_secs(args.stop_timeout),
                 quiet_signal: args.quiet_signal,
+                consumers,
                 command: args.command,
             })
             .await?;

@@ -45,6 +45,8 @@ pub struct RunOptions {
     pub stop_timeout: Duration,
     /// The signal that tells the program to take no new jobs (`quiet`), if it has one.
     pub quiet_signal: Option<QuietSignal>,
+    /// The consumer ids it runs, declared in its beats.
+    pub consumers: Vec<String>,
     /// The program and its arguments (never run through a shell).
     pub command: Vec<String>,
 }
@@ -67,6 +69,9 @@ pub async fn run(options: RunOptions) -> anyhow::Result<i32> {
             ..heartbeat::Options::default()
         },
     )?;
+    for id in &options.consumers {
+        beat.declare_consumer(id);
+    }
     let (said_tx, mut said) = tokio::sync::mpsc::unbounded_channel();
     let notify = readiness::prepare(&options.readiness)?;
     // The socket's folder goes when the program does (the listening task is never joined).

@@ -10,7 +10,7 @@ mod name;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-pub use declared::{CurrentJob, Declared, Phase};
+pub use declared::{is_consumer_id, CurrentJob, Declared, Phase, MAX_CONSUMERS};
 pub use name::{check_name, BadName, MAX_NAME_BYTES};
 
 /// How often a worker beats (seconds), as contract 1 promises.

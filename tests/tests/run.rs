@@ -168,7 +168,8 @@ async fn ready_by_a_file_and_failed_when_it_never_comes() {
 }
 
 #[tokio::test]
-async fn ready_only_when_every_condition_holds_and_the_beat_names_what_is_missing() {
+async fn ready_only_when_every_condition_holds_and_the_beat_names_what_is_missing_and_its_consumer()
+{
     let stack = Stack::start().await;
     let dir = std::env::temp_dir().join(format!("pb-run-all-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
@@ -183,6 +184,8 @@ async fn ready_only_when_every_condition_holds_and_the_beat_names_what_is_missin
             b_text,
             "--ready-log",
             "listening on \\d+",
+            "--consumer",
+            "c1",
         ],
         &python(SERVES_UNTIL_TERM),
     );
@@ -198,6 +201,12 @@ async fn ready_only_when_every_condition_holds_and_the_beat_names_what_is_missin
         })
         .await;
     let said = reason(&waiting).unwrap();
+    let declared = waiting.workers[0].declared.as_ref().unwrap();
+    assert_eq!(
+        declared.consumers,
+        Some(vec!["c1".to_owned()]),
+        "--consumer is declared"
+    );
     assert_eq!(said, format!("waiting for file {a_text}, file {b_text}"));
     std::fs::write(&a, "").unwrap();
     stack

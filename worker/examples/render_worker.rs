@@ -28,6 +28,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .get_multiplexed_async_connection()
         .await?;
     let mut queue = ReliableQueue::new(conn, &format!("queue:{name}"), "1");
+    // Its in-flight list is in use while it beats; once it is gone pulseboard may rescue it.
+    queue.declare_on(&beat);
     let back = queue.recover_leftovers().await?;
     println!("{name}: {back} job(s) from a previous run back on the queue");
     beat.ready();

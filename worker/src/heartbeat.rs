@@ -22,6 +22,8 @@
 //! # Ok(()) }
 //! ```
 
+mod consumers;
+
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;

@@ -86,6 +86,18 @@ impl ReliableQueue {
         &self.in_flight
     }
 
+    /// Its consumer id (the in-flight list's last segment).
+    pub fn consumer(&self) -> &str {
+        self.in_flight.rsplit(':').next().unwrap_or_default()
+    }
+
+    /// Declares this consumer in the worker's beats, so pulseboard knows its in-flight list is
+    /// in use: without it, pulseboard never touches the list while the worker is alive, and
+    /// rescues it once the worker is gone.
+    pub fn declare_on(&self, beat: &crate::heartbeat::Handle) {
+        beat.declare_consumer(self.consumer());
+    }
+
     async fn bounded<T>(
         &self,
         extra: Duration,

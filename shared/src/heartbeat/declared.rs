@@ -80,6 +80,10 @@ pub struct Declared {
     /// In a final beat: how its process exited (0: cleanly).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub exit_code: Option<i32>,
+    /// The consumer ids this process runs (the last segment of each of its in-flight lists,
+    /// `processing:<queue>:<consumer>`): lists of other consumers of its queue are leftovers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub consumers: Option<Vec<String>>,
 }
 
 /// At most this many checks are kept from one beat.
@@ -110,8 +114,56 @@ impl Declared {
             version: text("version", problems),
             current_job: current_job(obj, problems),
             exit_code: integer(obj, "exit_code", problems).and_then(|n| i32::try_from(n).ok()),
+            consumers: consumers(obj, problems),
         }
     }
+}
+
+/// At most this many consumer ids are kept from one beat.
+pub const MAX_CONSUMERS: usize = 16;
+
+/// `consumers`: an array of ids, each 1 to 128 characters without spaces, control characters
+/// or `:` (the key separator); a bad one is left out and described.
+fn consumers(obj: &Map<String, Value>, problems: &mut Vec<String>) -> Option<Vec<String>> {
+    let items = match obj.get("consumers") {
+        None | Some(Value::Null) => return None,
+        Some(Value::Array(items)) => items,
+        Some(other) => {
+            problems.push(format!(
+                "consumers should be an array of ids, not {}",
+                type_name(other)
+            ));
+            return None;
+        }
+    };
+    let mut ids = Vec::new();
+    for item in items.iter().take(MAX_CONSUMERS) {
+        match item.as_str() {
+            Some(id) if is_consumer_id(id) => ids.push(id.to_owned()),
+            Some(id) => problems.push(format!(
+                "consumers: {:?} is not an id (1 to 128 characters, no spaces or ':')",
+                id.chars().take(40).collect::<String>()
+            )),
+            None => problems.push(format!(
+                "consumers should hold strings, not {}",
+                type_name(item)
+            )),
+        }
+    }
+    if items.len() > MAX_CONSUMERS {
+        problems.push(format!(
+            "more than {MAX_CONSUMERS} consumers; the rest were dropped"
+        ));
+    }
+    Some(ids)
+}
+
+/// Whether `id` can name a consumer (and end an in-flight list's key).
+pub fn is_consumer_id(id: &str) -> bool {
+    (1..=128).contains(&id.len())
+        && !id
+            .chars()
+            .any(|c| c == ':' || c.is_whitespace() || c.is_control())
 }
 
 /// An optional integer field (negative allowed: exit codes).
@@ -212,12 +264,26 @@ mod tests {
                     started_at: "2026-06-29T00:00:05Z".into(),
                 }),
                 exit_code: None,
+                consumers: Some(vec!["gpu-1-a".into(), "7f3c".into()]),
             },
             ..Heartbeat::default()
         };
         let read = HeartbeatRead::parse(beat.to_json().as_bytes());
         assert_eq!(read.error, None);
         assert_eq!(read.declared, beat.declared);
+    }
+
+    #[test]
+    fn a_consumer_id_pulseboard_cannot_read_is_left_out_and_said() {
+        let json = r#"{"name":"w","kind":"render","state":"idle","ts":"2026-06-29T00:00:00Z",
+            "consumers":["c1","has space","a:b",7]}"#;
+        let read = HeartbeatRead::parse(json.as_bytes());
+        assert_eq!(read.declared.consumers, Some(vec!["c1".to_owned()]));
+        let problems = read.error.unwrap();
+        assert!(
+            problems.contains("has space") && problems.contains("a:b"),
+            "{problems}"
+        );
     }
 
     #[test]
