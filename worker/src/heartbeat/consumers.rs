@@ -5,7 +5,7 @@ use super::Handle;
 
 impl Handle {
     /// Declares consumer `id` (the last segment of its in-flight list,
-    /// `processing:<queue>:<id>`) from the next beat on; [`crate::queue::ReliableQueue::declare_on`]
+    /// `processing:<queue>:<id>`) from the next beat on; the queue's `declare_on`
     /// does it for a queue. An id pulseboard cannot read (spaces, `:`) is left out by the server.
     pub fn declare_consumer(&self, id: &str) {
         self.update(
