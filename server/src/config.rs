@@ -25,6 +25,7 @@ pub mod http;
 pub mod lifecycle;
 pub mod recovery;
 pub mod redis_tls;
+pub mod rescue;
 pub mod topology;
 
 use std::net::SocketAddr;
@@ -78,6 +79,8 @@ pub struct Config {
     pub recovery: RecoverySettings,
     /// Who may read dead letters and what is masked (`[dead_letters]`).
     pub dead_letters: dead_letters::DeadLetterSettings,
+    /// What happens to the jobs of a consumer that is gone (`[rescue]`).
+    pub rescue: rescue::RescueSettings,
     /// Who may act through the admin API (`PULSEBOARD_ADMIN_TOKENS`); nobody when empty.
     pub admin_tokens: admin::AdminTokens,
     /// A read-only replica of the dashboard (`--read-only`): no alerts, no recovery guard, no
@@ -108,6 +111,7 @@ impl Default for Config {
             http: HttpLimits::default(),
             recovery: RecoverySettings::default(),
             dead_letters: Default::default(),
+            rescue: Default::default(),
             admin_tokens: admin::AdminTokens::default(),
             read_only: false,
             agent_key: None,
@@ -139,6 +143,7 @@ struct FileConfig {
     http: Option<http::FileHttp>,
     recovery: Option<recovery::FileRecovery>,
     dead_letters: Option<dead_letters::FileDeadLetters>,
+    rescue: Option<rescue::FileRescue>,
     agent_key_file: Option<PathBuf>,
 }
 
@@ -294,6 +299,7 @@ impl Config {
             recovery: recovery::resolve(file.recovery)?,
             http: http::resolve(file.http)?,
             dead_letters: dead_letters::resolve(file.dead_letters)?,
+            rescue: rescue::resolve(file.rescue)?,
             admin_tokens: overrides.admin_tokens.clone(),
             read_only: overrides.read_only,
             agent_key,

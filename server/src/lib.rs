@@ -47,6 +47,8 @@
 //! - [`recovery`]: the recovery guard's I/O: its memory, its view on the snapshot, the decider
 //!   (under its own lease, with or without the alerts) and how actions reach a worker or its host
 //!   agent.
+//! - [`rescue`]: jobs left by a consumer that is gone put back on their queue (or, poison, in
+//!   the dead letters), by the guard's decider.
 //! - [`shutdown`]: the one stop signal every task watches.
 //! - [`reload`]: `SIGHUP` reads the configuration again; a bad file is refused.
 //!
@@ -83,6 +85,7 @@ pub mod redis_connection;
 pub mod redis_server;
 pub mod refresher;
 pub mod reload;
+pub mod rescue;
 pub mod run;
 pub mod serve;
 pub mod shutdown;

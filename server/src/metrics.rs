@@ -275,6 +275,22 @@ impl Collector for Own {
             "Live streams open now",
             self.streams_open as i64,
         )?;
+        use std::sync::atomic::Ordering::Relaxed;
+        for (name, help, value) in [
+            (
+                "pulseboard_jobs_rescued",
+                "Jobs left by a consumer that is gone put back on their queue by this process",
+                crate::rescue::RESCUED.load(Relaxed),
+            ),
+            (
+                "pulseboard_jobs_quarantined",
+                "Orphaned jobs sent to the dead letters instead (orphaned too often)",
+                crate::rescue::QUARANTINED.load(Relaxed),
+            ),
+        ] {
+            let none: [(&str, String); 0] = [];
+            counter_family(e, name, help, [(none, value)])?;
+        }
         let Some(sinks) = &self.alerts else {
             return Ok(());
         };

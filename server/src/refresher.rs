@@ -19,7 +19,7 @@ use crate::ledger::store::Keys;
 use crate::reader::{ReadError, RedisSource};
 use crate::recovery;
 use crate::shutdown::Shutdown;
-use crate::snapshot::{Hub, Snapshot, SnapshotPatch};
+use crate::snapshot::{Hub, InFlight, Snapshot, SnapshotPatch};
 
 /// State carried between refreshes.
 pub struct Refresher {
@@ -43,6 +43,8 @@ pub struct Refresher {
     /// Whether a reading has been published: one whose keys were chosen after a whole discovery
     /// sweep (until then, in-flight lists and unregistered workers may be missing from it).
     published_reading: bool,
+    /// The in-flight lists of the last reading published.
+    in_flight: Arc<Vec<InFlight>>,
     /// Per worker, the error last logged, so a broken heartbeat is logged once, not every second.
     logged_errors: std::collections::HashMap<String, String>,
     /// The values last found over their bound, logged once.
@@ -84,6 +86,7 @@ impl Refresher {
             patch: None,
             redis_ok_at: None,
             published_reading: false,
+            in_flight: Arc::default(),
             logged_errors: Default::default(),
             logged_oversized: Default::default(),
             config,
@@ -193,6 +196,7 @@ impl Refresher {
                 let judged_took = now.elapsed() - read_took;
                 if warm {
                     self.published_reading = true;
+                    self.in_flight = Arc::new(in_flight(&watched, &keys));
                     let round_trips = reading.round_trips;
                     cpu_bound(|| self.publish(agg, None, (reading.commands, round_trips), now));
                 }
@@ -260,6 +264,7 @@ impl Refresher {
         snapshot.redis_error = redis_error;
         snapshot.commands = commands;
         snapshot.round_trips = round_trips;
+        snapshot.in_flight = self.in_flight.clone();
         self.hub.publish(snapshot);
         self.last = Some(Published {
             nodes,
@@ -308,6 +313,23 @@ fn discovery(config: &Config) -> Discovery {
     );
     discovery.set_registered(config.topology.workers.iter().map(|w| w.name.as_str()));
     discovery
+}
+
+/// Every in-flight list read, with its worker and queue (`keys` follow `watched`).
+fn in_flight(
+    watched: &[crate::aggregate::Watched],
+    keys: &[crate::reader::WorkerKeys],
+) -> Vec<InFlight> {
+    let mut lists = Vec::new();
+    for (w, k) in watched.iter().zip(keys) {
+        let Some(queue) = &k.queue else { continue };
+        lists.extend(k.processing.iter().map(|key| InFlight {
+            worker: w.name.clone(),
+            queue: queue.pending.clone(),
+            key: key.clone(),
+        }));
+    }
+    lists
 }
 
 /// Now, to the whole second: then every age that only follows the clock grows by exactly the

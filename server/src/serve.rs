@@ -74,6 +74,16 @@ pub async fn serve_live(
             &mut tasks,
         )
     });
+    if let Some(lease) = &guard {
+        crate::rescue::start(
+            alert_store.clone(),
+            lease.clone(),
+            &hub,
+            configs.clone(),
+            shutdown.clone(),
+            &mut tasks,
+        );
+    }
     let admin_state = crate::admin::Admin {
         tokens: config.admin_tokens.clone(),
         read_only: config.read_only,

@@ -36,6 +36,20 @@ pub struct Snapshot {
     pub refresh_took: std::time::Duration,
     /// `json` brotli- and gzip-compressed, each made by the first request that accepts it.
     pub compressed: Compressed,
+    /// The in-flight lists the refresh read, with their workers and queues (not in contract 2:
+    /// for the orphan rescue).
+    pub in_flight: Arc<Vec<InFlight>>,
+}
+
+/// One in-flight list as discovery found it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InFlight {
+    /// The worker whose queue it belongs to.
+    pub worker: String,
+    /// That queue (`queue:<worker>` unless configured otherwise).
+    pub queue: String,
+    /// The list (`processing:<queue>:<consumer>`).
+    pub key: String,
 }
 
 /// How a patch sends a changed worker.
@@ -100,6 +114,7 @@ impl Snapshot {
             patch: None,
             refresh_took: std::time::Duration::ZERO,
             compressed: Compressed::default(),
+            in_flight: Arc::default(),
         }
     }
 

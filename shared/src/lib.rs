@@ -10,6 +10,7 @@
 //! - [`patch`]: what changed between two snapshots, for the live stream; applied by the page.
 //! - [`guard`]: the recovery guard as the API shows it: mode, state, last action, block, advice.
 //! - [`recovery`]: the recovery guard: act, wait or hold back, bounded by backoff and a circuit.
+//! - [`rescue`]: whether a consumer's in-flight list is in use or orphaned (its jobs left behind).
 //! - [`rules`]: link status, state labels and colours: the meaning of a worker's record.
 //! - [`summary`]: one condition per worker, counted: the fleet at a glance.
 //! - [`arrange`]: the list's order: filtered, grouped, problems first; the labels' order.
@@ -34,6 +35,7 @@ pub mod mock;
 pub mod nodes;
 pub mod patch;
 pub mod recovery;
+pub mod rescue;
 pub mod rules;
 pub mod summary;
 pub mod wait;

@@ -377,7 +377,8 @@ async fn a_worker_an_agent_and_the_server_each_do_their_work_and_nothing_else() 
         "server",
         &[
             &["SET", "worker:music-render:heartbeat", "{}"],
-            &["LPUSH", "queue:music-render", "x"],
+            // It may put jobs back on a configured queue (dead letters, orphans), no other.
+            &["LPUSH", "queue:not-configured", "x"],
             &["SADD", "pulseboard:agent:windows:started", "x"],
             &["SET", "pulseboard:elsewhere", "x"],
         ],

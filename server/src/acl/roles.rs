@@ -77,10 +77,13 @@ const READ: &[&str] = &[
 /// command on a worker's list (`MULTI`, `RPUSH`, `EXPIRE`, `EXEC`) or a request on an agent's
 /// stream (`XADD`: `recovery/send.rs`), an operator's override (`RPUSH`: `admin.rs`), dead
 /// letters replayed or deleted (a script of `LRANGE`, `LREM`, `RPUSH`, `LMOVE`, `DEL`:
-/// `dead_letters/lists.rs`).
+/// `dead_letters/lists.rs`), orphaned jobs rescued (a script of `LRANGE`, `HINCRBY`, `RPUSH`,
+/// `LPUSH`, `DEL`, `EXPIRE`: `rescue/lists.rs`).
 const WRITE: &[&str] = &[
     "lmove",
     "lrem",
+    "hincrby",
+    "lpush",
     "evalsha",
     "script|load",
     "set",
@@ -198,8 +201,15 @@ pub fn server(topology: &Topology) -> Grant {
     keys.push(rule(commands_key("*"), Access::Write));
     keys.push(rule(requests_key("*"), Access::Write));
     // Dead letters replayed onto the configured queues (not `queue:*`, which holds the pause
-    // flag) or deleted.
+    // flag) or deleted; orphaned in-flight lists emptied onto them, poison counted beside the
+    // dead letters.
     keys.push(rule(dead_letter_key("*"), Access::ReadWrite));
+    if let Some(lists) = keys
+        .iter_mut()
+        .find(|k| k.pattern == in_flight_key("*", "*"))
+    {
+        lists.access = Access::ReadWrite;
+    }
     for queue in topology.workers.iter().filter_map(|w| w.queue.as_ref()) {
         match keys.iter_mut().find(|k| &k.pattern == queue) {
             Some(read) => read.access = Access::ReadWrite,

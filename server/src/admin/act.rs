@@ -166,6 +166,7 @@ pub(crate) async fn act(
         command: Some(command.clone()),
         recovery: None,
         dead_letters: None,
+        rescue: None,
     }];
     if command.action != Action::Quiet {
         let last = LastAction {

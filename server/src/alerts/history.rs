@@ -37,6 +37,8 @@ pub enum RecordKind {
     /// An operator replayed or deleted dead letters (`dead_letters` holds what, never the
     /// payloads: the event log is public).
     DeadLetters,
+    /// Orphaned jobs were put back on their queue, or would be (`rescue` holds what).
+    Rescue,
 }
 
 /// One entry of the event log.
@@ -76,6 +78,10 @@ pub struct Record {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<Object>)]
     pub dead_letters: Option<pulseboard_shared::dead_letters::DeadLetterOutcome>,
+    /// What was done with an orphaned in-flight list, on a rescue record.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub rescue: Option<pulseboard_shared::rescue::Rescued>,
 }
 
 impl Record {
@@ -97,6 +103,7 @@ impl Record {
             command: None,
             recovery: Some(entry),
             dead_letters: None,
+            rescue: None,
         }
     }
 
@@ -115,6 +122,26 @@ impl Record {
             command: None,
             recovery: None,
             dead_letters: Some(outcome),
+            rescue: None,
+        }
+    }
+
+    /// The record of a rescue, now.
+    pub fn rescue(rescued: pulseboard_shared::rescue::Rescued) -> Self {
+        let at = chrono::Utc::now();
+        Self {
+            at: crate::aggregate::iso(at),
+            kind: RecordKind::Rescue,
+            alert_id: format!("r-{}", at.timestamp_micros()),
+            alert: None,
+            sink: None,
+            attempt: None,
+            error: None,
+            worker: Some(rescued.worker.clone()),
+            command: None,
+            recovery: None,
+            dead_letters: None,
+            rescue: Some(rescued),
         }
     }
 }

@@ -150,6 +150,22 @@ pub fn to_toml(config: &Config) -> String {
     dead_letters.insert("redact".into(), Value::Array(redact.collect()));
     root.insert("dead_letters".into(), Value::Table(dead_letters));
 
+    let r = &config.rescue;
+    let mut rescue = Table::new();
+    let mode = match r.mode {
+        pulseboard_shared::rescue::RescueMode::Auto => "auto",
+        pulseboard_shared::rescue::RescueMode::Recommend => "recommend",
+        pulseboard_shared::rescue::RescueMode::Off => "off",
+    };
+    rescue.insert("mode".into(), text(mode));
+    rescue.insert("after_s".into(), Value::Integer(r.after_s as i64));
+    rescue.insert(
+        "max_rescues".into(),
+        Value::Integer(i64::from(r.max_rescues)),
+    );
+    rescue.insert("window_s".into(), Value::Integer(r.window_s as i64));
+    root.insert("rescue".into(), Value::Table(rescue));
+
     let a = &config.alerts;
     let mut alerts = Table::new();
     alerts.insert("enabled".into(), Value::Boolean(a.enabled));

@@ -162,6 +162,7 @@ impl Courier {
             command: None,
             recovery: None,
             dead_letters: None,
+            rescue: None,
         };
         match outcome {
             Ok(()) => self.delivered(&pending, &origin, attempt, &record.at).await,

@@ -139,6 +139,7 @@ pub fn raise(t: &Transition, s: &AlertSettings, now: i64) -> (Pending, Record) {
         command: None,
         recovery: None,
         dead_letters: None,
+        rescue: None,
     };
     (Pending::new(alert, now), record)
 }

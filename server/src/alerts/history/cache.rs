@@ -137,6 +137,7 @@ mod tests {
                     command: None,
                     recovery: None,
                     dead_letters: None,
+                    rescue: None,
                 },
             })
             .collect()
