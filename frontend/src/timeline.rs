@@ -14,7 +14,7 @@ use wasm_bindgen::JsValue;
 
 use crate::page::{fetch_text, query_param};
 use crate::stream::feed;
-use crate::text::{command_line, delivery, dl_logged, lang, recovery_line, t, Text};
+use crate::text::{command_line, delivery, dl_logged, lang, recovery_line, rescue_line, t, Text};
 
 const EVENTS: &str = "/api/agent-office/events?limit=20";
 const REFETCH_EVERY: Duration = Duration::from_secs(10);
@@ -42,6 +42,17 @@ struct Entry {
     recovery: Option<AuditEntry>,
     #[serde(default)]
     dead_letters: Option<EntryDeadLetters>,
+    #[serde(default)]
+    rescue: Option<EntryRescue>,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+struct EntryRescue {
+    consumer: String,
+    moved: u64,
+    quarantined: u64,
+    #[serde(default)]
+    recommended: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -151,6 +162,16 @@ fn describe(entry: &Entry, lang: Lang) -> String {
         "dead_letters" => entry.dead_letters.as_ref().map_or_else(String::new, |d| {
             let worker = entry.worker.as_deref().unwrap_or("?");
             dl_logged(lang, worker, d.action, d.count, &d.by)
+        }),
+        "rescue" => entry.rescue.as_ref().map_or_else(String::new, |r| {
+            let worker = entry.worker.as_deref().unwrap_or("?");
+            rescue_line(
+                lang,
+                worker,
+                &r.consumer,
+                (r.moved, r.quarantined),
+                r.recommended,
+            )
         }),
         other => delivery(
             lang,

@@ -1,4 +1,5 @@
-//! The dead-letter section's words: its labels, the confirmation and what the server answered.
+//! The dead-letter section's words: its labels, the confirmation and what the server answered;
+//! and the event log's records of dead letters and rescued orphans.
 
 use pulseboard_shared::dead_letters::{DeadLetterAction, DeadLetterOutcome};
 use pulseboard_shared::Lang;
@@ -135,6 +136,41 @@ pub fn dl_logged(
         (Lang::En, DeadLetterAction::Delete) => {
             format!("☠ {by} deleted {count} dead letter{plural} of {worker}")
         }
+    }
+}
+
+/// The event log's record of orphaned jobs: `moved` back on the queue (or, `recommended`, that
+/// would be), `quarantined` sent to the dead letters.
+pub fn rescue_line(
+    lang: Lang,
+    worker: &str,
+    consumer: &str,
+    (moved, quarantined): (u64, u64),
+    recommended: bool,
+) -> String {
+    match (lang, recommended) {
+        (Lang::Ko, true) => {
+            format!("♻ {worker}: 소비자 {consumer}가 남긴 작업을 큐로 돌릴 것을 권장")
+        }
+        (Lang::En, true) => {
+            format!("♻ {worker}: jobs left by consumer {consumer} should go back on the queue")
+        }
+        (Lang::Ko, false) => format!(
+            "♻ {worker}: 소비자 {consumer}가 남긴 작업 {moved}개를 큐로 되돌림{}",
+            if quarantined > 0 {
+                format!(", {quarantined}개는 실패 목록으로")
+            } else {
+                String::new()
+            }
+        ),
+        (Lang::En, false) => format!(
+            "♻ {worker}: {moved} job(s) left by consumer {consumer} back on the queue{}",
+            if quarantined > 0 {
+                format!(", {quarantined} to the dead letters")
+            } else {
+                String::new()
+            }
+        ),
     }
 }
 
