@@ -44,6 +44,14 @@ pub fn start(
     tasks.spawn(run(store, lease, hub.subscribe(), configs, shutdown));
 }
 
+/// An orphaned list whose time has come.
+struct Due {
+    worker: String,
+    queue: String,
+    list: String,
+    consumer: String,
+}
+
 /// Orphaned lists, by key: since when, and whether `recommend` reported it.
 #[derive(Default)]
 struct Watch {
@@ -79,7 +87,13 @@ async fn run(
             Instant::now(),
         );
         let mut records = Vec::new();
-        for (worker, queue, list, consumer) in due {
+        for Due {
+            worker,
+            queue,
+            list,
+            consumer,
+        } in due
+        {
             let mut done = Rescued {
                 worker,
                 consumer,
@@ -109,14 +123,10 @@ async fn run(
                     records.push(Record::rescue(done));
                 }
                 Err(e) => {
-                    tracing::warn!(worker = %done.worker, list = %done.list, error = %e, "orphaned jobs not rescued; trying again with the next snapshot");
-                    watch.since.insert(
-                        done.list,
-                        (
-                            Instant::now() - Duration::from_secs(settings.after_s),
-                            false,
-                        ),
-                    );
+                    // Tried again after `after_s` (a refusal, e.g. a key Redis's ACL or a
+                    // cluster's slots forbid, is logged that often, not every snapshot).
+                    tracing::warn!(worker = %done.worker, list = %done.list, error = %e, after_s = settings.after_s, "orphaned jobs not rescued; trying again");
+                    watch.since.insert(done.list, (Instant::now(), false));
                 }
             }
         }
@@ -128,15 +138,9 @@ async fn run(
 }
 
 impl Watch {
-    /// Follows every in-flight list of `snapshot`: the orphaned ones due now (worker, queue,
-    /// list, consumer), each once (`recommend` reports once; a moved list is forgotten by the
+    /// Follows every in-flight list of `snapshot`: the orphaned ones due now, each once (`recommend` reports once; a moved list is forgotten by the
     /// caller, so jobs orphaned there again are moved again).
-    fn observe(
-        &mut self,
-        snapshot: &Snapshot,
-        after: Duration,
-        now: Instant,
-    ) -> Vec<(String, String, String, String)> {
+    fn observe(&mut self, snapshot: &Snapshot, after: Duration, now: Instant) -> Vec<Due> {
         let workers = &snapshot.nodes.workers;
         let declared = declared_consumers(workers);
         let by_name: HashMap<&str, _> = workers.iter().map(|w| (w.name.as_str(), w)).collect();
@@ -155,12 +159,12 @@ impl Watch {
             let (since, reported) = self.since.entry(list.key.clone()).or_insert((now, false));
             if now.duration_since(*since) >= after && !*reported {
                 *reported = true;
-                due.push((
-                    list.worker.clone(),
-                    list.queue.clone(),
-                    list.key.clone(),
-                    consumer.to_owned(),
-                ));
+                due.push(Due {
+                    worker: list.worker.clone(),
+                    queue: list.queue.clone(),
+                    list: list.key.clone(),
+                    consumer: consumer.to_owned(),
+                });
             }
         }
         // A list no longer orphaned (or gone) starts again from zero; a moved one is gone.
