@@ -98,7 +98,7 @@ pub async fn run(options: RunOptions) -> anyhow::Result<i32> {
     let mut stopping = false;
     let mut said_so = Said::new(&options.readiness);
     if !options.readiness.is_empty() {
-        beat.set_reason(&said_so.waiting_for());
+        said_so.wait(&beat);
     }
     let mut wishes = beat.wishes();
     let mut asked: Option<Action> = None;
@@ -144,6 +144,10 @@ pub async fn run(options: RunOptions) -> anyhow::Result<i32> {
         Some(Action::Stop) => 0,
         _ => exit.code(),
     };
+    if said_so.waiting {
+        // "waiting for ..." was the wrapper's word, not the program's: its exit code says why.
+        beat.clear_reason();
+    }
     match exit {
         Exit::Code(0) => beat.stop().await,
         _ if stopping => beat.stop().await,
@@ -164,6 +168,8 @@ struct Said {
     met: Vec<bool>,
     ready: bool,
     stopping: bool,
+    /// The beat's reason is the wrapper's own "waiting for ...", not the program's words.
+    waiting: bool,
 }
 
 impl Said {
@@ -175,9 +181,10 @@ impl Said {
         }
     }
 
-    /// The conditions still missing, in words.
-    fn waiting_for(&self) -> String {
-        readiness::waiting_for(&self.conditions, &self.met)
+    /// Puts the conditions still missing on the beat, as its reason.
+    fn wait(&mut self, beat: &Handle) {
+        beat.set_reason(&readiness::waiting_for(&self.conditions, &self.met));
+        self.waiting = true;
     }
 
     /// Puts what the program said onto the beat. Once it is stopping (`STOPPING=1` or a stop
@@ -186,7 +193,10 @@ impl Said {
     fn apply(&mut self, beat: &Handle, signal: Signal, stop_requested: bool) {
         let draining = self.stopping || stop_requested;
         match signal {
-            Signal::Status(text) => beat.set_reason(&text),
+            Signal::Status(text) => {
+                self.waiting = false;
+                beat.set_reason(&text);
+            }
             Signal::Stopping => {
                 self.stopping = true;
                 if !stop_requested {
@@ -206,9 +216,10 @@ impl Said {
                     *met = true;
                 }
                 if self.met.contains(&false) {
-                    beat.set_reason(&self.waiting_for());
+                    self.wait(beat);
                 } else if !self.ready {
                     self.ready = true;
+                    self.waiting = false;
                     beat.ready();
                 }
             }

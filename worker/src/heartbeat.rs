@@ -22,7 +22,7 @@
 //! # Ok(()) }
 //! ```
 
-mod consumers;
+mod declared;
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};

@@ -1,5 +1,6 @@
-//! The consumers a worker runs, declared in its beats (contract 1 `consumers`): pulseboard then
-//! knows which in-flight lists are in use and which are leftovers it may rescue.
+//! What a worker declares beside its phase: the consumers it runs (contract 1 `consumers`:
+//! pulseboard then knows which in-flight lists are in use and which are leftovers it may
+//! rescue), and the end of a reason that no longer holds.
 
 use super::Handle;
 
@@ -17,5 +18,10 @@ impl Handle {
             },
             true,
         );
+    }
+
+    /// Drops the reason from the next beat on (a final beat then says only its exit code).
+    pub fn clear_reason(&self) {
+        self.update(|b| b.declared.reason = None, false);
     }
 }
