@@ -17,6 +17,10 @@ fn run(redis: &str, name: &str, flags: &[&str], program: &[&str]) -> Child {
         .arg("--")
         .args(program)
         .stdin(Stdio::null())
+        // Not the test's own output: a program outliving its killed wrapper (`sleep 600`) would
+        // hold cargo test's pipe open for its whole life.
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
         .kill_on_drop(true)
         .spawn()
         .expect("pulseboard run starts")
@@ -43,7 +47,7 @@ async fn wait_returns_once_ready_and_fails_at_once_when_the_worker_exits() {
     let ready_file = dir.join("ready");
 
     // Starting: the wait says so, and goes on waiting.
-    let _slow = run(
+    let mut slow = run(
         &url,
         "slow",
         &["--ready-file", ready_file.to_str().unwrap()],
@@ -88,5 +92,8 @@ async fn wait_returns_once_ready_and_fails_at_once_when_the_worker_exits() {
         log.contains("crash will not be ready: down: exited with code 3"),
         "{log}"
     );
+    // The ready worker stops its program with it.
+    pulseboard_tests::signal(&slow, "TERM");
+    exit_code(&mut slow).await;
     let _ = std::fs::remove_dir_all(&dir);
 }
