@@ -85,63 +85,50 @@ pub struct Record {
 }
 
 impl Record {
-    /// A recovery record about `worker`, now.
-    pub fn recovery(worker: &str, entry: pulseboard_shared::recovery::AuditEntry) -> Self {
+    /// A record of `kind` about `worker`, now, its id `<prefix>-<microseconds>`; nothing else set.
+    fn about(kind: RecordKind, worker: &str, prefix: &str) -> Self {
         let at = chrono::Utc::now();
         Self {
             at: crate::aggregate::iso(at),
-            kind: RecordKind::Recovery,
-            alert_id: entry
-                .id
-                .clone()
-                .unwrap_or_else(|| format!("g-{}", at.timestamp_micros())),
+            kind,
+            alert_id: format!("{prefix}-{}", at.timestamp_micros()),
             alert: None,
             sink: None,
             attempt: None,
             error: None,
             worker: Some(worker.to_owned()),
             command: None,
-            recovery: Some(entry),
+            recovery: None,
             dead_letters: None,
             rescue: None,
+        }
+    }
+
+    /// A recovery record about `worker`, now (its id the entry's own, when it has one).
+    pub fn recovery(worker: &str, entry: pulseboard_shared::recovery::AuditEntry) -> Self {
+        let record = Self::about(RecordKind::Recovery, worker, "g");
+        Self {
+            alert_id: entry.id.clone().unwrap_or(record.alert_id),
+            recovery: Some(entry),
+            ..record
         }
     }
 
     /// The record of `outcome`, now.
     pub fn dead_letters(outcome: pulseboard_shared::dead_letters::DeadLetterOutcome) -> Self {
-        let at = chrono::Utc::now();
+        let record = Self::about(RecordKind::DeadLetters, &outcome.worker, "d");
         Self {
-            at: crate::aggregate::iso(at),
-            kind: RecordKind::DeadLetters,
-            alert_id: format!("d-{}", at.timestamp_micros()),
-            alert: None,
-            sink: None,
-            attempt: None,
-            error: None,
-            worker: Some(outcome.worker.clone()),
-            command: None,
-            recovery: None,
             dead_letters: Some(outcome),
-            rescue: None,
+            ..record
         }
     }
 
     /// The record of a rescue, now.
     pub fn rescue(rescued: pulseboard_shared::rescue::Rescued) -> Self {
-        let at = chrono::Utc::now();
+        let record = Self::about(RecordKind::Rescue, &rescued.worker, "r");
         Self {
-            at: crate::aggregate::iso(at),
-            kind: RecordKind::Rescue,
-            alert_id: format!("r-{}", at.timestamp_micros()),
-            alert: None,
-            sink: None,
-            attempt: None,
-            error: None,
-            worker: Some(rescued.worker.clone()),
-            command: None,
-            recovery: None,
-            dead_letters: None,
             rescue: Some(rescued),
+            ..record
         }
     }
 }
