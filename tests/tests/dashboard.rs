@@ -138,13 +138,14 @@ async fn the_3d_scene_draws_healthy_green_and_down_red_and_shows_redis_lost() {
     })
     .await;
     let mut r = stack.conn().await;
+    // Chromium first: a cold start can outlast a beat's freshness (late is amber, not green).
+    let browser = Browser::start(BrowserOptions::default()).await;
     beat(&mut r, &heartbeat("music-render", "render", "idle")).await;
     let nodes = stack
         .wait_nodes("music alive, video down", |n| {
             n.workers.len() == 2 && n.workers.iter().filter(|w| w.alive).count() == 1
         })
         .await;
-    let browser = Browser::start(BrowserOptions::default()).await;
     browser
         .client
         .goto(&format!("{}/infra/", stack.base))
