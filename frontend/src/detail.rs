@@ -1,15 +1,17 @@
 //! The detail panel: every field of one worker's contract-2 record, live, with what it declared
 //! about itself (checks, reason, pid, version, current job), and its recovery guard with the
-//! buttons to act on it ([`crate::recovery`]), and its dead letters ([`crate::dead_letters`]).
+//! buttons to act on it ([`crate::recovery`]), its orphaned jobs, and its dead letters
+//! ([`crate::dead_letters`]).
 
 use leptos::prelude::*;
 use pulseboard_shared::{link_status, state_label, Lang, WorkerKind, WorkerStatus};
 
 use crate::dead_letters::DeadLettersSection;
-use crate::recovery::RecoverySection;
+use crate::recovery::{server_now, RecoverySection};
 use crate::stream::feed;
 use crate::text::{
-    field_name, kind_name, lang, lifecycle_name, lifecycle_reason, link_name, t, yes_no, Text,
+    field_name, kind_name, lang, lifecycle_name, lifecycle_reason, link_name, orphans_line, t,
+    yes_no, Text,
 };
 
 /// The panel for the worker named by `selected`; closes by clearing it.
@@ -63,6 +65,14 @@ pub fn Detail(selected: RwSignal<Option<String>>) -> impl IntoView {
                         </button>
                     </header>
                     <RecoverySection name=name.clone() worker=record/>
+                    {move || record.with(|w| w.as_ref()?.rescue.clone()).map(|v| {
+                        let jobs = v.orphaned_jobs;
+                        let line = move || {
+                            let due = v.next_rescue_at.map(|at| at.saturating_sub(server_now(feed).unwrap_or(at)));
+                            orphans_line(lang.get(), &v, due)
+                        };
+                        view! { <p class="orphans" data-orphaned=jobs>{line}</p> }
+                    })}
                     <Show when=has_queue>
                         <DeadLettersSection name=dl_name.get_value() worker=record/>
                     </Show>

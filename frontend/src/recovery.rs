@@ -18,7 +18,7 @@ use crate::text::{
 
 /// The server's clock now, in unix seconds: the snapshot's `generated_at` plus the seconds since
 /// it arrived (ticking with the feed), so a skewed browser clock moves no countdown.
-fn server_now(feed: Feed) -> Option<u64> {
+pub fn server_now(feed: Feed) -> Option<u64> {
     let at = feed.nodes.with(|n| {
         n.as_ref()
             .map(|n| js_sys::Date::parse(&n.generated_at) / 1000.0)

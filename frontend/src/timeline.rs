@@ -70,6 +70,8 @@ struct EntryCommand {
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 struct EntryAlert {
+    #[serde(default)]
+    kind: String,
     text: String,
     #[serde(default)]
     runbook: Option<String>,
@@ -183,6 +185,16 @@ fn describe(entry: &Entry, lang: Lang) -> String {
     }
 }
 
+/// The alert a rescue raises: its `rescue` record beside it says the same in the page's words.
+fn echoes_a_rescue(entry: &Entry) -> bool {
+    entry.alert.as_ref().is_some_and(|a| {
+        matches!(
+            a.kind.as_str(),
+            "jobs_rescued" | "jobs_quarantined" | "jobs_orphaned"
+        )
+    })
+}
+
 /// The alert's runbook section, only as an http(s) URL: the event log is in Redis, and a
 /// `javascript:` link from there must not become clickable.
 fn runbook_link(entry: &Entry) -> Option<String> {
@@ -204,7 +216,10 @@ fn local_time(at: &str) -> String {
 async fn fetch(set: WriteSignal<Option<Vec<Entry>>>) {
     if let Ok(text) = fetch_text(EVENTS).await {
         match serde_json::from_str::<EventsPage>(&text) {
-            Ok(page) => set.set(Some(page.events)),
+            Ok(mut page) => {
+                page.events.retain(|e| !echoes_a_rescue(e));
+                set.set(Some(page.events));
+            }
             Err(err) => leptos::logging::warn!("skipping an unreadable event page: {err}"),
         }
     }

@@ -43,6 +43,7 @@ pub use self::http::HttpLimits;
 pub use self::lifecycle::LifecycleSettings;
 pub use self::recovery::RecoverySettings;
 pub use self::redis_tls::RedisTls;
+pub use self::rescue::RescueSettings;
 pub use self::topology::{seed_topology, Host, Topology, WorkerSpec};
 use self::topology::{topology, FileWorker};
 

@@ -16,10 +16,10 @@ use crate::aggregate::{aggregate, keys_for, watched_workers, Aggregate, BeatMemo
 use crate::config::Config;
 use crate::discovery::Discovery;
 use crate::ledger::store::Keys;
-use crate::reader::{ReadError, RedisSource};
-use crate::recovery;
+use crate::reader::{BoundedKey, ReadError, RedisSource};
 use crate::shutdown::Shutdown;
 use crate::snapshot::{Hub, InFlight, Snapshot, SnapshotPatch};
+use crate::{recovery, rescue};
 
 /// State carried between refreshes.
 pub struct Refresher {
@@ -149,7 +149,12 @@ impl Refresher {
         let owners = QueueOwners::new(&watched);
         let keys = keys_for(&watched, &owners, self.discovery.processing_keys());
         let steps = self.discovery.steps(now);
-        let values = recovery::reading::keys(&self.keys, &self.hosts, watched.len());
+        let mut values = recovery::reading::keys(&self.keys, &self.hosts, watched.len());
+        let guard_values = values.len();
+        values.push(BoundedKey {
+            key: self.keys.rescue(),
+            max: rescue::memory::bound(watched.len()),
+        });
         let read = self.source.read(&keys, &values, &steps).await;
         let read_took = now.elapsed();
         match read {
@@ -174,14 +179,24 @@ impl Refresher {
                 });
                 agg.nodes.hosts = self.hosts.clone();
                 let unix_now = Utc::now().timestamp().max(0) as u64;
-                let oversized = recovery::reading::apply(
+                let (guard, rescued) = reading
+                    .values
+                    .split_at(guard_values.min(reading.values.len()));
+                let mut oversized = recovery::reading::apply(
                     &mut agg.nodes,
-                    &reading.values,
+                    guard,
                     &self.hosts,
                     &self.config.recovery,
                     unix_now,
                     self.config.agent_key.is_some(),
                 );
+                oversized.extend(rescue::memory::attach(
+                    &mut agg.nodes.workers,
+                    rescued.first(),
+                    &self.config.rescue,
+                    keys.iter().flat_map(|k| &k.processing),
+                    unix_now,
+                ));
                 if let Some(summary) = &mut agg.nodes.summary {
                     summary.ignored_workers = self.discovery.ignored_workers();
                 }

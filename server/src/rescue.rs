@@ -3,27 +3,36 @@
 //! or not it sends alerts); each list is judged by `pulseboard_shared::rescue::judge` on every
 //! snapshot, must stay orphaned for `[rescue] after_s` in a row, and is then moved in one script
 //! ([`lists`]). A job orphaned more than `max_rescues` times within `window_s` goes to the dead
-//! letters instead. Each batch is logged and recorded in the event log (`type: rescue`, never
-//! the payloads); `recommend` mode records what it would move, once per list, and moves nothing.
+//! letters instead.
+//!
+//! What it watches and what it moved is its [`memory`], committed with its alerts (one per
+//! worker and round: `jobs_rescued`, `jobs_quarantined`, or `jobs_orphaned` in `recommend` mode,
+//! once per list) and its event-log records (`type: rescue`, never the payloads) in the guard's
+//! fenced commit. Every process shows that memory as contract 2's `workers[].rescue`.
 
 pub mod lists;
+pub mod memory;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
+use pulseboard_shared::orphans::{Batch, Orphan};
 use pulseboard_shared::rescue::{
-    consumer_of, declared_consumers, judge, RescueMode, Rescued, Verdict,
+    consumer_of, declared_consumers, judge, RescueMemory, RescueMode, Rescued, Verdict,
 };
+use pulseboard_shared::WorkerStatus;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
+use crate::alerts::alert::{AlertKind, Transition};
 use crate::alerts::history::Record;
-use crate::config::Config;
-use crate::ledger::events;
+use crate::alerts::transitions::about;
+use crate::alerts::AlertsHandle;
+use crate::config::{Config, RescueSettings};
 use crate::ledger::lease::Lease;
-use crate::ledger::store::Store;
+use crate::ledger::store::{Store, StoreError};
+use crate::recovery::commit::{GuardCommit, Seat};
 use crate::shutdown::Shutdown;
 use crate::snapshot::{Hub, Snapshot};
 
@@ -32,143 +41,274 @@ pub static RESCUED: AtomicU64 = AtomicU64::new(0);
 /// Jobs sent to the dead letters instead (`pulseboard_jobs_quarantined_total`).
 pub static QUARANTINED: AtomicU64 = AtomicU64::new(0);
 
-/// Starts the rescue on `hub`'s snapshots, acting while this process holds `lease` (the guard's).
+/// Starts the rescue on `hub`'s snapshots, acting while this process holds `lease` (the guard's);
+/// its alerts go to `alerts`' sinks when they are on.
 pub fn start(
-    store: Store,
     lease: Lease,
+    alerts: Option<AlertsHandle>,
     hub: &Hub,
     configs: watch::Receiver<Config>,
     shutdown: Shutdown,
     tasks: &mut JoinSet<()>,
 ) {
-    tasks.spawn(run(store, lease, hub.subscribe(), configs, shutdown));
-}
-
-/// An orphaned list whose time has come.
-struct Due {
-    worker: String,
-    queue: String,
-    list: String,
-    consumer: String,
-}
-
-/// Orphaned lists, by key: since when, and whether `recommend` reported it.
-#[derive(Default)]
-struct Watch {
-    since: HashMap<String, (Instant, bool)>,
+    let seat = Seat { lease, alerts };
+    tasks.spawn(run(seat, hub.subscribe(), configs, shutdown));
 }
 
 async fn run(
-    store: Store,
-    lease: Lease,
+    seat: Seat,
     mut snapshots: watch::Receiver<Arc<Snapshot>>,
     configs: watch::Receiver<Config>,
     shutdown: Shutdown,
 ) {
-    let mut watch = Watch::default();
+    // Loaded from Redis whenever this process (again) decides: another one may have moved on.
+    let mut memory: Option<RescueMemory> = None;
     loop {
         tokio::select! {
             changed = snapshots.changed() => if changed.is_err() { break },
             _ = shutdown.wait() => break,
         }
         let snapshot = snapshots.borrow_and_update().clone();
-        let settings = configs.borrow().rescue.clone();
-        if settings.mode == RescueMode::Off || !lease.held() {
-            watch.since.clear();
+        let (settings, alerts) = {
+            let config = configs.borrow();
+            (config.rescue.clone(), config.alerts.clone())
+        };
+        if settings.all_off() || !seat.decides() {
+            memory = None;
             continue;
         }
         // Redis lost: the view cannot be trusted.
         if snapshot.version == 0 || !snapshot.nodes.redis_ok {
             continue;
         }
-        let due = watch.observe(
-            &snapshot,
-            Duration::from_secs(settings.after_s),
-            Instant::now(),
-        );
-        let mut records = Vec::new();
-        for Due {
-            worker,
-            queue,
-            list,
-            consumer,
-        } in due
-        {
-            let mut done = Rescued {
-                worker,
-                consumer,
-                list,
-                moved: 0,
-                quarantined: 0,
-                recommended: settings.mode == RescueMode::Recommend,
-            };
-            if done.recommended {
-                tracing::warn!(worker = %done.worker, list = %done.list, "orphaned jobs: rescue recommended ([rescue] mode = \"recommend\")");
-                records.push(Record::rescue(done));
-                continue;
-            }
-            let (max, window) = (settings.max_rescues, settings.window_s);
-            let result = lists::rescue(&store, &done.list, &queue, max, window).await;
-            // Moved (or already empty): a list found orphaned again starts from zero.
-            if result.is_ok() {
-                watch.since.remove(&done.list);
-            }
-            match result {
-                Ok((0, 0)) => {}
-                Ok((moved, quarantined)) => {
-                    (done.moved, done.quarantined) = (moved, quarantined);
-                    RESCUED.fetch_add(moved, Ordering::Relaxed);
-                    QUARANTINED.fetch_add(quarantined, Ordering::Relaxed);
-                    tracing::warn!(worker = %done.worker, consumer = %done.consumer, moved, quarantined, queue = %queue, "orphaned jobs rescued");
-                    records.push(Record::rescue(done));
-                }
+        let store = seat.store();
+        let mem = match &mut memory {
+            Some(m) => m,
+            None => match memory::load(store, snapshot.nodes.workers.len()).await {
+                Ok(m) => memory.insert(m),
                 Err(e) => {
-                    // Tried again after `after_s` (a refusal, e.g. a key Redis's ACL or a
-                    // cluster's slots forbid, is logged that often, not every snapshot).
-                    tracing::warn!(worker = %done.worker, list = %done.list, error = %e, after_s = settings.after_s, "orphaned jobs not rescued; trying again");
-                    watch.since.insert(done.list, (Instant::now(), false));
+                    tracing::warn!(error = %e, "rescue: memory not read; trying again");
+                    continue;
                 }
-            }
+            },
+        };
+        let before = mem.clone();
+        let now = unix_now();
+        let found = follow(mem, &snapshot, &settings, now);
+        count_jobs(store, mem, &found).await;
+        let round = act(store, mem, &snapshot, &settings, now).await;
+        mem.prune(now, settings.window_s);
+        if *mem == before && round.records.is_empty() {
+            continue;
         }
-        let max = configs.borrow().alerts.history_max;
-        if let Err(e) = events::append(&store, &records, max).await {
-            tracing::warn!(error = %e, "rescues done but not written to the event log");
+        let json = serde_json::to_string(&*mem).expect("the rescue's memory serialises");
+        let commit = GuardCommit {
+            memory: json,
+            overrides_applied: 0,
+            transitions: &round.transitions,
+            records: &round.records,
+        };
+        match seat.commit_to(store.keys.rescue(), &alerts, commit).await {
+            Ok(true) => {}
+            Ok(false) => memory = None,
+            Err(e) => {
+                // Whatever moved stays moved (each job once); the memory is reloaded.
+                tracing::warn!(error = %e, "rescue: memory, alerts and event-log records not committed");
+                memory = None;
+            }
         }
     }
 }
 
-impl Watch {
-    /// Follows every in-flight list of `snapshot`: the orphaned ones due now, each once (`recommend` reports once; a moved list is forgotten by the
-    /// caller, so jobs orphaned there again are moved again).
-    fn observe(&mut self, snapshot: &Snapshot, after: Duration, now: Instant) -> Vec<Due> {
-        let workers = &snapshot.nodes.workers;
-        let declared = declared_consumers(workers);
-        let by_name: HashMap<&str, _> = workers.iter().map(|w| (w.name.as_str(), w)).collect();
-        let mut orphaned = HashSet::new();
-        let mut due = Vec::new();
-        for list in snapshot.in_flight.iter() {
-            let (Some(owner), Some(consumer)) =
-                (by_name.get(list.worker.as_str()), consumer_of(&list.key))
-            else {
-                continue;
-            };
-            if judge(owner, consumer, &declared) != Verdict::Orphaned {
-                continue;
-            }
-            orphaned.insert(list.key.as_str());
-            let (since, reported) = self.since.entry(list.key.clone()).or_insert((now, false));
-            if now.duration_since(*since) >= after && !*reported {
-                *reported = true;
-                due.push(Due {
-                    worker: list.worker.clone(),
-                    queue: list.queue.clone(),
-                    list: list.key.clone(),
-                    consumer: consumer.to_owned(),
-                });
+/// Follows every in-flight list of `snapshot` in `mem`: an orphaned one is remembered from the
+/// first time it is seen so, one that is not (or is gone) is forgotten, so its clock starts
+/// again. Returns the keys newly remembered.
+fn follow(
+    mem: &mut RescueMemory,
+    snapshot: &Snapshot,
+    settings: &RescueSettings,
+    now: u64,
+) -> Vec<String> {
+    let workers = &snapshot.nodes.workers;
+    let declared = declared_consumers(workers);
+    let by_name: HashMap<&str, &WorkerStatus> =
+        workers.iter().map(|w| (w.name.as_str(), w)).collect();
+    let mut orphaned: HashMap<&str, (&str, &str)> = HashMap::new();
+    for list in snapshot.in_flight.iter() {
+        let (Some(owner), Some(consumer)) =
+            (by_name.get(list.worker.as_str()), consumer_of(&list.key))
+        else {
+            continue;
+        };
+        let mode = settings.mode_for(&owner.name, owner.kind.as_str());
+        if mode != RescueMode::Off && judge(owner, consumer, &declared) == Verdict::Orphaned {
+            orphaned.insert(&list.key, (&list.worker, consumer));
+        }
+    }
+    mem.lists.retain(|l| orphaned.contains_key(l.key.as_str()));
+    let known: HashSet<String> = mem.lists.iter().map(|l| l.key.clone()).collect();
+    let mut found = Vec::new();
+    for (key, (worker, consumer)) in orphaned {
+        if known.contains(key) {
+            continue;
+        }
+        found.push(key.to_owned());
+        mem.lists.push(Orphan {
+            worker: worker.to_owned(),
+            consumer: consumer.to_owned(),
+            key: key.to_owned(),
+            jobs: 0,
+            since: now,
+            reported: false,
+        });
+    }
+    found
+}
+
+/// Counts the jobs of the lists just `found` orphaned (one pipeline; they are left at 0 if Redis
+/// says no: the count is for show, the move takes whatever is there).
+async fn count_jobs(store: &Store, mem: &mut RescueMemory, found: &[String]) {
+    if found.is_empty() {
+        return;
+    }
+    let mut pipe = redis::pipe();
+    for key in found {
+        pipe.llen(key);
+    }
+    let counts: Result<Vec<u64>, StoreError> = match store.conn().await {
+        Ok(mut conn) => pipe.query_async(&mut conn).await.map_err(Into::into),
+        Err(e) => Err(e),
+    };
+    match counts {
+        Ok(counts) => {
+            let by_key: HashMap<&String, u64> = found.iter().zip(counts).collect();
+            for l in &mut mem.lists {
+                if let Some(jobs) = by_key.get(&l.key) {
+                    l.jobs = *jobs;
+                }
             }
         }
-        // A list no longer orphaned (or gone) starts again from zero; a moved one is gone.
-        self.since.retain(|key, _| orphaned.contains(key.as_str()));
-        due
+        Err(e) => tracing::debug!(error = %e, "rescue: orphaned lists not counted"),
     }
+}
+
+/// What one round raises and records.
+#[derive(Default)]
+struct Round {
+    transitions: Vec<Transition>,
+    records: Vec<Record>,
+}
+
+/// Moves (or, in `recommend` mode, reports) the lists of `mem` whose time has come.
+async fn act(
+    store: &Store,
+    mem: &mut RescueMemory,
+    snapshot: &Snapshot,
+    settings: &RescueSettings,
+    now: u64,
+) -> Round {
+    let queues: HashMap<&str, &str> = snapshot
+        .in_flight
+        .iter()
+        .map(|l| (l.key.as_str(), l.queue.as_str()))
+        .collect();
+    let by_name: HashMap<&str, &WorkerStatus> = snapshot
+        .nodes
+        .workers
+        .iter()
+        .map(|w| (w.name.as_str(), w))
+        .collect();
+    // Per worker: jobs moved, quarantined and reported, and from which consumers.
+    let mut tally: BTreeMap<String, (u64, u64, u64, Vec<String>)> = BTreeMap::new();
+    let mut round = Round::default();
+    let mut moved_keys = HashSet::new();
+    for list in &mut mem.lists {
+        let due = list.since.saturating_add(settings.after_s) <= now;
+        let (Some(owner), Some(queue)) = (
+            by_name.get(list.worker.as_str()),
+            queues.get(list.key.as_str()),
+        ) else {
+            continue;
+        };
+        let mode = settings.mode_for(&owner.name, owner.kind.as_str());
+        // `recommend` says it once per list; a list switched to `auto` since moves.
+        if !due || (list.reported && mode == RescueMode::Recommend) {
+            continue;
+        }
+        let mut done = Rescued {
+            worker: list.worker.clone(),
+            consumer: list.consumer.clone(),
+            list: list.key.clone(),
+            moved: 0,
+            quarantined: 0,
+            recommended: mode == RescueMode::Recommend,
+        };
+        let t = tally.entry(list.worker.clone()).or_default();
+        if done.recommended {
+            tracing::warn!(worker = %done.worker, list = %done.list, jobs = list.jobs, "orphaned jobs: rescue recommended ([rescue] mode = \"recommend\")");
+            list.reported = true;
+            done.moved = list.jobs;
+            t.2 += list.jobs;
+            t.3.push(list.consumer.clone());
+            round.records.push(Record::rescue(done));
+            continue;
+        }
+        let (max, window) = (settings.max_rescues, settings.window_s);
+        match lists::rescue(store, &list.key, queue, max, window).await {
+            Ok((moved, quarantined)) => {
+                // Moved (or already empty): a list found orphaned again starts from zero.
+                moved_keys.insert(list.key.clone());
+                if (moved, quarantined) == (0, 0) {
+                    continue;
+                }
+                (done.moved, done.quarantined) = (moved, quarantined);
+                RESCUED.fetch_add(moved, Ordering::Relaxed);
+                QUARANTINED.fetch_add(quarantined, Ordering::Relaxed);
+                tracing::warn!(worker = %done.worker, consumer = %done.consumer, moved, quarantined, queue = %queue, "orphaned jobs rescued");
+                t.0 += moved;
+                t.1 += quarantined;
+                t.3.push(list.consumer.clone());
+                round.records.push(Record::rescue(done));
+            }
+            Err(e) => {
+                // Tried again after `after_s` (a refusal, e.g. a key Redis's ACL or a cluster's
+                // slots forbid, is logged that often, not every snapshot).
+                tracing::warn!(worker = %done.worker, list = %done.list, error = %e, after_s = settings.after_s, "orphaned jobs not rescued; trying again");
+                list.since = now;
+            }
+        }
+    }
+    mem.lists.retain(|l| !moved_keys.contains(&l.key));
+    for (worker, (moved, quarantined, waiting, consumers)) in tally {
+        if moved + quarantined > 0 {
+            mem.batches.push(Batch {
+                worker: worker.clone(),
+                at: now,
+                moved,
+                quarantined,
+            });
+        }
+        let Some(w) = by_name.get(worker.as_str()) else {
+            continue;
+        };
+        let from = consumers.join(", ");
+        for (kind, count) in [
+            (AlertKind::JobsRescued, moved),
+            (AlertKind::JobsQuarantined, quarantined),
+            (AlertKind::JobsOrphaned, waiting),
+        ] {
+            if count > 0 {
+                let mut t = about(w, kind, Some(count));
+                if let Some(c) = &mut t.context {
+                    c.reason = Some(from.clone());
+                }
+                round.transitions.push(t);
+            }
+        }
+    }
+    round
+}
+
+fn unix_now() -> u64 {
+    chrono::Utc::now().timestamp().max(0) as u64
 }

@@ -76,8 +76,8 @@ pub async fn serve_live(
     });
     if let Some(lease) = &guard {
         crate::rescue::start(
-            alert_store.clone(),
             lease.clone(),
+            alerts.clone(),
             &hub,
             configs.clone(),
             shutdown.clone(),

@@ -11,6 +11,7 @@
 //! - [`guard`]: the recovery guard as the API shows it: mode, state, last action, block, advice.
 //! - [`recovery`]: the recovery guard: act, wait or hold back, bounded by backoff and a circuit.
 //! - [`rescue`]: whether a consumer's in-flight list is in use or orphaned (its jobs left behind).
+//! - [`orphans`]: contract 2's `workers[].rescue` and the rescue's memory it is drawn from.
 //! - [`rules`]: link status, state labels and colours: the meaning of a worker's record.
 //! - [`summary`]: one condition per worker, counted: the fleet at a glance.
 //! - [`arrange`]: the list's order: filtered, grouped, problems first; the labels' order.
@@ -33,6 +34,7 @@ pub mod layout;
 pub mod lifecycle;
 pub mod mock;
 pub mod nodes;
+pub mod orphans;
 pub mod patch;
 pub mod recovery;
 pub mod rescue;

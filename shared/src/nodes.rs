@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use crate::guard::RecoveryView;
 use crate::heartbeat::Declared;
 use crate::lifecycle::Lifecycle;
+use crate::orphans::RescueView;
 
 /// The whole answer of `/api/agent-office/nodes`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -155,6 +156,9 @@ pub struct WorkerStatus {
     /// Additive: the recovery guard's state and advice, when it has any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub recovery: Option<RecoveryView>,
+    /// Additive: its orphaned in-flight lists and the jobs rescued within the window, when any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rescue: Option<RescueView>,
 }
 
 impl WorkerStatus {
@@ -178,6 +182,7 @@ impl WorkerStatus {
             lifecycle: None,
             declared: None,
             recovery: None,
+            rescue: None,
         }
     }
 }

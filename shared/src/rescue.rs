@@ -9,37 +9,16 @@
 //! (down, failed, stopped) or its worker is alive and declares other consumers (the leftovers of
 //! a rolling restart or a renamed consumer).
 
+pub mod view;
+
 use std::collections::HashSet;
 
 use serde::{Deserialize, Serialize};
 
 use crate::{LifecycleState, WorkerStatus};
 
-/// What the rescue does (`[rescue] mode`).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub enum RescueMode {
-    /// Orphaned jobs go back on their queue.
-    #[default]
-    Auto,
-    /// Orphaned jobs are only reported.
-    Recommend,
-    /// Nothing is looked at.
-    Off,
-}
-
-impl RescueMode {
-    /// The mode named `text` (`auto`, `recommend`, `off`).
-    pub fn parse(text: &str) -> Option<Self> {
-        match text {
-            "auto" => Some(Self::Auto),
-            "recommend" => Some(Self::Recommend),
-            "off" => Some(Self::Off),
-            _ => None,
-        }
-    }
-}
+pub use crate::orphans::{RescueMemory, RescueMode, RescueView};
+pub use view::attach_rescue_views;
 
 /// What was done with one orphaned list, as the event log records it (never the payloads: the
 /// event log is public).

@@ -7,7 +7,8 @@
 use std::time::Duration;
 
 use pulseboard_shared::heartbeat::Declared;
-use pulseboard_shared::Phase;
+use pulseboard_shared::rescue::{RescueMode, RescueView};
+use pulseboard_shared::{Nodes, Phase};
 use pulseboard_tests::{beat, heartbeat, Stack, PATIENCE};
 use redis::AsyncCommands;
 
@@ -124,7 +125,73 @@ async fn orphaned_jobs_go_back_once_and_nothing_in_use_is_touched() {
         metrics.contains("pulseboard_jobs_quarantined_total 1"),
         "{metrics}"
     );
+    // Contract 2 counts the window's rescues; one alert per batch said so, and one the poison.
+    let nodes = stack
+        .wait_nodes("music-render's rescues counted", |n| {
+            rescue_of(n, "music-render").is_some_and(|r| (r.rescued, r.quarantined) == (3, 1))
+        })
+        .await;
+    let music = rescue_of(&nodes, "music-render").unwrap();
+    assert_eq!((music.orphaned_lists, music.next_rescue_at), (0, None));
+    let log = wait_events(&stack, 4).await;
+    assert_eq!(log.matches("\"kind\":\"jobs_rescued\"").count(), 3, "{log}");
+    assert_eq!(
+        log.matches("\"kind\":\"jobs_quarantined\"").count(),
+        1,
+        "{log}"
+    );
     beating.abort();
+    stack.stop().await;
+}
+
+fn rescue_of(nodes: &Nodes, worker: &str) -> Option<RescueView> {
+    let w = nodes.workers.iter().find(|w| w.name == worker)?;
+    w.rescue.clone()
+}
+
+#[tokio::test]
+async fn in_recommend_mode_orphans_are_shown_and_reported_once_but_never_moved() {
+    let stack = Stack::start_with(|c| {
+        c.rescue.after_s = 1;
+        c.rescue
+            .modes_by_worker
+            .insert("music-render".into(), RescueMode::Recommend);
+    })
+    .await;
+    let mut r = stack.conn().await;
+    let _: () = r
+        .lpush(list("music-render", "c1"), &["a", "b"])
+        .await
+        .unwrap();
+    let nodes = stack
+        .wait_nodes("music-render's orphans shown", |n| {
+            rescue_of(n, "music-render").is_some_and(|r| r.orphaned_jobs == 2)
+        })
+        .await;
+    let music = rescue_of(&nodes, "music-render").unwrap();
+    assert_eq!(
+        (music.mode, music.orphaned_lists, music.next_rescue_at),
+        (RescueMode::Recommend, 1, None),
+        "recommend never schedules a move"
+    );
+    let log = wait_events(&stack, 1).await;
+    assert!(log.contains("\"recommended\":true"), "{log}");
+    assert_eq!(
+        log.matches("\"kind\":\"jobs_orphaned\"").count(),
+        1,
+        "{log}"
+    );
+    // Reported once: a few more snapshots add nothing, and the jobs stay where they are.
+    for _ in 0..2 {
+        let seen = stack.nodes().await.generated_at;
+        stack
+            .wait_nodes("a later snapshot", |n| n.generated_at != seen)
+            .await;
+    }
+    let (_, again) = stack.get("/api/agent-office/events?limit=50").await;
+    assert_eq!(again.matches("\"type\":\"rescue\"").count(), 1, "{again}");
+    let held: Vec<String> = r.lrange(list("music-render", "c1"), 0, -1).await.unwrap();
+    assert_eq!(held, ["b", "a"]);
     stack.stop().await;
 }
 

@@ -182,6 +182,44 @@ pub fn dl_failed(lang: Lang, status: u16, message: &str) -> String {
     }
 }
 
+/// The panel's line on a worker's orphaned jobs: what waits and when it moves (`due_in_s`, `auto`
+/// only), then what the rescue did within its window.
+pub fn orphans_line(
+    lang: Lang,
+    v: &pulseboard_shared::rescue::RescueView,
+    due_in_s: Option<u64>,
+) -> String {
+    let window = crate::text::duration(lang, v.window_s);
+    let mut parts = Vec::new();
+    if v.orphaned_lists > 0 {
+        let (lists, jobs) = (v.orphaned_lists, v.orphaned_jobs);
+        parts.push(match (lang, due_in_s) {
+            (Lang::Ko, Some(s)) => format!(
+                "남겨진 작업 {jobs}개 (목록 {lists}개): {}",
+                crate::text::duration(lang, s) + " 후 큐로"
+            ),
+            (Lang::Ko, None) => {
+                format!("남겨진 작업 {jobs}개 (목록 {lists}개): 직접 옮기기를 권장")
+            }
+            (Lang::En, Some(s)) => format!(
+                "{jobs} orphaned job(s) in {lists} list(s): back on the queue in {}",
+                crate::text::duration(lang, s)
+            ),
+            (Lang::En, None) => {
+                format!("{jobs} orphaned job(s) in {lists} list(s): moving them is up to you")
+            }
+        });
+    }
+    if v.rescued + v.quarantined > 0 {
+        let (r, q) = (v.rescued, v.quarantined);
+        parts.push(match lang {
+            Lang::Ko => format!("최근 {window}: {r}개 되돌림, {q}개 실패 목록으로"),
+            Lang::En => format!("last {window}: {r} rescued, {q} to the dead letters"),
+        });
+    }
+    format!("♻ {}", parts.join(" · "))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -47,11 +47,18 @@ pub enum AlertKind {
     HoldSet,
     /// A hold ended (lifted by hand or run out).
     HoldLifted,
+    /// Orphaned jobs went back on the worker's queue (`count`; `reason`: from which consumers).
+    JobsRescued,
+    /// Jobs orphaned more than `[rescue] max_rescues` times went to the dead letters instead
+    /// (`count`): they kill the worker that takes them.
+    JobsQuarantined,
+    /// Orphaned jobs wait and `[rescue] mode` is `recommend` (`count`; `reason`: where).
+    JobsOrphaned,
 }
 
 impl AlertKind {
     /// Every kind, in declaration order.
-    pub const ALL: [Self; 19] = [
+    pub const ALL: [Self; 22] = [
         Self::Down,
         Self::Recovered,
         Self::DeadAtStart,
@@ -71,6 +78,9 @@ impl AlertKind {
         Self::CircuitOpen,
         Self::HoldSet,
         Self::HoldLifted,
+        Self::JobsRescued,
+        Self::JobsQuarantined,
+        Self::JobsOrphaned,
     ];
 
     /// Whether it is only recorded in the event log and never sent: a clean stop and start are

@@ -70,6 +70,24 @@ pub fn render(t: &Transition, language: Language) -> String {
         (AlertKind::HoldSet, false) => format!("⏸ [{name}] recovery on hold{}", why(t)),
         (AlertKind::HoldLifted, true) => format!("▶️ [{name}] 자동 복구 보류 해제"),
         (AlertKind::HoldLifted, false) => format!("▶️ [{name}] recovery hold lifted"),
+        (AlertKind::JobsRescued, true) => format!("♻️ [{name}] 고아 작업 {count}건을 큐로 되돌림{}", why(t)),
+        (AlertKind::JobsRescued, false) => {
+            format!("♻️ [{name}] {count} orphaned jobs put back on the queue{}", why(t))
+        }
+        (AlertKind::JobsQuarantined, true) => {
+            format!("☠️ [{name}] 같은 작업이 반복해서 워커를 죽임: {count}건을 dead-letter로 격리{}", why(t))
+        }
+        (AlertKind::JobsQuarantined, false) => format!(
+            "☠️ [{name}] {count} jobs kept killing this worker: sent to the dead letters{}",
+            why(t)
+        ),
+        (AlertKind::JobsOrphaned, true) => {
+            format!("🧺 [{name}] 고아 작업 {count}건 대기 중 (복구 권고 모드){}", why(t))
+        }
+        (AlertKind::JobsOrphaned, false) => format!(
+            "🧺 [{name}] {count} orphaned jobs wait: rescue is set to recommend{}",
+            why(t)
+        ),
         (AlertKind::RedisBack, true) => "✅ Redis 연결 복구".to_owned(),
         (AlertKind::RedisBack, false) => "✅ pulseboard reaches Redis again".to_owned(),
     };

@@ -73,6 +73,9 @@ mod tests {
                 CircuitOpen => 16,
                 HoldSet => 17,
                 HoldLifted => 18,
+                JobsRescued => 19,
+                JobsQuarantined => 20,
+                JobsOrphaned => 21,
             }
         }
         for (n, kind) in AlertKind::ALL.into_iter().enumerate() {

@@ -54,6 +54,10 @@ impl Keys {
     pub fn recovery(&self) -> String {
         format!("{}:recovery", self.prefix)
     }
+    /// The orphan rescue's memory (JSON), written by the lease holder only.
+    pub fn rescue(&self) -> String {
+        format!("{}:rescue", self.prefix)
+    }
     /// Operators' overrides of the guard (hold, reset, mode, a manual action), oldest first,
     /// applied by the lease holder.
     pub fn recovery_overrides(&self) -> String {

@@ -20,6 +20,10 @@ pub const GUARD_MEMORY_BYTES_PER_WORKER: usize = 2 * 1024;
 /// The alerts' memory per worker: the state last judged and a few times, under 200 bytes.
 pub const ALERT_MEMORY_BYTES_PER_WORKER: usize = 1024;
 
+/// The orphan rescue's memory per worker: an orphaned list (worker, consumer, key, jobs, since)
+/// under 300 bytes, a batch under 100; a worker rarely has more than a couple of each.
+pub const RESCUE_MEMORY_BYTES_PER_WORKER: usize = 1024;
+
 /// The bound of a memory holding one entry per worker, for a fleet of `workers`: 64 KiB plus
 /// `per_worker` each (20 MiB at 10,000 workers and 2 KiB each).
 pub fn memory_bound(per_worker: usize, workers: usize) -> usize {

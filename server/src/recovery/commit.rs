@@ -52,6 +52,18 @@ impl Seat {
         settings: &AlertSettings,
         c: GuardCommit<'_>,
     ) -> Result<bool, StoreError> {
+        let key = self.store().keys.recovery();
+        self.commit_to(key, settings, c).await
+    }
+
+    /// [`Seat::commit`] with the memory stored at `key` (the orphan rescue's, which shares the
+    /// guard's seat).
+    pub async fn commit_to(
+        &self,
+        key: String,
+        settings: &AlertSettings,
+        c: GuardCommit<'_>,
+    ) -> Result<bool, StoreError> {
         let now = chrono::Utc::now().timestamp_millis();
         let alerts: Vec<_> = c
             .transitions
@@ -66,7 +78,7 @@ impl Seat {
         let keys = &self.store().keys;
         let stored = outbox::commit(Commit {
             lease: &self.lease,
-            state: (keys.recovery(), c.memory),
+            state: (key, c.memory),
             trim: (keys.recovery_overrides(), c.overrides_applied),
             alerts: &alerts,
             records: c.records,

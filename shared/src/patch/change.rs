@@ -11,6 +11,7 @@ use crate::guard::RecoveryView;
 use crate::heartbeat::Declared;
 use crate::lifecycle::Lifecycle;
 use crate::nodes::{WorkerKind, WorkerStatus};
+use crate::orphans::RescueView;
 
 /// A worker's fields that changed, by name; only the changed ones are present.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -105,6 +106,13 @@ pub struct Change {
         deserialize_with = "present"
     )]
     pub recovery: Option<Option<RecoveryView>>,
+    /// Contract 2's `rescue`, whole.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "present"
+    )]
+    pub rescue: Option<Option<RescueView>>,
 }
 
 /// `new` when it differs from `old`.
@@ -146,6 +154,7 @@ impl Change {
             lifecycle,
             declared,
             recovery,
+            rescue,
         } = old;
         let mut change = Self {
             name: String::new(),
@@ -166,6 +175,7 @@ impl Change {
             lifecycle_age_s: None,
             declared: changed(declared, &new.declared),
             recovery: changed(recovery, &new.recovery),
+            rescue: changed(rescue, &new.rescue),
         };
         match (lifecycle, &new.lifecycle) {
             (None, None) => {}
@@ -220,5 +230,6 @@ impl Change {
         }
         set(&mut w.declared, &self.declared);
         set(&mut w.recovery, &self.recovery);
+        set(&mut w.rescue, &self.rescue);
     }
 }
