@@ -224,6 +224,12 @@ async fn the_panel_lists_dead_letters_and_replays_the_selected_one_after_confirm
     let stack = Stack::start_with(|c| {
         with_tokens(c);
         c.topology.workers.retain(|w| w.name == "music-render");
+        // Its crashed consumer's jobs are left where they are, and the panel says so.
+        let recommend = pulseboard_shared::rescue::RescueMode::Recommend;
+        c.rescue
+            .modes_by_worker
+            .insert("music-render".into(), recommend);
+        c.rescue.after_s = 1;
     })
     .await;
     let mut r = stack.conn().await;
@@ -231,9 +237,15 @@ async fn the_panel_lists_dead_letters_and_replays_the_selected_one_after_confirm
         let job = json!({"job": i, "prompt": "a cat on a piano", "api_key": format!("pw-{i}")});
         let _: () = r.lpush(DEAD, job.to_string()).await.unwrap();
     }
+    let _: () = r
+        .lpush("processing:queue:music-render:c1", &["x", "y"])
+        .await
+        .unwrap();
     stack
-        .wait_nodes("three dead letters", |n| {
-            n.workers.iter().any(|w| w.dead_letter == 3)
+        .wait_nodes("three dead letters and two orphans", |n| {
+            n.workers.iter().any(|w| {
+                w.dead_letter == 3 && w.rescue.as_ref().is_some_and(|r| r.orphaned_jobs == 2)
+            })
         })
         .await;
     for (window, size) in [((1280, 800), "desktop"), ((390, 844), "phone")] {
@@ -289,6 +301,16 @@ async fn the_panel_lists_dead_letters_and_replays_the_selected_one_after_confirm
             "{text}"
         );
         assert!(!text.contains("pw-"), "a secret reached the page: {text}");
+        let orphans = browser
+            .wait_js(
+                "the orphans line",
+                "return document.querySelector('#detail .orphans')?.textContent",
+            )
+            .await;
+        assert_eq!(
+            orphans.as_str().unwrap(),
+            "♻ 2 orphaned job(s) in 1 list(s): moving them is up to you"
+        );
         browser
             .screenshot(&format!("dead-letters-{size}-list"))
             .await;

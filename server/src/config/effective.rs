@@ -152,12 +152,19 @@ pub fn to_toml(config: &Config) -> String {
 
     let r = &config.rescue;
     let mut rescue = Table::new();
-    let mode = match r.mode {
+    let mode = |m| match m {
         pulseboard_shared::rescue::RescueMode::Auto => "auto",
         pulseboard_shared::rescue::RescueMode::Recommend => "recommend",
         pulseboard_shared::rescue::RescueMode::Off => "off",
     };
-    rescue.insert("mode".into(), text(mode));
+    rescue.insert("mode".into(), text(mode(r.mode)));
+    for (key, modes) in [
+        ("modes_by_kind", &r.modes_by_kind),
+        ("modes_by_worker", &r.modes_by_worker),
+    ] {
+        let table = modes.iter().map(|(k, m)| (k.clone(), text(mode(*m))));
+        rescue.insert(key.into(), Value::Table(table.collect()));
+    }
     rescue.insert("after_s".into(), Value::Integer(r.after_s as i64));
     rescue.insert(
         "max_rescues".into(),
