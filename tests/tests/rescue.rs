@@ -144,6 +144,55 @@ async fn orphaned_jobs_go_back_once_and_nothing_in_use_is_touched() {
     stack.stop().await;
 }
 
+/// The consumer comes back and runs the SDK's start-up rescue of its own leftovers while the
+/// server rescues the same list: round after round, every job ends on the queue exactly once.
+#[tokio::test]
+async fn racing_the_sdk_s_start_up_rescue_no_job_is_lost_or_doubled() {
+    let stack = Stack::start_with(|c| c.rescue.after_s = 0).await;
+    let mut r = stack.conn().await;
+    let conn = stack.conn().await;
+    let mut sdk = pulseboard_worker::queue::ReliableQueue::new(conn, "queue:music-render", "c1");
+    // Long lists: the SDK moves one job per round trip, so the server's one script lands in the
+    // middle of its loop in many rounds (printed: rounds where both moved some).
+    let (mut by_server, mut by_sdk, mut split) = (0, 0, 0);
+    for round in 0..10 {
+        let jobs: Vec<String> = (0..300).map(|j| format!("r{round}-j{j}")).collect();
+        let _: () = r.lpush(list("music-render", "c1"), &jobs).await.unwrap();
+        // Start when the server has seen the list (its rescue runs on that very snapshot).
+        let deadline = tokio::time::Instant::now() + PATIENCE;
+        loop {
+            let nodes = stack.nodes().await;
+            let seen = nodes
+                .workers
+                .iter()
+                .any(|w| w.name == "music-render" && w.processing > 0);
+            let left: u64 = r.llen(list("music-render", "c1")).await.unwrap();
+            if seen || left == 0 {
+                break;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "the server never saw the list"
+            );
+        }
+        let moved = sdk.recover_leftovers().await.unwrap();
+        by_sdk += moved;
+        by_server += 300 - moved.min(300);
+        split += u32::from(moved > 0 && moved < 300);
+        wait_list(&mut r, &list("music-render", "c1"), &[]).await;
+        let mut queued: Vec<String> = r.lrange("queue:music-render", 0, -1).await.unwrap();
+        queued.sort();
+        let mut want = jobs.clone();
+        want.sort();
+        assert_eq!(queued, want, "round {round}: every job once");
+        let dead: u64 = r.llen("dead_letter:queue:music-render").await.unwrap();
+        assert_eq!(dead, 0);
+        let _: () = r.del("queue:music-render").await.unwrap();
+    }
+    eprintln!("jobs moved by the server: {by_server}, by the SDK: {by_sdk}; rounds split: {split}");
+    stack.stop().await;
+}
+
 fn rescue_of(nodes: &Nodes, worker: &str) -> Option<RescueView> {
     let w = nodes.workers.iter().find(|w| w.name == worker)?;
     w.rescue.clone()
