@@ -8,9 +8,11 @@
 //! - [`keeper`]: the task that renews (or takes) a lease and lets it go on shutdown.
 //! - [`commit`]: the fenced commit script: state, a trimmed list, queued entries, the event log.
 //! - [`events`]: appending to the event log, and reading stream entries back.
+//! - [`read_only`]: read-only scripts (`EVALSHA_RO`), which a read-only Redis user may run.
 
 pub mod commit;
 pub mod events;
 pub mod keeper;
 pub mod lease;
+pub mod read_only;
 pub mod store;

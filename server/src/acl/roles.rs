@@ -58,7 +58,9 @@ const AGENT: &[&str] = &[
 /// What every refresh reads (`reader.rs`, `reader/cluster.rs`, `recovery/reading.rs`): `GET`
 /// (pause flag, the guard's memory, agents' beats), `GETRANGE` and `PTTL` of beats, `LLEN` of
 /// lists, `SCAN` (discovery); on a cluster `CLUSTER SLOTS` and `PING`. And the event log's page
-/// (`alerts/history.rs`): `XREVRANGE`.
+/// (`alerts/history.rs`): `XREVRANGE`. Read-only scripts (`EVALSHA_RO`, `SCRIPT LOAD`: the
+/// agents' results, a page of dead letters; `ledger/read_only.rs`; inside: `XRANGE`, `LLEN`,
+/// `LRANGE`).
 const READ: &[&str] = &[
     "get",
     "getrange",
@@ -66,6 +68,8 @@ const READ: &[&str] = &[
     "llen",
     "scan",
     "xrevrange",
+    "evalsha_ro",
+    "script|load",
     "cluster|slots",
     "ping",
 ];
@@ -222,12 +226,13 @@ pub fn server(topology: &Topology) -> Grant {
     }
 }
 
-/// `pulseboard serve --read-only`: reads what a refresh reads, the guard's memory and the event
-/// log. Writes nothing.
+/// `pulseboard serve --read-only`: reads what a refresh reads, the guard's and the rescue's
+/// memories and the event log. Writes nothing.
 pub fn viewer(topology: &Topology) -> Grant {
     let mut keys = fleet_reads(topology);
     for k in ledgers() {
         keys.push(rule(k.recovery(), Access::Read));
+        keys.push(rule(k.rescue(), Access::Read));
         keys.push(rule(k.events(), Access::Read));
     }
     Grant {

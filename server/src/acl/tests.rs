@@ -215,6 +215,8 @@ fn the_viewer_only_reads() {
                 "llen",
                 "scan",
                 "xrevrange",
+                "evalsha_ro",
+                "script|load",
                 "cluster|slots",
                 "ping",
                 "select"

@@ -5,6 +5,7 @@
 use pulseboard_shared::dead_letters::{DeadLetterAction, MAX_JSON_BYTES};
 use redis::{Script, Value};
 
+use crate::ledger::read_only;
 use crate::ledger::store::{Store, StoreError};
 
 /// Replay and delete look for ids among this many of the newest dead letters: the script runs
@@ -75,13 +76,14 @@ pub async fn page(
     count: u64,
 ) -> Result<(u64, Vec<Raw>), StoreError> {
     let mut conn = store.conn().await?;
-    let reply: Vec<Value> = Script::new(PAGE)
-        .key(key)
-        .arg(offset)
-        .arg(offset + count.max(1) - 1)
-        .arg(MAX_JSON_BYTES)
-        .invoke_async(&mut conn)
-        .await?;
+    // Read-only, so a read-only server (whose Redis user may only read) lists them too.
+    let last = offset + count.max(1) - 1;
+    let args = [
+        offset.to_string(),
+        last.to_string(),
+        MAX_JSON_BYTES.to_string(),
+    ];
+    let reply: Vec<Value> = read_only::invoke(&mut conn, PAGE, &[key], &args).await?;
     let mut values = reply.into_iter();
     let total = values.next().map_or(0, as_u64);
     let mut items = Vec::new();

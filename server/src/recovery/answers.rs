@@ -18,8 +18,9 @@ use pulseboard_shared::agent::key::AgentKeys;
 use pulseboard_shared::agent::sign::verify_result;
 use pulseboard_shared::agent::{AgentResult, MAX_ENTRY_BYTES, RESULTS_KEY};
 use pulseboard_shared::recovery::ActionOutcome;
-use redis::{Script, Value};
+use redis::Value;
 
+use crate::ledger::read_only;
 use crate::ledger::store::{Store, StoreError};
 use crate::log_gate::LogGate;
 
@@ -123,13 +124,9 @@ pub async fn read(
     } else {
         format!("({cursor}")
     };
-    let reply: Value = Script::new(READ)
-        .key(RESULTS_KEY)
-        .arg(start)
-        .arg(COUNT)
-        .arg(MAX_ENTRY_BYTES)
-        .invoke_async(&mut conn)
-        .await?;
+    // Read-only: the server's Redis user may only read the agents' results.
+    let args = [start, COUNT.to_string(), MAX_ENTRY_BYTES.to_string()];
+    let reply: Value = read_only::invoke(&mut conn, READ, &[RESULTS_KEY], &args).await?;
     let mut next = cursor.to_owned();
     let mut answers = Answers::default();
     for (id, fields) in entries(reply) {
