@@ -73,6 +73,9 @@ struct EntryAlert {
     #[serde(default)]
     kind: String,
     text: String,
+    /// The silence that held it (recorded, not sent).
+    #[serde(default)]
+    silenced: Option<String>,
     #[serde(default)]
     runbook: Option<String>,
 }
@@ -149,7 +152,10 @@ fn describe(entry: &Entry, lang: Lang) -> String {
         "transition" => entry
             .alert
             .as_ref()
-            .map_or_else(String::new, |a| a.text.clone()),
+            .map_or_else(String::new, |a| match a.silenced {
+                Some(_) => format!("🔕 {}", a.text),
+                None => a.text.clone(),
+            }),
         "command" => entry.command.as_ref().map_or_else(String::new, |c| {
             command_line(
                 lang,

@@ -13,6 +13,7 @@
 //! - [`transitions`]: snapshots to transitions; pure, the clock passed in.
 //! - [`messages`]: the texts, Korean (the seed's) or English.
 //! - [`runbook`]: each alert's link to its section of `docs/runbook.md`.
+//! - [`silenced`]: silences applied: covered alerts recorded, not sent; owed ones sent at the end.
 //! - [`sinks`]: Telegram `sendMessage` and a JSON webhook.
 //! - [`outbox`]: undelivered alerts and the atomic commit of a transition.
 //! - [`history`]: the event log and `GET /api/agent-office/events`.
@@ -28,6 +29,7 @@ pub mod history;
 pub mod messages;
 pub mod outbox;
 pub mod runbook;
+pub mod silenced;
 pub mod sinks;
 pub mod transitions;
 

@@ -50,6 +50,7 @@
 //! - [`rescue`]: jobs left by a consumer that is gone put back on their queue (or, poison, in
 //!   the dead letters), by the guard's decider.
 //! - [`shutdown`]: the one stop signal every task watches.
+//! - [`silences`]: silences and maintenance windows: the alerts they cover are held, not lost.
 //! - [`reload`]: `SIGHUP` reads the configuration again; a bad file is refused.
 //!
 //! Data flows one way: Redis -> [`reader`] -> [`aggregate`] (with the pure rules of
@@ -89,6 +90,7 @@ pub mod rescue;
 pub mod run;
 pub mod serve;
 pub mod shutdown;
+pub mod silences;
 pub mod simulate;
 pub mod snapshot;
 pub mod wait;

@@ -34,6 +34,9 @@ use crate::http;
         crate::dead_letters::list,
         crate::dead_letters::replay,
         crate::dead_letters::delete,
+        crate::silences::list,
+        crate::silences::add,
+        crate::silences::end,
         document,
     ),
     components(schemas(pulseboard_shared::patch::Patch)),
@@ -42,6 +45,7 @@ use crate::http;
         (name = "alerts", description = "The alerts' event log"),
         (name = "health", description = "pulseboard's own health and figures"),
         (name = "admin", description = "Actions on workers, for holders of an admin token"),
+        (name = "silences", description = "Silences and maintenance: alerts held for a while"),
     )
 )]
 pub struct ApiDoc;

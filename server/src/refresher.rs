@@ -9,6 +9,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, SubsecRound, Utc};
 use pulseboard_shared::patch::diff;
+use pulseboard_shared::silence::Silence;
 use pulseboard_shared::Nodes;
 use tokio::sync::watch;
 
@@ -19,7 +20,7 @@ use crate::ledger::store::Keys;
 use crate::reader::{BoundedKey, ReadError, RedisSource};
 use crate::shutdown::Shutdown;
 use crate::snapshot::{Hub, InFlight, Snapshot, SnapshotPatch};
-use crate::{recovery, rescue};
+use crate::{recovery, rescue, silences};
 
 /// State carried between refreshes.
 pub struct Refresher {
@@ -45,6 +46,8 @@ pub struct Refresher {
     published_reading: bool,
     /// The in-flight lists of the last reading published.
     in_flight: Arc<Vec<InFlight>>,
+    /// The silences last read (for the alerts; not in contract 2).
+    silences: Arc<Vec<Silence>>,
     /// Per worker, the error last logged, so a broken heartbeat is logged once, not every second.
     logged_errors: std::collections::HashMap<String, String>,
     /// The values last found over their bound, logged once.
@@ -87,6 +90,7 @@ impl Refresher {
             redis_ok_at: None,
             published_reading: false,
             in_flight: Arc::default(),
+            silences: Arc::default(),
             logged_errors: Default::default(),
             logged_oversized: Default::default(),
             config,
@@ -155,6 +159,10 @@ impl Refresher {
             key: self.keys.rescue(),
             max: rescue::memory::bound(watched.len()),
         });
+        values.push(BoundedKey {
+            key: self.keys.silences(),
+            max: silences::store::MAX_BYTES,
+        });
         let read = self.source.read(&keys, &values, &steps).await;
         let read_took = now.elapsed();
         match read {
@@ -179,20 +187,22 @@ impl Refresher {
                 });
                 agg.nodes.hosts = self.hosts.clone();
                 let unix_now = Utc::now().timestamp().max(0) as u64;
-                let (guard, rescued) = reading
+                let (guard, extra) = reading
                     .values
                     .split_at(guard_values.min(reading.values.len()));
+                self.silences =
+                    Arc::new(extra.get(1).map(silences::store::parse).unwrap_or_default());
                 let mut oversized = recovery::reading::apply(
                     &mut agg.nodes,
                     guard,
                     &self.hosts,
                     &self.config.recovery,
-                    unix_now,
-                    self.config.agent_key.is_some(),
+                    (unix_now, self.config.agent_key.is_some()),
+                    &self.silences,
                 );
                 oversized.extend(rescue::memory::attach(
                     &mut agg.nodes.workers,
-                    rescued.first(),
+                    extra.first(),
                     &self.config.rescue,
                     keys.iter().flat_map(|k| &k.processing),
                     unix_now,
@@ -280,6 +290,7 @@ impl Refresher {
         snapshot.commands = commands;
         snapshot.round_trips = round_trips;
         snapshot.in_flight = self.in_flight.clone();
+        snapshot.silences = self.silences.clone();
         self.hub.publish(snapshot);
         self.last = Some(Published {
             nodes,

@@ -8,7 +8,8 @@
 //! What it watches and what it moved is its [`memory`], committed with its alerts (one per
 //! worker and round: `jobs_rescued`, `jobs_quarantined`, or `jobs_orphaned` in `recommend` mode,
 //! once per list) and its event-log records (`type: rescue`, never the payloads) in the guard's
-//! fenced commit. Every process shows that memory as contract 2's `workers[].rescue`.
+//! fenced commit. Every process shows that memory as contract 2's `workers[].rescue`. A
+//! maintenance silence leaves the workers it covers alone.
 
 pub mod lists;
 pub mod memory;
@@ -21,6 +22,7 @@ use pulseboard_shared::orphans::{Batch, Orphan};
 use pulseboard_shared::rescue::{
     consumer_of, declared_consumers, judge, RescueMemory, RescueMode, Rescued, Verdict,
 };
+use pulseboard_shared::silence::Silence;
 use pulseboard_shared::WorkerStatus;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
@@ -141,7 +143,10 @@ fn follow(
             continue;
         };
         let mode = settings.mode_for(&owner.name, owner.kind.as_str());
-        if mode != RescueMode::Off && judge(owner, consumer, &declared) == Verdict::Orphaned {
+        if mode != RescueMode::Off
+            && !in_maintenance(&snapshot.silences, owner, now)
+            && judge(owner, consumer, &declared) == Verdict::Orphaned
+        {
             orphaned.insert(&list.key, (&list.worker, consumer));
         }
     }
@@ -307,6 +312,17 @@ async fn act(
         }
     }
     round
+}
+
+/// Whether a maintenance silence covers `w` at `now`: planned work, its jobs are left alone (a
+/// list orphaned during it starts its clock when it ends).
+fn in_maintenance(silences: &[Silence], w: &WorkerStatus, now: u64) -> bool {
+    silences.iter().any(|s| {
+        s.maintenance
+            && s.active(now)
+            && s.matches
+                .covers(&w.name, w.kind.as_str(), w.host.as_deref())
+    })
 }
 
 fn unix_now() -> u64 {

@@ -105,7 +105,10 @@ pub async fn serve_live(
                 .collect(),
         ),
     });
-    let admin = crate::admin::router(admin_state).merge(dead_letters);
+    let silences = crate::silences::router(admin_state.clone());
+    let admin = crate::admin::router(admin_state)
+        .merge(dead_letters)
+        .merge(silences);
     if config.admin_tokens.enabled() {
         tracing::info!(tokens = ?config.admin_tokens, "admin actions on");
     }

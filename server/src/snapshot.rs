@@ -39,6 +39,8 @@ pub struct Snapshot {
     /// The in-flight lists the refresh read, with their workers and queues (not in contract 2:
     /// for the orphan rescue).
     pub in_flight: Arc<Vec<InFlight>>,
+    /// The silences read with it (not in contract 2: for the alerts).
+    pub silences: Arc<Vec<pulseboard_shared::silence::Silence>>,
 }
 
 /// One in-flight list as discovery found it.
@@ -115,6 +117,7 @@ impl Snapshot {
             refresh_took: std::time::Duration::ZERO,
             compressed: Compressed::default(),
             in_flight: Arc::default(),
+            silences: Arc::default(),
         }
     }
 

@@ -12,6 +12,7 @@
 //! - [`recovery`]: the recovery guard: act, wait or hold back, bounded by backoff and a circuit.
 //! - [`rescue`]: whether a consumer's in-flight list is in use or orphaned (its jobs left behind).
 //! - [`orphans`]: contract 2's `workers[].rescue` and the rescue's memory it is drawn from.
+//! - [`silence`]: silences: what a silence covers and until when.
 //! - [`rules`]: link status, state labels and colours: the meaning of a worker's record.
 //! - [`summary`]: one condition per worker, counted: the fleet at a glance.
 //! - [`arrange`]: the list's order: filtered, grouped, problems first; the labels' order.
@@ -39,6 +40,7 @@ pub mod patch;
 pub mod recovery;
 pub mod rescue;
 pub mod rules;
+pub mod silence;
 pub mod summary;
 pub mod wait;
 

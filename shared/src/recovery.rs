@@ -69,6 +69,7 @@ pub(crate) mod fixtures {
             agent_allows: true,
             host_all_down: false,
             agent_requests: true,
+            maintenance_until: None,
         }
     }
 

@@ -109,6 +109,7 @@ fn pulseboard(life: f64) -> (usize, Option<f64>) {
             agent_allows: true,
             agent_requests: true,
             host_all_down: false,
+            maintenance_until: None,
         };
         let d = decide(&policy, &memory, &situation);
         match d {

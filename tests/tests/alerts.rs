@@ -19,6 +19,8 @@ use serde_json::Value;
 use tokio::process::{Child, Command};
 
 const TOKEN: &str = "123456:secret-test-token";
+/// The admin token the servers accept (named `ops`).
+const ADMIN: &str = "admin-token-for-the-silence-tests";
 const PATIENCE: Duration = Duration::from_secs(20);
 /// Who sends: the lease holder's id, with an expiry (`alerts::store::Keys::lease`).
 const LEASE_KEY: &str = "pulseboard:alerts:lease";
@@ -217,6 +219,7 @@ impl Pulseboard {
             .env("TELEGRAM_BOT_TOKEN", TOKEN)
             .env("TELEGRAM_CHAT_ID", "42")
             .env("PULSEBOARD_TELEGRAM_API_URL", standin)
+            .env("PULSEBOARD_ADMIN_TOKENS", format!("ops:{ADMIN}"))
             .env("RUST_LOG", "info")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -708,6 +711,86 @@ async fn a_clean_stop_is_recorded_not_sent_and_a_crash_is_down_at_once() {
         nodes["workers"][1]["lifecycle"]["reason"],
         "exited with code 3"
     );
+    assert_no_secret(&pb.kill().await);
+    s.finish().await;
+}
+
+/// A silence over a host: its worker's death is recorded as silenced and not sent; the silence
+/// ended by hand while the worker is still down, the alert goes out then, once. A death after
+/// that is sent at once.
+#[tokio::test]
+async fn a_silenced_death_is_recorded_and_sent_when_the_silence_ends_while_still_down() {
+    let mut s = Scene::new("silence", CONFIG).await;
+    let pb = s.pulseboard().await;
+    for w in ["w1", "w2"] {
+        s.beat(w, 45_000).await;
+        s.until_judged(w, "alive", |m| m.alive == Some(true)).await;
+    }
+    // Bad silences are refused, naming the field; no token, 401.
+    let post = |body: Value, token: Option<&str>| {
+        let mut request = pb
+            .http
+            .post(format!("{}/api/agent-office/silences", pb.base));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        request.json(&body).send()
+    };
+    let body = serde_json::json!({"match": {"worker": "w1"}, "for_s": 3600, "reason": "disk swap"});
+    assert_eq!(post(body.clone(), None).await.unwrap().status(), 401);
+    let bad = serde_json::json!({"match": {"worker": "w1"}, "for_s": 0, "reason": "x"});
+    let answer = post(bad, Some(ADMIN)).await.unwrap();
+    assert_eq!(answer.status(), 400);
+    assert!(answer.text().await.unwrap().contains("for_s"));
+    let answer = post(body, Some(ADMIN)).await.unwrap();
+    assert_eq!(answer.status(), 201);
+    let silence: Value = answer.json().await.unwrap();
+    let id = silence["id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        (silence["by"].as_str(), silence["match"]["worker"].as_str()),
+        (Some("ops"), Some("w1"))
+    );
+    let listed = pb.get("/api/agent-office/silences").await.unwrap();
+    assert_eq!(listed["silences"][0]["id"], id.as_str());
+
+    s.stop_beating("w1").await;
+    s.until_judged("w1", "down", |m| m.alive == Some(false))
+        .await;
+    until("the silenced alert in the event log", async || {
+        let log = pb
+            .get("/api/agent-office/events?limit=50")
+            .await
+            .unwrap_or_default();
+        log.to_string().contains(&format!("\"silenced\":\"{id}\""))
+    })
+    .await;
+    s.fence(1).await;
+    assert_eq!(s.count("[w1] worker down"), 0, "{:#?}", s.standin.texts());
+
+    // Ended while w1 is still down: the alert is owed, and sent once.
+    let skip = s.standin.received().len();
+    let ended = pb
+        .http
+        .delete(format!("{}/api/agent-office/silences/{id}", pb.base))
+        .bearer_auth(ADMIN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ended.status(), 200);
+    s.alert("[w1] worker down", skip).await;
+    let again = pb
+        .http
+        .delete(format!("{}/api/agent-office/silences/{id}", pb.base))
+        .bearer_auth(ADMIN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), 404, "an ended silence is gone");
+    // Not silenced: w2's death goes out at once.
+    s.stop_beating("w2").await;
+    s.alert("[w2] worker down", skip).await;
+    s.fence(2).await;
+    assert_eq!(s.count("[w1] worker down"), 1, "{:#?}", s.standin.texts());
     assert_no_secret(&pb.kill().await);
     s.finish().await;
 }

@@ -227,12 +227,13 @@ pub fn server(topology: &Topology) -> Grant {
 }
 
 /// `pulseboard serve --read-only`: reads what a refresh reads, the guard's and the rescue's
-/// memories and the event log. Writes nothing.
+/// memories, the silences and the event log. Writes nothing.
 pub fn viewer(topology: &Topology) -> Grant {
     let mut keys = fleet_reads(topology);
     for k in ledgers() {
         keys.push(rule(k.recovery(), Access::Read));
         keys.push(rule(k.rescue(), Access::Read));
+        keys.push(rule(k.silences(), Access::Read));
         keys.push(rule(k.events(), Access::Read));
     }
     Grant {

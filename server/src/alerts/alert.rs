@@ -148,6 +148,10 @@ pub struct Alert {
     /// Its section of the runbook, when `[alerts] runbook_url` is set.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub runbook: Option<String>,
+    /// The silence that covered it: recorded, not sent (sent when the silence ends if still
+    /// true).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub silenced: Option<String>,
 }
 
 impl Alert {

@@ -148,6 +148,7 @@ mod tests {
             context: None,
             text: "🔴 [<!channel> @everyone & co] down: <@U123>".into(),
             runbook: None,
+            silenced: None,
         };
         let body = webhook_body(&alert);
         assert_eq!(

@@ -52,6 +52,9 @@ pub struct Memory {
     /// Per worker.
     #[serde(default)]
     pub workers: BTreeMap<String, WorkerMemory>,
+    /// Alerts silences hold, owed when they end if still true.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub held: Vec<super::silenced::Held>,
 }
 
 /// One worker's remembered state.
@@ -110,6 +113,11 @@ impl Tracker {
     /// What it remembers now.
     pub fn memory(&self) -> &Memory {
         &self.memory
+    }
+
+    /// The alerts silences hold (part of what it remembers).
+    pub fn held_mut(&mut self) -> &mut Vec<super::silenced::Held> {
+        &mut self.memory.held
     }
 
     /// Takes in one snapshot seen at `now` and returns the transitions it reveals.

@@ -54,6 +54,10 @@ impl Keys {
     pub fn recovery(&self) -> String {
         format!("{}:recovery", self.prefix)
     }
+    /// The silences in force (a JSON array), changed by the admin API's script.
+    pub fn silences(&self) -> String {
+        format!("{}:silences", self.prefix)
+    }
     /// The orphan rescue's memory (JSON), written by the lease holder only.
     pub fn rescue(&self) -> String {
         format!("{}:rescue", self.prefix)

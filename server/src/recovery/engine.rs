@@ -180,7 +180,9 @@ async fn round(
     }
 
     let mut outgoing = Vec::new();
-    let fleet = Fleet::new(nodes).agent_requests(keys.is_some());
+    let fleet = Fleet::new(nodes)
+        .agent_requests(keys.is_some())
+        .silences(&snapshot.silences);
     for w in &nodes.workers {
         let policy = settings.policy_for(&w.name, w.kind.as_str());
         let mut memory = stored.workers.get(&w.name).cloned().unwrap_or_default();

@@ -34,15 +34,15 @@ pub type Oversized = (String, String);
 
 /// Puts the agents and the guard's views on `nodes` from `values` (read for [`keys`], in order);
 /// `agent_requests`: whether this server holds the agent key (else the route through an agent
-/// shows blocked). Returns the values that were over their bound (ignored: an empty memory, an
+/// shows blocked); `silences`: those in force (maintenance holds the guard). Returns the values that were over their bound (ignored: an empty memory, an
 /// absent agent).
 pub fn apply(
     nodes: &mut Nodes,
     values: &[Bounded],
     hosts: &[HostInfo],
     settings: &RecoverySettings,
-    now: u64,
-    agent_requests: bool,
+    (now, agent_requests): (u64, bool),
+    silences: &[pulseboard_shared::silence::Silence],
 ) -> Vec<Oversized> {
     let mut oversized = Vec::new();
     let mut note = |what: String, value: &Bounded| {
@@ -70,8 +70,8 @@ pub fn apply(
         nodes,
         |w| settings.policy_for(&w.name, w.kind.as_str()),
         &stored.workers,
-        now,
-        agent_requests,
+        (now, agent_requests),
+        silences,
     );
     oversized
 }

@@ -26,6 +26,8 @@ pub struct Situation {
     pub host_all_down: bool,
     /// This server can ask host agents (it holds the agent key to sign requests with).
     pub agent_requests: bool,
+    /// A maintenance silence covers the worker until then (unix seconds): held as by a hold.
+    pub maintenance_until: Option<u64>,
 }
 
 /// What the guard says now.
@@ -71,7 +73,8 @@ pub fn decide(policy: &Policy, memory: &Memory, s: &Situation) -> Decision {
     if s.paused_by_flag {
         return Decision::Blocked(Block::Paused);
     }
-    if let Some(until) = memory.hold_until.filter(|u| *u > s.now) {
+    let held = memory.hold_until.max(s.maintenance_until);
+    if let Some(until) = held.filter(|u| *u > s.now) {
         return Decision::Blocked(Block::Held(until));
     }
     if memory.circuit_open_at.is_some() {
@@ -129,6 +132,22 @@ pub fn route_for(state: L) -> Route {
 mod tests {
     use super::*;
     use crate::recovery::fixtures::*;
+
+    #[test]
+    fn maintenance_holds_the_guard_until_it_ends() {
+        let p = auto();
+        let s = Situation {
+            maintenance_until: Some(T0 + 600),
+            ..situation(L::Down, 120)
+        };
+        let fresh = Memory::default();
+        assert_eq!(
+            decide(&p, &fresh, &s),
+            Decision::Blocked(Block::Held(T0 + 600))
+        );
+        let ended = Situation { now: T0 + 600, ..s };
+        assert_eq!(decide(&p, &fresh, &ended), Decision::Act(Route::Agent));
+    }
 
     #[test]
     fn the_guard_acts_only_when_nothing_stands_in_the_way() {

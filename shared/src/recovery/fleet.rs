@@ -2,6 +2,7 @@
 
 use super::{Situation, L};
 use crate::nodes::{Nodes, WorkerKind, WorkerStatus};
+use crate::silence::Silence;
 
 /// What the guard sees of `worker` in `nodes` at `now`: `None` for a worker without a lifecycle
 /// judgement (it is never acted on). For many workers, build a [`Fleet`] once instead.
@@ -15,6 +16,7 @@ pub struct Fleet<'a> {
     nodes: &'a Nodes,
     hosts: std::collections::HashMap<&'a str, (usize, usize)>,
     agent_requests: bool,
+    maintenance: &'a [Silence],
 }
 
 impl<'a> Fleet<'a> {
@@ -33,7 +35,15 @@ impl<'a> Fleet<'a> {
             nodes,
             hosts,
             agent_requests: true,
+            maintenance: &[],
         }
+    }
+
+    /// The silences in force: a maintenance one holds the guard for what it covers, as a hold
+    /// does ([`crate::guard::Block::Held`]).
+    pub fn silences(mut self, silences: &'a [Silence]) -> Self {
+        self.maintenance = silences;
+        self
     }
 
     /// Whether this server can ask host agents (it holds the agent key); without it the route
@@ -65,6 +75,16 @@ impl<'a> Fleet<'a> {
             agent_allows: agent.is_some_and(|a| a.workers.contains(&worker.name)),
             host_all_down: all >= 2 && down == all,
             agent_requests: self.agent_requests,
+            maintenance_until: self
+                .maintenance
+                .iter()
+                .filter(|s| s.maintenance && s.active(now))
+                .filter(|s| {
+                    s.matches
+                        .covers(&worker.name, worker.kind.as_str(), host.as_deref())
+                })
+                .map(|s| s.until)
+                .max(),
             host,
         })
     }

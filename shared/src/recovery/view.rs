@@ -6,16 +6,18 @@ use crate::nodes::{Nodes, WorkerStatus};
 
 /// Puts each worker's guard view (`workers[].recovery`) on `nodes` at `now`, from each one's
 /// policy and the guard's memories; `agent_requests`: whether this server can ask host agents
-/// (see [`Fleet::agent_requests`]).
+/// (see [`Fleet::agent_requests`]); `silences`: those in force (maintenance holds the guard).
 pub fn attach_views(
     nodes: &mut Nodes,
     policy_for: impl Fn(&WorkerStatus) -> Policy,
     memories: &std::collections::BTreeMap<String, Memory>,
-    now: u64,
-    agent_requests: bool,
+    (now, agent_requests): (u64, bool),
+    silences: &[crate::silence::Silence],
 ) {
     let empty = Memory::default();
-    let fleet = Fleet::new(nodes).agent_requests(agent_requests);
+    let fleet = Fleet::new(nodes)
+        .agent_requests(agent_requests)
+        .silences(silences);
     let views: Vec<Option<RecoveryView>> = nodes
         .workers
         .iter()

@@ -12,7 +12,7 @@ use crate::alerts::history::{Record, RecordKind};
 use crate::alerts::outbox::{self, Commit, Pending};
 use crate::alerts::sinks::Sink;
 use crate::alerts::transitions::{Rules, Tracker};
-use crate::alerts::{messages, runbook};
+use crate::alerts::{messages, runbook, silenced};
 use crate::config::{AlertSettings, Config};
 use crate::shutdown::Shutdown;
 use crate::snapshot::Snapshot;
@@ -62,11 +62,21 @@ pub(super) async fn run(
         };
         let before = t.memory().clone();
         let transitions = t.observe(&snapshot.nodes, now);
+        let unix_now = (now / 1000).max(0) as u64;
+        let transitions = silenced::apply(
+            t.held_mut(),
+            transitions,
+            &snapshot.nodes,
+            &snapshot.silences,
+            unix_now,
+        );
         if transitions.is_empty() && !dirty && *t.memory() == before {
             continue;
         }
-        let alerts: Vec<(Pending, Record)> =
-            transitions.iter().map(|tr| raise(tr, s, now)).collect();
+        let alerts: Vec<(Pending, Record)> = transitions
+            .iter()
+            .map(|(tr, silence)| raise_unless(tr, silence, s, now))
+            .collect();
         let committed = if snapshot.nodes.redis_ok {
             outbox::commit(Commit {
                 lease: &shared.lease,
@@ -111,6 +121,22 @@ pub(super) async fn run(
     }
 }
 
+/// [`raise`], recorded as silenced by `silence` when one covers it.
+fn raise_unless(
+    t: &Transition,
+    silence: &Option<String>,
+    s: &AlertSettings,
+    now: i64,
+) -> (Pending, Record) {
+    let (mut pending, mut record) = raise(t, s, now);
+    if let Some(id) = silence {
+        tracing::info!(kind = ?t.kind, worker = t.worker.as_deref().unwrap_or("-"), silence = %id, "alert silenced: recorded, not sent");
+        pending.alert.silenced = Some(id.clone());
+        record.alert = Some(pending.alert.clone());
+    }
+    (pending, record)
+}
+
 /// The alert for transition `t` at `now`, ready for the outbox, with its event-log record.
 pub fn raise(t: &Transition, s: &AlertSettings, now: i64) -> (Pending, Record) {
     let alert = Alert {
@@ -125,6 +151,7 @@ pub fn raise(t: &Transition, s: &AlertSettings, now: i64) -> (Pending, Record) {
             .runbook_url
             .as_deref()
             .map(|url| runbook::link(url, t.kind)),
+        silenced: None,
     };
     tracing::info!(kind = ?alert.kind, worker = alert.worker.as_deref().unwrap_or("-"), text = %alert.text, "alert raised");
     let record = Record {
@@ -149,7 +176,7 @@ pub fn raise(t: &Transition, s: &AlertSettings, now: i64) -> (Pending, Record) {
 async fn keep_offline(shared: &Shared, alerts: Vec<(Pending, Record)>) {
     let mut records = Vec::new();
     for (pending, rec) in alerts {
-        let sinks = if pending.alert.kind.is_quiet() {
+        let sinks = if pending.alert.kind.is_quiet() || pending.alert.silenced.is_some() {
             0
         } else {
             shared.offline.len()
