@@ -1,6 +1,7 @@
-//! The command line: `pulseboard serve | simulate | demo | run | agent | acl | check-config`, with
-//! clap's derive. Every flag has its environment variable (when it has one) and its default here;
-//! `--redis` is one [`RedisArgs`] shared by every subcommand that talks to Redis.
+//! The command line: `pulseboard serve | simulate | demo | run | agent | acl | wait | silence |
+//! check-config`, with clap's derive. Every flag has its environment variable (when it has one)
+//! and its default here; `--redis` is one [`RedisArgs`] shared by every subcommand that talks to
+//! Redis.
 
 use pulseboard_shared::heartbeat::is_consumer_id;
 use std::net::SocketAddr;
@@ -17,9 +18,11 @@ use pulseboard_shared::agent::key::AgentKeys;
 
 mod acl;
 mod agent;
+mod silence;
 mod wait;
 pub use self::acl::{AclArgs, ACL_HELP};
 pub use self::agent::{AgentArgs, AGENT_HELP};
+pub use self::silence::{SilenceArgs, SILENCE_HELP};
 pub use self::wait::{WaitArgs, WAIT_HELP};
 
 /// The Redis used when no layer names one.
@@ -98,6 +101,11 @@ pub enum Command {
     /// Example: pulseboard wait --ready gpu-1 gpu-2 --timeout 60
     #[command(after_help = WAIT_HELP)]
     Wait(WaitArgs),
+    /// Silence the alerts about a worker, a host or a kind for a while (maintenance, planned
+    /// work), list the silences in force, or end one early, through a running server's API.
+    /// Example: pulseboard silence add --host gpu-01 --for 1h --reason 'disk swap'
+    #[command(after_help = SILENCE_HELP)]
+    Silence(SilenceArgs),
     /// Check a configuration (file, environment and flags, as `serve` would read them) and print
     /// the effective result as TOML with secrets redacted. Exits 1 when it cannot be used.
     CheckConfig(ServeArgs),

@@ -1,5 +1,5 @@
-//! The `pulseboard` command: `serve`, `simulate`, `demo`, `run`, `agent`, `acl`, `wait` and
-//! `check-config`.
+//! The `pulseboard` command: `serve`, `simulate`, `demo`, `run`, `agent`, `acl`, `wait`,
+//! `silence` and `check-config`.
 //! The flags are in [`cli`]; this file starts what they ask for.
 
 mod cli;
@@ -116,6 +116,7 @@ async fn run() -> anyhow::Result<()> {
             tracing::info!("every worker is ready");
             Ok(())
         }
+        Command::Silence(args) => args.run().await,
         Command::CheckConfig(args) => {
             let config = Config::load(args.config.as_deref(), &args.overrides()?)?;
             print!("{}", pulseboard_server::config::effective::to_toml(&config));

@@ -791,6 +791,38 @@ async fn a_silenced_death_is_recorded_and_sent_when_the_silence_ends_while_still
     s.alert("[w2] worker down", skip).await;
     s.fence(2).await;
     assert_eq!(s.count("[w1] worker down"), 1, "{:#?}", s.standin.texts());
+
+    // The same from a shell: `pulseboard silence add | list | end`.
+    let cli = |args: &[&str]| {
+        let out = std::process::Command::new(bin())
+            .arg("silence")
+            .args(args)
+            .args(["--server", &pb.base])
+            .env("PULSEBOARD_ADMIN_TOKEN", ADMIN)
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        (
+            out.status.success(),
+            text,
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (ok, added, err) = cli(&[
+        "add", "--kind", "render", "--for", "10m", "--reason", "deploy",
+    ]);
+    assert!(ok, "{err}");
+    assert!(
+        added.contains("kind render  10m") && added.contains("left  by ops: deploy"),
+        "{added}"
+    );
+    let id = added.split_whitespace().next().unwrap().to_owned();
+    let (ok, listed, _) = cli(&["list"]);
+    assert!(ok && listed.contains(&id), "{listed}");
+    let (ok, ended, _) = cli(&["end", &id]);
+    assert!(ok && ended.contains("ended"), "{ended}");
+    let (ok, _, err) = cli(&["end", &id]);
+    assert!(!ok && err.contains("404"), "{err}");
     assert_no_secret(&pb.kill().await);
     s.finish().await;
 }
