@@ -7,11 +7,12 @@ use leptos::prelude::*;
 use pulseboard_shared::{link_status, state_label, Lang, WorkerKind, WorkerStatus};
 
 use crate::dead_letters::DeadLettersSection;
+use crate::guard_mark::local_time;
 use crate::recovery::{server_now, RecoverySection};
 use crate::stream::feed;
 use crate::text::{
-    field_name, kind_name, lang, lifecycle_name, lifecycle_reason, link_name, orphans_line, t,
-    yes_no, Text,
+    field_name, kind_name, lang, lifecycle_name, lifecycle_reason, link_name, orphans_line,
+    silence_line, t, yes_no, Text,
 };
 
 /// The panel for the worker named by `selected`; closes by clearing it.
@@ -64,6 +65,11 @@ pub fn Detail(selected: RwSignal<Option<String>>) -> impl IntoView {
                             {move || t(lang.get(), Text::Close)}
                         </button>
                     </header>
+                    {move || record.with(|w| w.as_ref()?.silence.clone()).map(|s| {
+                        let kind = if s.maintenance { "maintenance" } else { "silenced" };
+                        let line = move || silence_line(lang.get(), &s, &local_time(s.until));
+                        view! { <p class="silence-line" data-silence=kind>{line}</p> }
+                    })}
                     <RecoverySection name=name.clone() worker=record/>
                     {move || record.with(|w| w.as_ref()?.rescue.clone()).map(|v| {
                         let jobs = v.orphaned_jobs;

@@ -192,6 +192,7 @@ impl Refresher {
                     .split_at(guard_values.min(reading.values.len()));
                 self.silences =
                     Arc::new(extra.get(1).map(silences::store::parse).unwrap_or_default());
+                silences::attach_marks(&mut agg.nodes.workers, &self.silences, unix_now);
                 let mut oversized = recovery::reading::apply(
                     &mut agg.nodes,
                     guard,

@@ -17,7 +17,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get};
 use axum::{Json, Router};
 use pulseboard_shared::answer::ApiError;
-use pulseboard_shared::silence::{NewSilence, Silence, MAX_SILENCES};
+use pulseboard_shared::silence::{covering, NewSilence, Silence, SilenceMark, MAX_SILENCES};
+use pulseboard_shared::WorkerStatus;
 use serde::Serialize;
 
 use self::store::Changed;
@@ -180,6 +181,17 @@ pub(crate) async fn end(
     }
     tracing::info!(%id, %by, "silence ended");
     Ok(Json(Ended { id, by }))
+}
+
+/// Puts contract 2's `silence` on each of `workers` a silence in `silences` covers at `now`.
+pub fn attach_marks(workers: &mut [WorkerStatus], silences: &[Silence], now: u64) {
+    if silences.is_empty() {
+        return;
+    }
+    for w in workers {
+        let who = (w.name.as_str(), w.kind.as_str(), w.host.as_deref());
+        w.silence = covering(silences, now, who).map(SilenceMark::from);
+    }
 }
 
 fn unix_now() -> u64 {

@@ -9,6 +9,7 @@ use crate::guard::RecoveryView;
 use crate::heartbeat::Declared;
 use crate::lifecycle::Lifecycle;
 use crate::orphans::RescueView;
+use crate::silence::SilenceMark;
 
 /// The whole answer of `/api/agent-office/nodes`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -159,6 +160,9 @@ pub struct WorkerStatus {
     /// Additive: its orphaned in-flight lists and the jobs rescued within the window, when any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rescue: Option<RescueView>,
+    /// Additive: the silence in force over it (its alerts are held), when one is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub silence: Option<SilenceMark>,
 }
 
 impl WorkerStatus {
@@ -183,6 +187,7 @@ impl WorkerStatus {
             declared: None,
             recovery: None,
             rescue: None,
+            silence: None,
         }
     }
 }

@@ -71,6 +71,35 @@ impl Silence {
     }
 }
 
+/// Contract 2's `workers[].silence`: the silence in force over the worker, as the page shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SilenceMark {
+    /// The silence's id.
+    pub id: String,
+    /// When it ends, unix seconds.
+    pub until: u64,
+    /// Why.
+    pub reason: String,
+    /// Planned work (the guard and the rescue hold too).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub maintenance: bool,
+    /// Who set it.
+    pub by: String,
+}
+
+impl From<&Silence> for SilenceMark {
+    fn from(s: &Silence) -> Self {
+        Self {
+            id: s.id.clone(),
+            until: s.until,
+            reason: s.reason.clone(),
+            maintenance: s.maintenance,
+            by: s.by.clone(),
+        }
+    }
+}
+
 /// The silences in force at `now` that cover a worker named `name`, of `kind`, on `host`: the
 /// first one, if any.
 pub fn covering<'a>(

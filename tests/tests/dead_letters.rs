@@ -241,10 +241,22 @@ async fn the_panel_lists_dead_letters_and_replays_the_selected_one_after_confirm
         .lpush("processing:queue:music-render:c1", &["x", "y"])
         .await
         .unwrap();
+    // A silence over it: the card carries 🔕 and the panel says until when and why.
+    let silence = stack
+        .http
+        .post(format!("{}/api/agent-office/silences", stack.base))
+        .bearer_auth(OPS)
+        .json(&json!({"match": {"worker": "music-render"}, "for_s": 3600, "reason": "new disk"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(silence.status(), 201);
     stack
-        .wait_nodes("three dead letters and two orphans", |n| {
+        .wait_nodes("three dead letters, two orphans, a silence", |n| {
             n.workers.iter().any(|w| {
-                w.dead_letter == 3 && w.rescue.as_ref().is_some_and(|r| r.orphaned_jobs == 2)
+                w.dead_letter == 3
+                    && w.rescue.as_ref().is_some_and(|r| r.orphaned_jobs == 2)
+                    && w.silence.as_ref().is_some_and(|s| s.by == "ops")
             })
         })
         .await;
@@ -301,6 +313,19 @@ async fn the_panel_lists_dead_letters_and_replays_the_selected_one_after_confirm
             "{text}"
         );
         assert!(!text.contains("pw-"), "a secret reached the page: {text}");
+        let silenced = browser
+            .wait_js(
+                "the silence line",
+                "return document.querySelector('.worker-card .silence-mark[data-silence=silenced]') \
+                 && document.querySelector('#detail .silence-line')?.textContent",
+            )
+            .await;
+        let silenced = silenced.as_str().unwrap();
+        assert!(
+            silenced.starts_with("🔕 alerts silenced until ")
+                && silenced.ends_with("(ops): new disk"),
+            "{silenced}"
+        );
         let orphans = browser
             .wait_js(
                 "the orphans line",

@@ -28,3 +28,23 @@ pub fn delivery(lang: Lang, kind: &str, sink: &str, attempt: u32, error: &str) -
         (other, _) => other.to_owned(),
     }
 }
+
+/// A silence over a worker, in words: who holds its alerts, until when (`until`, local time),
+/// and why.
+pub fn silence_line(
+    lang: Lang,
+    s: &pulseboard_shared::silence::SilenceMark,
+    until: &str,
+) -> String {
+    let (by, why) = (&s.by, &s.reason);
+    match (lang, s.maintenance) {
+        (Lang::Ko, true) => {
+            format!("🛠 점검 중 ({until}까지, {by}): {why}. 알림, 자동 복구, 작업 회수 보류")
+        }
+        (Lang::Ko, false) => format!("🔕 알림 일시 중지 ({until}까지, {by}): {why}"),
+        (Lang::En, true) => {
+            format!("🛠 maintenance until {until} ({by}): {why}. Alerts, recovery and rescue held")
+        }
+        (Lang::En, false) => format!("🔕 alerts silenced until {until} ({by}): {why}"),
+    }
+}

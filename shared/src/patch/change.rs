@@ -12,6 +12,7 @@ use crate::heartbeat::Declared;
 use crate::lifecycle::Lifecycle;
 use crate::nodes::{WorkerKind, WorkerStatus};
 use crate::orphans::RescueView;
+use crate::silence::SilenceMark;
 
 /// A worker's fields that changed, by name; only the changed ones are present.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -113,6 +114,13 @@ pub struct Change {
         deserialize_with = "present"
     )]
     pub rescue: Option<Option<RescueView>>,
+    /// Contract 2's `silence`, whole.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "present"
+    )]
+    pub silence: Option<Option<SilenceMark>>,
 }
 
 /// `new` when it differs from `old`.
@@ -155,6 +163,7 @@ impl Change {
             declared,
             recovery,
             rescue,
+            silence,
         } = old;
         let mut change = Self {
             name: String::new(),
@@ -176,6 +185,7 @@ impl Change {
             declared: changed(declared, &new.declared),
             recovery: changed(recovery, &new.recovery),
             rescue: changed(rescue, &new.rescue),
+            silence: changed(silence, &new.silence),
         };
         match (lifecycle, &new.lifecycle) {
             (None, None) => {}
@@ -231,5 +241,6 @@ impl Change {
         set(&mut w.declared, &self.declared);
         set(&mut w.recovery, &self.recovery);
         set(&mut w.rescue, &self.rescue);
+        set(&mut w.silence, &self.silence);
     }
 }
