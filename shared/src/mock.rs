@@ -119,6 +119,15 @@ pub fn mock_fleet(elapsed_s: u64, size: usize) -> Nodes {
         lifecycle_act(&mut workers, in_act);
     }
     guard_views(&mut workers, act, elapsed_s);
+    if let Some(w) = workers.iter_mut().find(|w| w.name == "ai_trade") {
+        w.silence = Some(crate::silence::SilenceMark {
+            id: "s-00000000000000aa".into(),
+            until: mock_unix(elapsed_s) + 1800,
+            reason: "broker maintenance".into(),
+            maintenance: true,
+            by: "ops".into(),
+        });
+    }
     for (k, w) in workers.iter_mut().skip(6).enumerate() {
         scattered_trouble(w, k, elapsed_s);
     }
