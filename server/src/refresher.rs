@@ -201,6 +201,7 @@ impl Refresher {
                     (unix_now, self.config.agent_key.is_some()),
                     &self.silences,
                 );
+                oversized.extend(extra.get(1).and_then(silences::store::oversized));
                 oversized.extend(rescue::memory::attach(
                     &mut agg.nodes.workers,
                     extra.first(),

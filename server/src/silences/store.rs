@@ -89,6 +89,18 @@ pub async fn read(store: &Store) -> Result<Vec<Silence>, StoreError> {
     Ok(parse(&crate::reader::bounded::judge(reply, MAX_BYTES)))
 }
 
+/// The problem with a stored value over [`MAX_BYTES`], for the refresher's log.
+pub fn oversized(value: &Bounded) -> Option<crate::recovery::reading::Oversized> {
+    let Bounded::TooLarge { max } = value else {
+        return None;
+    };
+    let problem = format!(
+        "larger than {}: ignored",
+        crate::reader::bounded::describe(*max)
+    );
+    Some(("silences".into(), problem))
+}
+
 /// The silences in a stored value; none when absent, over [`MAX_BYTES`] or unreadable (an empty
 /// array is `{}` to Redis's Lua, so that is none too). Entries that do not parse are skipped.
 pub fn parse(value: &Bounded) -> Vec<Silence> {
