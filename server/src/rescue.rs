@@ -109,6 +109,7 @@ async fn run(
             overrides_applied: 0,
             transitions: &round.transitions,
             records: &round.records,
+            snapshot: &snapshot,
         };
         match seat.commit_to(store.keys.rescue(), &alerts, commit).await {
             Ok(true) => {}

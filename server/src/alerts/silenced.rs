@@ -55,6 +55,21 @@ fn who(w: &WorkerStatus) -> (&str, &str, Option<&str>) {
     (&w.name, w.kind.as_str(), w.host.as_deref())
 }
 
+/// The silence in force at `now` over the worker `t` is about, if any (for alerts that are
+/// events, not states: the guard's and the rescue's, which are recorded and never owed).
+pub fn covering_id(
+    nodes: &Nodes,
+    silences: &[Silence],
+    t: &Transition,
+    now: u64,
+) -> Option<String> {
+    let w = nodes
+        .workers
+        .iter()
+        .find(|w| Some(&w.name) == t.worker.as_ref())?;
+    covering(silences, now, who(w)).map(|s| s.id.clone())
+}
+
 /// Applies `silences` at `now` (unix s) to `transitions` seen in `nodes`: each one with the id of
 /// the silence it is covered by, if any; then the held alerts whose silence has ended and that
 /// are still true, to be sent now. `held` is updated.

@@ -5,13 +5,15 @@
 //! sinks when the alerts are on, and only recorded in the event log when they are off.
 
 use crate::alerts::alert::Transition;
-use crate::alerts::engine::raise;
+use crate::alerts::engine::raise_unless;
 use crate::alerts::history::Record;
 use crate::alerts::outbox::{self, Commit};
+use crate::alerts::silenced::covering_id;
 use crate::alerts::AlertsHandle;
 use crate::config::AlertSettings;
 use crate::ledger::lease::Lease;
 use crate::ledger::store::{Store, StoreError};
+use crate::snapshot::Snapshot;
 
 /// What the guard commits in one go.
 pub struct GuardCommit<'a> {
@@ -23,6 +25,9 @@ pub struct GuardCommit<'a> {
     pub transitions: &'a [Transition],
     /// Audit records that raise no alert.
     pub records: &'a [Record],
+    /// The snapshot they were decided on, whose silences hold (record, not send) the alerts
+    /// about the workers they cover.
+    pub snapshot: &'a Snapshot,
 }
 
 /// The guard's seat: its lease, and this process's alerts (whose sinks get its alerts), if on.
@@ -65,10 +70,14 @@ impl Seat {
         c: GuardCommit<'_>,
     ) -> Result<bool, StoreError> {
         let now = chrono::Utc::now().timestamp_millis();
+        let unix_now = (now / 1000).max(0) as u64;
         let alerts: Vec<_> = c
             .transitions
             .iter()
-            .map(|t| raise(t, settings, now))
+            .map(|t| {
+                let silence = covering_id(&c.snapshot.nodes, &c.snapshot.silences, t, unix_now);
+                raise_unless(t, &silence, settings, now)
+            })
             .collect();
         let sinks = self
             .alerts

@@ -336,6 +336,7 @@ async fn round(
                 overrides_applied: overrides.len(),
                 transitions: &transitions,
                 records: &records,
+                snapshot,
             },
         )
         .await?;

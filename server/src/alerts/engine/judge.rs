@@ -122,7 +122,7 @@ pub(super) async fn run(
 }
 
 /// [`raise`], recorded as silenced by `silence` when one covers it.
-fn raise_unless(
+pub fn raise_unless(
     t: &Transition,
     silence: &Option<String>,
     s: &AlertSettings,
