@@ -104,6 +104,10 @@ pub fn apply(
         }
         out.push((t, Some(silence.id.clone())));
     }
+    // Redis lost: the workers' view is stale, so nothing is owed from it; held until it is back.
+    if !nodes.redis_ok {
+        return out;
+    }
     let in_force = |id: &str| silences.iter().any(|s| s.id == id && s.active(now));
     let mut kept = Vec::with_capacity(held.len());
     for h in held.drain(..) {
@@ -168,6 +172,14 @@ mod tests {
         assert_eq!(out[0].1.as_deref(), Some("s-1"), "silenced");
         assert_eq!(held.len(), 1);
         assert!(apply(&mut held, vec![], &dead, &silences, 99).is_empty());
+        let mut lost = dead.clone();
+        lost.redis_ok = false;
+        assert!(apply(&mut held, vec![], &lost, &silences, 100).is_empty());
+        assert_eq!(
+            held.len(),
+            1,
+            "owed from a stale view: no; held until Redis is back"
+        );
         let owed = apply(&mut held, vec![], &dead, &silences, 100);
         assert_eq!(owed.len(), 1, "still down when it ended");
         assert_eq!((owed[0].0.kind, owed[0].1.clone()), (AlertKind::Down, None));
