@@ -57,12 +57,16 @@ impl BeatMemory {
         self.written.get(name).copied()
     }
 
-    /// Forgets the readings of workers not in `watched` (a stranger whose key is gone), when
-    /// there are more than `watched` has names.
+    /// Forgets the readings and write times of workers not in `watched` (a stranger whose key
+    /// is gone and who is no longer shown), when there are more than `watched` has names: a
+    /// fleet whose unregistered workers come and go keeps a bounded memory.
     pub fn keep_readings_of<'a>(&mut self, watched: impl ExactSizeIterator<Item = &'a str>) {
-        if self.parsed.len() > watched.len() {
+        let n = watched.len();
+        if self.parsed.len() > n || self.written.len() > n {
             let watched: HashSet<&str> = watched.collect();
             self.parsed
+                .retain(|name, _| watched.contains(name.as_str()));
+            self.written
                 .retain(|name, _| watched.contains(name.as_str()));
         }
     }
@@ -81,7 +85,11 @@ mod tests {
         assert_eq!(memory.read("a", busy).state.as_deref(), Some("busy"));
         assert_eq!(memory.read("a", idle).state.as_deref(), Some("idle"));
         assert!(memory.read("b", b"garbage").error.is_some());
+        let at = Utc::now();
+        memory.wrote("a", at);
+        memory.wrote("b", at);
         memory.keep_readings_of(["a"].into_iter());
         assert_eq!(memory.parsed.keys().collect::<Vec<_>>(), ["a"]);
+        assert_eq!((memory.written("a"), memory.written("b")), (Some(at), None));
     }
 }
