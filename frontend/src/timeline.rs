@@ -76,6 +76,9 @@ struct EntryAlert {
     /// The silence that held it (recorded, not sent).
     #[serde(default)]
     silenced: Option<String>,
+    /// Part of a host incident its summary counts: one entry per incident.
+    #[serde(default)]
+    grouped: bool,
     #[serde(default)]
     runbook: Option<String>,
 }
@@ -191,13 +194,15 @@ fn describe(entry: &Entry, lang: Lang) -> String {
     }
 }
 
-/// The alert a rescue raises: its `rescue` record beside it says the same in the page's words.
-fn echoes_a_rescue(entry: &Entry) -> bool {
+/// An alert said by another entry: a rescue's (its `rescue` record says the same in the page's
+/// words), or one grouped into a host incident (its first alert and summary say it).
+fn said_elsewhere(entry: &Entry) -> bool {
     entry.alert.as_ref().is_some_and(|a| {
-        matches!(
-            a.kind.as_str(),
-            "jobs_rescued" | "jobs_quarantined" | "jobs_orphaned"
-        )
+        a.grouped
+            || matches!(
+                a.kind.as_str(),
+                "jobs_rescued" | "jobs_quarantined" | "jobs_orphaned"
+            )
     })
 }
 
@@ -223,7 +228,7 @@ async fn fetch(set: WriteSignal<Option<Vec<Entry>>>) {
     if let Ok(text) = fetch_text(EVENTS).await {
         match serde_json::from_str::<EventsPage>(&text) {
             Ok(mut page) => {
-                page.events.retain(|e| !echoes_a_rescue(e));
+                page.events.retain(|e| !said_elsewhere(e));
                 set.set(Some(page.events));
             }
             Err(err) => leptos::logging::warn!("skipping an unreadable event page: {err}"),

@@ -13,6 +13,8 @@
 //! - [`transitions`]: snapshots to transitions; pure, the clock passed in.
 //! - [`messages`]: the texts, Korean (the seed's) or English.
 //! - [`runbook`]: each alert's link to its section of `docs/runbook.md`.
+//! - [`incidents`]: a host's downs (and recoveries) within a window as one incident: the first
+//!   alert at once, one summary after.
 //! - [`silenced`]: silences applied: covered alerts recorded, not sent; owed ones sent at the end.
 //! - [`sinks`]: Telegram `sendMessage` and a JSON webhook.
 //! - [`outbox`]: undelivered alerts and the atomic commit of a transition.
@@ -26,6 +28,7 @@
 pub mod alert;
 pub mod engine;
 pub mod history;
+pub mod incidents;
 pub mod messages;
 pub mod outbox;
 pub mod runbook;

@@ -51,6 +51,8 @@ retry_initial_ms = 100
 retry_max_ms = 300
 flap_max = 3
 flap_window_s = 60
+# Every alert on its own here; a_host_outage_is_two_messages groups them.
+group_window_s = 0
 "#;
 
 struct Scene {
@@ -823,6 +825,56 @@ async fn a_silenced_death_is_recorded_and_sent_when_the_silence_ends_while_still
     assert!(ok && ended.contains("ended"), "{ended}");
     let (ok, _, err) = cli(&["end", &id]);
     assert!(!ok && err.contains("404"), "{err}");
+    assert_no_secret(&pb.kill().await);
+    s.finish().await;
+}
+
+/// Three workers of one host die together: the first one's down goes out at once, the other two
+/// are recorded (grouped) and one summary names all three when the group window closes; their
+/// return likewise. Four messages for six transitions.
+#[tokio::test]
+async fn a_host_outage_is_two_messages_however_many_workers() {
+    let config = CONFIG
+        .replace("group_window_s = 0", "group_window_s = 2")
+        .replace(
+            "[alerts]",
+            "[[workers]]\nname = \"w3\"\nkind = \"render\"\n[alerts]",
+        );
+    let mut s = Scene::new("incident", &config).await;
+    let pb = s.pulseboard().await;
+    for w in ["w1", "w2", "w3"] {
+        s.beat(w, 45_000).await;
+        s.until_judged(w, "alive", |m| m.alive == Some(true)).await;
+    }
+    for w in ["w1", "w2", "w3"] {
+        s.stop_beating(w).await;
+    }
+    let summary = s.alert("windows: 3 workers down (", 0).await;
+    let text = summary.text().to_owned();
+    for w in ["w1", "w2", "w3"] {
+        assert!(text.contains(w), "{text}");
+    }
+    let downs = s.count("worker down");
+    assert_eq!(downs, 1, "one first alert: {:#?}", s.standin.texts());
+    let log = pb
+        .get("/api/agent-office/events?limit=50")
+        .await
+        .unwrap()
+        .to_string();
+    assert_eq!(log.matches("\"grouped\":true").count(), 2, "{log}");
+
+    for w in ["w1", "w2", "w3"] {
+        s.beat(w, 45_000).await;
+    }
+    s.alert("windows: 3 workers recovered (", 0).await;
+    s.fence(1).await;
+    assert_eq!(s.count("worker recovered"), 1, "{:#?}", s.standin.texts());
+    assert_eq!(
+        s.standin.texts().len(),
+        5,
+        "two per incident and the fence: {:#?}",
+        s.standin.texts()
+    );
     assert_no_secret(&pb.kill().await);
     s.finish().await;
 }

@@ -54,11 +54,16 @@ pub enum AlertKind {
     JobsQuarantined,
     /// Orphaned jobs wait and `[rescue] mode` is `recommend` (`count`; `reason`: where).
     JobsOrphaned,
+    /// The summary of a host's incident: `count` workers went down within the group window
+    /// (`context.host`; `context.reason`: which).
+    HostDown,
+    /// The summary of a host's recoveries within the group window, likewise.
+    HostRecovered,
 }
 
 impl AlertKind {
     /// Every kind, in declaration order.
-    pub const ALL: [Self; 22] = [
+    pub const ALL: [Self; 24] = [
         Self::Down,
         Self::Recovered,
         Self::DeadAtStart,
@@ -81,6 +86,8 @@ impl AlertKind {
         Self::JobsRescued,
         Self::JobsQuarantined,
         Self::JobsOrphaned,
+        Self::HostDown,
+        Self::HostRecovered,
     ];
 
     /// Whether it is only recorded in the event log and never sent: a clean stop and start are
@@ -152,6 +159,19 @@ pub struct Alert {
     /// true).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub silenced: Option<String>,
+    /// The host incident it is part of (its first alert, a grouped one, or its summary).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub incident: Option<String>,
+    /// Recorded, not sent: its incident's first alert said it, and its summary counts it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub grouped: bool,
+}
+
+impl Alert {
+    /// Whether it goes to the sinks: not a quiet kind, not silenced, not grouped.
+    pub fn is_sent(&self) -> bool {
+        !self.kind.is_quiet() && self.silenced.is_none() && !self.grouped
+    }
 }
 
 impl Alert {

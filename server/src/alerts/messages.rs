@@ -6,6 +6,11 @@ use crate::config::alerts::Language;
 /// The message for `t`, two lines when there is a worker context.
 pub fn render(t: &Transition, language: Language) -> String {
     let name = t.worker.as_deref().unwrap_or("?");
+    let host = t
+        .context
+        .as_ref()
+        .and_then(|c| c.host.as_deref())
+        .unwrap_or("?");
     let count = t.count.unwrap_or(0);
     let ko = language == Language::Korean;
     let head = match (t.kind, ko) {
@@ -88,13 +93,31 @@ pub fn render(t: &Transition, language: Language) -> String {
             "🧺 [{name}] {count} orphaned jobs wait: rescue is set to recommend{}",
             why(t)
         ),
+        (AlertKind::HostDown, true) => format!("🔴 {host}: 워커 {count}개 다운 ({})", names(t)),
+        (AlertKind::HostDown, false) => format!("🔴 {host}: {count} workers down ({})", names(t)),
+        (AlertKind::HostRecovered, true) => {
+            format!("🟢 {host}: 워커 {count}개 복구 ({})", names(t))
+        }
+        (AlertKind::HostRecovered, false) => {
+            format!("🟢 {host}: {count} workers recovered ({})", names(t))
+        }
         (AlertKind::RedisBack, true) => "✅ Redis 연결 복구".to_owned(),
         (AlertKind::RedisBack, false) => "✅ pulseboard reaches Redis again".to_owned(),
     };
     match &t.context {
+        // A host's summary says it all in one line.
+        Some(_) if matches!(t.kind, AlertKind::HostDown | AlertKind::HostRecovered) => head,
         Some(c) => format!("{head}\n{}", context_line(c, ko)),
         None => head,
     }
+}
+
+/// A host summary's workers, as its context's reason lists them.
+fn names(t: &Transition) -> &str {
+    t.context
+        .as_ref()
+        .and_then(|c| c.reason.as_deref())
+        .unwrap_or("")
 }
 
 /// ": <reason>" when the worker's lifecycle gave one.

@@ -89,8 +89,11 @@ pub async fn commit(c: Commit<'_>) -> Result<bool, StoreError> {
         .alerts
         .iter()
         .map(|(pending, r)| Entry {
-            // recorded only: a clean stop is not news, a silenced alert waits for its end
-            queued: (!pending.alert.kind.is_quiet() && pending.alert.silenced.is_none())
+            // recorded only: a clean stop is not news, a silenced alert waits for its end, a
+            // grouped one is in its incident's summary
+            queued: pending
+                .alert
+                .is_sent()
                 .then(|| serde_json::to_string(pending).expect("alerts serialise")),
             record: record(r),
         })

@@ -76,6 +76,8 @@ mod tests {
                 JobsRescued => 19,
                 JobsQuarantined => 20,
                 JobsOrphaned => 21,
+                HostDown => 22,
+                HostRecovered => 23,
             }
         }
         for (n, kind) in AlertKind::ALL.into_iter().enumerate() {

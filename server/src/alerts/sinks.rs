@@ -149,6 +149,8 @@ mod tests {
             text: "🔴 [<!channel> @everyone & co] down: <@U123>".into(),
             runbook: None,
             silenced: None,
+            incident: None,
+            grouped: false,
         };
         let body = webhook_body(&alert);
         assert_eq!(

@@ -55,6 +55,9 @@ pub struct Memory {
     /// Alerts silences hold, owed when they end if still true.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub held: Vec<super::silenced::Held>,
+    /// Host incidents whose group window is open.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub incidents: Vec<super::incidents::Incident>,
 }
 
 /// One worker's remembered state.
@@ -118,6 +121,11 @@ impl Tracker {
     /// The alerts silences hold (part of what it remembers).
     pub fn held_mut(&mut self) -> &mut Vec<super::silenced::Held> {
         &mut self.memory.held
+    }
+
+    /// The open host incidents (part of what it remembers).
+    pub fn incidents_mut(&mut self) -> &mut Vec<super::incidents::Incident> {
+        &mut self.memory.incidents
     }
 
     /// Takes in one snapshot seen at `now` and returns the transitions it reveals.

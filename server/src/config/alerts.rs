@@ -77,6 +77,9 @@ pub struct AlertSettings {
     pub flap_window: Duration,
     /// How long a worker may be unhealthy (its own word or checks) before an alert.
     pub unhealthy_after: Duration,
+    /// Down (and recovered) alerts of one host within this window are one incident: the first
+    /// at once, one summary when it closes. Zero: every alert on its own.
+    pub group_window: Duration,
     /// Whether an overdue beat (`late`) is alerted; by default it is only shown.
     pub alert_late: bool,
     /// Where the operator publishes `docs/runbook.md`: each alert then links its section
@@ -107,6 +110,7 @@ impl Default for AlertSettings {
             flap_max: 5,
             flap_window: Duration::from_secs(600),
             unhealthy_after: Duration::from_secs(60),
+            group_window: Duration::from_secs(30),
             alert_late: false,
             runbook_url: None,
             retry_initial: Duration::from_secs(1),
@@ -137,6 +141,7 @@ pub struct FileAlerts {
     flap_max: Option<u32>,
     flap_window_s: Option<u64>,
     unhealthy_after_s: Option<u64>,
+    group_window_s: Option<u64>,
     alert_late: Option<bool>,
     runbook_url: Option<String>,
     retry_initial_ms: Option<u64>,
@@ -306,6 +311,7 @@ pub fn resolve(
         flap_max: settings_flap_max,
         flap_window,
         unhealthy_after: s(file.unhealthy_after_s, d.unhealthy_after),
+        group_window: s(file.group_window_s, d.group_window),
         alert_late: file.alert_late.unwrap_or(d.alert_late),
         runbook_url: file.runbook_url,
         retry_initial,

@@ -185,6 +185,7 @@ pub fn to_toml(config: &Config) -> String {
     alerts.insert("flap_max".into(), Value::Integer(a.flap_max.into()));
     alerts.insert("flap_window_s".into(), s(a.flap_window));
     alerts.insert("unhealthy_after_s".into(), s(a.unhealthy_after));
+    alerts.insert("group_window_s".into(), s(a.group_window));
     alerts.insert("alert_late".into(), Value::Boolean(a.alert_late));
     if let Some(url) = &a.runbook_url {
         alerts.insert("runbook_url".into(), text(url));

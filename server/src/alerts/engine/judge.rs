@@ -12,7 +12,7 @@ use crate::alerts::history::{Record, RecordKind};
 use crate::alerts::outbox::{self, Commit, Pending};
 use crate::alerts::sinks::Sink;
 use crate::alerts::transitions::{Rules, Tracker};
-use crate::alerts::{messages, runbook, silenced};
+use crate::alerts::{incidents, messages, runbook, silenced};
 use crate::config::{AlertSettings, Config};
 use crate::shutdown::Shutdown;
 use crate::snapshot::Snapshot;
@@ -70,12 +70,20 @@ pub(super) async fn run(
             &snapshot.silences,
             unix_now,
         );
-        if transitions.is_empty() && !dirty && *t.memory() == before {
+        let window_ms = s.group_window.as_millis() as i64;
+        let outgoing = incidents::group(t.incidents_mut(), transitions, window_ms, now);
+        if outgoing.is_empty() && !dirty && *t.memory() == before {
             continue;
         }
-        let alerts: Vec<(Pending, Record)> = transitions
+        let alerts: Vec<(Pending, Record)> = outgoing
             .iter()
-            .map(|(tr, silence)| raise_unless(tr, silence, s, now))
+            .map(|o| {
+                let (mut pending, mut record) = raise_unless(&o.transition, &o.silence, s, now);
+                pending.alert.incident.clone_from(&o.incident);
+                pending.alert.grouped = o.grouped;
+                record.alert = Some(pending.alert.clone());
+                (pending, record)
+            })
             .collect();
         let committed = if snapshot.nodes.redis_ok {
             outbox::commit(Commit {
@@ -152,6 +160,8 @@ pub fn raise(t: &Transition, s: &AlertSettings, now: i64) -> (Pending, Record) {
             .as_deref()
             .map(|url| runbook::link(url, t.kind)),
         silenced: None,
+        incident: None,
+        grouped: false,
     };
     tracing::info!(kind = ?alert.kind, worker = alert.worker.as_deref().unwrap_or("-"), text = %alert.text, "alert raised");
     let record = Record {
@@ -176,7 +186,7 @@ pub fn raise(t: &Transition, s: &AlertSettings, now: i64) -> (Pending, Record) {
 async fn keep_offline(shared: &Shared, alerts: Vec<(Pending, Record)>) {
     let mut records = Vec::new();
     for (pending, rec) in alerts {
-        let sinks = if pending.alert.kind.is_quiet() || pending.alert.silenced.is_some() {
+        let sinks = if !pending.alert.is_sent() {
             0
         } else {
             shared.offline.len()
