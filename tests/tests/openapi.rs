@@ -169,12 +169,13 @@ async fn the_document_and_the_readme_name_the_same_routes() {
     let doc = document(&stack).await;
     let documented: BTreeSet<String> = doc["paths"].as_object().unwrap().keys().cloned().collect();
     let readme = include_str!("../../README.md");
-    // The README's HTTP table: "| `GET /path` | ... |" (or POST), the page's routes aside.
+    // The README's HTTP table: "| `GET /path` | ... |" (or POST, DELETE), the page's aside.
     let listed: BTreeSet<String> = readme
         .lines()
         .filter_map(|l| {
             l.strip_prefix("| `GET /")
                 .or_else(|| l.strip_prefix("| `POST /"))
+                .or_else(|| l.strip_prefix("| `DELETE /"))
         })
         .filter_map(|l| l.split('`').next())
         .map(|p| format!("/{}", p.split('?').next().unwrap()))
