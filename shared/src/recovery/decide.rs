@@ -141,9 +141,12 @@ mod tests {
             ..situation(L::Down, 120)
         };
         let fresh = Memory::default();
+        let held = decide(&p, &fresh, &s);
+        assert_eq!(held, Decision::Blocked(Block::Held(T0 + 600)));
+        let shown = crate::recovery::view::view(&p, &fresh, &held, "w", T0).unwrap();
         assert_eq!(
-            decide(&p, &fresh, &s),
-            Decision::Blocked(Block::Held(T0 + 600))
+            (shown.state, shown.hold_until),
+            (crate::guard::GuardState::Held, Some(T0 + 600))
         );
         let ended = Situation { now: T0 + 600, ..s };
         assert_eq!(decide(&p, &fresh, &ended), Decision::Act(Route::Agent));

@@ -101,8 +101,11 @@ pub fn view(
             v.blocked_by = Some(block.words());
             v.blocked = Some(block.clone());
             match block {
-                Block::Held(_) => {
+                Block::Held(until) => {
+                    // A maintenance silence holds it as a hand-set hold does: the view says until
+                    // when either way (the silence's reason is on `workers[].silence`).
                     v.state = GuardState::Held;
+                    v.hold_until = Some(*until);
                     None
                 }
                 Block::InFlight => {
