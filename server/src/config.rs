@@ -21,6 +21,7 @@ pub mod alerts;
 pub mod dead_letters;
 pub mod effective;
 pub mod error;
+pub mod history;
 pub mod http;
 pub mod lifecycle;
 pub mod recovery;
@@ -82,6 +83,8 @@ pub struct Config {
     pub dead_letters: dead_letters::DeadLetterSettings,
     /// What happens to the jobs of a consumer that is gone (`[rescue]`).
     pub rescue: rescue::RescueSettings,
+    /// Throughput over time (`[history]`).
+    pub history: history::HistorySettings,
     /// Who may act through the admin API (`PULSEBOARD_ADMIN_TOKENS`); nobody when empty.
     pub admin_tokens: admin::AdminTokens,
     /// A read-only replica of the dashboard (`--read-only`): no alerts, no recovery guard, no
@@ -113,6 +116,7 @@ impl Default for Config {
             recovery: RecoverySettings::default(),
             dead_letters: Default::default(),
             rescue: Default::default(),
+            history: Default::default(),
             admin_tokens: admin::AdminTokens::default(),
             read_only: false,
             agent_key: None,
@@ -145,6 +149,7 @@ struct FileConfig {
     recovery: Option<recovery::FileRecovery>,
     dead_letters: Option<dead_letters::FileDeadLetters>,
     rescue: Option<rescue::FileRescue>,
+    history: Option<history::FileHistory>,
     agent_key_file: Option<PathBuf>,
 }
 
@@ -301,6 +306,7 @@ impl Config {
             http: http::resolve(file.http)?,
             dead_letters: dead_letters::resolve(file.dead_letters)?,
             rescue: rescue::resolve(file.rescue)?,
+            history: history::resolve(file.history)?,
             admin_tokens: overrides.admin_tokens.clone(),
             read_only: overrides.read_only,
             agent_key,

@@ -12,6 +12,7 @@
 //! - [`refresher`]: the loop that reads, aggregates and publishes every second.
 //! - [`snapshot`]: the latest snapshot, pre-serialised, shared by all requests, and how long
 //!   refreshes take.
+//! - [`history`]: throughput over time, written by the decider, served by `GET /history`.
 //! - [`http`]: the routes, with the security headers every answer carries; `http/stream.rs` the
 //!   live stream (a whole snapshot, then patches).
 //! - [`admin`]: `POST /api/agent-office/workers/{name}/{action}`: an operator asks a worker to
@@ -74,6 +75,7 @@ pub mod config;
 pub mod dead_letters;
 pub mod demo;
 pub mod discovery;
+pub mod history;
 pub mod http;
 pub mod ledger;
 pub mod log_gate;

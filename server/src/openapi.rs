@@ -34,6 +34,7 @@ use crate::http;
         crate::dead_letters::list,
         crate::dead_letters::replay,
         crate::dead_letters::delete,
+        crate::history::history,
         crate::silences::list,
         crate::silences::add,
         crate::silences::end,

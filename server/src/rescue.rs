@@ -36,7 +36,7 @@ use crate::ledger::lease::Lease;
 use crate::ledger::store::{Store, StoreError};
 use crate::recovery::commit::{GuardCommit, Seat};
 use crate::shutdown::Shutdown;
-use crate::snapshot::{Hub, Snapshot};
+use crate::snapshot::{next, Hub, Snapshot};
 
 /// Jobs put back on their queues by this process (`pulseboard_jobs_rescued_total`).
 pub static RESCUED: AtomicU64 = AtomicU64::new(0);
@@ -65,12 +65,7 @@ async fn run(
 ) {
     // Loaded from Redis whenever this process (again) decides: another one may have moved on.
     let mut memory: Option<RescueMemory> = None;
-    loop {
-        tokio::select! {
-            changed = snapshots.changed() => if changed.is_err() { break },
-            _ = shutdown.wait() => break,
-        }
-        let snapshot = snapshots.borrow_and_update().clone();
+    while let Some(snapshot) = next(&mut snapshots, &shutdown).await {
         let (settings, alerts) = {
             let config = configs.borrow();
             (config.rescue.clone(), config.alerts.clone())

@@ -75,6 +75,14 @@ pub async fn serve_live(
         )
     });
     if let Some(lease) = &guard {
+        crate::history::start(
+            alert_store.clone(),
+            lease.clone(),
+            &hub,
+            configs.clone(),
+            shutdown.clone(),
+            &mut tasks,
+        );
         crate::rescue::start(
             lease.clone(),
             alerts.clone(),
@@ -106,9 +114,15 @@ pub async fn serve_live(
         ),
     });
     let silences = crate::silences::router(admin_state.clone());
+    let history = crate::history::router(crate::history::HistoryState {
+        store: alert_store.clone(),
+        settings: config.history.clone(),
+        hub: hub.clone(),
+    });
     let admin = crate::admin::router(admin_state)
         .merge(dead_letters)
-        .merge(silences);
+        .merge(silences)
+        .merge(history);
     if config.admin_tokens.enabled() {
         tracing::info!(tokens = ?config.admin_tokens, "admin actions on");
     }

@@ -11,6 +11,19 @@ use tokio::sync::watch;
 mod compressed;
 pub use self::compressed::{Compressed, Encoding};
 
+/// The next snapshot `snapshots` publishes; `None` once `shutdown` starts or the hub is gone.
+/// What every task that follows the snapshots waits on.
+pub async fn next(
+    snapshots: &mut watch::Receiver<Arc<Snapshot>>,
+    shutdown: &crate::shutdown::Shutdown,
+) -> Option<Arc<Snapshot>> {
+    tokio::select! {
+        changed = snapshots.changed() => changed.ok()?,
+        _ = shutdown.wait() => return None,
+    }
+    Some(snapshots.borrow_and_update().clone())
+}
+
 /// One refresh's result, serialised once for all readers.
 #[derive(Debug)]
 pub struct Snapshot {

@@ -12,6 +12,7 @@
 //! - [`recovery`]: the recovery guard: act, wait or hold back, bounded by backoff and a circuit.
 //! - [`rescue`]: whether a consumer's in-flight list is in use or orphaned (its jobs left behind).
 //! - [`orphans`]: contract 2's `workers[].rescue` and the rescue's memory it is drawn from.
+//! - [`history`]: throughput over time: a step's point and how it is stored.
 //! - [`silence`]: silences: what a silence covers and until when.
 //! - [`rules`]: link status, state labels and colours: the meaning of a worker's record.
 //! - [`summary`]: one condition per worker, counted: the fleet at a glance.
@@ -31,6 +32,7 @@ pub mod command;
 pub mod dead_letters;
 pub mod guard;
 pub mod heartbeat;
+pub mod history;
 pub mod layout;
 pub mod lifecycle;
 pub mod mock;

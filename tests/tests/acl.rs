@@ -149,6 +149,8 @@ async fn a_worker_an_agent_and_the_server_each_do_their_work_and_nothing_else() 
         c.redis_url = server_url;
         c.admin_tokens = AdminTokens::parse(&format!("ops:{OPS}")).unwrap();
         c.agent_key = Some(AgentKeys::parse(AGENT_KEY).unwrap());
+        // The history is written every second, so its writes meet the ACL during the test.
+        c.history.step_s = 1;
     })
     .await;
 
@@ -299,6 +301,14 @@ async fn a_worker_an_agent_and_the_server_each_do_their_work_and_nothing_else() 
         .await
         .unwrap();
     assert!(format!("{results:?}").contains("done"), "{results:?}");
+
+    // The history written (and read back) as the server's user.
+    eventually("a history point", || async {
+        let (_, body) = stack.get("/api/agent-office/history?minutes=5").await;
+        body.contains("\"done\"").then_some(())
+    })
+    .await
+    .expect("the fleet's history has a point");
 
     // All that work, and Redis refused none of it.
     assert_eq!(

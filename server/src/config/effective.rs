@@ -173,6 +173,14 @@ pub fn to_toml(config: &Config) -> String {
     rescue.insert("window_s".into(), Value::Integer(r.window_s as i64));
     root.insert("rescue".into(), Value::Table(rescue));
 
+    let h = &config.history;
+    let mut history = Table::new();
+    history.insert("enabled".into(), Value::Boolean(h.enabled));
+    history.insert("step_s".into(), Value::Integer(h.step_s as i64));
+    history.insert("keep_minutes".into(), Value::Integer(h.keep_fine as i64));
+    history.insert("keep_hours".into(), Value::Integer(h.keep_coarse as i64));
+    root.insert("history".into(), Value::Table(history));
+
     let a = &config.alerts;
     let mut alerts = Table::new();
     alerts.insert("enabled".into(), Value::Boolean(a.enabled));

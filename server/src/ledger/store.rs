@@ -54,6 +54,19 @@ impl Keys {
     pub fn recovery(&self) -> String {
         format!("{}:recovery", self.prefix)
     }
+    /// A history series, `fine` (minutes) or coarse (hours), of a worker or (`None`) the fleet:
+    /// a list of point lines, newest first.
+    pub fn history(&self, fine: bool, worker: Option<&str>) -> String {
+        let grain = if fine { "m" } else { "h" };
+        match worker {
+            Some(w) => format!("{}:history:{grain}:w:{w}", self.prefix),
+            None => format!("{}:history:{grain}:fleet", self.prefix),
+        }
+    }
+    /// Every history series, as a key pattern (what a viewer may read).
+    pub fn histories(&self) -> String {
+        format!("{}:history:*", self.prefix)
+    }
     /// The silences in force (a JSON array), changed by the admin API's script.
     pub fn silences(&self) -> String {
         format!("{}:silences", self.prefix)

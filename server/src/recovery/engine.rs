@@ -37,7 +37,7 @@ use crate::ledger::keeper;
 use crate::ledger::lease::Lease;
 use crate::ledger::store::{Store, StoreError};
 use crate::shutdown::Shutdown;
-use crate::snapshot::{Hub, Snapshot};
+use crate::snapshot::{next, Hub, Snapshot};
 
 /// Starts the guard's lease keeper and the decider on `hub`'s snapshots, in every process on
 /// `store`: one of them decides. Its alerts go to `alerts`' sinks when this process has them on.
@@ -90,12 +90,7 @@ async fn run(
 ) {
     let mut notes = Notes::default();
     let mut last_error: Option<String> = None;
-    loop {
-        tokio::select! {
-            changed = snapshots.changed() => if changed.is_err() { break },
-            _ = shutdown.wait() => break,
-        }
-        let snapshot = snapshots.borrow_and_update().clone();
+    while let Some(snapshot) = next(&mut snapshots, &shutdown).await {
         // Redis lost: the view cannot be trusted and nothing could be recorded; wait.
         if snapshot.version == 0 || !snapshot.nodes.redis_ok || !seat.decides() {
             continue;

@@ -1,0 +1,126 @@
+//! Throughput over time: per step (a minute, or an hour) the jobs done and failed, the queue
+//! depth, jobs in flight and dead letters at its end, and the seconds down within it. The points
+//! are stored as short text lines (`t,done,failed,queue,processing,dead,down`), newest first.
+
+use serde::{Deserialize, Serialize};
+
+/// One step of a series.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct HistoryPoint {
+    /// The step's start, unix seconds.
+    pub t: u64,
+    /// Jobs done within it (from the beats' counters; a restart's reset counts from zero).
+    pub done: u64,
+    /// Jobs failed within it.
+    pub failed: u64,
+    /// Jobs waiting at its end.
+    pub queue_depth: u64,
+    /// Jobs in flight at its end.
+    pub processing: u64,
+    /// Dead letters at its end.
+    pub dead_letter: u64,
+    /// Seconds down within it.
+    pub down_s: u64,
+}
+
+impl HistoryPoint {
+    /// The point as stored.
+    pub fn to_line(&self) -> String {
+        format!(
+            "{},{},{},{},{},{},{}",
+            self.t,
+            self.done,
+            self.failed,
+            self.queue_depth,
+            self.processing,
+            self.dead_letter,
+            self.down_s
+        )
+    }
+
+    /// A stored point; `None` for anything else (a line is at most 160 bytes).
+    pub fn from_line(line: &str) -> Option<Self> {
+        if line.len() > 160 {
+            return None;
+        }
+        let mut n = line.split(',').map(|v| v.parse::<u64>().ok());
+        let mut next = || n.next().flatten();
+        let p = Self {
+            t: next()?,
+            done: next()?,
+            failed: next()?,
+            queue_depth: next()?,
+            processing: next()?,
+            dead_letter: next()?,
+            down_s: next()?,
+        };
+        n.next().is_none().then_some(p)
+    }
+
+    /// Adds `later`, a step after this one, into this one: counts add up, levels are the later.
+    pub fn absorb(&mut self, later: &Self) {
+        self.done += later.done;
+        self.failed += later.failed;
+        self.down_s += later.down_s;
+        self.queue_depth = later.queue_depth;
+        self.processing = later.processing;
+        self.dead_letter = later.dead_letter;
+    }
+}
+
+/// `GET /api/agent-office/history`: a series, oldest first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct History {
+    /// The worker, or none for the whole fleet.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub worker: Option<String>,
+    /// Seconds per point.
+    pub step_s: u64,
+    /// Oldest first.
+    pub points: Vec<HistoryPoint>,
+}
+
+/// Jobs counted between two readings of a beat's counter: the growth, or (the counter went back:
+/// a restart) the new value.
+pub fn counted(before: u64, now: u64) -> u64 {
+    if now >= before {
+        now - before
+    } else {
+        now
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_point_survives_its_line_and_garbage_does_not_parse() {
+        let p = HistoryPoint {
+            t: 1_800_000_000,
+            done: 12,
+            failed: 1,
+            queue_depth: 3,
+            processing: 1,
+            dead_letter: 2,
+            down_s: 0,
+        };
+        assert_eq!(HistoryPoint::from_line(&p.to_line()), Some(p));
+        for bad in [
+            "",
+            "1,2,3",
+            "1,2,3,4,5,6,7,8",
+            "a,b,c,d,e,f,g",
+            "1,2,3,4,5,6,-7",
+        ] {
+            assert_eq!(HistoryPoint::from_line(bad), None, "{bad}");
+        }
+        assert_eq!(
+            (counted(10, 15), counted(10, 3)),
+            (5, 3),
+            "a restart counts from zero"
+        );
+    }
+}

@@ -1,0 +1,72 @@
+//! Throughput over time against a real Redis and the real server: the decider writes a point a
+//! step per worker and for the fleet (steps of 1 s here), and `GET /api/agent-office/history`
+//! serves them oldest first; garbage in a series is skipped, bad asks are refused.
+
+use pulseboard_shared::history::History;
+use pulseboard_tests::{beat, heartbeat, Stack};
+use redis::AsyncCommands;
+
+#[tokio::test]
+async fn each_step_counts_the_jobs_done_and_the_fleet_sums_them() {
+    let stack = Stack::start_with(|c| c.history.step_s = 1).await;
+    let mut r = stack.conn().await;
+    let series = |query: &'static str| {
+        let stack = &stack;
+        async move {
+            let (status, body) = stack
+                .get(&format!("/api/agent-office/history?{query}"))
+                .await;
+            assert_eq!(status, 200, "{body}");
+            serde_json::from_str::<History>(&body).unwrap()
+        }
+    };
+    // music-render does 5 jobs between each pair of beats, until 30 are counted.
+    let mut done = 100;
+    let deadline = tokio::time::Instant::now() + pulseboard_tests::PATIENCE;
+    let counted = loop {
+        let mut hb = heartbeat("music-render", "render", "busy");
+        hb.jobs_done = done;
+        beat(&mut r, &hb).await;
+        let h = series("worker=music-render&minutes=60").await;
+        let total: u64 = h.points.iter().map(|p| p.done).sum();
+        if total >= 30 {
+            break h;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "{h:?}");
+        // Wait for a new snapshot to see this beat before the next one.
+        let seen = stack.nodes().await.generated_at;
+        stack
+            .wait_nodes("a later snapshot", |n| n.generated_at != seen)
+            .await;
+        done += 5;
+    };
+    assert_eq!(counted.step_s, 1);
+    assert!(
+        counted.points.windows(2).all(|w| w[0].t < w[1].t),
+        "oldest first"
+    );
+    let fleet = series("minutes=60").await;
+    assert_eq!(fleet.worker, None);
+    let fleet_done: u64 = fleet.points.iter().map(|p| p.done).sum();
+    assert!(fleet_done >= 30, "{fleet:?}");
+    // The other workers never beat: down the whole time.
+    assert!(fleet.points.iter().any(|p| p.down_s > 0), "{fleet:?}");
+
+    // Garbage in a series is not a point; bad asks are refused.
+    let key = "pulseboard:alerts:history:m:w:music-render";
+    let _: () = r.lpush(key, "x".repeat(10_000)).await.unwrap();
+    let with_junk = series("worker=music-render&minutes=5").await;
+    assert!(with_junk.points.len() <= 4, "{with_junk:?}");
+    for (query, status) in [
+        ("minutes=1&hours=1", 400),
+        ("minutes=0", 400),
+        ("minutes=100000", 400),
+        ("worker=nobody", 404),
+    ] {
+        let (got, body) = stack
+            .get(&format!("/api/agent-office/history?{query}"))
+            .await;
+        assert_eq!(got, status, "{query}: {body}");
+    }
+    stack.stop().await;
+}
