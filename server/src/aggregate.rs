@@ -16,7 +16,7 @@ use pulseboard_shared::{Nodes, Summary, WorkerKind};
 
 pub use self::memory::BeatMemory;
 use self::time::age_s;
-pub use self::time::{iso, parse_ts};
+pub use self::time::{iso, parse_ts, unix_now};
 pub use self::watched::{keys_for, watched_workers, QueueOwners, Watched};
 pub use self::worker::observe;
 use crate::reader::Reading;

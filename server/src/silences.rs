@@ -24,6 +24,7 @@ use serde::Serialize;
 use self::store::Changed;
 use crate::admin::auth::authorize;
 use crate::admin::{Admin, Refused};
+use crate::aggregate::unix_now;
 use crate::client_ip::ClientIp;
 
 /// The silence routes.
@@ -192,8 +193,4 @@ pub fn attach_marks(workers: &mut [WorkerStatus], silences: &[Silence], now: u64
         let who = (w.name.as_str(), w.kind.as_str(), w.host.as_deref());
         w.silence = covering(silences, now, who).map(SilenceMark::from);
     }
-}
-
-fn unix_now() -> u64 {
-    chrono::Utc::now().timestamp().max(0) as u64
 }

@@ -7,6 +7,11 @@ pub fn iso(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Secs, true)
 }
 
+/// Now, in unix seconds (the guard's, the rescue's and the silences' clock).
+pub fn unix_now() -> u64 {
+    Utc::now().timestamp().max(0) as u64
+}
+
 pub(super) fn age_s(beat: DateTime<Utc>, now: DateTime<Utc>) -> u64 {
     // A beat from a clock running ahead reads as "just now", not as a negative age.
     (now - beat).num_seconds().max(0) as u64

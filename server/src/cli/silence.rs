@@ -70,7 +70,7 @@ impl SilenceArgs {
     /// Does what was asked, printing the outcome on stdout.
     pub async fn run(self) -> anyhow::Result<()> {
         let token = std::env::var("PULSEBOARD_ADMIN_TOKEN").ok();
-        let now = chrono::Utc::now().timestamp().max(0) as u64;
+        let now = pulseboard_server::aggregate::unix_now();
         let needs_token = !matches!(self.action, SilenceAction::List);
         if needs_token && token.is_none() {
             anyhow::bail!("set PULSEBOARD_ADMIN_TOKEN to an admin token of the server");
