@@ -27,6 +27,7 @@ use pulseboard_shared::WorkerStatus;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
+use crate::aggregate::unix_now;
 use crate::alerts::alert::{AlertKind, Transition};
 use crate::alerts::history::Record;
 use crate::alerts::transitions::about;
@@ -66,10 +67,7 @@ async fn run(
     // Loaded from Redis whenever this process (again) decides: another one may have moved on.
     let mut memory: Option<RescueMemory> = None;
     while let Some(snapshot) = next(&mut snapshots, &shutdown).await {
-        let (settings, alerts) = {
-            let config = configs.borrow();
-            (config.rescue.clone(), config.alerts.clone())
-        };
+        let settings = configs.borrow().rescue.clone();
         if settings.all_off() || !seat.decides() {
             memory = None;
             continue;
@@ -91,9 +89,16 @@ async fn run(
         };
         let before = mem.clone();
         let now = unix_now();
-        let found = follow(mem, &snapshot, &settings, now);
-        count_jobs(store, mem, &found).await;
-        let round = act(store, mem, &snapshot, &settings, now).await;
+        let mut round = Round::default();
+        // Most snapshots have no in-flight list and nothing watched: no index of the fleet.
+        if !snapshot.in_flight.is_empty() || !mem.lists.is_empty() {
+            let by_name: HashMap<&str, &WorkerStatus> = (snapshot.nodes.workers.iter())
+                .map(|w| (w.name.as_str(), w))
+                .collect();
+            let found = follow(mem, &snapshot, &by_name, &settings, now);
+            count_jobs(store, mem, &found).await;
+            round = act(store, mem, &snapshot, &by_name, &settings, now).await;
+        }
         mem.prune(now, settings.window_s);
         if *mem == before && round.records.is_empty() {
             continue;
@@ -106,6 +111,7 @@ async fn run(
             records: &round.records,
             snapshot: &snapshot,
         };
+        let alerts = configs.borrow().alerts.clone();
         match seat.commit_to(store.keys.rescue(), &alerts, commit).await {
             Ok(true) => {}
             Ok(false) => memory = None,
@@ -124,13 +130,11 @@ async fn run(
 fn follow(
     mem: &mut RescueMemory,
     snapshot: &Snapshot,
+    by_name: &HashMap<&str, &WorkerStatus>,
     settings: &RescueSettings,
     now: u64,
 ) -> Vec<String> {
-    let workers = &snapshot.nodes.workers;
-    let declared = declared_consumers(workers);
-    let by_name: HashMap<&str, &WorkerStatus> =
-        workers.iter().map(|w| (w.name.as_str(), w)).collect();
+    let declared = declared_consumers(&snapshot.nodes.workers);
     let mut orphaned: HashMap<&str, (&str, &str)> = HashMap::new();
     for list in snapshot.in_flight.iter() {
         let (Some(owner), Some(consumer)) =
@@ -205,6 +209,7 @@ async fn act(
     store: &Store,
     mem: &mut RescueMemory,
     snapshot: &Snapshot,
+    by_name: &HashMap<&str, &WorkerStatus>,
     settings: &RescueSettings,
     now: u64,
 ) -> Round {
@@ -212,12 +217,6 @@ async fn act(
         .in_flight
         .iter()
         .map(|l| (l.key.as_str(), l.queue.as_str()))
-        .collect();
-    let by_name: HashMap<&str, &WorkerStatus> = snapshot
-        .nodes
-        .workers
-        .iter()
-        .map(|w| (w.name.as_str(), w))
         .collect();
     // Per worker: jobs moved, quarantined and reported, and from which consumers.
     let mut tally: BTreeMap<String, (u64, u64, u64, Vec<String>)> = BTreeMap::new();
@@ -319,8 +318,4 @@ fn in_maintenance(silences: &[Silence], w: &WorkerStatus, now: u64) -> bool {
             && s.matches
                 .covers(&w.name, w.kind.as_str(), w.host.as_deref())
     })
-}
-
-fn unix_now() -> u64 {
-    chrono::Utc::now().timestamp().max(0) as u64
 }

@@ -75,7 +75,11 @@ impl Writer {
         self.last_seen = now;
         let mut total = HistoryPoint::default();
         for w in &nodes.workers {
-            let s = self.workers.entry(w.name.clone()).or_default();
+            // Looked up by reference: a name is copied once per worker, not every snapshot.
+            if !self.workers.contains_key(&w.name) {
+                self.workers.insert(w.name.clone(), Series::default());
+            }
+            let s = self.workers.get_mut(&w.name).expect("inserted above");
             let counters = (w.jobs_done, w.jobs_failed);
             if let Some((done, failed)) = s.counters {
                 s.fine.done += counted(done, counters.0);
@@ -204,7 +208,7 @@ pub async fn run(
         if !snapshot.nodes.redis_ok {
             continue;
         }
-        let now = chrono::Utc::now().timestamp().max(0) as u64;
+        let now = crate::aggregate::unix_now();
         let w = writer.get_or_insert_with(|| Writer::new(now, settings.step_s));
         let lines = w.observe(&snapshot.nodes, now);
         if lines.is_empty() {
