@@ -771,22 +771,15 @@ async fn a_silenced_death_is_recorded_and_sent_when_the_silence_ends_while_still
 
     // Ended while w1 is still down: the alert is owed, and sent once.
     let skip = s.standin.received().len();
-    let ended = pb
-        .http
-        .delete(format!("{}/api/agent-office/silences/{id}", pb.base))
-        .bearer_auth(ADMIN)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(ended.status(), 200);
+    let end = || {
+        pb.http
+            .delete(format!("{}/api/agent-office/silences/{id}", pb.base))
+            .bearer_auth(ADMIN)
+            .send()
+    };
+    assert_eq!(end().await.unwrap().status(), 200);
     s.alert("[w1] worker down", skip).await;
-    let again = pb
-        .http
-        .delete(format!("{}/api/agent-office/silences/{id}", pb.base))
-        .bearer_auth(ADMIN)
-        .send()
-        .await
-        .unwrap();
+    let again = end().await.unwrap();
     assert_eq!(again.status(), 404, "an ended silence is gone");
     // Not silenced: w2's death goes out at once.
     s.stop_beating("w2").await;

@@ -23,7 +23,7 @@ use chrono::Utc;
 use tokio::sync::{watch, Notify};
 use tokio::task::JoinSet;
 
-pub use self::judge::{raise, raise_unless};
+pub use self::judge::raise_unless;
 use self::status::SinkStatus;
 pub use self::status::{AlertsHandle, SinkFigures};
 use super::history::Record;

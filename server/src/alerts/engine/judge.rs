@@ -129,7 +129,8 @@ pub(super) async fn run(
     }
 }
 
-/// [`raise`], recorded as silenced by `silence` when one covers it.
+/// The alert for transition `t` at `now` with its event-log record, recorded as silenced by
+/// `silence` when one covers it.
 pub fn raise_unless(
     t: &Transition,
     silence: &Option<String>,
@@ -146,7 +147,7 @@ pub fn raise_unless(
 }
 
 /// The alert for transition `t` at `now`, ready for the outbox, with its event-log record.
-pub fn raise(t: &Transition, s: &AlertSettings, now: i64) -> (Pending, Record) {
+fn raise(t: &Transition, s: &AlertSettings, now: i64) -> (Pending, Record) {
     let alert = Alert {
         id: format!("{now}-{:08x}", rand::random::<u32>()),
         at: iso_ms(now),
