@@ -6,10 +6,12 @@
 //! - [`store`]: the keys (one prefix, one hash tag on a cluster) and one shared connection.
 //! - [`lease`]: one holder of a role among several processes, and its fencing check.
 //! - [`keeper`]: the task that renews (or takes) a lease and lets it go on shutdown.
+//! - [`acks`]: who acknowledged which alert (a Telegram press, the admin API).
 //! - [`commit`]: the fenced commit script: state, a trimmed list, queued entries, the event log.
 //! - [`events`]: appending to the event log, and reading stream entries back.
 //! - [`read_only`]: read-only scripts (`EVALSHA_RO`), which a read-only Redis user may run.
 
+pub mod acks;
 pub mod commit;
 pub mod events;
 pub mod keeper;

@@ -52,6 +52,7 @@
 //!   the dead letters), by the guard's decider.
 //! - [`shutdown`]: the one stop signal every task watches.
 //! - [`silences`]: silences and maintenance windows: the alerts they cover are held, not lost.
+//! - [`acks`]: `POST /api/agent-office/alerts/{id}/ack`: someone is on it; the alert is not re-sent.
 //! - [`reload`]: `SIGHUP` reads the configuration again; a bad file is refused.
 //!
 //! Data flows one way: Redis -> [`reader`] -> [`aggregate`] (with the pure rules of
@@ -64,6 +65,7 @@
 //! lease) before the process exits 0. A failing request or an unreachable Redis never takes the
 //! process down.
 
+pub mod acks;
 pub mod acl;
 pub mod admin;
 pub mod agent;

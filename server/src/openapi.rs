@@ -28,6 +28,7 @@ use crate::http;
         http::readyz,
         http::metrics,
         history::events,
+        crate::acks::ack,
         crate::admin::act,
         crate::admin::set_guard,
         crate::admin::reset_guard,
@@ -43,7 +44,7 @@ use crate::http;
     components(schemas(pulseboard_shared::patch::Patch)),
     tags(
         (name = "fleet", description = "The workers, their queues and links (contract 2)"),
-        (name = "alerts", description = "The alerts' event log"),
+        (name = "alerts", description = "The alerts' event log, and acknowledging an alert"),
         (name = "health", description = "pulseboard's own health and figures"),
         (name = "admin", description = "Actions on workers, for holders of an admin token"),
         (name = "silences", description = "Silences and maintenance: alerts held for a while"),

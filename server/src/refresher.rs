@@ -16,6 +16,7 @@ use tokio::sync::watch;
 use crate::aggregate::{aggregate, keys_for, watched_workers, Aggregate, BeatMemory, QueueOwners};
 use crate::config::Config;
 use crate::discovery::Discovery;
+use crate::ledger::acks;
 use crate::ledger::store::Keys;
 use crate::reader::{BoundedKey, ReadError, RedisSource};
 use crate::shutdown::Shutdown;
@@ -48,6 +49,8 @@ pub struct Refresher {
     in_flight: Arc<Vec<InFlight>>,
     /// The silences last read (for the alerts; not in contract 2).
     silences: Arc<Vec<Silence>>,
+    /// The acknowledgements last read (for the alerts; not in contract 2).
+    acks: Arc<Vec<pulseboard_shared::ack::Ack>>,
     /// Per worker, the error last logged, so a broken heartbeat is logged once, not every second.
     logged_errors: std::collections::HashMap<String, String>,
     /// The values last found over their bound, logged once.
@@ -91,6 +94,7 @@ impl Refresher {
             published_reading: false,
             in_flight: Arc::default(),
             silences: Arc::default(),
+            acks: Arc::default(),
             logged_errors: Default::default(),
             logged_oversized: Default::default(),
             config,
@@ -163,6 +167,10 @@ impl Refresher {
             key: self.keys.silences(),
             max: silences::store::MAX_BYTES,
         });
+        values.push(BoundedKey {
+            key: self.keys.acks(),
+            max: acks::MAX_BYTES,
+        });
         let read = self.source.read(&keys, &values, &steps).await;
         let read_took = now.elapsed();
         match read {
@@ -193,6 +201,7 @@ impl Refresher {
                 self.silences =
                     Arc::new(extra.get(1).map(silences::store::parse).unwrap_or_default());
                 silences::attach_marks(&mut agg.nodes.workers, &self.silences, unix_now);
+                self.acks = Arc::new(extra.get(2).map(acks::parse).unwrap_or_default());
                 let mut oversized = recovery::reading::apply(
                     &mut agg.nodes,
                     guard,
@@ -293,6 +302,7 @@ impl Refresher {
         snapshot.round_trips = round_trips;
         snapshot.in_flight = self.in_flight.clone();
         snapshot.silences = self.silences.clone();
+        snapshot.acks = self.acks.clone();
         self.hub.publish(snapshot);
         self.last = Some(Published {
             nodes,

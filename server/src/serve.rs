@@ -114,6 +114,7 @@ pub async fn serve_live(
         ),
     });
     let silences = crate::silences::router(admin_state.clone());
+    let acks = crate::acks::router(admin_state.clone());
     let history = crate::history::router(crate::history::HistoryState {
         store: alert_store.clone(),
         settings: config.history.clone(),
@@ -122,6 +123,7 @@ pub async fn serve_live(
     let admin = crate::admin::router(admin_state)
         .merge(dead_letters)
         .merge(silences)
+        .merge(acks)
         .merge(history);
     if config.admin_tokens.enabled() {
         tracing::info!(tokens = ?config.admin_tokens, "admin actions on");

@@ -4,7 +4,7 @@
 //!
 //! The alerts' judge reads them with every snapshot: an alert they cover is recorded in the
 //! event log as silenced and not sent, and one still true when its silence ends (expired or
-//! ended) is sent then ([`crate::alerts::silenced`]): nothing is lost. Stored by [`store`];
+//! ended) is sent then (the alerts' `silenced` step): nothing is lost. Stored by [`store`];
 //! `pulseboard silence` calls this API through [`client`].
 
 pub mod client;

@@ -54,6 +54,8 @@ pub struct Snapshot {
     pub in_flight: Arc<Vec<InFlight>>,
     /// The silences read with it (not in contract 2: for the alerts).
     pub silences: Arc<Vec<pulseboard_shared::silence::Silence>>,
+    /// The acknowledgements read with it (not in contract 2: for the alerts).
+    pub acks: Arc<Vec<pulseboard_shared::ack::Ack>>,
 }
 
 /// One in-flight list as discovery found it.
@@ -131,6 +133,7 @@ impl Snapshot {
             compressed: Compressed::default(),
             in_flight: Arc::default(),
             silences: Arc::default(),
+            acks: Arc::default(),
         }
     }
 

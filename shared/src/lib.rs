@@ -25,6 +25,7 @@
 //! - [`layout`]: where hosts, the bus, workers and links go in the 3D scene.
 //! - [`mock`]: a scripted fleet cycling through every state, for mock mode.
 
+pub mod ack;
 pub mod agent;
 pub mod answer;
 pub mod arrange;

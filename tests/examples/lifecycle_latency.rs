@@ -50,6 +50,7 @@ async fn main() -> anyhow::Result<()> {
         bot_token: Secret::new("bench"),
         chat_id: "1".into(),
         api_url: standin.url.clone(),
+        allowed_user_ids: vec![],
     });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let base = format!("http://{}", listener.local_addr()?);

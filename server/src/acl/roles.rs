@@ -234,6 +234,7 @@ pub fn viewer(topology: &Topology) -> Grant {
         keys.push(rule(k.recovery(), Access::Read));
         keys.push(rule(k.rescue(), Access::Read));
         keys.push(rule(k.silences(), Access::Read));
+        keys.push(rule(k.acks(), Access::Read));
         keys.push(rule(k.histories(), Access::Read));
         keys.push(rule(k.events(), Access::Read));
     }

@@ -59,11 +59,16 @@ pub enum AlertKind {
     HostDown,
     /// The summary of a host's recoveries within the group window, likewise.
     HostRecovered,
+    /// Someone acknowledged an alert that wants a person (`incident`: which; the text says who).
+    Acknowledged,
+    /// An alert that wants a person is still true and nobody acknowledged it after `[alerts]
+    /// renotify_after_s` (`incident`: which).
+    StillOpen,
 }
 
 impl AlertKind {
     /// Every kind, in declaration order.
-    pub const ALL: [Self; 24] = [
+    pub const ALL: [Self; 26] = [
         Self::Down,
         Self::Recovered,
         Self::DeadAtStart,
@@ -88,6 +93,8 @@ impl AlertKind {
         Self::JobsOrphaned,
         Self::HostDown,
         Self::HostRecovered,
+        Self::Acknowledged,
+        Self::StillOpen,
     ];
 
     /// Whether it is only recorded in the event log and never sent: a clean stop and start are
@@ -159,7 +166,9 @@ pub struct Alert {
     /// true).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub silenced: Option<String>,
-    /// The host incident it is part of (its first alert, a grouped one, or its summary).
+    /// The incident it is part of: a host's (its first alert, a grouped one, its summary), or
+    /// the alert that wants a person it raised, follows up or resolves. Telegram's buttons and
+    /// webhooks' `incident_id` name it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub incident: Option<String>,
     /// Recorded, not sent: its incident's first alert said it, and its summary counts it.

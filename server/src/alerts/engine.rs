@@ -6,6 +6,7 @@
 //!   into transitions and commits them (state, outbox, event log) to Redis in one script;
 //! - [`courier`]: one per sink, takes the oldest undelivered alert, sends it, and pops it, or
 //!   retries it with backoff until it is given up;
+//! - [`presses`]: reads presses of the buttons under Telegram alerts (acknowledge, silence);
 //! - [`status`]: what they report in `/readyz`.
 //!
 //! While Redis is unreachable nothing can be committed: the "Redis lost" alert (the only one
@@ -14,6 +15,7 @@
 
 mod courier;
 mod judge;
+mod presses;
 mod status;
 
 use std::collections::VecDeque;
@@ -104,6 +106,11 @@ pub fn start(
         shared.clone(),
         hub.subscribe(),
         configs,
+        shutdown.clone(),
+    ));
+    tasks.spawn(presses::run(
+        shared.clone(),
+        hub.subscribe(),
         shutdown.clone(),
     ));
     let client = sinks::client();

@@ -41,15 +41,22 @@ pub struct Outgoing {
     pub incident: Option<String>,
     /// Recorded only: the incident's first alert already said it, its summary will count it.
     pub grouped: bool,
+    /// Words of its own (a follow-up quotes the alert it follows), instead of the kind's.
+    pub text: Option<String>,
+    /// The workers a summary speaks for, every one (its text names ten).
+    pub members: Vec<String>,
 }
 
 impl Outgoing {
-    fn new(transition: Transition, silence: Option<String>) -> Self {
+    /// `transition` on its own, held by `silence` if any.
+    pub fn new(transition: Transition, silence: Option<String>) -> Self {
         Self {
             transition,
             silence,
             incident: None,
             grouped: false,
+            text: None,
+            members: Vec::new(),
         }
     }
 }
@@ -143,12 +150,10 @@ fn summary(i: &Incident) -> Outgoing {
             reason: Some(named),
         }),
     };
-    Outgoing {
-        transition,
-        silence: None,
-        incident: Some(i.id.clone()),
-        grouped: false,
-    }
+    let mut o = Outgoing::new(transition, None);
+    o.incident = Some(i.id.clone());
+    o.members = names.iter().map(|n| (*n).to_owned()).collect();
+    o
 }
 
 #[cfg(test)]

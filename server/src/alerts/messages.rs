@@ -101,6 +101,12 @@ pub fn render(t: &Transition, language: Language) -> String {
         (AlertKind::HostRecovered, false) => {
             format!("🟢 {host}: {count} workers recovered ({})", names(t))
         }
+        (AlertKind::Acknowledged, true) => format!("✅ [{name}] 확인됨{}", why(t)),
+        (AlertKind::Acknowledged, false) => format!("✅ [{name}] acknowledged{}", why(t)),
+        (AlertKind::StillOpen, true) => format!("🔁 [{name}] 아직 해결되지 않음, 확인 없음{}", why(t)),
+        (AlertKind::StillOpen, false) => {
+            format!("🔁 [{name}] still open, nobody acknowledged{}", why(t))
+        }
         (AlertKind::RedisBack, true) => "✅ Redis 연결 복구".to_owned(),
         (AlertKind::RedisBack, false) => "✅ pulseboard reaches Redis again".to_owned(),
     };

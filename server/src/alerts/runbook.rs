@@ -78,6 +78,8 @@ mod tests {
                 JobsOrphaned => 21,
                 HostDown => 22,
                 HostRecovered => 23,
+                Acknowledged => 24,
+                StillOpen => 25,
             }
         }
         for (n, kind) in AlertKind::ALL.into_iter().enumerate() {

@@ -1,4 +1,5 @@
-//! Where alerts go: Telegram's `sendMessage` and a generic JSON webhook.
+//! Where alerts go: Telegram's `sendMessage` (with buttons under the alerts that want a person)
+//! and a generic JSON webhook (with `incident_id` and `state` to thread them).
 //!
 //! Errors are built so they never carry a secret: reqwest's own errors name the URL (which holds
 //! the bot token), so the URL is stripped before anything is logged or recorded.
@@ -7,8 +8,8 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use super::alert::Alert;
-use crate::config::alerts::{AlertSettings, TelegramSettings, WebhookSettings};
+use super::alert::{Alert, AlertKind};
+use crate::config::alerts::{AlertSettings, Language, TelegramSettings, WebhookSettings};
 
 /// A delivery that failed.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -23,8 +24,8 @@ pub struct SendError {
 /// One configured destination.
 #[derive(Debug, Clone)]
 pub enum Sink {
-    /// Telegram Bot API.
-    Telegram(TelegramSettings),
+    /// Telegram Bot API, its buttons labelled in the messages' language.
+    Telegram(TelegramSettings, Language),
     /// A JSON webhook.
     Webhook(WebhookSettings),
 }
@@ -34,7 +35,7 @@ impl Sink {
     pub fn all(settings: &AlertSettings) -> Vec<Sink> {
         let mut sinks = Vec::new();
         if let Some(t) = &settings.telegram {
-            sinks.push(Sink::Telegram(t.clone()));
+            sinks.push(Sink::Telegram(t.clone(), settings.language));
         }
         if let Some(w) = &settings.webhook {
             sinks.push(Sink::Webhook(w.clone()));
@@ -45,25 +46,37 @@ impl Sink {
     /// Its name in keys, logs and the API.
     pub fn name(&self) -> &'static str {
         match self {
-            Sink::Telegram(_) => "telegram",
+            Sink::Telegram(..) => "telegram",
             Sink::Webhook(_) => "webhook",
         }
+    }
+
+    /// Whether it takes `alert`: a Telegram chat is not told of an acknowledgement (the pressed
+    /// message was edited to say it); a webhook takes everything.
+    pub fn wants(&self, alert: &Alert) -> bool {
+        !matches!(self, Sink::Telegram(..)) || alert.kind != AlertKind::Acknowledged
     }
 
     /// Delivers `alert` once.
     pub async fn send(&self, client: &reqwest::Client, alert: &Alert) -> Result<(), SendError> {
         let request = match self {
-            Sink::Telegram(t) => client
-                .post(format!(
-                    "{}/bot{}/sendMessage",
-                    t.api_url,
-                    t.bot_token.expose()
-                ))
-                .json(&json!({
+            Sink::Telegram(t, language) => {
+                let mut body = json!({
                     "chat_id": t.chat_id,
                     "text": alert.message(),
                     "disable_web_page_preview": true,
-                })),
+                });
+                if let Some(keys) = super::telegram::keyboard(t, *language, alert) {
+                    body["reply_markup"] = keys;
+                }
+                client
+                    .post(format!(
+                        "{}/bot{}/sendMessage",
+                        t.api_url,
+                        t.bot_token.expose()
+                    ))
+                    .json(&body)
+            }
             Sink::Webhook(w) => client.post(w.url.expose()).json(&webhook_body(alert)),
         };
         let response = request.send().await.map_err(|e| SendError {
@@ -106,7 +119,23 @@ pub fn webhook_body(alert: &Alert) -> serde_json::Value {
     body["content"] = json!(message);
     body["allowed_mentions"] = json!({ "parse": [] });
     body["source"] = json!("pulseboard");
+    body["incident_id"] = json!(alert.incident.as_deref().unwrap_or(&alert.id));
+    body["state"] = json!(state(alert.kind));
     body
+}
+
+/// Where an alert leaves its incident, for receivers that thread them.
+fn state(kind: AlertKind) -> &'static str {
+    match kind {
+        AlertKind::Acknowledged => "acknowledged",
+        AlertKind::Recovered
+        | AlertKind::HostRecovered
+        | AlertKind::Settled
+        | AlertKind::RedisBack
+        | AlertKind::HoldLifted
+        | AlertKind::Started => "resolved",
+        _ => "firing",
+    }
 }
 
 /// Slack's three control characters as entities (its own rule for text from elsewhere).
@@ -135,7 +164,6 @@ pub fn client() -> reqwest::Client {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::alerts::alert::AlertKind;
 
     #[test]
     fn webhook_text_pings_nobody() {
@@ -171,5 +199,9 @@ mod tests {
             "the structure stays exact"
         );
         assert_eq!(body["source"], "pulseboard");
+        assert_eq!(
+            (&body["incident_id"], &body["state"]),
+            (&json!("a-1"), &json!("firing"))
+        );
     }
 }

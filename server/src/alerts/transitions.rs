@@ -58,6 +58,9 @@ pub struct Memory {
     /// Host incidents whose group window is open.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub incidents: Vec<super::incidents::Incident>,
+    /// Open alerts that want a person (re-sent until acknowledged).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pages: Vec<super::pages::Page>,
 }
 
 /// One worker's remembered state.
@@ -126,6 +129,17 @@ impl Tracker {
     /// The open host incidents (part of what it remembers).
     pub fn incidents_mut(&mut self) -> &mut Vec<super::incidents::Incident> {
         &mut self.memory.incidents
+    }
+
+    /// The open alerts that want a person, and what it remembers of each worker (to tell
+    /// whether they are still true).
+    pub fn pages_mut(
+        &mut self,
+    ) -> (
+        &mut Vec<super::pages::Page>,
+        &BTreeMap<String, WorkerMemory>,
+    ) {
+        (&mut self.memory.pages, &self.memory.workers)
     }
 
     /// Takes in one snapshot seen at `now` and returns the transitions it reveals.

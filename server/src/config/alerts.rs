@@ -11,6 +11,9 @@ use pulseboard_shared::heartbeat::HEARTBEAT_TTL_S;
 
 use super::error::{invalid, ConfigError};
 
+mod telegram;
+pub use self::telegram::{FileTelegram, TelegramSettings};
+
 /// A value that must never be printed.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Secret(String);
@@ -43,17 +46,6 @@ pub enum Language {
     English,
 }
 
-/// Telegram Bot API `sendMessage`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TelegramSettings {
-    /// The bot token (`123:ABC`).
-    pub bot_token: Secret,
-    /// The chat to write to.
-    pub chat_id: String,
-    /// The API's base URL, `https://api.telegram.org` unless pointed elsewhere (tests).
-    pub api_url: String,
-}
-
 /// A generic JSON webhook.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WebhookSettings {
@@ -80,6 +72,9 @@ pub struct AlertSettings {
     /// Down (and recovered) alerts of one host within this window are one incident: the first
     /// at once, one summary when it closes. Zero: every alert on its own.
     pub group_window: Duration,
+    /// An alert that wants a person (down, failed to start, unhealthy, stalled, a host down),
+    /// still true and not acknowledged this long after it was sent, is sent again. Zero: never.
+    pub renotify_after: Duration,
     /// Whether an overdue beat (`late`) is alerted; by default it is only shown.
     pub alert_late: bool,
     /// Where the operator publishes `docs/runbook.md`: each alert then links its section
@@ -111,6 +106,7 @@ impl Default for AlertSettings {
             flap_window: Duration::from_secs(600),
             unhealthy_after: Duration::from_secs(60),
             group_window: Duration::from_secs(30),
+            renotify_after: Duration::from_secs(4 * 3600),
             alert_late: false,
             runbook_url: None,
             retry_initial: Duration::from_secs(1),
@@ -142,6 +138,7 @@ pub struct FileAlerts {
     flap_window_s: Option<u64>,
     unhealthy_after_s: Option<u64>,
     group_window_s: Option<u64>,
+    renotify_after_s: Option<u64>,
     alert_late: Option<bool>,
     runbook_url: Option<String>,
     retry_initial_ms: Option<u64>,
@@ -151,14 +148,6 @@ pub struct FileAlerts {
     history_max: Option<u64>,
     telegram: Option<FileTelegram>,
     webhook: Option<FileWebhook>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct FileTelegram {
-    bot_token: Option<String>,
-    chat_id: Option<String>,
-    api_url: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -176,6 +165,8 @@ pub struct AlertOverrides {
     pub telegram_chat_id: Option<String>,
     /// `PULSEBOARD_TELEGRAM_API_URL`.
     pub telegram_api_url: Option<String>,
+    /// `PULSEBOARD_TELEGRAM_ALLOWED_USERS` (comma-separated user ids).
+    pub telegram_allowed_users: Option<String>,
     /// `PULSEBOARD_WEBHOOK_URL`.
     pub webhook_url: Option<String>,
     /// `PULSEBOARD_ALERTS_LANG` (`ko` or `en`).
@@ -190,6 +181,7 @@ impl AlertOverrides {
             telegram_bot_token: var("TELEGRAM_BOT_TOKEN"),
             telegram_chat_id: var("TELEGRAM_CHAT_ID"),
             telegram_api_url: var("PULSEBOARD_TELEGRAM_API_URL"),
+            telegram_allowed_users: var("PULSEBOARD_TELEGRAM_ALLOWED_USERS"),
             webhook_url: var("PULSEBOARD_WEBHOOK_URL"),
             language: var("PULSEBOARD_ALERTS_LANG"),
         }
@@ -262,35 +254,7 @@ pub fn resolve(
         }
     }
 
-    let ft = file.telegram.unwrap_or_default();
-    let token = env.telegram_bot_token.clone().or(ft.bot_token);
-    let chat = env.telegram_chat_id.clone().or(ft.chat_id);
-    let api_url = env
-        .telegram_api_url
-        .clone()
-        .or(ft.api_url)
-        .unwrap_or_else(|| "https://api.telegram.org".to_owned());
-    http_url("alerts.telegram.api_url", &api_url)?;
-    let telegram = match (token, chat) {
-        (Some(token), Some(chat_id)) => Some(TelegramSettings {
-            bot_token: Secret::new(token),
-            chat_id,
-            api_url: api_url.trim_end_matches('/').to_owned(),
-        }),
-        (None, None) => None,
-        (Some(_), None) => {
-            return Err(invalid(
-                "alerts.telegram.chat_id",
-                "a bot token is set but no chat id (set TELEGRAM_CHAT_ID or alerts.telegram.chat_id)",
-            ))
-        }
-        (None, Some(_)) => {
-            return Err(invalid(
-                "alerts.telegram.bot_token",
-                "a chat id is set but no bot token (set TELEGRAM_BOT_TOKEN or alerts.telegram.bot_token)",
-            ))
-        }
-    };
+    let telegram = telegram::resolve(file.telegram.unwrap_or_default(), env)?;
     let webhook = match env
         .webhook_url
         .clone()
@@ -312,6 +276,7 @@ pub fn resolve(
         flap_window,
         unhealthy_after: s(file.unhealthy_after_s, d.unhealthy_after),
         group_window: s(file.group_window_s, d.group_window),
+        renotify_after: s(file.renotify_after_s, d.renotify_after),
         alert_late: file.alert_late.unwrap_or(d.alert_late),
         runbook_url: file.runbook_url,
         retry_initial,

@@ -71,6 +71,11 @@ impl Keys {
     pub fn silences(&self) -> String {
         format!("{}:silences", self.prefix)
     }
+    /// Acknowledged alerts (a JSON array), changed by a script from Telegram presses and the
+    /// admin API.
+    pub fn acks(&self) -> String {
+        format!("{}:acks", self.prefix)
+    }
     /// The orphan rescue's memory (JSON), written by the lease holder only.
     pub fn rescue(&self) -> String {
         format!("{}:rescue", self.prefix)

@@ -133,7 +133,7 @@ impl Courier {
                 Err(_) => return Turn::Wait(REDIS_RETRY),
             },
         };
-        if self.sent_ids.contains(&pending.alert.id) {
+        if self.sent_ids.contains(&pending.alert.id) || !self.sink.wants(&pending.alert) {
             self.remove(&origin, &pending).await;
             return Turn::Again;
         }

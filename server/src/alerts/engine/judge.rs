@@ -12,7 +12,7 @@ use crate::alerts::history::{Record, RecordKind};
 use crate::alerts::outbox::{self, Commit, Pending};
 use crate::alerts::sinks::Sink;
 use crate::alerts::transitions::{Rules, Tracker};
-use crate::alerts::{incidents, messages, runbook, silenced};
+use crate::alerts::{incidents, messages, pages, runbook, silenced};
 use crate::config::{AlertSettings, Config};
 use crate::shutdown::Shutdown;
 use crate::snapshot::Snapshot;
@@ -71,16 +71,39 @@ pub(super) async fn run(
             unix_now,
         );
         let window_ms = s.group_window.as_millis() as i64;
-        let outgoing = incidents::group(t.incidents_mut(), transitions, window_ms, now);
+        let mut outgoing = incidents::group(t.incidents_mut(), transitions, window_ms, now);
+        let (pages, workers) = t.pages_mut();
+        let whereabouts = |name: &str| {
+            let w = snapshot.nodes.workers.iter().find(|w| w.name == name)?;
+            Some((w.kind.as_str().to_owned(), w.host.clone()))
+        };
+        outgoing.extend(pages::follow(
+            pages,
+            &pages::Around {
+                workers,
+                acks: &snapshot.acks,
+                silences: &snapshot.silences,
+                whereabouts: &whereabouts,
+                now,
+                renotify_ms: s.renotify_after.as_millis() as i64,
+                language: s.language,
+            },
+        ));
         if outgoing.is_empty() && !dirty && *t.memory() == before {
             continue;
         }
+        let (pages, _) = t.pages_mut();
         let alerts: Vec<(Pending, Record)> = outgoing
-            .iter()
+            .into_iter()
             .map(|o| {
                 let (mut pending, mut record) = raise_unless(&o.transition, &o.silence, s, now);
-                pending.alert.incident.clone_from(&o.incident);
-                pending.alert.grouped = o.grouped;
+                let alert = &mut pending.alert;
+                alert.incident = o.incident;
+                alert.grouped = o.grouped;
+                if let Some(text) = o.text {
+                    alert.text = text;
+                }
+                pages::note(pages, alert, &o.members, now);
                 record.alert = Some(pending.alert.clone());
                 (pending, record)
             })

@@ -1,0 +1,165 @@
+//! The task that reads presses of the buttons under Telegram alerts (`getUpdates` long polling,
+//! so no public URL is needed) while this process is the sender, when `[alerts.telegram]
+//! allowed_user_ids` names someone. A press from anyone else is answered "not allowed", logged,
+//! and changes nothing. An allowed one acknowledges the alert (and, for "Silence 1 h", silences
+//! it), is answered, and its message is edited to say who did what; the judge records it in the
+//! event log with the Telegram user.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use pulseboard_shared::ack::{valid_id, Ack, AckVia};
+use tokio::sync::watch;
+
+use super::Shared;
+use crate::aggregate::unix_now;
+use crate::alerts::acknowledge::{acknowledge, Outcome};
+use crate::alerts::telegram::{Bot, Button, Press};
+use crate::config::alerts::{Language, TelegramSettings};
+use crate::shutdown::Shutdown;
+use crate::snapshot::Snapshot;
+
+/// How long one `getUpdates` waits for a press.
+const LONG_POLL: Duration = Duration::from_secs(25);
+/// The least time between two polls (a receiver that answers at once must not be hammered), and
+/// the first wait after a failure (doubling up to a minute).
+const PACE: Duration = Duration::from_secs(1);
+
+/// Reads presses until `shutdown`; returns at once when nobody may press.
+pub(super) async fn run(
+    shared: Arc<Shared>,
+    snapshots: watch::Receiver<Arc<Snapshot>>,
+    shutdown: Shutdown,
+) {
+    let Some(settings) = shared
+        .settings
+        .telegram
+        .clone()
+        .filter(TelegramSettings::buttons)
+    else {
+        return;
+    };
+    let client = reqwest::Client::builder()
+        .connect_timeout(Duration::from_secs(5))
+        .timeout(LONG_POLL + Duration::from_secs(15))
+        .build()
+        .expect("a client with rustls builds");
+    let bot = Bot {
+        settings: &settings,
+        client: &client,
+    };
+    let language = shared.settings.language;
+    tracing::info!(
+        users = settings.allowed_user_ids.len(),
+        "alerts: Telegram buttons on; reading presses while this process is the sender"
+    );
+    let mut leader = shared.lease.subscribe();
+    let (mut offset, mut failures) = (0_i64, 0_u32);
+    while !shutdown.is_stopping() {
+        if !*leader.borrow_and_update() {
+            tokio::select! {
+                _ = leader.changed() => {}
+                _ = shutdown.wait() => break,
+            }
+            continue;
+        }
+        let asked = Instant::now();
+        let polled = tokio::select! {
+            polled = bot.presses(offset, LONG_POLL) => polled,
+            _ = shutdown.wait() => break,
+        };
+        let pause = match polled {
+            Ok((presses, next)) => {
+                failures = 0;
+                offset = next;
+                let workers = snapshots.borrow().nodes.workers.len();
+                for press in presses {
+                    handle(&shared, &bot, language, workers, press).await;
+                }
+                PACE.saturating_sub(asked.elapsed())
+            }
+            Err(e) => {
+                failures += 1;
+                if failures == 1 {
+                    tracing::warn!(error = %e.message, "alerts: cannot read Telegram presses; retrying");
+                }
+                (PACE * (1 << failures.min(6))).min(Duration::from_secs(60))
+            }
+        };
+        tokio::select! {
+            _ = tokio::time::sleep(pause) => {}
+            _ = shutdown.wait() => break,
+        }
+    }
+}
+
+/// Acts on one press and answers it.
+async fn handle(shared: &Shared, bot: &Bot<'_>, language: Language, workers: usize, press: Press) {
+    let en = language == Language::English;
+    let say = |en_text: &'static str, ko_text: &'static str| if en { en_text } else { ko_text };
+    let who = press.from.name();
+    if !bot.settings.allowed_user_ids.contains(&press.from.id) {
+        tracing::warn!(user = %who, "alerts: a Telegram press from a user not in allowed_user_ids; nothing changes");
+        answer(bot, &press, say("Not allowed", "권한 없음")).await;
+        return;
+    }
+    let asked = press.data.as_deref().and_then(Button::parse);
+    let Some((button, id)) = asked.filter(|(_, id)| valid_id(id)) else {
+        answer(bot, &press, say("Unknown button", "알 수 없는 버튼")).await;
+        return;
+    };
+    let ack = Ack {
+        id: id.to_owned(),
+        by: who.clone(),
+        via: AckVia::Telegram,
+        at: unix_now(),
+        silenced: button == Button::Mute,
+    };
+    let outcome = match acknowledge(&shared.store, workers, &ack).await {
+        Ok(outcome) => outcome,
+        Err(e) => {
+            tracing::warn!(error = %e, "alerts: a Telegram press could not be stored");
+            answer(
+                bot,
+                &press,
+                say(
+                    "Redis is unreachable: try again",
+                    "Redis 연결 실패: 다시 시도하세요",
+                ),
+            )
+            .await;
+            return;
+        }
+    };
+    let done = match (&outcome, ack.silenced) {
+        (Outcome::Done(_), false) => say("Acknowledged", "확인함"),
+        (Outcome::Done(_), true) => say("Acknowledged and silenced for 1 h", "확인, 1시간 무음"),
+        (Outcome::Already(_), _) => say("Acknowledged already", "이미 확인됨"),
+        (Outcome::NotOpen, _) => say("This alert is resolved already", "이미 해결된 알림"),
+    };
+    answer(bot, &press, done).await;
+    let by = match &outcome {
+        Outcome::Done(_) => who,
+        Outcome::Already(first) => first.by.clone(),
+        Outcome::NotOpen => return,
+    };
+    let Some(message) = &press.message else {
+        return;
+    };
+    let note = match (en, ack.silenced && matches!(outcome, Outcome::Done(_))) {
+        (true, false) => format!("✅ Acknowledged by {by}"),
+        (true, true) => format!("✅ Acknowledged by {by} · 🔕 silenced for 1 h"),
+        (false, false) => format!("✅ {by} 확인"),
+        (false, true) => format!("✅ {by} 확인 · 🔕 1시간 무음"),
+    };
+    let text = format!("{}\n\n{note}", message.text.as_deref().unwrap_or(""));
+    if let Err(e) = bot.edit(message, &text).await {
+        tracing::warn!(error = %e.message, "alerts: could not edit the pressed Telegram message");
+    }
+}
+
+async fn answer(bot: &Bot<'_>, press: &Press, text: &str) {
+    if let Err(e) = bot.answer(&press.id, text).await {
+        tracing::warn!(error = %e.message, "alerts: could not answer a Telegram press");
+    }
+}

@@ -1,0 +1,279 @@
+//! The Telegram Bot API beyond `sendMessage`: the buttons under an alert that wants a person,
+//! and what reading their presses needs (`getUpdates` long polling, `answerCallbackQuery`,
+//! `editMessageText`). Replies are read with a bound; errors never carry the bot token.
+
+use std::time::Duration;
+
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::alert::Alert;
+use super::pages::wants_a_person;
+use super::sinks::SendError;
+use crate::config::alerts::{Language, TelegramSettings};
+
+/// The most bytes of a `getUpdates` reply read (at most [`BATCH`] updates of a few KiB each).
+const MAX_REPLY: usize = 1 << 20;
+/// Updates asked for at once.
+const BATCH: u32 = 20;
+
+/// What a button does, as its `callback_data` says (`ack:<id>`, `mute:<id>`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Button {
+    /// Acknowledge the alert.
+    Ack,
+    /// Acknowledge it and silence its workers for an hour.
+    Mute,
+}
+
+impl Button {
+    fn prefix(self) -> &'static str {
+        match self {
+            Self::Ack => "ack:",
+            Self::Mute => "mute:",
+        }
+    }
+
+    fn label(self, language: Language) -> &'static str {
+        match (self, language) {
+            (Self::Ack, Language::English) => "✅ Acknowledge",
+            (Self::Ack, Language::Korean) => "✅ 확인",
+            (Self::Mute, Language::English) => "🔕 Silence 1 h",
+            (Self::Mute, Language::Korean) => "🔕 1시간 무음",
+        }
+    }
+
+    /// The button and the alert id a `callback_data` names, if it is one of ours.
+    pub fn parse(data: &str) -> Option<(Self, &str)> {
+        [Self::Ack, Self::Mute]
+            .into_iter()
+            .find_map(|b| data.strip_prefix(b.prefix()).map(|id| (b, id)))
+    }
+}
+
+/// The inline keyboard under `alert`: Acknowledge and Silence 1 h, when it wants a person and
+/// someone is allowed to press.
+pub fn keyboard(t: &TelegramSettings, language: Language, alert: &Alert) -> Option<Value> {
+    let id = alert.incident.as_deref()?;
+    if !t.buttons() || !wants_a_person(alert.kind) {
+        return None;
+    }
+    let row: Vec<Value> = [Button::Ack, Button::Mute]
+        .into_iter()
+        .map(|b| json!({"text": b.label(language), "callback_data": format!("{}{id}", b.prefix())}))
+        .collect();
+    Some(json!({ "inline_keyboard": [row] }))
+}
+
+/// A button press, as `getUpdates` gives it (what pulseboard reads of it).
+#[derive(Debug, Clone, Deserialize)]
+pub struct Press {
+    /// The press's id, for `answerCallbackQuery`.
+    pub id: String,
+    /// Who pressed.
+    pub from: User,
+    /// The button's `callback_data`.
+    #[serde(default)]
+    pub data: Option<String>,
+    /// The message the button is under.
+    #[serde(default)]
+    pub message: Option<Message>,
+}
+
+/// A Telegram user.
+#[derive(Debug, Clone, Deserialize)]
+pub struct User {
+    /// Their id (what `allowed_user_ids` lists).
+    pub id: i64,
+    /// Their @name, if they have one.
+    #[serde(default)]
+    pub username: Option<String>,
+    /// Their first name.
+    #[serde(default)]
+    pub first_name: String,
+}
+
+impl User {
+    /// How the event log and the edited message name them: `@name (id)`.
+    pub fn name(&self) -> String {
+        let shown = match &self.username {
+            Some(u) => format!("@{u}"),
+            None => self.first_name.clone(),
+        };
+        pulseboard_shared::ack::clean_name(&format!(
+            "{} ({})",
+            shown.chars().take(40).collect::<String>(),
+            self.id
+        ))
+    }
+}
+
+/// The message a button is under.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Message {
+    /// Its id in its chat.
+    pub message_id: i64,
+    /// The chat.
+    pub chat: Chat,
+    /// Its text.
+    #[serde(default)]
+    pub text: Option<String>,
+}
+
+/// A chat.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Chat {
+    /// Its id.
+    pub id: i64,
+}
+
+#[derive(Debug, Deserialize)]
+struct Update {
+    update_id: i64,
+    #[serde(default)]
+    callback_query: Option<Press>,
+}
+
+/// A bot's calls, bounded in time.
+pub struct Bot<'a> {
+    /// The sink's settings.
+    pub settings: &'a TelegramSettings,
+    /// The client (its timeout must exceed a long poll).
+    pub client: &'a reqwest::Client,
+}
+
+impl Bot<'_> {
+    async fn call(&self, method: &str, body: &Value) -> Result<Value, SendError> {
+        let t = self.settings;
+        let url = format!("{}/bot{}/{method}", t.api_url, t.bot_token.expose());
+        let mut response =
+            self.client
+                .post(url)
+                .json(body)
+                .send()
+                .await
+                .map_err(|e| SendError {
+                    retry: true,
+                    message: format!("{method}: {}", e.without_url()),
+                })?;
+        let status = response.status();
+        let mut bytes = Vec::new();
+        while let Some(chunk) = response.chunk().await.map_err(|e| SendError {
+            retry: true,
+            message: format!("{method}: {}", e.without_url()),
+        })? {
+            bytes.extend_from_slice(&chunk);
+            if bytes.len() > MAX_REPLY {
+                return Err(SendError {
+                    retry: false,
+                    message: format!("{method}: the reply is over {MAX_REPLY} bytes"),
+                });
+            }
+        }
+        let mut reply: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        if !status.is_success() || reply["ok"] != json!(true) {
+            let said: String = reply["description"]
+                .as_str()
+                .unwrap_or("")
+                .chars()
+                .take(200)
+                .collect();
+            return Err(SendError {
+                retry: status.is_server_error() || status.as_u16() == 429,
+                message: format!("{method}: HTTP {status}: {said}"),
+            });
+        }
+        Ok(reply["result"].take())
+    }
+
+    /// The presses after `offset` (which confirms the ones before), waiting up to `wait` for one;
+    /// the next offset comes back with them. Other updates are skipped.
+    pub async fn presses(
+        &self,
+        offset: i64,
+        wait: Duration,
+    ) -> Result<(Vec<Press>, i64), SendError> {
+        let body = json!({
+            "offset": offset,
+            "limit": BATCH,
+            "timeout": wait.as_secs(),
+            "allowed_updates": ["callback_query"],
+        });
+        let result = self.call("getUpdates", &body).await?;
+        let updates: Vec<Value> = serde_json::from_value(result).unwrap_or_default();
+        let mut next = offset;
+        let mut presses = Vec::new();
+        for raw in updates {
+            let Ok(update) = serde_json::from_value::<Update>(raw) else {
+                continue;
+            };
+            next = next.max(update.update_id + 1);
+            presses.extend(update.callback_query);
+        }
+        Ok((presses, next))
+    }
+
+    /// Answers press `id` with a short notice the presser sees.
+    pub async fn answer(&self, id: &str, text: &str) -> Result<(), SendError> {
+        self.call(
+            "answerCallbackQuery",
+            &json!({"callback_query_id": id, "text": text}),
+        )
+        .await
+        .map(drop)
+    }
+
+    /// Replaces the text of `message` (its buttons go).
+    pub async fn edit(&self, message: &Message, text: &str) -> Result<(), SendError> {
+        let body = json!({
+            "chat_id": message.chat.id,
+            "message_id": message.message_id,
+            "text": text,
+            "disable_web_page_preview": true,
+        });
+        self.call("editMessageText", &body).await.map(drop)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::alerts::alert::AlertKind;
+    use crate::config::alerts::Secret;
+
+    #[test]
+    fn buttons_go_under_alerts_that_want_a_person_when_someone_may_press() {
+        let mut t = TelegramSettings {
+            bot_token: Secret::new("t"),
+            chat_id: "1".into(),
+            api_url: "http://x".into(),
+            allowed_user_ids: vec![42],
+        };
+        let mut alert = Alert {
+            id: "a-1".into(),
+            at: String::new(),
+            kind: AlertKind::Down,
+            worker: Some("r0".into()),
+            count: None,
+            context: None,
+            text: String::new(),
+            runbook: None,
+            silenced: None,
+            incident: Some("a-1".into()),
+            grouped: false,
+        };
+        let keys = keyboard(&t, Language::English, &alert).unwrap();
+        assert_eq!(keys["inline_keyboard"][0][0]["callback_data"], "ack:a-1");
+        assert_eq!(keys["inline_keyboard"][0][1]["callback_data"], "mute:a-1");
+        assert_eq!(Button::parse("mute:a-1"), Some((Button::Mute, "a-1")));
+        assert_eq!(Button::parse("restart:a-1"), None);
+        alert.kind = AlertKind::Recovered;
+        assert!(keyboard(&t, Language::English, &alert).is_none());
+        alert.kind = AlertKind::Down;
+        t.allowed_user_ids.clear();
+        assert!(
+            keyboard(&t, Language::English, &alert).is_none(),
+            "nobody may press"
+        );
+    }
+}
