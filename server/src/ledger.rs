@@ -9,6 +9,7 @@
 //! - [`acks`]: who acknowledged which alert (a Telegram press, the admin API).
 //! - [`commit`]: the fenced commit script: state, a trimmed list, queued entries, the event log.
 //! - [`events`]: appending to the event log, and reading stream entries back.
+//! - [`silences`]: the silences in force (set by the admin API, read by every refresh).
 //! - [`read_only`]: read-only scripts (`EVALSHA_RO`), which a read-only Redis user may run.
 
 pub mod acks;
@@ -17,4 +18,5 @@ pub mod events;
 pub mod keeper;
 pub mod lease;
 pub mod read_only;
+pub mod silences;
 pub mod store;

@@ -16,6 +16,7 @@ use tokio::sync::watch;
 use crate::aggregate::{aggregate, keys_for, watched_workers, Aggregate, BeatMemory, QueueOwners};
 use crate::config::Config;
 use crate::discovery::Discovery;
+use crate::ledger;
 use crate::ledger::acks;
 use crate::ledger::store::Keys;
 use crate::reader::{BoundedKey, ReadError, RedisSource};
@@ -165,7 +166,7 @@ impl Refresher {
         });
         values.push(BoundedKey {
             key: self.keys.silences(),
-            max: silences::store::MAX_BYTES,
+            max: ledger::silences::MAX_BYTES,
         });
         values.push(BoundedKey {
             key: self.keys.acks(),
@@ -198,8 +199,12 @@ impl Refresher {
                 let (guard, extra) = reading
                     .values
                     .split_at(guard_values.min(reading.values.len()));
-                self.silences =
-                    Arc::new(extra.get(1).map(silences::store::parse).unwrap_or_default());
+                self.silences = Arc::new(
+                    extra
+                        .get(1)
+                        .map(ledger::silences::parse)
+                        .unwrap_or_default(),
+                );
                 silences::attach_marks(&mut agg.nodes.workers, &self.silences, unix_now);
                 self.acks = Arc::new(extra.get(2).map(acks::parse).unwrap_or_default());
                 let mut oversized = recovery::reading::apply(
@@ -210,7 +215,7 @@ impl Refresher {
                     (unix_now, self.config.agent_key.is_some()),
                     &self.silences,
                 );
-                oversized.extend(extra.get(1).and_then(silences::store::oversized));
+                oversized.extend(extra.get(1).and_then(ledger::silences::oversized));
                 oversized.extend(rescue::memory::attach(
                     &mut agg.nodes.workers,
                     extra.first(),

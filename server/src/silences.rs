@@ -4,11 +4,10 @@
 //!
 //! The alerts' judge reads them with every snapshot: an alert they cover is recorded in the
 //! event log as silenced and not sent, and one still true when its silence ends (expired or
-//! ended) is sent then (the alerts' `silenced` step): nothing is lost. Stored by [`store`];
+//! ended) is sent then (the alerts' `silenced` step): nothing is lost. Stored by the [`ledger`](crate::ledger);
 //! `pulseboard silence` calls this API through [`client`].
 
 pub mod client;
-pub mod store;
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
@@ -21,11 +20,11 @@ use pulseboard_shared::silence::{covering, NewSilence, Silence, SilenceMark, MAX
 use pulseboard_shared::WorkerStatus;
 use serde::Serialize;
 
-use self::store::Changed;
 use crate::admin::auth::authorize;
 use crate::admin::{Admin, Refused};
 use crate::aggregate::unix_now;
 use crate::client_ip::ClientIp;
+use crate::ledger::silences::{self as store, Changed};
 
 /// The silence routes.
 pub fn router(admin: Admin) -> Router {

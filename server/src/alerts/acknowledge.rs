@@ -8,8 +8,8 @@ use pulseboard_shared::silence::{Silence, SilenceMatch};
 use super::outbox;
 use super::pages::Page;
 use crate::ledger::acks::{self, Added};
+use crate::ledger::silences;
 use crate::ledger::store::{Store, StoreError};
-use crate::silences::store as silences;
 
 /// How long "Silence 1 h" silences, in seconds.
 pub const MUTE_S: u64 = 3600;

@@ -6,7 +6,7 @@
 use pulseboard_shared::silence::{Silence, MAX_SILENCES};
 use redis::Script;
 
-use crate::ledger::store::{Store, StoreError};
+use super::store::{Store, StoreError};
 use crate::reader::Bounded;
 
 /// The most bytes the array may hold: a silence is under 600 bytes (a 100-byte name, a
@@ -90,7 +90,7 @@ pub async fn read(store: &Store) -> Result<Vec<Silence>, StoreError> {
 }
 
 /// The problem with a stored value over [`MAX_BYTES`], for the refresher's log.
-pub fn oversized(value: &Bounded) -> Option<crate::recovery::reading::Oversized> {
+pub fn oversized(value: &Bounded) -> Option<(String, String)> {
     let Bounded::TooLarge { max } = value else {
         return None;
     };
