@@ -1,5 +1,7 @@
 //! A local stand-in for the Telegram Bot API and for webhook receivers: it accepts any POST,
-//! records it, and can be told to fail. The alert tests and the latency example point pulseboard
+//! records it, and can be told to fail. For Telegram's buttons it numbers the messages it takes
+//! (`sendMessage` answers a `message_id`) and serves button presses queued by [`StandIn::press`]
+//! to `getUpdates`, holding a poll up to a second for one as a long poll does. The alert tests and the latency example point pulseboard
 //! at it (`PULSEBOARD_TELEGRAM_API_URL`, `PULSEBOARD_WEBHOOK_URL`); it lives here, not in the
 //! server, so the release binary carries no test receiver.
 
@@ -39,6 +41,9 @@ struct Inner {
     fail_with: AtomicU16,
     refused: AtomicU64,
     arrived: Notify,
+    /// Presses not yet fetched by `getUpdates`, and the next update id.
+    updates: Mutex<(Vec<Value>, i64)>,
+    pressed: Notify,
 }
 
 /// A running stand-in on a free loopback port; it stops when dropped.
@@ -69,6 +74,33 @@ impl StandIn {
         self.inner
             .fail_with
             .store(status.unwrap_or(0), Ordering::SeqCst);
+    }
+
+    /// Queues a press of the button `data` under message `message_id` (whose text was `text`)
+    /// by Telegram user `user`, for the next `getUpdates`.
+    pub fn press(&self, user: i64, username: &str, data: &str, message_id: i64, text: &str) {
+        let mut updates = self.inner.updates.lock().expect("lock");
+        updates.1 += 1;
+        let update = json!({
+            "update_id": updates.1,
+            "callback_query": {
+                "id": format!("press-{}", updates.1),
+                "from": {"id": user, "is_bot": false, "first_name": username, "username": username},
+                "data": data,
+                "message": {"message_id": message_id, "chat": {"id": 42}, "text": text},
+            },
+        });
+        updates.0.push(update);
+        self.inner.pressed.notify_waiters();
+    }
+
+    /// The accepted calls of a Bot API method (`editMessageText`), in order.
+    pub fn calls(&self, method: &str) -> Vec<Value> {
+        self.received()
+            .into_iter()
+            .filter(|r| r.path.ends_with(&format!("/{method}")))
+            .map(|r| r.body)
+            .collect()
     }
 
     /// How many POSTs were refused.
@@ -131,12 +163,39 @@ async fn accept(State(inner): State<Arc<Inner>>, uri: Uri, body: Bytes) -> impl 
             Json(json!({"ok": false, "description": "stand-in told to fail"})),
         );
     }
-    let body = serde_json::from_slice(&body).unwrap_or(Value::Null);
-    inner.received.lock().expect("lock").push(Received {
-        at,
-        path: uri.path().to_owned(),
-        body,
-    });
+    let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    let path = uri.path().to_owned();
+    if path.ends_with("/getUpdates") {
+        return (StatusCode::OK, Json(updates(&inner, &body).await));
+    }
+    let result = {
+        let mut received = inner.received.lock().expect("lock");
+        received.push(Received { at, path, body });
+        json!({"message_id": received.len(), "chat": {"id": 42}})
+    };
     inner.arrived.notify_waiters();
-    (StatusCode::OK, Json(json!({"ok": true, "result": {}})))
+    (StatusCode::OK, Json(json!({"ok": true, "result": result})))
+}
+
+/// `getUpdates`: the queued presses from `offset` on (dropping the ones before it, as Telegram
+/// confirms them), waiting up to a second for one.
+async fn updates(inner: &Inner, body: &Value) -> Value {
+    let offset = body["offset"].as_i64().unwrap_or(0);
+    let deadline = Instant::now() + Duration::from_secs(1);
+    loop {
+        let pressed = inner.pressed.notified();
+        {
+            let mut updates = inner.updates.lock().expect("lock");
+            updates
+                .0
+                .retain(|u| u["update_id"].as_i64().unwrap_or(0) >= offset);
+            if !updates.0.is_empty() {
+                return json!({"ok": true, "result": updates.0.clone()});
+            }
+        }
+        let Some(left) = deadline.checked_duration_since(Instant::now()) else {
+            return json!({"ok": true, "result": []});
+        };
+        let _ = tokio::time::timeout(left, pressed).await;
+    }
 }

@@ -871,3 +871,131 @@ async fn a_host_outage_is_two_messages_however_many_workers() {
     assert_no_secret(&pb.kill().await);
     s.finish().await;
 }
+
+/// Two workers die. Their messages carry Acknowledge and Silence buttons; a press from a user
+/// not allowed changes nothing; Alice's press acknowledges w1 (answered, the message edited, the
+/// event log says who) and w1 is never sent again, while w2, unacknowledged, is re-sent after
+/// `renotify_after_s`, and its recovery names the same incident. The admin API then learns that
+/// Alice was first.
+#[tokio::test]
+async fn an_acknowledged_alert_is_not_sent_again_and_an_unacknowledged_one_is() {
+    let config = CONFIG.replace(
+        "group_window_s = 0",
+        "group_window_s = 0\nrenotify_after_s = 2\n[alerts.telegram]\nallowed_user_ids = [7]",
+    );
+    let mut s = Scene::new("ack", &config).await;
+    let pb = s.pulseboard().await;
+    for w in ["w1", "w2"] {
+        s.beat(w, 45_000).await;
+        s.until_judged(w, "alive", |m| m.alive == Some(true)).await;
+    }
+    s.stop_beating("w1").await;
+    let down = s.alert("[w1] worker down", 0).await;
+    s.stop_beating("w2").await;
+    s.alert("[w2] worker down", 0).await;
+    let keys = &down.body["reply_markup"]["inline_keyboard"][0];
+    let ack = keys[0]["callback_data"].as_str().unwrap().to_owned();
+    assert!(ack.starts_with("ack:"), "{keys}");
+    assert_eq!(keys[1]["callback_data"], ack.replace("ack:", "mute:"));
+    let message_id = 1 + s
+        .standin
+        .received()
+        .iter()
+        .position(|r| r.text().contains("[w1] worker down"))
+        .unwrap() as i64;
+
+    s.standin.press(8, "mallory", &ack, message_id, down.text());
+    until("mallory answered", async || {
+        s.standin
+            .calls("answerCallbackQuery")
+            .iter()
+            .any(|c| c["text"] == "Not allowed")
+    })
+    .await;
+    assert!(
+        s.standin.calls("editMessageText").is_empty(),
+        "nothing changes"
+    );
+
+    s.standin.press(7, "alice", &ack, message_id, down.text());
+    until("alice's press edits the message", async || {
+        !s.standin.calls("editMessageText").is_empty()
+    })
+    .await;
+    let edited = s.standin.calls("editMessageText").remove(0);
+    assert_eq!(edited["message_id"], message_id);
+    let text = edited["text"].as_str().unwrap();
+    assert!(
+        text.starts_with("🔴 [w1] worker down") && text.ends_with("✅ Acknowledged by @alice (7)"),
+        "{text}"
+    );
+    let acked_at = s.standin.received().len();
+    until("the acknowledgement in the event log", async || {
+        let log = pb
+            .get("/api/agent-office/events?limit=50")
+            .await
+            .unwrap()
+            .to_string();
+        log.contains("Acknowledged by @alice (7) via Telegram: 🔴 [w1] worker down")
+    })
+    .await;
+
+    // w2 is re-sent (twice: more than a period passes after alice's press); w1 never again.
+    let again = s
+        .alert("nobody acknowledged: 🔴 [w2] worker down", acked_at)
+        .await;
+    assert!(
+        again.body["reply_markup"].is_object(),
+        "a reminder has the buttons too"
+    );
+    let skip = 1 + s
+        .standin
+        .received()
+        .iter()
+        .rposition(|r| r.text().contains("[w2] worker down"))
+        .unwrap();
+    s.alert("nobody acknowledged: 🔴 [w2] worker down", skip)
+        .await;
+    let late: Vec<_> = s
+        .standin
+        .texts()
+        .into_iter()
+        .skip(acked_at)
+        .filter(|t| t.contains("[w1]"))
+        .collect();
+    assert!(late.is_empty(), "w1 was acknowledged: {late:#?}");
+
+    // w2's recovery threads to its down alert's incident.
+    s.beat("w2", 45_000).await;
+    s.alert("[w2] worker recovered", 0).await;
+    let log = pb.get("/api/agent-office/events?limit=100").await.unwrap();
+    let incident_of = |kind: &str| {
+        log["events"].as_array().unwrap().iter().find_map(|e| {
+            let a = &e["alert"];
+            (a["kind"] == kind && a["worker"] == "w2").then(|| a["incident"].clone())
+        })
+    };
+    assert_eq!(incident_of("recovered"), incident_of("down"));
+    assert!(incident_of("down").unwrap().is_string());
+
+    // The API: a token is needed; alice was first.
+    let id = ack.trim_start_matches("ack:");
+    let url = format!("{}/api/agent-office/alerts/{id}/ack", pb.base);
+    assert_eq!(s.http.post(&url).send().await.unwrap().status(), 401);
+    let answer: Value = s
+        .http
+        .post(&url)
+        .bearer_auth(ADMIN)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        (answer["by"].as_str(), answer["first"].as_bool()),
+        (Some("@alice (7)"), Some(false))
+    );
+    assert_no_secret(&pb.kill().await);
+    s.finish().await;
+}

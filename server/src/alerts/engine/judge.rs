@@ -71,13 +71,15 @@ pub(super) async fn run(
             unix_now,
         );
         let window_ms = s.group_window.as_millis() as i64;
-        let mut outgoing = incidents::group(t.incidents_mut(), transitions, window_ms, now);
+        let outgoing = incidents::group(t.incidents_mut(), transitions, window_ms, now);
         let (pages, workers) = t.pages_mut();
+        // Raised first, so a recovery finds the page it resolves before `follow` closes it.
+        let mut alerts = raise_all(outgoing, pages, s, now);
         let whereabouts = |name: &str| {
             let w = snapshot.nodes.workers.iter().find(|w| w.name == name)?;
             Some((w.kind.as_str().to_owned(), w.host.clone()))
         };
-        outgoing.extend(pages::follow(
+        let follow_ups = pages::follow(
             pages,
             &pages::Around {
                 workers,
@@ -88,26 +90,11 @@ pub(super) async fn run(
                 renotify_ms: s.renotify_after.as_millis() as i64,
                 language: s.language,
             },
-        ));
-        if outgoing.is_empty() && !dirty && *t.memory() == before {
+        );
+        alerts.extend(raise_all(follow_ups, pages, s, now));
+        if alerts.is_empty() && !dirty && *t.memory() == before {
             continue;
         }
-        let (pages, _) = t.pages_mut();
-        let alerts: Vec<(Pending, Record)> = outgoing
-            .into_iter()
-            .map(|o| {
-                let (mut pending, mut record) = raise_unless(&o.transition, &o.silence, s, now);
-                let alert = &mut pending.alert;
-                alert.incident = o.incident;
-                alert.grouped = o.grouped;
-                if let Some(text) = o.text {
-                    alert.text = text;
-                }
-                pages::note(pages, alert, &o.members, now);
-                record.alert = Some(pending.alert.clone());
-                (pending, record)
-            })
-            .collect();
         let committed = if snapshot.nodes.redis_ok {
             outbox::commit(Commit {
                 lease: &shared.lease,
@@ -150,6 +137,30 @@ pub(super) async fn run(
             }
         }
     }
+}
+
+/// The alerts for `outgoing` at `now` with their event-log records, noted in the open `pages`.
+fn raise_all(
+    outgoing: Vec<incidents::Outgoing>,
+    pages: &mut Vec<pages::Page>,
+    s: &AlertSettings,
+    now: i64,
+) -> Vec<(Pending, Record)> {
+    outgoing
+        .into_iter()
+        .map(|o| {
+            let (mut pending, mut record) = raise_unless(&o.transition, &o.silence, s, now);
+            let alert = &mut pending.alert;
+            alert.incident = o.incident;
+            alert.grouped = o.grouped;
+            if let Some(text) = o.text {
+                alert.text = text;
+            }
+            pages::note(pages, alert, &o.members, now);
+            record.alert = Some(pending.alert.clone());
+            (pending, record)
+        })
+        .collect()
 }
 
 /// The alert for transition `t` at `now` with its event-log record, recorded as silenced by
