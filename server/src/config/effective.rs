@@ -194,6 +194,7 @@ pub fn to_toml(config: &Config) -> String {
     alerts.insert("flap_window_s".into(), s(a.flap_window));
     alerts.insert("unhealthy_after_s".into(), s(a.unhealthy_after));
     alerts.insert("group_window_s".into(), s(a.group_window));
+    alerts.insert("renotify_after_s".into(), s(a.renotify_after));
     alerts.insert("alert_late".into(), Value::Boolean(a.alert_late));
     if let Some(url) = &a.runbook_url {
         alerts.insert("runbook_url".into(), text(url));
@@ -208,6 +209,12 @@ pub fn to_toml(config: &Config) -> String {
         telegram.insert("bot_token".into(), text(REDACTED));
         telegram.insert("chat_id".into(), text(&t.chat_id));
         telegram.insert("api_url".into(), text(&t.api_url));
+        let users = t
+            .allowed_user_ids
+            .iter()
+            .map(|&id| Value::Integer(id))
+            .collect();
+        telegram.insert("allowed_user_ids".into(), Value::Array(users));
         alerts.insert("telegram".into(), Value::Table(telegram));
     }
     if a.webhook.is_some() {

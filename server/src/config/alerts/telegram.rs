@@ -85,3 +85,27 @@ pub fn resolve(
         )),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(users: &str) -> AlertOverrides {
+        AlertOverrides {
+            telegram_bot_token: Some("t".into()),
+            telegram_chat_id: Some("1".into()),
+            telegram_allowed_users: Some(users.into()),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn allowed_users_come_from_the_environment_first_and_must_be_numbers() {
+        let file: FileTelegram = toml::from_str("allowed_user_ids = [9]").unwrap();
+        let t = resolve(file, &env("7, 8,")).unwrap().unwrap();
+        assert_eq!(t.allowed_user_ids, [7, 8]);
+        assert!(t.buttons());
+        let err = resolve(FileTelegram::default(), &env("7,@bob")).unwrap_err();
+        assert!(err.to_string().contains("alerts.telegram.allowed_user_ids"), "{err}");
+    }
+}
