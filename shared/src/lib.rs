@@ -27,6 +27,7 @@
 
 pub mod ack;
 pub mod agent;
+pub mod alert_kind;
 pub mod answer;
 pub mod arrange;
 pub mod command;

@@ -876,12 +876,13 @@ async fn a_host_outage_is_two_messages_however_many_workers() {
 /// not allowed changes nothing; Alice's press acknowledges w1 (answered, the message edited, the
 /// event log says who) and w1 is never sent again, while w2, unacknowledged, is re-sent after
 /// `renotify_after_s`, and its recovery names the same incident. The admin API then learns that
-/// Alice was first.
+/// Alice was first. A route sends w2's alerts to another chat.
 #[tokio::test]
 async fn an_acknowledged_alert_is_not_sent_again_and_an_unacknowledged_one_is() {
     let config = CONFIG.replace(
         "group_window_s = 0",
-        "group_window_s = 0\nrenotify_after_s = 2\n[alerts.telegram]\nallowed_user_ids = [7]",
+        "group_window_s = 0\nrenotify_after_s = 2\n[alerts.telegram]\nallowed_user_ids = [7]\n\
+         [[alerts.routes]]\nworker = \"w2\"\nsinks = [\"telegram\"]\nchat_id = \"99\"",
     );
     let mut s = Scene::new("ack", &config).await;
     let pb = s.pulseboard().await;
@@ -892,7 +893,12 @@ async fn an_acknowledged_alert_is_not_sent_again_and_an_unacknowledged_one_is() 
     s.stop_beating("w1").await;
     let down = s.alert("[w1] worker down", 0).await;
     s.stop_beating("w2").await;
-    s.alert("[w2] worker down", 0).await;
+    let routed = s.alert("[w2] worker down", 0).await;
+    // w2's route names another chat; w1 takes none and goes to the configured one.
+    assert_eq!(
+        (&routed.body["chat_id"], &down.body["chat_id"]),
+        (&Value::from("99"), &Value::from("42"))
+    );
     let keys = &down.body["reply_markup"]["inline_keyboard"][0];
     let ack = keys[0]["callback_data"].as_str().unwrap().to_owned();
     assert!(ack.starts_with("ack:"), "{keys}");

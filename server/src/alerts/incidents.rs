@@ -147,6 +147,7 @@ fn summary(i: &Incident) -> Outgoing {
             processing: 0,
             dead_letter: 0,
             host: Some(i.host.clone()),
+            worker_kind: None,
             reason: Some(named),
         }),
     };
@@ -172,6 +173,7 @@ mod tests {
                 processing: 0,
                 dead_letter: 0,
                 host: host.map(Into::into),
+                worker_kind: None,
                 reason: None,
             }),
         };

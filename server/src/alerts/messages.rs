@@ -176,6 +176,7 @@ mod tests {
                 processing: 1,
                 dead_letter: 2,
                 host: Some("windows".into()),
+                worker_kind: None,
                 reason: None,
             }),
         }

@@ -13,7 +13,7 @@ use pulseboard_shared::ack::{Ack, AckVia};
 use pulseboard_shared::silence::{covering, Silence};
 use serde::{Deserialize, Serialize};
 
-use super::alert::{Alert, AlertKind, Transition};
+use super::alert::{Alert, AlertKind, Transition, WorkerContext};
 use super::incidents::Outgoing;
 use super::transitions::WorkerMemory;
 use crate::config::alerts::Language;
@@ -40,6 +40,9 @@ pub struct Page {
     pub text: String,
     /// When it was last sent (ms).
     pub sent_ms: i64,
+    /// The alert's context (its follow-ups carry it, so routes treat them alike).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub context: Option<WorkerContext>,
     /// Who acknowledged it, as announced.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub acked: Option<String>,
@@ -99,6 +102,7 @@ pub fn note(pages: &mut Vec<Page>, alert: &mut Alert, members: &[String], now: i
             }
             page.host = host;
             page.text = text;
+            page.context.clone_from(&alert.context);
             page.sent_ms = now;
         }
         None => {
@@ -113,6 +117,7 @@ pub fn note(pages: &mut Vec<Page>, alert: &mut Alert, members: &[String], now: i
                 workers: worker.into_iter().collect(),
                 text,
                 sent_ms: now,
+                context: alert.context.clone(),
                 acked: None,
             });
             if pages.len() > MAX_PAGES {
@@ -195,7 +200,7 @@ fn follow_up(page: &Page, kind: AlertKind, text: String) -> Outgoing {
             kind,
             worker: (page.workers.len() == 1).then(|| page.workers[0].clone()),
             count: Some(page.workers.len() as u64),
-            context: None,
+            context: page.context.clone(),
         },
         None,
     );

@@ -9,7 +9,7 @@ use std::time::Duration;
 use serde_json::json;
 
 use super::alert::{Alert, AlertKind};
-use crate::config::alerts::{AlertSettings, Language, TelegramSettings, WebhookSettings};
+use crate::config::alerts::{AlertSettings, Language, Route, TelegramSettings, WebhookSettings};
 
 /// A delivery that failed.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -51,18 +51,28 @@ impl Sink {
         }
     }
 
-    /// Whether it takes `alert`: a Telegram chat is not told of an acknowledgement (the pressed
-    /// message was edited to say it); a webhook takes everything.
-    pub fn wants(&self, alert: &Alert) -> bool {
-        !matches!(self, Sink::Telegram(..)) || alert.kind != AlertKind::Acknowledged
+    /// Whether it takes `alert` by `routes` (the first that matches names its sinks; none
+    /// matching: every sink). A Telegram chat is never told of an acknowledgement (the pressed
+    /// message was edited to say it).
+    pub fn wants(&self, alert: &Alert, routes: &[Route]) -> bool {
+        if matches!(self, Sink::Telegram(..)) && alert.kind == AlertKind::Acknowledged {
+            return false;
+        }
+        route(routes, alert).is_none_or(|r| r.sinks.iter().any(|s| s == self.name()))
     }
 
-    /// Delivers `alert` once.
-    pub async fn send(&self, client: &reqwest::Client, alert: &Alert) -> Result<(), SendError> {
+    /// Delivers `alert` once (to its route's Telegram chat, if it names one).
+    pub async fn send(
+        &self,
+        client: &reqwest::Client,
+        alert: &Alert,
+        routes: &[Route],
+    ) -> Result<(), SendError> {
         let request = match self {
             Sink::Telegram(t, language) => {
+                let chat = route(routes, alert).and_then(|r| r.chat_id.as_ref());
                 let mut body = json!({
-                    "chat_id": t.chat_id,
+                    "chat_id": chat.unwrap_or(&t.chat_id),
                     "text": alert.message(),
                     "disable_web_page_preview": true,
                 });
@@ -104,6 +114,18 @@ impl Sink {
             message: format!("HTTP {status}: {}", detail.trim()),
         })
     }
+}
+
+/// The first of `routes` that matches `alert`.
+pub fn route<'a>(routes: &'a [Route], alert: &Alert) -> Option<&'a Route> {
+    let c = alert.context.as_ref();
+    let (host, kind) = (
+        c.and_then(|c| c.host.as_deref()),
+        c.and_then(|c| c.worker_kind.as_deref()),
+    );
+    routes
+        .iter()
+        .find(|r| r.matches(alert.kind, alert.worker.as_deref(), kind, host))
 }
 
 /// A webhook's body: the alert itself, plus the keys Slack (`text`) and Discord (`content`)

@@ -301,6 +301,7 @@ pub(crate) fn about(w: &WorkerStatus, kind: AlertKind, count: Option<u64>) -> Tr
             processing: w.processing,
             dead_letter: w.dead_letter,
             host: w.host.clone(),
+            worker_kind: Some(w.kind.as_str().to_owned()),
             reason: w.lifecycle.as_ref().and_then(|l| l.reason.clone()),
         }),
     }

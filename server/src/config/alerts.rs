@@ -11,7 +11,9 @@ use pulseboard_shared::heartbeat::HEARTBEAT_TTL_S;
 
 use super::error::{invalid, ConfigError};
 
+mod routes;
 mod telegram;
+pub use self::routes::{FileRoute, Route};
 pub use self::telegram::{FileTelegram, TelegramSettings};
 
 /// A value that must never be printed.
@@ -90,6 +92,8 @@ pub struct AlertSettings {
     pub lease: Duration,
     /// How many entries the event log keeps (approximately; Redis trims in whole nodes).
     pub history_max: u64,
+    /// Which sinks (and Telegram chat) an alert goes to; first match wins, none: every sink.
+    pub routes: Vec<Route>,
     /// Telegram, if configured.
     pub telegram: Option<TelegramSettings>,
     /// A webhook, if configured.
@@ -114,6 +118,7 @@ impl Default for AlertSettings {
             give_up_after: Duration::from_secs(24 * 3600),
             lease: Duration::from_secs(10),
             history_max: 1000,
+            routes: Vec::new(),
             telegram: None,
             webhook: None,
         }
@@ -148,6 +153,7 @@ pub struct FileAlerts {
     history_max: Option<u64>,
     telegram: Option<FileTelegram>,
     webhook: Option<FileWebhook>,
+    routes: Option<Vec<FileRoute>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -284,6 +290,7 @@ pub fn resolve(
         give_up_after: s(file.give_up_after_s, d.give_up_after),
         lease,
         history_max,
+        routes: routes::resolve(file.routes.unwrap_or_default())?,
         telegram,
         webhook,
     })

@@ -222,6 +222,32 @@ pub fn to_toml(config: &Config) -> String {
         webhook.insert("url".into(), text(REDACTED));
         alerts.insert("webhook".into(), Value::Table(webhook));
     }
+    let routes = a.routes.iter().map(|r| {
+        let mut route = Table::new();
+        let keys = [
+            ("worker", &r.worker),
+            ("host", &r.host),
+            ("kind", &r.kind),
+            ("chat_id", &r.chat_id),
+        ];
+        for (key, value) in keys {
+            if let Some(v) = value {
+                route.insert(key.into(), text(v));
+            }
+        }
+        if let Some(kind) = r.alert {
+            route.insert(
+                "alert".into(),
+                Value::try_from(kind).expect("an alert kind is a string"),
+            );
+        }
+        route.insert(
+            "sinks".into(),
+            Value::Array(r.sinks.iter().map(|s| text(s)).collect()),
+        );
+        Value::Table(route)
+    });
+    alerts.insert("routes".into(), Value::Array(routes.collect()));
     root.insert("alerts".into(), Value::Table(alerts));
     toml::to_string(&root).expect("a TOML table serialises")
 }

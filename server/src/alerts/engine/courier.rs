@@ -133,7 +133,11 @@ impl Courier {
                 Err(_) => return Turn::Wait(REDIS_RETRY),
             },
         };
-        if self.sent_ids.contains(&pending.alert.id) || !self.sink.wants(&pending.alert) {
+        if self.sent_ids.contains(&pending.alert.id)
+            || !self
+                .sink
+                .wants(&pending.alert, &self.shared.settings.routes)
+        {
             self.remove(&origin, &pending).await;
             return Turn::Again;
         }
@@ -148,7 +152,8 @@ impl Courier {
     /// Sends `pending` once, then pops, requeues or gives it up, and records the attempt.
     async fn deliver(&mut self, pending: Pending, origin: Origin) {
         let attempt = pending.attempts + 1;
-        let outcome = self.sink.send(&self.client, &pending.alert).await;
+        let routes = &self.shared.settings.routes;
+        let outcome = self.sink.send(&self.client, &pending.alert, routes).await;
         let now = now_ms();
         let mut record = Record {
             at: iso_ms(now),

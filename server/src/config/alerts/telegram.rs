@@ -106,6 +106,9 @@ mod tests {
         assert_eq!(t.allowed_user_ids, [7, 8]);
         assert!(t.buttons());
         let err = resolve(FileTelegram::default(), &env("7,@bob")).unwrap_err();
-        assert!(err.to_string().contains("alerts.telegram.allowed_user_ids"), "{err}");
+        assert!(
+            err.to_string().contains("alerts.telegram.allowed_user_ids"),
+            "{err}"
+        );
     }
 }
