@@ -1,6 +1,9 @@
 //! Alert texts: the seed's Korean (`🔴 [name] 워커 다운`), or English, with the worker's context.
 
+use pulseboard_shared::nodes::HostAgent;
+
 use super::alert::{AlertKind, Transition, WorkerContext};
+use super::incidents::Outgoing;
 use crate::config::alerts::Language;
 
 /// The message for `t`, two lines when there is a worker context.
@@ -118,6 +121,24 @@ pub fn render(t: &Transition, language: Language) -> String {
     }
 }
 
+/// A host's summary says the host itself is the likely cause when its agent stopped beating too
+/// (a dead agent cannot restart anything either).
+pub fn name_the_cause(o: &mut Outgoing, agents: &[HostAgent], language: Language) {
+    let t = &o.transition;
+    let host = t.context.as_ref().and_then(|c| c.host.as_deref());
+    let agent_down = agents
+        .iter()
+        .any(|a| Some(a.host.as_str()) == host && !a.alive);
+    if t.kind != AlertKind::HostDown || !agent_down {
+        return;
+    }
+    let cause = match language {
+        Language::Korean => "호스트 에이전트도 응답 없음: 호스트 자체(전원, 네트워크)가 원인일 가능성이 큼",
+        Language::English => "its host agent stopped beating too: the host itself (power, network) is the likely cause",
+    };
+    o.text = Some(format!("{}\n{cause}", render(t, language)));
+}
+
 /// A host summary's workers, as its context's reason lists them.
 fn names(t: &Transition) -> &str {
     t.context
@@ -222,6 +243,27 @@ mod tests {
         let text = render(&t, Language::Korean);
         assert!(
             text.starts_with("🧊 [image-render] 작업 멈춤: on job job-7\n"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn a_host_summary_names_its_dead_agent_as_the_likely_cause() {
+        let mut t = transition(AlertKind::HostDown, Some(3));
+        t.worker = None;
+        let mut o = Outgoing::new(t, None);
+        let agent = |alive| HostAgent {
+            host: "windows".into(),
+            alive,
+            workers: vec![],
+        };
+        name_the_cause(&mut o, &[agent(true)], Language::English);
+        assert_eq!(o.text, None, "an agent that beats says nothing");
+        name_the_cause(&mut o, &[agent(false)], Language::English);
+        let text = o.text.unwrap();
+        assert!(text.starts_with("🔴 windows: 3 workers down"), "{text}");
+        assert!(
+            text.ends_with("the host itself (power, network) is the likely cause"),
             "{text}"
         );
     }

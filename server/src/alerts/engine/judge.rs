@@ -71,7 +71,10 @@ pub(super) async fn run(
             unix_now,
         );
         let window_ms = s.group_window.as_millis() as i64;
-        let outgoing = incidents::group(t.incidents_mut(), transitions, window_ms, now);
+        let mut outgoing = incidents::group(t.incidents_mut(), transitions, window_ms, now);
+        for o in outgoing.iter_mut() {
+            messages::name_the_cause(o, &snapshot.nodes.agents, s.language);
+        }
         let (pages, workers) = t.pages_mut();
         // Raised first, so a recovery finds the page it resolves before `follow` closes it.
         let mut alerts = raise_all(outgoing, pages, s, now);
