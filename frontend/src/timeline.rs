@@ -16,7 +16,8 @@ use crate::page::{fetch_text, query_param};
 use crate::stream::feed;
 use crate::text::{command_line, delivery, dl_logged, lang, recovery_line, rescue_line, t, Text};
 
-const EVENTS: &str = "/api/agent-office/events?limit=20";
+/// The newest entries, their alerts worded in the page's language (`&lang=` is appended).
+const EVENTS: &str = "/api/agent-office/events?limit=20&lang=";
 const REFETCH_EVERY: Duration = Duration::from_secs(10);
 
 /// One entry, as the event log serves it (fields the page does not show are ignored).
@@ -96,10 +97,10 @@ pub fn Timeline() -> impl IntoView {
     if query_param("mock").is_none() {
         Effect::new(move |_| {
             feed.received_at.track();
-            leptos::task::spawn_local(fetch(set_entries));
+            leptos::task::spawn_local(fetch(set_entries, lang.get()));
         });
         let timer = set_interval_with_handle(
-            move || leptos::task::spawn_local(fetch(set_entries)),
+            move || leptos::task::spawn_local(fetch(set_entries, lang.get_untracked())),
             REFETCH_EVERY,
         );
         on_cleanup(move || {
@@ -224,8 +225,9 @@ fn local_time(at: &str) -> String {
 
 /// One fetch; a failure leaves the last list on screen (the connection indicator already says
 /// when the server is away).
-async fn fetch(set: WriteSignal<Option<Vec<Entry>>>) {
-    if let Ok(text) = fetch_text(EVENTS).await {
+async fn fetch(set: WriteSignal<Option<Vec<Entry>>>, lang: Lang) {
+    let code = if lang == Lang::En { "en" } else { "ko" };
+    if let Ok(text) = fetch_text(&format!("{EVENTS}{code}")).await {
         match serde_json::from_str::<EventsPage>(&text) {
             Ok(mut page) => {
                 page.events.retain(|e| !said_elsewhere(e));

@@ -189,7 +189,21 @@ async fn the_page_shows_one_card_per_worker_with_its_state() {
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
-    assert!(entry.contains("다운") || entry.contains("down"), "{entry}");
+    // Worded in the page's language, whatever the alerts' own (Korean by default).
+    let page_lang = browser
+        .client
+        .find(Locator::Css("#lang-toggle"))
+        .await
+        .unwrap()
+        .attr("data-lang")
+        .await
+        .unwrap();
+    let said = if page_lang.as_deref() == Some("en") {
+        "worker down"
+    } else {
+        "워커 다운"
+    };
+    assert!(entry.contains(said), "{page_lang:?}: {entry}");
     browser.screenshot("timeline").await;
 
     // Redis lost: the banner says so.

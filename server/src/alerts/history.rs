@@ -15,6 +15,7 @@ use redis::Value;
 use serde::{Deserialize, Serialize};
 
 use super::alert::Alert;
+use crate::config::alerts::Language;
 use crate::ledger::events::stream_entries;
 use crate::ledger::store::{Store, StoreError};
 
@@ -200,6 +201,9 @@ pub struct PageQuery {
     limit: Option<usize>,
     /// Only entries older than this id.
     before: Option<String>,
+    /// Word the alerts in this language (`en` or `ko`) rather than the configured one: each is
+    /// stored as structure (kind, worker, count, context) and worded again for its reader.
+    lang: Option<String>,
 }
 
 /// The event-log route, with its own state: `store`'s log, its newest entries read at most once
@@ -231,9 +235,21 @@ pub(crate) async fn events(
             ));
         }
     }
+    let language = match q.lang.as_deref() {
+        None => None,
+        Some("en") => Some(Language::English),
+        Some("ko") => Some(Language::Korean),
+        Some(other) => return bad_request(format!("lang must be en or ko, got {other:?}")),
+    };
     match log.page(limit, q.before.as_deref()).await {
-        Ok((events, next_before)) => Json(EventPage {
-            events,
+        Ok((mut events, next_before)) => Json(EventPage {
+            events: {
+                if let Some(language) = language {
+                    let alerts = events.iter_mut().filter_map(|e| e.record.alert.as_mut());
+                    alerts.for_each(|a| super::messages::reword(a, language));
+                }
+                events
+            },
             next_before,
         })
         .into_response(),

@@ -2,7 +2,7 @@
 
 use pulseboard_shared::nodes::HostAgent;
 
-use super::alert::{AlertKind, Transition, WorkerContext};
+use super::alert::{Alert, AlertKind, Transition, WorkerContext};
 use super::incidents::Outgoing;
 use crate::config::alerts::Language;
 
@@ -118,6 +118,23 @@ pub fn render(t: &Transition, language: Language) -> String {
         Some(_) if matches!(t.kind, AlertKind::HostDown | AlertKind::HostRecovered) => head,
         Some(c) => format!("{head}\n{}", context_line(c, ko)),
         None => head,
+    }
+}
+
+/// Words `alert` again in `language`, when its text is what its kind says in either language
+/// (an alert with words of its own, a follow-up quoting another, keeps them).
+pub fn reword(alert: &mut Alert, language: Language) {
+    let t = Transition {
+        kind: alert.kind,
+        worker: alert.worker.clone(),
+        count: alert.count,
+        context: alert.context.clone(),
+    };
+    let ours = [Language::Korean, Language::English]
+        .into_iter()
+        .any(|l| render(&t, l) == alert.text);
+    if ours {
+        alert.text = render(&t, language);
     }
 }
 
@@ -266,5 +283,34 @@ mod tests {
             text.ends_with("the host itself (power, network) is the likely cause"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn an_alert_is_worded_again_for_its_reader_unless_it_has_words_of_its_own() {
+        let t = transition(AlertKind::Down, None);
+        let mut alert = Alert {
+            id: "a".into(),
+            at: String::new(),
+            kind: t.kind,
+            worker: t.worker.clone(),
+            count: None,
+            context: t.context.clone(),
+            text: render(&t, Language::Korean),
+            runbook: None,
+            silenced: None,
+            incident: None,
+            grouped: false,
+        };
+        reword(&mut alert, Language::English);
+        assert!(
+            alert.text.starts_with("🔴 [image-render] worker down\n"),
+            "{}",
+            alert.text
+        );
+        alert.text =
+            "✅ Acknowledged by @bob (7) via Telegram: 🔴 [image-render] worker down".into();
+        let own = alert.text.clone();
+        reword(&mut alert, Language::Korean);
+        assert_eq!(alert.text, own);
     }
 }
