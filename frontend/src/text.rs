@@ -208,6 +208,7 @@ pub fn condition_name(lang: Lang, condition: Condition) -> &'static str {
         C::Stalled => ("멈춤", "stalled"),
         C::Unhealthy => ("점검 실패", "unhealthy"),
         C::Degraded => ("실패 누적", "degraded"),
+        C::Drift => ("실행 불일치", "drift"),
         C::Late => ("신호 지연", "late"),
         C::Starting => ("시작 중", "starting"),
         C::Draining => ("종료 준비", "draining"),

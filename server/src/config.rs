@@ -27,6 +27,7 @@ pub mod lifecycle;
 pub mod recovery;
 pub mod redis_tls;
 pub mod rescue;
+pub mod runtime;
 pub mod topology;
 
 use std::net::SocketAddr;
@@ -85,6 +86,8 @@ pub struct Config {
     pub rescue: rescue::RescueSettings,
     /// Throughput over time (`[history]`).
     pub history: history::HistorySettings,
+    /// What each worker should run (`[runtime]`): drift is judged against it.
+    pub runtime: runtime::RuntimeSettings,
     /// Who may act through the admin API (`PULSEBOARD_ADMIN_TOKENS`); nobody when empty.
     pub admin_tokens: admin::AdminTokens,
     /// A read-only replica of the dashboard (`--read-only`): no alerts, no recovery guard, no
@@ -117,6 +120,7 @@ impl Default for Config {
             dead_letters: Default::default(),
             rescue: Default::default(),
             history: Default::default(),
+            runtime: Default::default(),
             admin_tokens: admin::AdminTokens::default(),
             read_only: false,
             agent_key: None,
@@ -150,6 +154,7 @@ struct FileConfig {
     dead_letters: Option<dead_letters::FileDeadLetters>,
     rescue: Option<rescue::FileRescue>,
     history: Option<history::FileHistory>,
+    runtime: Option<runtime::FileRuntime>,
     agent_key_file: Option<PathBuf>,
 }
 
@@ -269,6 +274,10 @@ impl Config {
             return Err(invalid("scan_count", "must be at least 1"));
         }
         let topology = topology(file.queue_host, file.hosts, file.workers)?;
+        let runtime = runtime::resolve(file.runtime, |name| {
+            let w = topology.workers.iter().find(|w| w.name == name);
+            w.map(|w| w.kind)
+        })?;
         let alerts = alerts::resolve(file.alerts, &overrides.alerts)?;
         if overrides.read_only && overrides.admin_tokens.enabled() {
             return Err(invalid(
@@ -307,6 +316,7 @@ impl Config {
             dead_letters: dead_letters::resolve(file.dead_letters)?,
             rescue: rescue::resolve(file.rescue)?,
             history: history::resolve(file.history)?,
+            runtime,
             admin_tokens: overrides.admin_tokens.clone(),
             read_only: overrides.read_only,
             agent_key,

@@ -10,6 +10,7 @@ use std::sync::Arc;
 use chrono::{DateTime, SubsecRound, Utc};
 use pulseboard_shared::patch::diff;
 use pulseboard_shared::silence::Silence;
+use pulseboard_shared::summary::Summary;
 use pulseboard_shared::Nodes;
 use tokio::sync::watch;
 
@@ -195,6 +196,12 @@ impl Refresher {
                     )
                 });
                 agg.nodes.hosts = self.hosts.clone();
+                let runtime = &self.config.runtime;
+                if pulseboard_shared::runtime::judge(&mut agg.nodes.workers, |w| {
+                    runtime.expected(w)
+                }) {
+                    agg.nodes.summary = Some(Summary::of(&agg.nodes.workers));
+                }
                 let unix_now = Utc::now().timestamp().max(0) as u64;
                 let (guard, extra) = reading
                     .values

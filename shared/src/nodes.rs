@@ -163,6 +163,10 @@ pub struct WorkerStatus {
     /// Additive: the silence in force over it (its alerts are held), when one is.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub silence: Option<SilenceMark>,
+    /// Additive: what it runs that differs from what is expected of it (`[runtime]`, or most of
+    /// its kind), when anything does.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub drift: Vec<crate::drift::Drift>,
 }
 
 impl WorkerStatus {
@@ -188,6 +192,7 @@ impl WorkerStatus {
             recovery: None,
             rescue: None,
             silence: None,
+            drift: Vec::new(),
         }
     }
 }
@@ -256,6 +261,8 @@ pub enum Condition {
     Unhealthy,
     /// Jobs pile up in its dead letters.
     Degraded,
+    /// It runs another version, program or configuration than expected.
+    Drift,
     /// Its beat is overdue.
     Late,
     /// Loading; not ready yet.
@@ -274,12 +281,13 @@ pub enum Condition {
 
 impl Condition {
     /// Every condition, most urgent first.
-    pub const ALL: [Self; 12] = [
+    pub const ALL: [Self; 13] = [
         Self::Down,
         Self::Failed,
         Self::Stalled,
         Self::Unhealthy,
         Self::Degraded,
+        Self::Drift,
         Self::Late,
         Self::Starting,
         Self::Draining,
@@ -289,7 +297,8 @@ impl Condition {
         Self::Healthy,
     ];
 
-    /// Whether an operator should look: down, failed, stalled, unhealthy, degraded or late.
+    /// Whether an operator should look: down, failed, stalled, unhealthy, degraded, drift or
+    /// late.
     pub fn is_problem(self) -> bool {
         self <= Self::Late
     }
@@ -302,6 +311,7 @@ impl Condition {
             Self::Stalled => "stalled",
             Self::Unhealthy => "unhealthy",
             Self::Degraded => "degraded",
+            Self::Drift => "drift",
             Self::Late => "late",
             Self::Starting => "starting",
             Self::Draining => "draining",

@@ -26,6 +26,7 @@ impl Condition {
         ) {
             (LinkStatus::Down, _) => Self::Down,
             (LinkStatus::Degraded, _) => Self::Degraded,
+            _ if !worker.drift.is_empty() => Self::Drift,
             _ if late => Self::Late,
             (_, Some(L::Starting)) => Self::Starting,
             (_, Some(L::Draining)) => Self::Draining,
@@ -161,6 +162,7 @@ mod tests {
                 C::Stalled,
                 C::Unhealthy,
                 C::Degraded,
+                C::Drift,
                 C::Late
             ]
         );

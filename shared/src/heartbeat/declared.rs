@@ -74,6 +74,14 @@ pub struct Declared {
     /// Its version, as it names it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub version: Option<String>,
+    /// The program it runs: an absolute path with symlinks resolved on its host (`pulseboard
+    /// run` fills it with the wrapped program's, the SDK with its own), compared with `[runtime]`
+    /// or with the rest of its kind to catch drift.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub executable: Option<String>,
+    /// A digest of its configuration, as it computes it (compared like `version`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub config_hash: Option<String>,
     /// The job it is busy with.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub current_job: Option<CurrentJob>,
@@ -112,6 +120,8 @@ impl Declared {
             started_at: text("started_at", problems),
             pid: integer(obj, "pid", problems).and_then(|n| u32::try_from(n).ok()),
             version: text("version", problems),
+            executable: text("executable", problems),
+            config_hash: text("config_hash", problems),
             current_job: current_job(obj, problems),
             exit_code: integer(obj, "exit_code", problems).and_then(|n| i32::try_from(n).ok()),
             consumers: consumers(obj, problems),
@@ -259,6 +269,8 @@ mod tests {
                 started_at: Some("2026-06-29T00:00:00Z".into()),
                 pid: Some(4242),
                 version: Some("1.4.2".into()),
+                executable: Some("/opt/render/bin/render".into()),
+                config_hash: Some("sha256:9f2c".into()),
                 current_job: Some(CurrentJob {
                     id: "job-9".into(),
                     started_at: "2026-06-29T00:00:05Z".into(),

@@ -7,6 +7,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::present;
+use crate::drift::Drift;
 use crate::guard::RecoveryView;
 use crate::heartbeat::Declared;
 use crate::lifecycle::Lifecycle;
@@ -121,6 +122,9 @@ pub struct Change {
         deserialize_with = "present"
     )]
     pub silence: Option<Option<SilenceMark>>,
+    /// Contract 2's `drift`, whole (`[]`: none now).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub drift: Option<Vec<Drift>>,
 }
 
 /// `new` when it differs from `old`.
@@ -164,6 +168,7 @@ impl Change {
             recovery,
             rescue,
             silence,
+            drift,
         } = old;
         let mut change = Self {
             name: String::new(),
@@ -186,6 +191,7 @@ impl Change {
             recovery: changed(recovery, &new.recovery),
             rescue: changed(rescue, &new.rescue),
             silence: changed(silence, &new.silence),
+            drift: changed(drift, &new.drift),
         };
         match (lifecycle, &new.lifecycle) {
             (None, None) => {}
@@ -242,5 +248,6 @@ impl Change {
         set(&mut w.recovery, &self.recovery);
         set(&mut w.rescue, &self.rescue);
         set(&mut w.silence, &self.silence);
+        set(&mut w.drift, &self.drift);
     }
 }
