@@ -65,6 +65,11 @@ pub async fn run(options: RunOptions) -> anyhow::Result<i32> {
         heartbeat::Options {
             interval: options.interval,
             version: options.version.clone(),
+            // The wrapped program's, not the wrapper's: that is what must not drift.
+            executable: options
+                .command
+                .first()
+                .and_then(|p| heartbeat::resolve_program(p)),
             phase: first,
             ..heartbeat::Options::default()
         },

@@ -66,11 +66,16 @@ pub enum AlertKind {
     /// An alert that wants a person is still true and nobody acknowledged it after `[alerts]
     /// renotify_after_s` (`incident`: which).
     StillOpen,
+    /// A worker runs another version, program or configuration than expected (`context.reason`:
+    /// which, expected and actual).
+    Drift,
+    /// A drifted worker runs what is expected again.
+    DriftCleared,
 }
 
 impl AlertKind {
     /// Every kind, in declaration order.
-    pub const ALL: [Self; 26] = [
+    pub const ALL: [Self; 28] = [
         Self::Down,
         Self::Recovered,
         Self::DeadAtStart,
@@ -97,6 +102,8 @@ impl AlertKind {
         Self::HostRecovered,
         Self::Acknowledged,
         Self::StillOpen,
+        Self::Drift,
+        Self::DriftCleared,
     ];
 
     /// Whether it is only recorded in the event log and never sent: a clean stop and start are

@@ -24,6 +24,8 @@
 
 mod declared;
 
+pub use self::declared::resolve_program;
+
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -50,6 +52,8 @@ pub struct Options {
     pub interval: Duration,
     /// Its version, shown on the dashboard.
     pub version: Option<String>,
+    /// The program it runs, absolute and resolved (default: this process's own).
+    pub executable: Option<String>,
     /// Its first phase: `Starting` until [`Handle::ready`] (or `Ready` at once).
     pub phase: Phase,
     /// The longest one Redis call may take.
@@ -61,6 +65,7 @@ impl Default for Options {
         Self {
             interval: Duration::from_secs(HEARTBEAT_INTERVAL_S),
             version: None,
+            executable: None,
             phase: Phase::Starting,
             timeout: Duration::from_secs(2),
         }
@@ -96,7 +101,7 @@ pub fn start(name: &str, kind: &str, redis_url: &str, options: Options) -> Resul
     let beat = Heartbeat {
         name: name.to_owned(),
         kind: kind.to_owned(),
-        state: idle_state(kind).to_owned(),
+        state: declared::idle_state(kind).to_owned(),
         ts: now.clone(),
         declared: Declared {
             interval_s: Some(options.interval.as_secs().max(1)),
@@ -104,6 +109,7 @@ pub fn start(name: &str, kind: &str, redis_url: &str, options: Options) -> Resul
             started_at: Some(now),
             pid: Some(std::process::id()),
             version: options.version.clone(),
+            executable: options.executable.clone().or_else(declared::own_executable),
             ..Declared::default()
         },
         ..Heartbeat::default()
@@ -119,15 +125,6 @@ pub fn start(name: &str, kind: &str, redis_url: &str, options: Options) -> Resul
         shared,
         done: Arc::new(Mutex::new(Some(done_rx))),
     })
-}
-
-/// The state a kind is in when it does nothing.
-fn idle_state(kind: &str) -> &'static str {
-    match kind {
-        "watcher" => "free",
-        "trader" => "market_closed",
-        _ => "idle",
-    }
 }
 
 impl Handle {

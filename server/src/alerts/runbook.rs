@@ -80,6 +80,8 @@ mod tests {
                 HostRecovered => 23,
                 Acknowledged => 24,
                 StillOpen => 25,
+                Drift => 26,
+                DriftCleared => 27,
             }
         }
         for (n, kind) in AlertKind::ALL.into_iter().enumerate() {

@@ -155,6 +155,7 @@ fn state(kind: AlertKind) -> &'static str {
         | AlertKind::Settled
         | AlertKind::RedisBack
         | AlertKind::HoldLifted
+        | AlertKind::DriftCleared
         | AlertKind::Started => "resolved",
         _ => "firing",
     }

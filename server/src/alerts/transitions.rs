@@ -87,6 +87,9 @@ pub struct WorkerMemory {
     /// Since when it has been unhealthy (ms), while it is.
     #[serde(default)]
     pub unhealthy_since: Option<i64>,
+    /// Whether its drift was alerted (and its end is owed).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub drift: bool,
 }
 
 /// Judges snapshots one after another.
@@ -222,6 +225,23 @@ impl Tracker {
                 out.push(about(w, AlertKind::Settled, None));
             }
             out.extend(lifecycle_problem(m, w, &rules, now));
+            // Judged only while it beats: a drifted worker that dies is still owed its end.
+            if w.alive && m.drift == w.drift.is_empty() {
+                m.drift = !w.drift.is_empty();
+                let mut t = about(
+                    w,
+                    if m.drift {
+                        AlertKind::Drift
+                    } else {
+                        AlertKind::DriftCleared
+                    },
+                    None,
+                );
+                if let Some(c) = &mut t.context {
+                    c.reason = m.drift.then(|| drift_reason(&w.drift));
+                }
+                out.push(t);
+            }
         }
         // Forget workers no longer listed (an unregistered worker whose key is long gone): every
         // listed one has an entry now, so there are more entries only when some are gone.
@@ -277,6 +297,19 @@ fn lifecycle_problem(
         None if was.is_some() => Some(about(w, AlertKind::Recovered, None)),
         None => None,
     }
+}
+
+/// `version 1.4.1 (expected 1.4.2); executable /opt/old (expected /opt/new)`.
+fn drift_reason(drift: &[pulseboard_shared::drift::Drift]) -> String {
+    let each = drift.iter().map(|d| {
+        format!(
+            "{} {} (expected {})",
+            d.field.as_str(),
+            d.actual,
+            d.expected
+        )
+    });
+    each.collect::<Vec<_>>().join("; ")
 }
 
 fn global(kind: AlertKind) -> Transition {
@@ -569,6 +602,53 @@ mod tests {
         assert_eq!(
             out[0].context.as_ref().unwrap().reason.as_deref(),
             Some("why")
+        );
+    }
+}
+
+#[cfg(test)]
+mod drift_tests {
+    use super::*;
+    use pulseboard_shared::drift::{Drift, DriftField};
+    use pulseboard_shared::WorkerKind;
+
+    #[test]
+    fn drift_is_one_alert_when_it_appears_and_one_when_it_ends() {
+        let rules = Rules::from_settings(&AlertSettings::default());
+        let mut tracker = Tracker::new(rules, Memory::default(), 0);
+        let mut w = WorkerStatus {
+            alive: true,
+            ..WorkerStatus::new("r0", WorkerKind::Render)
+        };
+        let nodes = |w: &WorkerStatus| Nodes {
+            redis_ok: true,
+            paused: false,
+            paused_reason: None,
+            generated_at: String::new(),
+            workers: vec![w.clone()],
+            links: vec![],
+            hosts: vec![],
+            summary: None,
+            agents: vec![],
+        };
+        assert!(tracker.observe(&nodes(&w), 0).is_empty());
+        w.drift = vec![Drift {
+            field: DriftField::Version,
+            expected: "2".into(),
+            actual: "1".into(),
+            by_majority: true,
+        }];
+        let out = tracker.observe(&nodes(&w), 1000);
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].kind, AlertKind::Drift);
+        let why = out[0].context.as_ref().and_then(|c| c.reason.clone());
+        assert_eq!(why.as_deref(), Some("version 1 (expected 2)"));
+        assert!(tracker.observe(&nodes(&w), 2000).is_empty(), "once");
+        w.drift.clear();
+        let out = tracker.observe(&nodes(&w), 3000);
+        assert_eq!(
+            out.iter().map(|t| t.kind).collect::<Vec<_>>(),
+            [AlertKind::DriftCleared]
         );
     }
 }
