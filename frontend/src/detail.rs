@@ -11,8 +11,8 @@ use crate::guard_mark::local_time;
 use crate::recovery::{server_now, RecoverySection};
 use crate::stream::feed;
 use crate::text::{
-    field_name, kind_name, lang, lifecycle_name, lifecycle_reason, link_name, orphans_line,
-    silence_line, t, yes_no, Text,
+    drift_line, field_name, kind_name, lang, lifecycle_name, lifecycle_reason, link_name,
+    orphans_line, silence_line, t, yes_no, Text,
 };
 
 /// The panel for the worker named by `selected`; closes by clearing it.
@@ -70,6 +70,10 @@ pub fn Detail(selected: RwSignal<Option<String>>) -> impl IntoView {
                         let line = move || silence_line(lang.get(), &s, &local_time(s.until));
                         view! { <p class="silence-line" data-silence=kind>{line}</p> }
                     })}
+                    {move || record.with(|w| w.as_ref().map(|w| w.drift.clone())).unwrap_or_default().into_iter().map(|d| {
+                        let field = d.field.as_str();
+                        view! { <p class="drift" data-field=field>{move || drift_line(lang.get(), &d)}</p> }
+                    }).collect::<Vec<_>>()}
                     <RecoverySection name=name.clone() worker=record/>
                     {move || record.with(|w| w.as_ref()?.rescue.clone()).map(|v| {
                         let jobs = v.orphaned_jobs;

@@ -12,10 +12,9 @@ pub const MAJORITY_OF_AT_LEAST: usize = 3;
 
 /// `value` of `field` as it is compared: a path normalised (borrowed when it is already).
 fn comparable(field: DriftField, value: &str) -> Cow<'_, str> {
-    let clean = !value.contains("/.")
-        && !value.contains("//")
-        && !(value.len() > 1 && value.ends_with('/'));
-    if field != DriftField::Executable || clean {
+    let untidy =
+        value.contains("/.") || value.contains("//") || (value.len() > 1 && value.ends_with('/'));
+    if field != DriftField::Executable || !untidy {
         Cow::Borrowed(value)
     } else {
         Cow::Owned(normalise(value))

@@ -486,3 +486,62 @@ async fn a_stop_command_ends_the_program_and_the_wrapper_exits_0() {
         .await;
     stack.stop().await;
 }
+
+/// The wrapper declares the program it runs as the system resolves it: through a symlink, the
+/// file itself. Against `[runtime.render]` (version 2, the same file written with a `/./`), the
+/// worker on version 1 drifts in its version only: the other path to the same file is no drift.
+#[tokio::test]
+async fn the_wrapped_program_is_declared_resolved_and_only_a_real_difference_drifts() {
+    use pulseboard_shared::drift::{Drift, DriftField, Expected};
+    use pulseboard_shared::summary::Condition;
+
+    let sleep = std::fs::canonicalize("/usr/bin/sleep").expect("coreutils' sleep");
+    let sleep = sleep.to_str().unwrap().to_owned();
+    let dir = std::env::temp_dir().join(format!("pb-drift-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let link = dir.join("snooze");
+    let _ = std::fs::remove_file(&link);
+    std::os::unix::fs::symlink(&sleep, &link).unwrap();
+    let written = sleep.replacen('/', "/./", 2);
+    let stack = Stack::start_with(|c| {
+        let expected = Expected {
+            version: Some("2".into()),
+            executable: Some(written.clone()),
+            config_hash: None,
+        };
+        c.runtime.kinds.insert("render", expected);
+    })
+    .await;
+    let _child = wrap(&stack, &["--version", "1"], &[link.to_str().unwrap(), "30"]);
+    let nodes = stack
+        .wait_nodes("the worker drifts", |n| {
+            n.workers
+                .iter()
+                .any(|w| w.name == NAME && !w.drift.is_empty())
+        })
+        .await;
+    let w = nodes.workers.iter().find(|w| w.name == NAME).unwrap();
+    let declared = w.declared.as_ref().unwrap();
+    assert_eq!(
+        declared.executable.as_deref(),
+        Some(sleep.as_str()),
+        "the link resolved"
+    );
+    assert_eq!(
+        w.drift,
+        [Drift {
+            field: DriftField::Version,
+            expected: "2".into(),
+            actual: "1".into(),
+            by_majority: false,
+        }],
+        "{written} is {sleep}: no executable drift"
+    );
+    let summary = nodes.summary.unwrap();
+    assert!(summary
+        .conditions
+        .iter()
+        .any(|c| c.condition == Condition::Drift && c.count == 1));
+    stack.stop().await;
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -48,3 +48,14 @@ pub fn silence_line(
         (Lang::En, false) => format!("🔕 alerts silenced until {until} ({by}): {why}"),
     }
 }
+
+/// The panel's line for one drifted field: what it runs and what is expected.
+pub fn drift_line(lang: Lang, d: &pulseboard_shared::drift::Drift) -> String {
+    let (field, now, want) = (d.field.as_str(), &d.actual, &d.expected);
+    match (lang, d.by_majority) {
+        (Lang::Ko, false) => format!("🧬 {field}: {now} (설정값 {want})"),
+        (Lang::Ko, true) => format!("🧬 {field}: {now} (같은 종류 다수 {want})"),
+        (Lang::En, false) => format!("🧬 {field}: {now} (expected {want})"),
+        (Lang::En, true) => format!("🧬 {field}: {now} (most of its kind run {want})"),
+    }
+}
