@@ -18,10 +18,12 @@ use pulseboard_shared::agent::key::AgentKeys;
 
 mod acl;
 mod agent;
+mod check_units;
 mod silence;
 mod wait;
 pub use self::acl::{AclArgs, ACL_HELP};
 pub use self::agent::{AgentArgs, AGENT_HELP};
+pub use self::check_units::{CheckUnitsArgs, CHECK_UNITS_HELP};
 pub use self::silence::{SilenceArgs, SILENCE_HELP};
 pub use self::wait::{WaitArgs, WAIT_HELP};
 
@@ -106,6 +108,11 @@ pub enum Command {
     /// Example: pulseboard silence add --host gpu-01 --for 1h --reason 'disk swap'
     #[command(after_help = SILENCE_HELP)]
     Silence(SilenceArgs),
+    /// Check that systemd units and launchd plists start the program (and version) [runtime]
+    /// expects of the worker they run, before a rollout. Exits 1 listing each mismatch.
+    /// Example: pulseboard check-units --config pulseboard.toml deploy/*.service
+    #[command(after_help = CHECK_UNITS_HELP)]
+    CheckUnits(CheckUnitsArgs),
     /// Check a configuration (file, environment and flags, as `serve` would read them) and print
     /// the effective result as TOML with secrets redacted. Exits 1 when it cannot be used.
     CheckConfig(ServeArgs),

@@ -53,6 +53,7 @@
 //! - [`shutdown`]: the one stop signal every task watches.
 //! - [`silences`]: silences and maintenance windows: the alerts they cover are held, not lost.
 //! - [`acks`]: `POST /api/agent-office/alerts/{id}/ack`: someone is on it; the alert is not re-sent.
+//! - [`units`]: `pulseboard check-units`: systemd units and launchd plists against `[runtime]`.
 //! - [`reload`]: `SIGHUP` reads the configuration again; a bad file is refused.
 //!
 //! Data flows one way: Redis -> [`reader`] -> [`aggregate`] (with the pure rules of
@@ -97,6 +98,7 @@ pub mod shutdown;
 pub mod silences;
 pub mod simulate;
 pub mod snapshot;
+pub mod units;
 pub mod wait;
 
 pub use serve::{serve, serve_live};

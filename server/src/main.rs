@@ -117,6 +117,14 @@ async fn run() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Silence(args) => args.run().await,
+        Command::CheckUnits(args) => match args.run() {
+            Ok(0) => Ok(()),
+            Ok(code) => std::process::exit(code),
+            Err(e) => {
+                eprintln!("pulseboard: {e:#}");
+                std::process::exit(2);
+            }
+        },
         Command::CheckConfig(args) => {
             let config = Config::load(args.config.as_deref(), &args.overrides()?)?;
             print!("{}", pulseboard_server::config::effective::to_toml(&config));
