@@ -180,6 +180,7 @@ pub fn to_toml(config: &Config) -> String {
     history.insert("keep_minutes".into(), Value::Integer(h.keep_fine as i64));
     history.insert("keep_hours".into(), Value::Integer(h.keep_coarse as i64));
     root.insert("history".into(), Value::Table(history));
+    root.insert("runtime".into(), Value::Table(runtime(&config.runtime)));
 
     let a = &config.alerts;
     let mut alerts = Table::new();
@@ -250,6 +251,37 @@ pub fn to_toml(config: &Config) -> String {
     alerts.insert("routes".into(), Value::Array(routes.collect()));
     root.insert("alerts".into(), Value::Table(alerts));
     toml::to_string(&root).expect("a TOML table serialises")
+}
+
+/// `[runtime]`: each kind's expectation, and each worker's (its kind's fields filled in).
+fn runtime(r: &super::runtime::RuntimeSettings) -> Table {
+    let table = |e: &pulseboard_shared::drift::Expected| {
+        let mut t = Table::new();
+        for (key, value) in [
+            ("version", &e.version),
+            ("executable", &e.executable),
+            ("config_hash", &e.config_hash),
+        ] {
+            if let Some(v) = value {
+                t.insert(key.into(), Value::String(v.clone()));
+            }
+        }
+        Value::Table(t)
+    };
+    let mut out: Table = r
+        .kinds
+        .iter()
+        .map(|(k, e)| ((*k).to_owned(), table(e)))
+        .collect();
+    if !r.workers.is_empty() {
+        let workers = r
+            .workers
+            .iter()
+            .map(|(n, e)| (n.clone(), table(e)))
+            .collect();
+        out.insert("workers".into(), Value::Table(workers));
+    }
+    out
 }
 
 #[cfg(test)]
