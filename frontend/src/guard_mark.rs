@@ -1,12 +1,13 @@
 //! The 🔧 / ⛔ mark a worker's 3D label, card and row carry while the recovery guard acts on it or
-//! has opened its circuit, and the 🔕 / 🛠 mark while a silence (or maintenance) holds its alerts:
-//! what the card, the board, the scene and the panel all draw, owned by none of them.
+//! has opened its circuit, the 🔕 / 🛠 mark while a silence (or maintenance) holds its alerts, and
+//! 🧬 while it runs something other than expected (drift): what the card, the board, the scene
+//! and the panel all draw, owned by none of them.
 
 use leptos::prelude::*;
 use pulseboard_shared::recovery::GuardState;
 use pulseboard_shared::{Lang, WorkerStatus};
 
-use crate::text::{guard_state, silence_line};
+use crate::text::{drift_line, guard_state, silence_line};
 
 /// The mark for a worker whose guard acts (🔧) or whose circuit is open (⛔): its spelling for
 /// `data-recovery` and the symbol.
@@ -37,7 +38,12 @@ pub fn mark_view(lang: Lang, w: &WorkerStatus) -> Option<impl IntoView + use<>> 
             <span class="silence-mark" data-silence=kind title=words.clone() aria-label=words>{symbol}</span>
         }
     });
-    (guard.is_some() || silence.is_some()).then(|| view! { {guard}{silence} })
+    let drift = w.drift.first().map(|d| {
+        let words = drift_line(lang, d);
+        view! { <span class="drift-mark" title=words.clone() aria-label=words>"🧬"</span> }
+    });
+    (guard.is_some() || silence.is_some() || drift.is_some())
+        .then(|| view! { {guard}{silence}{drift} })
 }
 
 /// Unix seconds as the browser's local time of day.

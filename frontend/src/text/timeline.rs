@@ -51,7 +51,14 @@ pub fn silence_line(
 
 /// The panel's line for one drifted field: what it runs and what is expected.
 pub fn drift_line(lang: Lang, d: &pulseboard_shared::drift::Drift) -> String {
-    let (field, now, want) = (d.field.as_str(), &d.actual, &d.expected);
+    use pulseboard_shared::drift::DriftField as F;
+    let (now, want) = (&d.actual, &d.expected);
+    let field = match (lang, d.field) {
+        (Lang::Ko, F::Version) => "버전",
+        (Lang::Ko, F::Executable) => "실행 파일",
+        (Lang::Ko, F::ConfigHash) => "설정 해시",
+        (Lang::En, field) => field.as_str(),
+    };
     match (lang, d.by_majority) {
         (Lang::Ko, false) => format!("🧬 {field}: {now} (설정값 {want})"),
         (Lang::Ko, true) => format!("🧬 {field}: {now} (같은 종류 다수 {want})"),

@@ -110,8 +110,8 @@ pub fn render(t: &Transition, language: Language) -> String {
         (AlertKind::StillOpen, false) => {
             format!("🔁 [{name}] still open, nobody acknowledged{}", why(t))
         }
-        (AlertKind::Drift, true) => format!("🧬 [{name}] 실행 환경 불일치{}", why(t)),
-        (AlertKind::Drift, false) => format!("🧬 [{name}] runtime drift{}", why(t)),
+        (AlertKind::Drift, true) => format!("🧬 [{name}] 실행 환경 불일치 (실제 ≠ 기대값){}", why(t)),
+        (AlertKind::Drift, false) => format!("🧬 [{name}] runtime drift (actual ≠ expected){}", why(t)),
         (AlertKind::DriftCleared, true) => format!("🧬 [{name}] 실행 환경 일치"),
         (AlertKind::DriftCleared, false) => format!("🧬 [{name}] runs what is expected again"),
         (AlertKind::RedisBack, true) => "✅ Redis 연결 복구".to_owned(),

@@ -642,7 +642,7 @@ mod drift_tests {
         assert_eq!(out.len(), 1);
         assert_eq!(out[0].kind, AlertKind::Drift);
         let why = out[0].context.as_ref().and_then(|c| c.reason.clone());
-        assert_eq!(why.as_deref(), Some("version 1 (expected 2)"));
+        assert_eq!(why.as_deref(), Some("version 1 ≠ 2"));
         assert!(tracker.observe(&nodes(&w), 2000).is_empty(), "once");
         w.drift.clear();
         let out = tracker.observe(&nodes(&w), 3000);
