@@ -299,16 +299,12 @@ fn lifecycle_problem(
     }
 }
 
-/// `version 1.4.1 (expected 1.4.2); executable /opt/old (expected /opt/new)`.
+/// `version 1.4.1 ≠ 1.4.2; executable /opt/old ≠ /opt/new` (actual ≠ expected, in no language:
+/// the message around it says which is which).
 fn drift_reason(drift: &[pulseboard_shared::drift::Drift]) -> String {
-    let each = drift.iter().map(|d| {
-        format!(
-            "{} {} (expected {})",
-            d.field.as_str(),
-            d.actual,
-            d.expected
-        )
-    });
+    let each = drift
+        .iter()
+        .map(|d| format!("{} {} ≠ {}", d.field.as_str(), d.actual, d.expected));
     each.collect::<Vec<_>>().join("; ")
 }
 
