@@ -93,3 +93,23 @@ async fn queue_override(store: &Store, o: &Override) -> Result<(), StoreError> {
         .await?;
     Ok(())
 }
+
+/// A Telegram alert's Restart button restarts through the same path as
+/// `POST .../workers/{name}/restart` (planned, sent, audited, refused alike).
+impl crate::alerts::engine::Restarter for Admin {
+    fn restart<'a>(
+        &'a self,
+        worker: &'a str,
+        by: &'a str,
+    ) -> std::pin::Pin<
+        Box<dyn std::future::Future<Output = crate::alerts::engine::Restarted> + Send + 'a>,
+    > {
+        use crate::alerts::engine::Restarted;
+        Box::pin(async move {
+            match act::perform(self, worker, "restart", by).await {
+                Ok(accepted) => Restarted::Queued(accepted.id),
+                Err(refused) => Restarted::Refused(refused.to_string()),
+            }
+        })
+    }
+}

@@ -55,11 +55,25 @@ pub async fn serve_live(
         tracing::info!("read-only: no alerts, no recovery guard, no admin actions; nothing is written to Redis");
     }
     let writes = !config.read_only;
+    let admin_state = crate::admin::Admin {
+        tokens: config.admin_tokens.clone(),
+        read_only: config.read_only,
+        hub: hub.clone(),
+        store: alert_store.clone(),
+        history_max: config.alerts.history_max,
+        throttle: Default::default(),
+        agent_key: config.agent_key.clone(),
+    };
+    // Restart from a Telegram button only where the admin API acts.
+    let restarter = (writes && config.admin_tokens.enabled()).then(|| {
+        std::sync::Arc::new(admin_state.clone()) as std::sync::Arc<dyn alerts::engine::Restarter>
+    });
     let alerts = (writes && config.alerts.enabled).then(|| {
         alerts::engine::start(
             configs.clone(),
             alert_store.clone(),
             &hub,
+            restarter,
             shutdown.clone(),
             &mut tasks,
         )
@@ -92,15 +106,7 @@ pub async fn serve_live(
             &mut tasks,
         );
     }
-    let admin_state = crate::admin::Admin {
-        tokens: config.admin_tokens.clone(),
-        read_only: config.read_only,
-        hub: hub.clone(),
-        store: alert_store.clone(),
-        history_max: config.alerts.history_max,
-        throttle: Default::default(),
-        agent_key: config.agent_key.clone(),
-    };
+
     let dead_letters = crate::dead_letters::router(crate::dead_letters::DeadLetters {
         admin: admin_state.clone(),
         settings: config.dead_letters.clone(),

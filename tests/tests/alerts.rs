@@ -903,6 +903,8 @@ async fn an_acknowledged_alert_is_not_sent_again_and_an_unacknowledged_one_is() 
     let ack = keys[0]["callback_data"].as_str().unwrap().to_owned();
     assert!(ack.starts_with("ack:"), "{keys}");
     assert_eq!(keys[1]["callback_data"], ack.replace("ack:", "mute:"));
+    let restart = ack.replace("ack:", "restart:");
+    assert_eq!(keys[2]["callback_data"], restart, "the admin API is on");
     let message_id = 1 + s
         .standin
         .received()
@@ -983,6 +985,20 @@ async fn an_acknowledged_alert_is_not_sent_again_and_an_unacknowledged_one_is() 
     };
     assert_eq!(incident_of("recovered"), incident_of("down"));
     assert!(incident_of("down").unwrap().is_string());
+
+    // Restart goes the admin API's way: w1 no longer beats and this server has no agent key,
+    // so it is refused, and alice is told why.
+    s.standin
+        .press(7, "alice", &restart, message_id, down.text());
+    until("the restart refused", async || {
+        let answers = s.standin.calls("answerCallbackQuery");
+        answers.iter().any(|c| {
+            c["text"]
+                .as_str()
+                .is_some_and(|t| t.contains("no agent key"))
+        })
+    })
+    .await;
 
     // The API: a token is needed; alice was first.
     let id = ack.trim_start_matches("ack:");

@@ -125,9 +125,22 @@ pub(crate) async fn act(
     headers: HeaderMap,
 ) -> Result<Response, Refused> {
     let by = authorize(&admin, client, &headers, &format!("{name}/{action}"))?;
+    let accepted = perform(&admin, &name, &action, &by).await?;
+    Ok((StatusCode::ACCEPTED, Json(accepted)).into_response())
+}
+
+/// Asks worker `name` to do `action` for `by` (already authorised): sends the command (or the
+/// agent request), tells the guard, records it; what the handler and a Telegram button share.
+pub async fn perform(
+    admin: &Admin,
+    name: &str,
+    action: &str,
+    by: &str,
+) -> Result<Accepted, Refused> {
+    let (name, by) = (name.to_owned(), by.to_owned());
     let now = Utc::now();
     let workers = &admin.hub.latest().nodes.workers;
-    let plan = plan(workers, &name, &action, &by, now, admin.agent_key.is_some())?;
+    let plan = plan(workers, &name, action, &by, now, admin.agent_key.is_some())?;
     let Plan {
         command,
         route,
@@ -198,11 +211,10 @@ pub(crate) async fn act(
         tracing::warn!(worker = ?name, error = %e, "command queued but not written to the event log");
     }
     tracing::info!(worker = ?name, action = action_name, by, id = %command.id, "command queued");
-    let accepted = Accepted {
+    Ok(Accepted {
         id: command.id,
         worker: name,
         action: action_name.to_owned(),
         by,
-    };
-    Ok((StatusCode::ACCEPTED, Json(accepted)).into_response())
+    })
 }

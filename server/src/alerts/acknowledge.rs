@@ -25,11 +25,20 @@ pub enum Outcome {
     NotOpen,
 }
 
+/// The open alert `id`, if one is (its memory read with the bound of a fleet of `workers`).
+pub async fn open_page(
+    store: &Store,
+    workers: usize,
+    id: &str,
+) -> Result<Option<Page>, StoreError> {
+    let memory = outbox::load_memory(store, workers).await?;
+    Ok(memory.pages.into_iter().find(|p| p.id == id))
+}
+
 /// Acknowledges `ack.id` for a fleet of `workers` (the bound of the alerts' memory), silencing
 /// its workers (or its host) for [`MUTE_S`] first when `ack.silenced`.
 pub async fn acknowledge(store: &Store, workers: usize, ack: &Ack) -> Result<Outcome, StoreError> {
-    let memory = outbox::load_memory(store, workers).await?;
-    let Some(page) = memory.pages.into_iter().find(|p| p.id == ack.id) else {
+    let Some(page) = open_page(store, workers, &ack.id).await? else {
         return Ok(Outcome::NotOpen);
     };
     if ack.silenced {

@@ -26,6 +26,7 @@ use tokio::sync::{watch, Notify};
 use tokio::task::JoinSet;
 
 pub use self::judge::raise_unless;
+pub use self::presses::{Restarted, Restarter};
 use self::status::SinkStatus;
 pub use self::status::{AlertsHandle, SinkFigures};
 use super::history::Record;
@@ -65,18 +66,22 @@ struct Shared {
     unrecorded: tokio::sync::Mutex<Vec<Record>>,
     status: Mutex<Vec<SinkStatus>>,
     redis_error: Mutex<Option<String>>,
+    /// Who restarts a worker from its alert's button (the admin API is on).
+    restarter: Option<Arc<dyn Restarter>>,
 }
 
-/// Starts the alerts' tasks on `hub`'s snapshots into `tasks`; they end after `shutdown`.
+/// Starts the alerts' tasks on `hub`'s snapshots into `tasks`; they end after `shutdown`. With a
+/// `restarter`, Telegram alerts about one worker carry a Restart button.
 pub fn start(
     configs: watch::Receiver<Config>,
     store: Store,
     hub: &Hub,
+    restarter: Option<Arc<dyn Restarter>>,
     shutdown: Shutdown,
     tasks: &mut JoinSet<()>,
 ) -> AlertsHandle {
     let settings = configs.borrow().alerts.clone();
-    let sinks = Sink::all(&settings);
+    let sinks = Sink::all(&settings, restarter.is_some());
     let lease = Lease::new(
         store.clone(),
         store.keys.lease(),
@@ -100,6 +105,7 @@ pub fn start(
         lease: lease.clone(),
         unrecorded: tokio::sync::Mutex::new(Vec::new()),
         redis_error: Mutex::new(None),
+        restarter,
     });
     tasks.spawn(keeper::run(lease, shutdown.clone()));
     tasks.spawn(judge::run(

@@ -24,18 +24,19 @@ pub struct SendError {
 /// One configured destination.
 #[derive(Debug, Clone)]
 pub enum Sink {
-    /// Telegram Bot API, its buttons labelled in the messages' language.
-    Telegram(TelegramSettings, Language),
+    /// Telegram Bot API, its buttons labelled in the messages' language, with Restart when the
+    /// admin API is on.
+    Telegram(TelegramSettings, Language, bool),
     /// A JSON webhook.
     Webhook(WebhookSettings),
 }
 
 impl Sink {
-    /// The configured sinks.
-    pub fn all(settings: &AlertSettings) -> Vec<Sink> {
+    /// The configured sinks (`restart`: Telegram alerts may carry a Restart button).
+    pub fn all(settings: &AlertSettings, restart: bool) -> Vec<Sink> {
         let mut sinks = Vec::new();
         if let Some(t) = &settings.telegram {
-            sinks.push(Sink::Telegram(t.clone(), settings.language));
+            sinks.push(Sink::Telegram(t.clone(), settings.language, restart));
         }
         if let Some(w) = &settings.webhook {
             sinks.push(Sink::Webhook(w.clone()));
@@ -69,14 +70,14 @@ impl Sink {
         routes: &[Route],
     ) -> Result<(), SendError> {
         let request = match self {
-            Sink::Telegram(t, language) => {
+            Sink::Telegram(t, language, restart) => {
                 let chat = route(routes, alert).and_then(|r| r.chat_id.as_ref());
                 let mut body = json!({
                     "chat_id": chat.unwrap_or(&t.chat_id),
                     "text": alert.message(),
                     "disable_web_page_preview": true,
                 });
-                if let Some(keys) = super::telegram::keyboard(t, *language, alert) {
+                if let Some(keys) = super::telegram::keyboard(t, *language, *restart, alert) {
                     body["reply_markup"] = keys;
                 }
                 client

@@ -24,6 +24,8 @@ pub enum Button {
     Ack,
     /// Acknowledge it and silence its workers for an hour.
     Mute,
+    /// Restart its worker (through the admin API's path), when the admin API is on.
+    Restart,
 }
 
 impl Button {
@@ -31,6 +33,7 @@ impl Button {
         match self {
             Self::Ack => "ack:",
             Self::Mute => "mute:",
+            Self::Restart => "restart:",
         }
     }
 
@@ -40,26 +43,36 @@ impl Button {
             (Self::Ack, Language::Korean) => "✅ 확인",
             (Self::Mute, Language::English) => "🔕 Silence 1 h",
             (Self::Mute, Language::Korean) => "🔕 1시간 무음",
+            (Self::Restart, Language::English) => "🔄 Restart",
+            (Self::Restart, Language::Korean) => "🔄 재시작",
         }
     }
 
     /// The button and the alert id a `callback_data` names, if it is one of ours.
     pub fn parse(data: &str) -> Option<(Self, &str)> {
-        [Self::Ack, Self::Mute]
+        [Self::Ack, Self::Mute, Self::Restart]
             .into_iter()
             .find_map(|b| data.strip_prefix(b.prefix()).map(|id| (b, id)))
     }
 }
 
 /// The inline keyboard under `alert`: Acknowledge and Silence 1 h, when it wants a person and
-/// someone is allowed to press.
-pub fn keyboard(t: &TelegramSettings, language: Language, alert: &Alert) -> Option<Value> {
+/// someone is allowed to press; and Restart for one worker's alert when `restart` (the admin
+/// API is on).
+pub fn keyboard(
+    t: &TelegramSettings,
+    language: Language,
+    restart: bool,
+    alert: &Alert,
+) -> Option<Value> {
     let id = alert.incident.as_deref()?;
     if !t.buttons() || !wants_a_person(alert.kind) {
         return None;
     }
+    let restart = (restart && alert.worker.is_some()).then_some(Button::Restart);
     let row: Vec<Value> = [Button::Ack, Button::Mute]
         .into_iter()
+        .chain(restart)
         .map(|b| json!({"text": b.label(language), "callback_data": format!("{}{id}", b.prefix())}))
         .collect();
     Some(json!({ "inline_keyboard": [row] }))
@@ -262,17 +275,27 @@ mod tests {
             incident: Some("a-1".into()),
             grouped: false,
         };
-        let keys = keyboard(&t, Language::English, &alert).unwrap();
+        let keys = keyboard(&t, Language::English, false, &alert).unwrap();
         assert_eq!(keys["inline_keyboard"][0][0]["callback_data"], "ack:a-1");
         assert_eq!(keys["inline_keyboard"][0][1]["callback_data"], "mute:a-1");
+        assert!(
+            keys["inline_keyboard"][0][2].is_null(),
+            "no admin API, no restart"
+        );
+        let keys = keyboard(&t, Language::English, true, &alert).unwrap();
+        assert_eq!(
+            keys["inline_keyboard"][0][2]["callback_data"],
+            "restart:a-1"
+        );
         assert_eq!(Button::parse("mute:a-1"), Some((Button::Mute, "a-1")));
-        assert_eq!(Button::parse("restart:a-1"), None);
+        assert_eq!(Button::parse("restart:a-1"), Some((Button::Restart, "a-1")));
+        assert_eq!(Button::parse("delete:a-1"), None);
         alert.kind = AlertKind::Recovered;
-        assert!(keyboard(&t, Language::English, &alert).is_none());
+        assert!(keyboard(&t, Language::English, true, &alert).is_none());
         alert.kind = AlertKind::Down;
         t.allowed_user_ids.clear();
         assert!(
-            keyboard(&t, Language::English, &alert).is_none(),
+            keyboard(&t, Language::English, true, &alert).is_none(),
             "nobody may press"
         );
     }

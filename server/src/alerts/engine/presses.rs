@@ -13,11 +13,32 @@ use tokio::sync::watch;
 
 use super::Shared;
 use crate::aggregate::unix_now;
-use crate::alerts::acknowledge::{acknowledge, Outcome};
+use crate::alerts::acknowledge::{acknowledge, open_page, Outcome};
 use crate::alerts::telegram::{Bot, Button, Press};
 use crate::config::alerts::{Language, TelegramSettings};
 use crate::shutdown::Shutdown;
 use crate::snapshot::Snapshot;
+
+/// Who restarts a worker when its alert's Restart button is pressed (the admin API's path, so
+/// the command is planned, sent, audited and refused alike); given to the alerts when the admin
+/// API is on.
+pub trait Restarter: Send + Sync {
+    /// Asks worker `worker` to restart for `by`.
+    fn restart<'a>(
+        &'a self,
+        worker: &'a str,
+        by: &'a str,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Restarted> + Send + 'a>>;
+}
+
+/// What a restart asked from a button did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Restarted {
+    /// The command was queued (its id).
+    Queued(String),
+    /// It was refused: why, in words for the presser.
+    Refused(String),
+}
 
 /// How long one `getUpdates` waits for a press.
 const LONG_POLL: Duration = Duration::from_secs(25);
@@ -108,6 +129,9 @@ async fn handle(shared: &Shared, bot: &Bot<'_>, language: Language, workers: usi
         answer(bot, &press, say("Unknown button", "알 수 없는 버튼")).await;
         return;
     };
+    if button == Button::Restart {
+        return restart(shared, bot, en, workers, &press, id).await;
+    }
     let ack = Ack {
         id: id.to_owned(),
         by: who.clone(),
@@ -155,6 +179,90 @@ async fn handle(shared: &Shared, bot: &Bot<'_>, language: Language, workers: usi
     let text = format!("{}\n\n{note}", message.text.as_deref().unwrap_or(""));
     if let Err(e) = bot.edit(message, &text).await {
         tracing::warn!(error = %e.message, "alerts: could not edit the pressed Telegram message");
+    }
+}
+
+/// Restarts the one worker of the open alert `id` through the admin API's path.
+async fn restart(
+    shared: &Shared,
+    bot: &Bot<'_>,
+    en: bool,
+    workers: usize,
+    press: &Press,
+    id: &str,
+) {
+    let who = press.from.name();
+    let page = match open_page(&shared.store, workers, id).await {
+        Ok(page) => page,
+        Err(e) => {
+            tracing::warn!(error = %e, "alerts: a Telegram press could not be read against Redis");
+            return answer(
+                bot,
+                press,
+                if en {
+                    "Redis is unreachable: try again"
+                } else {
+                    "Redis 연결 실패: 다시 시도하세요"
+                },
+            )
+            .await;
+        }
+    };
+    let (Some(restarter), Some(page)) = (&shared.restarter, page) else {
+        return answer(
+            bot,
+            press,
+            if en {
+                "This alert is resolved already"
+            } else {
+                "이미 해결된 알림"
+            },
+        )
+        .await;
+    };
+    let [worker] = page.workers.as_slice() else {
+        return answer(
+            bot,
+            press,
+            if en {
+                "Restart one worker at a time"
+            } else {
+                "한 번에 한 워커만 재시작"
+            },
+        )
+        .await;
+    };
+    let by = format!("{who} via Telegram");
+    match restarter.restart(worker, &by).await {
+        Restarted::Queued(command) => {
+            tracing::info!(%worker, %by, %command, "restart asked from Telegram");
+            answer(
+                bot,
+                press,
+                if en {
+                    "Restart asked"
+                } else {
+                    "재시작 요청함"
+                },
+            )
+            .await;
+            if let Some(message) = &press.message {
+                let note = if en {
+                    format!("🔄 Restart asked by {who}")
+                } else {
+                    format!("🔄 {who} 재시작 요청")
+                };
+                let text = format!("{}\n\n{note}", message.text.as_deref().unwrap_or(""));
+                if let Err(e) = bot.edit(message, &text).await {
+                    tracing::warn!(error = %e.message, "alerts: could not edit the pressed Telegram message");
+                }
+            }
+        }
+        Restarted::Refused(why) => {
+            tracing::info!(%worker, %by, %why, "restart from Telegram refused");
+            let why: String = why.chars().take(180).collect();
+            answer(bot, press, &why).await;
+        }
     }
 }
 
