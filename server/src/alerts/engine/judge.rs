@@ -82,18 +82,23 @@ pub(super) async fn run(
             let w = snapshot.nodes.workers.iter().find(|w| w.name == name)?;
             Some((w.kind.as_str().to_owned(), w.host.clone()))
         };
-        let follow_ups = pages::follow(
-            pages,
-            &pages::Around {
-                workers,
-                acks: &snapshot.acks,
-                silences: &snapshot.silences,
-                whereabouts: &whereabouts,
-                now,
-                renotify_ms: s.renotify_after.as_millis() as i64,
-                language: s.language,
-            },
-        );
+        // While Redis is lost nothing is known to be still true: no reminders.
+        let follow_ups = if !snapshot.nodes.redis_ok {
+            Vec::new()
+        } else {
+            pages::follow(
+                pages,
+                &pages::Around {
+                    workers,
+                    acks: &snapshot.acks,
+                    silences: &snapshot.silences,
+                    whereabouts: &whereabouts,
+                    now,
+                    renotify_ms: s.renotify_after.as_millis() as i64,
+                    language: s.language,
+                },
+            )
+        };
         alerts.extend(raise_all(follow_ups, pages, s, now));
         if alerts.is_empty() && !dirty && *t.memory() == before {
             continue;
