@@ -127,6 +127,9 @@ pub fn note(pages: &mut Vec<Page>, alert: &mut Alert, members: &[String], now: i
     }
 }
 
+/// A worker's kind and host.
+pub type Whereabouts = (String, Option<String>);
+
 /// What [`follow`] needs to know besides the pages.
 pub struct Around<'a> {
     /// The judge's memory of each worker.
@@ -136,7 +139,7 @@ pub struct Around<'a> {
     /// The silences read with it.
     pub silences: &'a [Silence],
     /// Each worker's kind and host, to match silences.
-    pub whereabouts: &'a dyn Fn(&str) -> Option<(String, Option<String>)>,
+    pub whereabouts: &'a dyn Fn(&str) -> Option<Whereabouts>,
     /// Now, ms.
     pub now: i64,
     /// `[alerts] renotify_after_s` in ms (0: never).

@@ -66,12 +66,12 @@ fn check(key: &str, e: FileExpected) -> Result<Expected, ConfigError> {
             .as_ref()
             .is_some_and(|v| v.trim().is_empty() || v.len() > 512)
         {
-            return Err(invalid(&format!("{key}.{field}"), "must be 1 to 512 bytes"));
+            return Err(invalid(format!("{key}.{field}"), "must be 1 to 512 bytes"));
         }
     }
     if e.executable.as_ref().is_some_and(|p| !p.starts_with('/')) {
         return Err(invalid(
-            &format!("{key}.executable"),
+            format!("{key}.executable"),
             "must be an absolute path (/opt/app/bin/app)",
         ));
     }

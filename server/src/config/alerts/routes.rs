@@ -69,18 +69,18 @@ pub fn resolve(file: Vec<FileRoute>) -> Result<Vec<Route>, ConfigError> {
                 None => None,
                 Some(name) => Some(
                     serde_json::from_value(serde_json::Value::String(name.clone())).map_err(
-                        |_| invalid(&key("alert"), format!("{name:?} is not an alert kind (down, dead_letters, ...; see docs/runbook.md)")),
+                        |_| invalid(key("alert"), format!("{name:?} is not an alert kind (down, dead_letters, ...; see docs/runbook.md)")),
                     )?,
                 ),
             };
             let sinks = r.sinks.ok_or_else(|| {
-                invalid(&key("sinks"), "is required: [\"telegram\"], [\"webhook\"], both, or [] to only record")
+                invalid(key("sinks"), "is required: [\"telegram\"], [\"webhook\"], both, or [] to only record")
             })?;
             if let Some(bad) = sinks.iter().find(|s| !SINKS.contains(&s.as_str())) {
-                return Err(invalid(&key("sinks"), format!("{bad:?} is not \"telegram\" or \"webhook\"")));
+                return Err(invalid(key("sinks"), format!("{bad:?} is not \"telegram\" or \"webhook\"")));
             }
             if r.chat_id.is_some() && !sinks.iter().any(|s| s == "telegram") {
-                return Err(invalid(&key("chat_id"), "is for Telegram: add \"telegram\" to sinks"));
+                return Err(invalid(key("chat_id"), "is for Telegram: add \"telegram\" to sinks"));
             }
             Ok(Route {
                 worker: r.worker,
