@@ -17,8 +17,10 @@ pub const MAX_AGENT_BEAT_BYTES: usize = 64 * 1024;
 /// reason (cut to 200 characters by the admin API) come to under 1 KiB; 2 KiB leaves room.
 pub const GUARD_MEMORY_BYTES_PER_WORKER: usize = 2 * 1024;
 
-/// The alerts' memory per worker: the state last judged and a few times, under 200 bytes.
-pub const ALERT_MEMORY_BYTES_PER_WORKER: usize = 1024;
+/// The alerts' memory per worker: the state last judged and a few times (under 200 bytes), an
+/// open page (its alert's first line, up to 300 characters of up to 4 bytes, and its context:
+/// under 1.6 KiB) and a held alert (under 1 KiB); 4 KiB leaves room.
+pub const ALERT_MEMORY_BYTES_PER_WORKER: usize = 4 * 1024;
 
 /// The orphan rescue's memory per worker: an orphaned list (worker, consumer, key, jobs, since)
 /// under 300 bytes, a batch under 100; a worker rarely has more than a couple of each.
