@@ -1,6 +1,7 @@
 //! Throughput over time against a real Redis and the real server: the decider writes a point a
 //! step per worker and for the fleet (steps of 1 s here), and `GET /api/agent-office/history`
-//! serves them oldest first; garbage in a series is skipped, bad asks are refused.
+//! serves them oldest first; a restart of the server keeps them and counts on; garbage in a
+//! series is skipped, bad asks are refused.
 
 use pulseboard_shared::history::History;
 use pulseboard_tests::{beat, heartbeat, Stack};
@@ -51,6 +52,45 @@ async fn each_step_counts_the_jobs_done_and_the_fleet_sums_them() {
     assert!(fleet_done >= 30, "{fleet:?}");
     // The other workers never beat: down the whole time.
     assert!(fleet.points.iter().any(|p| p.down_s > 0), "{fleet:?}");
+
+    // A restart keeps the series (they are in Redis) and counts on from there: a beat with the
+    // same counter after it is no new work, whatever the counter says.
+    let before = counted.points.len();
+    let stack = stack.restart(|c| c.history.step_s = 1).await;
+    let series = |query: &'static str| {
+        let stack = &stack;
+        async move {
+            let (status, body) = stack
+                .get(&format!("/api/agent-office/history?{query}"))
+                .await;
+            assert_eq!(status, 200, "{body}");
+            serde_json::from_str::<History>(&body).unwrap()
+        }
+    };
+    let total_before: u64 = counted.points.iter().map(|p| p.done).sum();
+    let deadline = tokio::time::Instant::now() + pulseboard_tests::PATIENCE;
+    let after = loop {
+        let mut hb = heartbeat("music-render", "render", "busy");
+        hb.jobs_done = done;
+        beat(&mut r, &hb).await;
+        let h = series("worker=music-render&minutes=60").await;
+        if h.points.len() >= before + 2 {
+            break h;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no new points after the restart: {h:?}"
+        );
+        let seen = stack.nodes().await.generated_at;
+        stack
+            .wait_nodes("a later snapshot", |n| n.generated_at != seen)
+            .await;
+    };
+    let total_after: u64 = after.points.iter().map(|p| p.done).sum();
+    assert!(
+        total_after >= total_before && total_after <= total_before + 5,
+        "the restart neither lost the series nor counted the counter again: {total_before} -> {total_after}"
+    );
 
     // Garbage in a series is not a point; bad asks are refused.
     let key = "pulseboard:alerts:history:m:w:music-render";
