@@ -128,29 +128,29 @@ impl Stack {
         }
     }
 
-    /// Stops the server (drain) and Redis.
     /// Stops the server cleanly and starts a new one on the same Redis (its configuration
     /// adjusted by `adjust`), as a restart or an upgrade does; waits for its first refresh.
     pub async fn restart(mut self, adjust: impl FnOnce(&mut Config)) -> Self {
-        self.shutdown.stop();
-        let outcome = tokio::time::timeout(PATIENCE, &mut self.server)
-            .await
-            .expect("the server drains in time")
-            .expect("the server task does not panic");
-        assert_eq!(outcome, Ok(()));
+        self.drain().await;
         let stack = Self::launch(self.redis, adjust).await;
         stack.wait_nodes("the first refresh", |n| n.redis_ok).await;
         stack
     }
 
+    /// Stops the server (drain) and Redis.
     pub async fn stop(mut self) {
+        self.drain().await;
+        self.redis.stop().await;
+    }
+
+    /// Stops the server and waits until it has drained and exited cleanly.
+    async fn drain(&mut self) {
         self.shutdown.stop();
         let outcome = tokio::time::timeout(PATIENCE, &mut self.server)
             .await
             .expect("the server drains in time")
             .expect("the server task does not panic");
         assert_eq!(outcome, Ok(()));
-        self.redis.stop().await;
     }
 }
 
