@@ -108,7 +108,7 @@ pub enum Command {
     /// Example: pulseboard silence add --host gpu-01 --for 1h --reason 'disk swap'
     #[command(after_help = SILENCE_HELP)]
     Silence(SilenceArgs),
-    /// Check that systemd units and launchd plists start the program (and version) [runtime]
+    /// Check that systemd units and launchd plists start the program (and version) `[runtime]`
     /// expects of the worker they run, before a rollout. Exits 1 listing each mismatch.
     /// Example: pulseboard check-units --config pulseboard.toml deploy/*.service
     #[command(after_help = CHECK_UNITS_HELP)]

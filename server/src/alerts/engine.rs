@@ -6,7 +6,7 @@
 //!   into transitions and commits them (state, outbox, event log) to Redis in one script;
 //! - [`courier`]: one per sink, takes the oldest undelivered alert, sends it, and pops it, or
 //!   retries it with backoff until it is given up;
-//! - [`presses`]: reads presses of the buttons under Telegram alerts (acknowledge, silence);
+//! - `presses`: reads presses of the buttons under Telegram alerts (acknowledge, silence);
 //! - [`status`]: what they report in `/readyz`.
 //!
 //! While Redis is unreachable nothing can be committed: the "Redis lost" alert (the only one

@@ -22,7 +22,7 @@ Example, in the deploy repository's CI before a rollout:
 
 #[derive(Args)]
 pub struct CheckUnitsArgs {
-    /// The configuration with [runtime] (as `serve` reads it).
+    /// The configuration with `[runtime]` (as `serve` reads it).
     #[arg(long, env = "PULSEBOARD_CONFIG", value_name = "FILE")]
     pub config: Option<PathBuf>,
     /// systemd units (`.service`) or launchd plists (`.plist`).
