@@ -3,7 +3,7 @@
 //! learns who was first. "Silence 1 h" also silences what the alert is about for an hour.
 
 use pulseboard_shared::ack::Ack;
-use pulseboard_shared::silence::{Silence, SilenceMatch};
+use pulseboard_shared::silence::{Silence, SilenceMatch, MAX_REASON_CHARS};
 
 use super::outbox;
 use super::pages::Page;
@@ -51,7 +51,8 @@ pub async fn acknowledge(store: &Store, workers: usize, ack: &Ack) -> Result<Out
             id: format!("s-{:016x}", rand::random::<u64>()),
             matches,
             until: ack.at + MUTE_S,
-            reason: format!("silenced with its alert ({})", page.text),
+            // The alert's own line, in the silences' bound: it says why in the alerts' words.
+            reason: page.text.chars().take(MAX_REASON_CHARS).collect(),
             maintenance: false,
             by: ack.by.clone(),
             created: ack.at,

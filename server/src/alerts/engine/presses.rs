@@ -91,6 +91,9 @@ pub(super) async fn run(
         };
         let pause = match polled {
             Ok((presses, next)) => {
+                if failures > 0 {
+                    tracing::info!("alerts: reading Telegram presses again");
+                }
                 failures = 0;
                 offset = next;
                 let workers = snapshots.borrow().nodes.workers.len();
