@@ -74,15 +74,5 @@ pub async fn add(store: &Store, ack: &Ack) -> Result<Added, StoreError> {
 /// The acknowledgements in a stored value; none when absent, over [`MAX_BYTES`] or unreadable.
 /// Entries that do not parse are skipped.
 pub fn parse(value: &Bounded) -> Vec<Ack> {
-    let Some(bytes) = value.bytes() else {
-        return Vec::new();
-    };
-    let Ok(entries) = serde_json::from_slice::<Vec<serde_json::Value>>(bytes) else {
-        return Vec::new();
-    };
-    entries
-        .into_iter()
-        .filter_map(|v| serde_json::from_value(v).ok())
-        .take(MAX_ACKS)
-        .collect()
+    value.json_items(MAX_ACKS)
 }

@@ -104,15 +104,5 @@ pub fn oversized(value: &Bounded) -> Option<(String, String)> {
 /// The silences in a stored value; none when absent, over [`MAX_BYTES`] or unreadable (an empty
 /// array is `{}` to Redis's Lua, so that is none too). Entries that do not parse are skipped.
 pub fn parse(value: &Bounded) -> Vec<Silence> {
-    let Some(bytes) = value.bytes() else {
-        return Vec::new();
-    };
-    let Ok(entries) = serde_json::from_slice::<Vec<serde_json::Value>>(bytes) else {
-        return Vec::new();
-    };
-    entries
-        .into_iter()
-        .filter_map(|v| serde_json::from_value(v).ok())
-        .take(MAX_SILENCES)
-        .collect()
+    value.json_items(MAX_SILENCES)
 }

@@ -68,6 +68,23 @@ impl Bounded {
             _ => None,
         }
     }
+
+    /// The first `max` entries of a sound JSON array that parse as `T`; none when the value is
+    /// absent, over its bound or not an array (an empty array is `{}` to Redis's Lua, so that is
+    /// none too). Entries that do not parse are skipped.
+    pub fn json_items<T: serde::de::DeserializeOwned>(&self, max: usize) -> Vec<T> {
+        let Some(bytes) = self.bytes() else {
+            return Vec::new();
+        };
+        let Ok(entries) = serde_json::from_slice::<Vec<serde_json::Value>>(bytes) else {
+            return Vec::new();
+        };
+        entries
+            .into_iter()
+            .filter_map(|v| serde_json::from_value(v).ok())
+            .take(max)
+            .collect()
+    }
 }
 
 /// Adds `GETRANGE key 0 max` to `pipe`: one byte more than a sound value may hold, which is how a
