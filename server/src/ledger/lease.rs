@@ -153,3 +153,18 @@ impl Lease {
         Ok(())
     }
 }
+
+/// Waits until `held` (a [`Lease::subscribe`]) says this process holds the lease; false when
+/// `shutdown` comes first. For the tasks that work only while their process leads.
+pub async fn until_held(
+    held: &mut watch::Receiver<bool>,
+    shutdown: &crate::shutdown::Shutdown,
+) -> bool {
+    while !*held.borrow_and_update() {
+        tokio::select! {
+            _ = held.changed() => {}
+            _ = shutdown.wait() => return false,
+        }
+    }
+    true
+}

@@ -12,6 +12,7 @@ use super::{iso_ms, now_ms, Shared};
 use crate::alerts::history::{Record, RecordKind};
 use crate::alerts::outbox::{self, Head, Pending};
 use crate::alerts::sinks::{SendError, Sink};
+use crate::ledger::lease::until_held;
 use crate::shutdown::Shutdown;
 
 /// How long an idle courier waits for a wake-up before looking at the outbox again.
@@ -66,12 +67,8 @@ pub(super) async fn run(
         sent_ids: VecDeque::new(),
     };
     while !shutdown.is_stopping() {
-        if !*leader.borrow_and_update() {
-            tokio::select! {
-                _ = leader.changed() => {}
-                _ = shutdown.wait() => break,
-            }
-            continue;
+        if !until_held(&mut leader, &shutdown).await {
+            break;
         }
         courier.count_waiting().await;
         match courier.next().await {

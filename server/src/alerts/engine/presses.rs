@@ -16,6 +16,7 @@ use crate::aggregate::unix_now;
 use crate::alerts::acknowledge::{acknowledge, open_page, Outcome};
 use crate::alerts::telegram::{Bot, Button, Press};
 use crate::config::alerts::{Language, TelegramSettings};
+use crate::ledger::lease::until_held;
 use crate::shutdown::Shutdown;
 use crate::snapshot::Snapshot;
 
@@ -77,12 +78,8 @@ pub(super) async fn run(
     let mut leader = shared.lease.subscribe();
     let (mut offset, mut failures) = (0_i64, 0_u32);
     while !shutdown.is_stopping() {
-        if !*leader.borrow_and_update() {
-            tokio::select! {
-                _ = leader.changed() => {}
-                _ = shutdown.wait() => break,
-            }
-            continue;
+        if !until_held(&mut leader, &shutdown).await {
+            break;
         }
         let asked = Instant::now();
         let polled = tokio::select! {
