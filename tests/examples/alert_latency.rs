@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use pulseboard_server::aggregate::iso;
 use pulseboard_server::alerts::transitions::Memory;
-use pulseboard_server::config::alerts::{Language, Secret, TelegramSettings};
+use pulseboard_server::config::alerts::Language;
 use pulseboard_server::config::{Config, Host, Topology, WorkerSpec};
 use pulseboard_server::redis_server::RedisServer;
 use pulseboard_shared::heartbeat::heartbeat_key;
@@ -50,12 +50,7 @@ async fn main() -> anyhow::Result<()> {
     };
     config.alerts.language = Language::English;
     config.alerts.flap_max = 1000; // every run is a down/up pair; do not call it flapping
-    config.alerts.telegram = Some(TelegramSettings {
-        bot_token: Secret::new("bench"),
-        chat_id: "1".into(),
-        api_url: standin.url.clone(),
-        allowed_user_ids: vec![],
-    });
+    config.alerts.telegram = Some(standin.telegram());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let (stop, shutdown) = pulseboard_server::shutdown::channel();
     let server = tokio::spawn(pulseboard_server::serve(config, listener, shutdown));

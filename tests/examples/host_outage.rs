@@ -13,11 +13,11 @@ use std::time::{Duration, Instant};
 
 use pulseboard_server::aggregate::iso;
 use pulseboard_server::alerts::transitions::Memory;
-use pulseboard_server::config::alerts::{Language, Secret, TelegramSettings};
-use pulseboard_server::config::{Config, Host, Topology, WorkerSpec};
+use pulseboard_server::config::alerts::Language;
+use pulseboard_server::config::Config;
 use pulseboard_server::redis_server::RedisServer;
 use pulseboard_shared::heartbeat::heartbeat_key;
-use pulseboard_shared::{Heartbeat, WorkerKind};
+use pulseboard_shared::Heartbeat;
 use pulseboard_tests::standin::StandIn;
 use redis::aio::MultiplexedConnection;
 use redis::AsyncCommands;
@@ -46,33 +46,12 @@ async fn outage(workers: usize, window_s: u64) -> anyhow::Result<(usize, usize, 
     let names: Vec<String> = (0..workers).map(|n| format!("r{n}")).collect();
     let mut config = Config {
         redis_url: redis.url(),
-        topology: Topology {
-            queue_host: "nas".into(),
-            hosts: vec![Host {
-                name: "gpu-01".into(),
-                label: None,
-            }],
-            workers: names
-                .iter()
-                .map(|name| WorkerSpec {
-                    name: name.clone(),
-                    kind: WorkerKind::Render,
-                    host: "gpu-01".into(),
-                    queue: None,
-                    pulls_from: "nas-stock".into(),
-                })
-                .collect(),
-        },
+        topology: pulseboard_tests::one_host("gpu-01", &names),
         ..Config::default()
     };
     config.alerts.language = Language::English;
     config.alerts.group_window = Duration::from_secs(window_s);
-    config.alerts.telegram = Some(TelegramSettings {
-        bot_token: Secret::new("bench"),
-        chat_id: "1".into(),
-        api_url: standin.url.clone(),
-        allowed_user_ids: vec![],
-    });
+    config.alerts.telegram = Some(standin.telegram());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let (stop, shutdown) = pulseboard_server::shutdown::channel();
     let server = tokio::spawn(pulseboard_server::serve(config, listener, shutdown));

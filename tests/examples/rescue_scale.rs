@@ -12,10 +12,10 @@
 use std::time::{Duration, Instant};
 
 use pulseboard_server::aggregate::iso;
-use pulseboard_server::config::{Config, Host, Topology, WorkerSpec};
+use pulseboard_server::config::Config;
 use pulseboard_server::redis_server::RedisServer;
 use pulseboard_shared::heartbeat::{heartbeat_key, Declared};
-use pulseboard_shared::{Heartbeat, WorkerKind};
+use pulseboard_shared::Heartbeat;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -26,23 +26,7 @@ async fn main() -> anyhow::Result<()> {
     let names: Vec<String> = (0..workers).map(|n| format!("w{n}")).collect();
     let config = Config {
         redis_url: redis.url(),
-        topology: Topology {
-            queue_host: "nas".into(),
-            hosts: vec![Host {
-                name: "gpu".into(),
-                label: None,
-            }],
-            workers: names
-                .iter()
-                .map(|name| WorkerSpec {
-                    name: name.clone(),
-                    kind: WorkerKind::Render,
-                    host: "gpu".into(),
-                    queue: Some(format!("queue:{name}")),
-                    pulls_from: "nas-stock".into(),
-                })
-                .collect(),
-        },
+        topology: pulseboard_tests::one_host("gpu", &names),
         ..Config::default()
     };
     let refresh = config.refresh;

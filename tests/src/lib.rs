@@ -289,3 +289,26 @@ return 1";
             .unwrap();
     }
 }
+
+/// `names`, render workers each with its queue `queue:<name>`, all on host `host` (the queues on
+/// `nas`): a fleet on one machine, for the benches.
+pub fn one_host(host: &str, names: &[String]) -> pulseboard_server::config::Topology {
+    use pulseboard_server::config::{Host, Topology, WorkerSpec};
+    Topology {
+        queue_host: "nas".into(),
+        hosts: vec![Host {
+            name: host.into(),
+            label: None,
+        }],
+        workers: names
+            .iter()
+            .map(|name| WorkerSpec {
+                name: name.clone(),
+                kind: pulseboard_shared::WorkerKind::Render,
+                host: host.into(),
+                queue: Some(format!("queue:{name}")),
+                pulls_from: "nas-stock".into(),
+            })
+            .collect(),
+    }
+}

@@ -69,6 +69,16 @@ impl StandIn {
         Ok(Self { url, inner, task })
     }
 
+    /// The Telegram sink's settings pointing at it (a bench bot in chat 1, no buttons).
+    pub fn telegram(&self) -> pulseboard_server::config::alerts::TelegramSettings {
+        pulseboard_server::config::alerts::TelegramSettings {
+            bot_token: pulseboard_server::config::alerts::Secret::new("bench"),
+            chat_id: "1".into(),
+            api_url: self.url.clone(),
+            allowed_user_ids: vec![],
+        }
+    }
+
     /// From now on answer `status` (e.g. 500) to every POST, or accept again with `None`.
     pub fn fail_with(&self, status: Option<u16>) {
         self.inner

@@ -7,20 +7,19 @@ use pulseboard_shared::history::History;
 use pulseboard_tests::{beat, heartbeat, Stack};
 use redis::AsyncCommands;
 
+/// `GET /api/agent-office/history?<query>`, which must answer 200.
+async fn series(stack: &Stack, query: &str) -> History {
+    let (status, body) = stack
+        .get(&format!("/api/agent-office/history?{query}"))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    serde_json::from_str::<History>(&body).unwrap()
+}
+
 #[tokio::test]
 async fn each_step_counts_the_jobs_done_and_the_fleet_sums_them() {
     let stack = Stack::start_with(|c| c.history.step_s = 1).await;
     let mut r = stack.conn().await;
-    let series = |query: &'static str| {
-        let stack = &stack;
-        async move {
-            let (status, body) = stack
-                .get(&format!("/api/agent-office/history?{query}"))
-                .await;
-            assert_eq!(status, 200, "{body}");
-            serde_json::from_str::<History>(&body).unwrap()
-        }
-    };
     // music-render does 5 jobs between each pair of beats, until 30 are counted.
     let mut done = 100;
     let deadline = tokio::time::Instant::now() + pulseboard_tests::PATIENCE;
@@ -28,7 +27,7 @@ async fn each_step_counts_the_jobs_done_and_the_fleet_sums_them() {
         let mut hb = heartbeat("music-render", "render", "busy");
         hb.jobs_done = done;
         beat(&mut r, &hb).await;
-        let h = series("worker=music-render&minutes=60").await;
+        let h = series(&stack, "worker=music-render&minutes=60").await;
         let total: u64 = h.points.iter().map(|p| p.done).sum();
         if total >= 30 {
             break h;
@@ -46,7 +45,7 @@ async fn each_step_counts_the_jobs_done_and_the_fleet_sums_them() {
         counted.points.windows(2).all(|w| w[0].t < w[1].t),
         "oldest first"
     );
-    let fleet = series("minutes=60").await;
+    let fleet = series(&stack, "minutes=60").await;
     assert_eq!(fleet.worker, None);
     let fleet_done: u64 = fleet.points.iter().map(|p| p.done).sum();
     assert!(fleet_done >= 30, "{fleet:?}");
@@ -57,23 +56,13 @@ async fn each_step_counts_the_jobs_done_and_the_fleet_sums_them() {
     // same counter after it is no new work, whatever the counter says.
     let before = counted.points.len();
     let stack = stack.restart(|c| c.history.step_s = 1).await;
-    let series = |query: &'static str| {
-        let stack = &stack;
-        async move {
-            let (status, body) = stack
-                .get(&format!("/api/agent-office/history?{query}"))
-                .await;
-            assert_eq!(status, 200, "{body}");
-            serde_json::from_str::<History>(&body).unwrap()
-        }
-    };
     let total_before: u64 = counted.points.iter().map(|p| p.done).sum();
     let deadline = tokio::time::Instant::now() + pulseboard_tests::PATIENCE;
     let after = loop {
         let mut hb = heartbeat("music-render", "render", "busy");
         hb.jobs_done = done;
         beat(&mut r, &hb).await;
-        let h = series("worker=music-render&minutes=60").await;
+        let h = series(&stack, "worker=music-render&minutes=60").await;
         if h.points.len() >= before + 2 {
             break h;
         }
@@ -95,7 +84,7 @@ async fn each_step_counts_the_jobs_done_and_the_fleet_sums_them() {
     // Garbage in a series is not a point; bad asks are refused.
     let key = "pulseboard:alerts:history:m:w:music-render";
     let _: () = r.lpush(key, "x".repeat(10_000)).await.unwrap();
-    let with_junk = series("worker=music-render&minutes=5").await;
+    let with_junk = series(&stack, "worker=music-render&minutes=5").await;
     assert!(with_junk.points.len() <= 4, "{with_junk:?}");
     for (query, status) in [
         ("minutes=1&hours=1", 400),
