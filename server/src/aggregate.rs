@@ -61,7 +61,7 @@ pub fn aggregate(
         workers.push(judged.status);
         beat_at.push(judged.beat_at);
     }
-    memory.keep_readings_of(watched.iter().map(|w| w.name.as_str()));
+    memory.keep_readings_of(watched);
     let links = watched
         .iter()
         .zip(&workers)
@@ -124,6 +124,7 @@ mod tests {
                     queue_depth: Ok(2),
                     dead_letter: Ok(0),
                     processing: Ok(1),
+                    parts: vec![],
                 })
                 .collect(),
             values: vec![],

@@ -4,6 +4,7 @@
 //! Redis.
 
 use pulseboard_shared::heartbeat::is_consumer_id;
+use pulseboard_shared::parts::{is_part_name, MAX_PART_BYTES};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -226,6 +227,11 @@ pub struct RunArgs {
     /// The worker's name: its heartbeat key is worker:<NAME>:heartbeat.
     #[arg(long, value_name = "NAME")]
     pub name: String,
+    /// The part of the worker this program is, when the worker is several processes
+    /// (`[[workers]] parts` in the server's configuration): it beats under
+    /// worker:<NAME>:part:<PART>:beat, and the worker is ready only when every part is.
+    #[arg(long, value_name = "PART")]
+    pub part: Option<String>,
     /// Its kind: render, watcher, trader (or any word for other programs).
     #[arg(long, default_value = "render", value_name = "KIND")]
     pub kind: String,
@@ -324,6 +330,16 @@ impl ServeArgs {
 }
 
 impl RunArgs {
+    /// The part, checked as the server's configuration checks it.
+    pub fn part(&self) -> anyhow::Result<Option<String>> {
+        match &self.part {
+            Some(part) if !is_part_name(part) => anyhow::bail!(
+                "--part {part:?}: 1 to {MAX_PART_BYTES} letters, digits, - or _"
+            ),
+            part => Ok(part.clone()),
+        }
+    }
+
     /// The consumer ids to declare, each checked as the server reads them.
     pub fn consumers(&self) -> anyhow::Result<Vec<String>> {
         if let Some(bad) = self.consumers.iter().find(|c| !is_consumer_id(c)) {

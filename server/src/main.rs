@@ -55,8 +55,10 @@ async fn run() -> anyhow::Result<()> {
         Command::Run(args) => {
             let readiness = args.readiness()?;
             let consumers = args.consumers()?;
+            let part = args.part()?;
             let code = run::run(RunOptions {
                 name: args.name,
+                part,
                 kind: args.kind,
                 redis_url: args.redis.or_default(),
                 interval: Duration::from_secs(args.interval.max(1)),

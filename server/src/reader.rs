@@ -2,7 +2,8 @@
 //!
 //! Per worker: `GETRANGE` of its heartbeat (bounded, so a huge value costs nothing), `PTTL` of the
 //! same key (existence, and whether it was written with an expiry), `LLEN` of its queue and
-//! dead-letter list, `LLEN` of each in-flight list discovery found; once: `GET queue:paused` and
+//! dead-letter list, `LLEN` of each in-flight list discovery found, the same two reads of each
+//! part's beat (a worker of several processes); once: `GET queue:paused` and
 //! a bounded `GETRANGE` of each extra value asked for (the recovery guard's memory, the host
 //! agents' beats: see [`bounded`]); and the discovery SCAN steps due. A key of the wrong type
 //! fails only its own command.
@@ -45,6 +46,8 @@ pub struct WorkerKeys {
     pub queue: Option<QueueKeys>,
     /// Its in-flight lists, as found by discovery.
     pub processing: Vec<String>,
+    /// Its parts' beats, when it is several processes (`worker:<name>:part:<part>:beat`).
+    pub parts: Vec<String>,
 }
 
 /// A render worker's lists.
@@ -96,6 +99,8 @@ pub struct WorkerReading {
     pub dead_letter: Result<u64, CountError>,
     /// Sum of `LLEN` over the in-flight lists.
     pub processing: Result<u64, CountError>,
+    /// Each part's beat, in the order asked.
+    pub parts: Vec<HeartbeatValue>,
 }
 
 /// A SCAN reply.
@@ -214,6 +219,10 @@ fn build_pipeline(
         for key in &w.processing {
             pipe.cmd("LLEN").arg(key);
         }
+        for key in &w.parts {
+            bounded::get_bounded(&mut pipe, key, MAX_HEARTBEAT_BYTES);
+            pipe.cmd("PTTL").arg(key);
+        }
     }
     for step in scans {
         pipe.cmd("SCAN")
@@ -262,11 +271,20 @@ fn parse_replies(
                 (Err(e), _) | (_, Err(e)) => Err(e),
             };
         }
+        let parts = w
+            .parts
+            .iter()
+            .map(|_| {
+                let range = next();
+                heartbeat_value(range, next())
+            })
+            .collect();
         readings.push(WorkerReading {
             heartbeat,
             queue_depth,
             dead_letter,
             processing,
+            parts,
         });
     }
     let scans = scans
@@ -370,6 +388,7 @@ mod tests {
             processing: (0..in_flight)
                 .map(|i| format!("processing:queue:{name}:{i}"))
                 .collect(),
+            parts: vec![],
         }
     }
 
@@ -378,6 +397,7 @@ mod tests {
             heartbeat: "worker:task-watcher:heartbeat".into(),
             queue: None,
             processing: vec![],
+            parts: vec![],
         }
     }
 

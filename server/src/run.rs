@@ -31,6 +31,8 @@ use pulseboard_shared::command::{Action, RESTART_EXIT_CODE};
 pub struct RunOptions {
     /// The worker's name (`worker:<name>:heartbeat`).
     pub name: String,
+    /// The part of the worker it is, if the worker is several processes.
+    pub part: Option<String>,
     /// Its kind (`render`, `watcher`, `trader`, or any word).
     pub kind: String,
     /// The Redis to beat into.
@@ -71,6 +73,7 @@ pub async fn run(options: RunOptions) -> anyhow::Result<i32> {
                 .first()
                 .and_then(|p| heartbeat::resolve_program(p)),
             phase: first,
+            part: options.part.clone(),
             ..heartbeat::Options::default()
         },
     )?;
@@ -98,7 +101,7 @@ pub async fn run(options: RunOptions) -> anyhow::Result<i32> {
             return Ok(127);
         }
     };
-    tracing::info!(worker = %options.name, pid = child.pid(), command = ?options.command, "started");
+    tracing::info!(worker = %options.name, part = options.part.as_deref(), pid = child.pid(), command = ?options.command, "started");
     readiness::watch(&options.readiness, notify, &said_tx);
     let mut stopping = false;
     let mut said_so = Said::new(&options.readiness);
@@ -161,7 +164,7 @@ pub async fn run(options: RunOptions) -> anyhow::Result<i32> {
     if let Some(dir) = notify_dir {
         let _ = std::fs::remove_dir_all(dir);
     }
-    tracing::info!(worker = %options.name, code, clean = stopping || code == 0, "exited");
+    tracing::info!(worker = %options.name, part = options.part.as_deref(), code, clean = stopping || code == 0, "exited");
     Ok(code)
 }
 

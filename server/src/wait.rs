@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 use pulseboard_shared::heartbeat::heartbeat_key;
 use pulseboard_shared::lifecycle::LifecycleRules;
+use pulseboard_shared::parts::part_beat_key;
 use pulseboard_shared::wait::{standing, Life, Standing};
 use pulseboard_shared::HeartbeatRead;
 
@@ -23,6 +24,9 @@ pub struct Options {
     pub redis_url: String,
     /// The workers that must all be ready.
     pub names: Vec<String>,
+    /// The parts each of them is made of (`[[workers]] parts`), each awaited alone; empty:
+    /// workers of one process.
+    pub parts: Vec<String>,
     /// Lives that began before this do not count (the instance being replaced).
     pub since: DateTime<Utc>,
     /// How long to wait at most.
@@ -73,8 +77,8 @@ struct Seen {
 pub async fn run(o: Options) -> Result<(), WaitError> {
     let client = redis::Client::open(o.redis_url.as_str()).map_err(WaitError::RedisUrl)?;
     let deadline = Instant::now() + o.timeout;
-    let mut seen: HashMap<&str, Seen> = o
-        .names
+    let (labels, keys) = targets(&o.names, &o.parts);
+    let mut seen: HashMap<&str, Seen> = labels
         .iter()
         .map(|n| (n.as_str(), Seen::default()))
         .collect();
@@ -82,13 +86,13 @@ pub async fn run(o: Options) -> Result<(), WaitError> {
     let mut conn = None;
     let mut redis_error: Option<String> = None;
     loop {
-        match read(&client, &mut conn, &o.names).await {
+        match read(&client, &mut conn, &keys).await {
             Ok(values) => {
                 if redis_error.take().is_some() {
                     tracing::info!("redis answers again");
                 }
                 let now = Instant::now();
-                for (name, value) in o.names.iter().zip(values) {
+                for (name, value) in labels.iter().zip(values) {
                     let s = seen.get_mut(name.as_str()).expect("every name is seen");
                     s.key_exists = value.is_some();
                     if let Some(read) = value {
@@ -110,7 +114,7 @@ pub async fn run(o: Options) -> Result<(), WaitError> {
         }
         let mut all_ready = true;
         let mut waiting = Vec::new();
-        for name in &o.names {
+        for name in &labels {
             let now_standing = judge_one(&seen[name.as_str()], o.since, &o.rules);
             let words = words(&now_standing);
             if said.get(name.as_str()) != Some(&words) {
@@ -147,19 +151,32 @@ pub async fn run(o: Options) -> Result<(), WaitError> {
     }
 }
 
-/// Each worker's heartbeat (bounded; `None`: no key), in one round trip.
+/// What is awaited, each as it is logged and the key its beat is under: every worker, or every
+/// part of every worker.
+fn targets(names: &[String], parts: &[String]) -> (Vec<String>, Vec<String>) {
+    if parts.is_empty() {
+        return (names.to_vec(), names.iter().map(|n| heartbeat_key(n)).collect());
+    }
+    names
+        .iter()
+        .flat_map(|n| parts.iter().map(move |p| (n, p)))
+        .map(|(n, p)| (format!("{n} (part {p})"), part_beat_key(n, p)))
+        .unzip()
+}
+
+/// Each beat under `keys` (bounded; `None`: no key), in one round trip.
 async fn read(
     client: &redis::Client,
     conn: &mut Option<redis::aio::MultiplexedConnection>,
-    names: &[String],
+    keys: &[String],
 ) -> Result<Vec<Option<HeartbeatRead>>, redis::RedisError> {
     let c = match conn {
         Some(c) => c,
         None => conn.insert(client.get_multiplexed_async_connection().await?),
     };
     let mut pipe = redis::pipe();
-    for name in names {
-        get_bounded(&mut pipe, &heartbeat_key(name), MAX_HEARTBEAT_BYTES);
+    for key in keys {
+        get_bounded(&mut pipe, key, MAX_HEARTBEAT_BYTES);
     }
     let replies: Vec<redis::Value> = pipe.query_async(c).await?;
     Ok(replies

@@ -41,6 +41,7 @@ pub mod lifecycle;
 pub mod mock;
 pub mod nodes;
 pub mod orphans;
+pub mod parts;
 pub mod patch;
 pub mod recovery;
 pub mod rescue;

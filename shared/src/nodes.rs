@@ -167,6 +167,10 @@ pub struct WorkerStatus {
     /// its kind), when anything does.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub drift: Vec<crate::drift::Drift>,
+    /// Additive: each part judged alone, for a worker of several processes (`[[workers]]
+    /// parts`); its `lifecycle` is then the worst part's.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub parts: Vec<crate::parts::PartStatus>,
 }
 
 impl WorkerStatus {
@@ -193,6 +197,7 @@ impl WorkerStatus {
             rescue: None,
             silence: None,
             drift: Vec::new(),
+            parts: Vec::new(),
         }
     }
 }

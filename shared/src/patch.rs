@@ -269,8 +269,7 @@ pub fn apply(nodes: &mut Nodes, held: u64, patch: &Patch) -> Result<(), Resync> 
         workers.retain(|w| !gone.contains(w.name.as_str()));
     }
     for w in &mut workers {
-        let (beat, lifecycle) = ages_of(w, elapsed);
-        set_ages(w, beat, lifecycle);
+        move_on(w, elapsed);
     }
     // Where each named worker is, resolved before anything is replaced: the names are borrowed,
     // not copied (a patch a second at 10,000 workers).
@@ -354,8 +353,7 @@ pub fn apply(nodes: &mut Nodes, held: u64, patch: &Patch) -> Result<(), Resync> 
 pub fn advance_to(nodes: &mut Nodes, generated_at: &str) {
     let elapsed = elapsed_s(&nodes.generated_at, generated_at);
     for w in &mut nodes.workers {
-        let (beat, lifecycle) = ages_of(w, elapsed);
-        set_ages(w, beat, lifecycle);
+        move_on(w, elapsed);
     }
     nodes.generated_at = generated_at.to_owned();
 }
@@ -370,6 +368,15 @@ fn ages_of(w: &WorkerStatus, elapsed: u64) -> (Option<u64>, Option<u64>) {
         w.last_beat_age_s.map(|a| a + elapsed),
         lifecycle_age(w).map(|a| a + elapsed),
     )
+}
+
+/// Every age of `w` (its parts' too) moved on by `elapsed` seconds.
+fn move_on(w: &mut WorkerStatus, elapsed: u64) {
+    let (beat, lifecycle) = ages_of(w, elapsed);
+    set_ages(w, beat, lifecycle);
+    for p in &mut w.parts {
+        p.lifecycle.age_s = p.lifecycle.age_s.map(|a| a + elapsed);
+    }
 }
 
 fn set_ages(w: &mut WorkerStatus, beat: Option<u64>, lifecycle: Option<u64>) {

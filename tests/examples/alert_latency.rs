@@ -44,6 +44,8 @@ async fn main() -> anyhow::Result<()> {
                 host: "nas".into(),
                 queue: Some("queue:w1".into()),
                 pulls_from: "nas-stock".into(),
+                parts: vec![],
+                part_down: Default::default(),
             }],
         },
         ..Config::default()

@@ -75,6 +75,8 @@ async fn main() {
                     host: "nas".into(),
                     queue: Some(format!("queue:{}", name(i))),
                     pulls_from: "nas-stock".into(),
+                    parts: vec![],
+                    part_down: Default::default(),
                 })
                 .collect(),
         };

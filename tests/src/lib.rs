@@ -308,6 +308,8 @@ pub fn one_host(host: &str, names: &[String]) -> pulseboard_server::config::Topo
                 host: host.into(),
                 queue: Some(format!("queue:{name}")),
                 pulls_from: "nas-stock".into(),
+                parts: vec![],
+                part_down: Default::default(),
             })
             .collect(),
     }

@@ -27,6 +27,8 @@ fn render(name: &str) -> WorkerSpec {
         host: "nas".into(),
         queue: Some(format!("queue:{name}")),
         pulls_from: "nas-stock".into(),
+        parts: vec![],
+        part_down: Default::default(),
     }
 }
 

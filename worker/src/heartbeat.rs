@@ -23,16 +23,19 @@
 //! ```
 
 mod declared;
+mod write;
 
 pub use self::declared::resolve_program;
+use self::write::write;
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::{SecondsFormat, Utc};
-use pulseboard_shared::command::{commands_key, Action, Command, COMMANDS_PER_BEAT};
+use pulseboard_shared::command::{Action, Command, COMMANDS_PER_BEAT};
 use pulseboard_shared::heartbeat::{heartbeat_key, Declared, HEARTBEAT_INTERVAL_S};
+use pulseboard_shared::parts::part_beat_key;
 use pulseboard_shared::lifecycle::{CurrentJob, Phase};
 use pulseboard_shared::Heartbeat;
 use tokio::sync::{oneshot, watch, Notify};
@@ -56,6 +59,9 @@ pub struct Options {
     pub executable: Option<String>,
     /// Its first phase: `Starting` until [`Handle::ready`] (or `Ready` at once).
     pub phase: Phase,
+    /// The part of its worker this process is (`[[workers]] parts`): it beats under
+    /// `worker:<name>:part:<part>:beat` and takes no commands (they are the whole worker's).
+    pub part: Option<String>,
     /// The longest one Redis call may take.
     pub timeout: Duration,
 }
@@ -67,6 +73,7 @@ impl Default for Options {
             version: None,
             executable: None,
             phase: Phase::Starting,
+            part: None,
             timeout: Duration::from_secs(2),
         }
     }
@@ -263,6 +270,11 @@ async fn run(
     done: oneshot::Sender<()>,
 ) {
     let ttl_s = options.interval.as_secs().max(1) * 3;
+    let name = shared.state.lock().expect("state lock").beat.name.clone();
+    let key = match &options.part {
+        Some(part) => part_beat_key(&name, part),
+        None => heartbeat_key(&name),
+    };
     let mut conn = None;
     let mut failures = 0u64;
     loop {
@@ -280,12 +292,12 @@ async fn run(
         };
         // A clean stop's beat stays (no expiry); every other beat expires after three intervals.
         let expiry = (finish != Some(0)).then_some(ttl_s);
-        let take = if finish.is_none() {
+        let take = if finish.is_none() && options.part.is_none() {
             COMMANDS_PER_BEAT
         } else {
             0
         };
-        let written = write(&client, &mut conn, &beat, expiry, take, options.timeout).await;
+        let written = write(&client, &mut conn, &key, &beat, expiry, take, options.timeout).await;
         match &written {
             // The first failure and then one a minute or so: an outage is not a log flood.
             Err(e) if failures.checked_rem(60) == Some(0) => {
@@ -305,7 +317,7 @@ async fn run(
         if finish.is_some() {
             // One more try for the final beat if Redis failed, then give up: the worker is leaving.
             if written.is_err() {
-                let _ = write(&client, &mut conn, &beat, expiry, 0, options.timeout).await;
+                let _ = write(&client, &mut conn, &key, &beat, expiry, 0, options.timeout).await;
             }
             break;
         }
@@ -344,50 +356,6 @@ fn obey(shared: &Shared, worker: &str, commands: &[String]) {
         declared.reason = Some(command.reason());
         drop(state);
         shared.nudge.notify_one();
-    }
-}
-
-/// Writes `beat` and takes up to `take` commands from the worker's list, in one round trip.
-async fn write(
-    client: &redis::Client,
-    conn: &mut Option<redis::aio::MultiplexedConnection>,
-    beat: &Heartbeat,
-    expiry_s: Option<u64>,
-    take: usize,
-    timeout: Duration,
-) -> Result<Vec<String>, String> {
-    let attempt = async {
-        if conn.is_none() {
-            *conn = Some(client.get_multiplexed_async_connection().await?);
-        }
-        let c = conn.as_mut().expect("just connected");
-        let mut pipe = redis::pipe();
-        let set = pipe
-            .cmd("SET")
-            .arg(heartbeat_key(&beat.name))
-            .arg(beat.to_json());
-        if let Some(s) = expiry_s {
-            set.arg("EX").arg(s);
-        }
-        set.ignore();
-        if take == 0 {
-            pipe.query_async::<()>(c).await?;
-            return Ok(vec![]);
-        }
-        pipe.cmd("LPOP").arg(commands_key(&beat.name)).arg(take);
-        let (commands,): (Option<Vec<String>>,) = pipe.query_async(c).await?;
-        Ok::<_, redis::RedisError>(commands.unwrap_or_default())
-    };
-    match tokio::time::timeout(timeout, attempt).await {
-        Ok(Ok(commands)) => Ok(commands),
-        Ok(Err(e)) => {
-            *conn = None; // reconnect next time
-            Err(e.to_string())
-        }
-        Err(_) => {
-            *conn = None;
-            Err(format!("redis did not answer within {timeout:?}"))
-        }
     }
 }
 

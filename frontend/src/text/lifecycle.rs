@@ -53,6 +53,13 @@ pub fn reason_words(lang: Lang, reason: &Reason) -> String {
                 (!checks.is_empty()).then(|| format!("실패한 점검: {}", checks.join(", ")));
             joined(words, failing)
         }
+        (Lang::Ko, Reason::Part { part, state, why }) => {
+            let state = super::lifecycle_name(Lang::Ko, *state);
+            match why {
+                Some(why) => format!("{part} 부분 {state}: {}", reason_words(Lang::Ko, why)),
+                None => format!("{part} 부분 {state}"),
+            }
+        }
     }
 }
 

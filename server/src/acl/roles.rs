@@ -5,6 +5,7 @@
 use pulseboard_shared::agent::{beat_key, requests_key, started_key, RESULTS_KEY};
 use pulseboard_shared::command::commands_key;
 use pulseboard_shared::heartbeat::heartbeat_key;
+use pulseboard_shared::parts::part_beat_key;
 use pulseboard_worker::queue::{dead_letter_key, in_flight_key, queue_key, PAUSED_KEY};
 
 use super::glob;
@@ -148,6 +149,7 @@ pub fn worker(w: &WorkerRole) -> Grant {
         commands: commands(&[WORKER_BEAT, WORKER_QUEUE, extra, CONNECTION]),
         keys: vec![
             rule(heartbeat_key(&w.name), Access::Write),
+            rule(part_beat_key(&w.name, "*"), Access::Write),
             rule(commands_key(&w.name), Access::ReadWrite),
             rule(w.queue.clone(), Access::ReadWrite),
             rule(in_flight, Access::ReadWrite),
@@ -176,6 +178,7 @@ pub fn agent(host: &str) -> Grant {
 fn fleet_reads(topology: &Topology) -> Vec<KeyRule> {
     let mut keys = vec![
         rule(heartbeat_key("*"), Access::Read),
+        rule(part_beat_key("*", "*"), Access::Read),
         rule(queue_key("*"), Access::Read),
         rule(dead_letter_key("*"), Access::Read),
         rule(in_flight_key("*", "*"), Access::Read),

@@ -4,6 +4,7 @@
 use pulseboard_shared::agent::{beat_key, requests_key, started_key, RESULTS_KEY};
 use pulseboard_shared::command::commands_key;
 use pulseboard_shared::heartbeat::heartbeat_key;
+use pulseboard_shared::parts::part_beat_key;
 use pulseboard_worker::queue::{dead_letter_key, in_flight_key, queue_key, PAUSED_KEY};
 
 use super::*;
@@ -100,6 +101,7 @@ fn a_worker_touches_its_own_keys_and_no_one_elses() {
     let w = user(Role::Worker, Some("gpu-1"));
     let queue = queue_key("gpu-1");
     assert_eq!(access(&w, &heartbeat_key("gpu-1")), WRITE);
+    assert_eq!(access(&w, &part_beat_key("gpu-1", "ui")), WRITE);
     assert_eq!(access(&w, &commands_key("gpu-1")), BOTH);
     assert_eq!(access(&w, &queue), BOTH);
     assert_eq!(access(&w, &in_flight_key(&queue, "c1")), BOTH);
@@ -108,6 +110,7 @@ fn a_worker_touches_its_own_keys_and_no_one_elses() {
     let others = vec![
         heartbeat_key("gpu-10"),
         heartbeat_key("gpu"),
+        part_beat_key("gpu-10", "ui"),
         commands_key("gpu-10"),
         commands_key("gpu-2"),
         commands_key("gpu-1x"),
@@ -180,6 +183,7 @@ fn the_server_reads_the_fleet_keeps_its_keys_and_sends() {
     assert_eq!(access(&s, &in_flight_key(&queue, "c1")), BOTH);
     for key in [
         heartbeat_key("any"),
+        part_beat_key("any", "ui"),
         queue_key("unconfigured"),
         PAUSED_KEY.to_owned(),
         beat_key("windows"),

@@ -5,6 +5,8 @@ use std::collections::{HashMap, HashSet};
 use chrono::{DateTime, Utc};
 use pulseboard_shared::HeartbeatRead;
 
+use super::Watched;
+
 /// Per worker: when its last heartbeat was written, and what its last heartbeat's bytes read as.
 #[derive(Debug, Default)]
 pub struct BeatMemory {
@@ -21,6 +23,12 @@ impl BeatMemory {
     /// Nothing remembered yet.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Where a part's beat is remembered: its worker's name and its own, split by a character
+    /// no name may hold, so it never meets a worker's name.
+    pub fn part_key(name: &str, part: &str) -> String {
+        format!("{name}\u{1}{part}")
     }
 
     /// What `bytes`, `name`'s heartbeat, read as: parsed only when they changed.
@@ -57,13 +65,21 @@ impl BeatMemory {
         self.written.get(name).copied()
     }
 
-    /// Forgets the readings and write times of workers not in `watched` (a stranger whose key
-    /// is gone and who is no longer shown), when there are more than `watched` has names: a
-    /// fleet whose unregistered workers come and go keeps a bounded memory.
-    pub fn keep_readings_of<'a>(&mut self, watched: impl ExactSizeIterator<Item = &'a str>) {
-        let n = watched.len();
+    /// Forgets the readings and write times of workers (and parts) not in `watched` (a stranger
+    /// whose key is gone and who is no longer shown), when there are more than `watched` has
+    /// beats: a fleet whose unregistered workers come and go keeps a bounded memory.
+    pub fn keep_readings_of(&mut self, watched: &[Watched]) {
+        let n = watched.iter().map(|w| w.parts.len().max(1)).sum();
         if self.parsed.len() > n || self.written.len() > n {
-            let watched: HashSet<&str> = watched.collect();
+            let parts: Vec<String> = watched
+                .iter()
+                .flat_map(|w| w.parts.iter().map(|p| Self::part_key(&w.name, p)))
+                .collect();
+            let watched: HashSet<&str> = watched
+                .iter()
+                .map(|w| w.name.as_str())
+                .chain(parts.iter().map(String::as_str))
+                .collect();
             self.parsed
                 .retain(|name, _| watched.contains(name.as_str()));
             self.written
@@ -88,7 +104,17 @@ mod tests {
         let at = Utc::now();
         memory.wrote("a", at);
         memory.wrote("b", at);
-        memory.keep_readings_of(["a"].into_iter());
+        let watched = |name: &str| Watched {
+            name: name.into(),
+            kind: None,
+            host: None,
+            queue: None,
+            pulls_from: String::new(),
+            rules: Default::default(),
+            parts: vec![],
+            part_down: Default::default(),
+        };
+        memory.keep_readings_of(&[watched("a")]);
         assert_eq!(memory.parsed.keys().collect::<Vec<_>>(), ["a"]);
         assert_eq!((memory.written("a"), memory.written("b")), (Some(at), None));
     }

@@ -5,6 +5,7 @@ use std::collections::HashMap;
 
 use pulseboard_shared::heartbeat::heartbeat_key;
 use pulseboard_shared::lifecycle::LifecycleRules;
+use pulseboard_shared::parts::{part_beat_key, PartDown};
 use pulseboard_shared::WorkerKind;
 use pulseboard_worker::queue::{dead_letter_key, queue_key};
 
@@ -26,6 +27,10 @@ pub struct Watched {
     pub pulls_from: String,
     /// The lifecycle limits for its kind.
     pub rules: LifecycleRules,
+    /// Its parts, when it is several processes (configured only).
+    pub parts: Vec<String>,
+    /// What a part gone makes of it.
+    pub part_down: PartDown,
 }
 
 /// The workers to read: the configured ones in order, then the unregistered ones found beating.
@@ -44,6 +49,8 @@ pub fn watched_workers<'a>(
             queue: w.queue.clone(),
             pulls_from: w.pulls_from.clone(),
             rules: lifecycle.rules_for(Some(w.kind)),
+            parts: w.parts.clone(),
+            part_down: w.part_down,
         })
         .collect();
     // A set: up to `max_unregistered` names checked against up to 10,000 configured ones.
@@ -58,6 +65,8 @@ pub fn watched_workers<'a>(
                 queue: Some(queue_key(name)),
                 pulls_from: pulseboard_shared::rules::DEFAULT_PULLS_FROM.to_owned(),
                 rules: lifecycle.rules_for(None),
+                parts: Vec::new(),
+                part_down: PartDown::Down,
             });
         }
     }
@@ -109,6 +118,7 @@ pub fn keys_for<'a>(
                 dead_letter: dead_letter_key(q),
             }),
             processing: Vec::new(),
+            parts: w.parts.iter().map(|p| part_beat_key(&w.name, p)).collect(),
         })
         .collect();
     for key in processing {
@@ -133,6 +143,8 @@ mod tests {
                 queue: Some("queue:a".into()),
                 pulls_from: String::new(),
                 rules: LifecycleRules::default(),
+                parts: vec![],
+                part_down: PartDown::Down,
             },
             Watched {
                 name: "a:b".into(),
@@ -141,6 +153,8 @@ mod tests {
                 queue: Some("queue:a:b".into()),
                 pulls_from: String::new(),
                 rules: LifecycleRules::default(),
+                parts: vec![],
+                part_down: PartDown::Down,
             },
         ];
         let lists = [

@@ -8,6 +8,7 @@ use clap::Args;
 use pulseboard_server::wait::Options;
 use pulseboard_shared::heartbeat::check_name;
 use pulseboard_shared::lifecycle::LifecycleRules;
+use pulseboard_shared::parts::{is_part_name, MAX_PART_BYTES};
 
 use super::{RedisArgs, DEFAULT_REDIS};
 
@@ -24,7 +25,8 @@ standing changes.
 
 Examples:
   ExecStartPost=/usr/local/bin/pulseboard wait --ready %i --timeout 60
-  systemctl restart render@gpu-1 && pulseboard wait --ready gpu-1 --since \"$(date -u +%FT%TZ)\"";
+  systemctl restart render@gpu-1 && pulseboard wait --ready gpu-1 --since \"$(date -u +%FT%TZ)\"
+  pulseboard wait --ready hero --part server --part ui   (a worker of two processes)";
 
 #[derive(Args)]
 #[command(mut_arg("redis", |a| a
@@ -34,6 +36,10 @@ pub struct WaitArgs {
     /// The workers that must all be ready (`--ready a b` or `--ready a --ready b`).
     #[arg(long = "ready", value_name = "NAME", required = true, num_args = 1..)]
     pub ready: Vec<String>,
+    /// Each worker is several processes (`[[workers]] parts`): wait for every one of these
+    /// parts of it to be ready (repeat for each part).
+    #[arg(long = "part", value_name = "PART")]
+    pub parts: Vec<String>,
     #[command(flatten)]
     pub redis: RedisArgs,
     /// Give up after this many seconds.
@@ -54,6 +60,9 @@ impl WaitArgs {
         for name in &self.ready {
             check_name(name).with_context(|| format!("--ready {name:?}"))?;
         }
+        if let Some(bad) = self.parts.iter().find(|p| !is_part_name(p)) {
+            anyhow::bail!("--part {bad:?}: 1 to {MAX_PART_BYTES} letters, digits, - or _");
+        }
         let since = match &self.since {
             Some(text) => DateTime::parse_from_rfc3339(text)
                 .with_context(|| format!("--since {text:?} is not an RFC 3339 time"))?
@@ -63,6 +72,7 @@ impl WaitArgs {
         Ok(Options {
             redis_url: self.redis.or_default(),
             names: self.ready,
+            parts: self.parts,
             since,
             timeout: Duration::from_secs(self.timeout),
             poll: Duration::from_millis(250),

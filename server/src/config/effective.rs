@@ -70,6 +70,15 @@ pub fn to_toml(config: &Config) -> String {
         if w.kind == pulseboard_shared::WorkerKind::Trader {
             t.insert("pulls_from".into(), text(&w.pulls_from));
         }
+        if !w.parts.is_empty() {
+            let parts = w.parts.iter().map(|p| text(p)).collect();
+            t.insert("parts".into(), Value::Array(parts));
+            let part_down = match w.part_down {
+                pulseboard_shared::parts::PartDown::Down => "down",
+                pulseboard_shared::parts::PartDown::Unhealthy => "unhealthy",
+            };
+            t.insert("part_down".into(), text(part_down));
+        }
         Value::Table(t)
     });
     root.insert("workers".into(), Value::Array(workers.collect()));

@@ -5,6 +5,7 @@ use std::collections::HashSet;
 
 use pulseboard_shared::rules::{DEFAULT_PULLS_FROM, DEFAULT_QUEUE_HOST};
 use pulseboard_shared::{HostInfo, WorkerKind};
+use pulseboard_shared::parts::{is_part_name, PartDown, MAX_PARTS, MAX_PART_BYTES};
 use pulseboard_worker::queue::queue_key;
 use serde::Deserialize;
 
@@ -58,6 +59,11 @@ pub struct WorkerSpec {
     pub queue: Option<String>,
     /// What a trader pulls from over HTTP (`nas-stock` by default).
     pub pulls_from: String,
+    /// Its processes, when it is several (`parts = ["server", "ui"]`): each beats under its own
+    /// key and the worker is as well as its worst part. Empty: one process.
+    pub parts: Vec<String>,
+    /// What a part gone makes of the worker: down (the default) or unhealthy.
+    pub part_down: PartDown,
 }
 
 /// The seed's six workers on its two machines.
@@ -68,6 +74,8 @@ pub fn seed_topology() -> Topology {
         host: "windows".to_owned(),
         queue: (kind == WorkerKind::Render).then(|| queue_key(name)),
         pulls_from: DEFAULT_PULLS_FROM.to_owned(),
+        parts: vec![],
+        part_down: PartDown::Down,
     };
     Topology {
         queue_host: DEFAULT_QUEUE_HOST.to_owned(),
@@ -100,6 +108,16 @@ pub(super) struct FileWorker {
     host: Option<String>,
     queue: Option<String>,
     pulls_from: Option<String>,
+    #[serde(default)]
+    parts: Vec<String>,
+    part_down: Option<FilePartDown>,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum FilePartDown {
+    Down,
+    Unhealthy,
 }
 
 #[derive(Debug, Clone, Copy, Deserialize)]
@@ -170,6 +188,10 @@ pub(super) fn topology(
         }
         let queue =
             (kind == WorkerKind::Render).then(|| w.queue.unwrap_or_else(|| queue_key(&w.name)));
+        check_parts(&key("parts"), &w.parts)?;
+        if w.parts.is_empty() && w.part_down.is_some() {
+            return Err(invalid(key("part_down"), "only a worker with parts has one"));
+        }
         specs.push(WorkerSpec {
             host,
             kind,
@@ -178,6 +200,11 @@ pub(super) fn topology(
                 .pulls_from
                 .unwrap_or_else(|| DEFAULT_PULLS_FROM.to_owned()),
             name: w.name,
+            parts: w.parts,
+            part_down: match w.part_down {
+                None | Some(FilePartDown::Down) => PartDown::Down,
+                Some(FilePartDown::Unhealthy) => PartDown::Unhealthy,
+            },
         });
     }
     Ok(Topology {
@@ -185,6 +212,29 @@ pub(super) fn topology(
         hosts,
         workers: specs,
     })
+}
+
+/// Part names end up in Redis keys: short, plain, each once.
+fn check_parts(key: &str, parts: &[String]) -> Result<(), ConfigError> {
+    if parts.len() > MAX_PARTS {
+        return Err(invalid(key, format!("at most {MAX_PARTS} parts")));
+    }
+    if parts.len() == 1 {
+        return Err(invalid(key, "one part is no parts: leave it out"));
+    }
+    let mut seen = HashSet::new();
+    for part in parts {
+        if !is_part_name(part) {
+            return Err(invalid(
+                key,
+                format!("{part:?}: 1-{MAX_PART_BYTES} letters, digits, - or _"),
+            ));
+        }
+        if !seen.insert(part) {
+            return Err(invalid(key, format!("{part:?} appears twice")));
+        }
+    }
+    Ok(())
 }
 
 /// Names end up in Redis keys and on the page: one rule for configured and discovered names

@@ -41,6 +41,15 @@ pub enum Reason {
         /// Its own words.
         words: Option<String>,
     },
+    /// One part of a worker of several processes decides the whole (`[[workers]] parts`).
+    Part {
+        /// The part.
+        part: String,
+        /// The part's own state.
+        state: super::LifecycleState,
+        /// Why the part is in it, if known.
+        why: Option<Box<Reason>>,
+    },
 }
 
 impl Reason {
@@ -63,6 +72,10 @@ impl Reason {
                     .collect::<Vec<_>>()
                     .join("; ")
             }
+            Self::Part { part, state, why } => match why {
+                Some(why) => format!("part {part} {}: {}", state.as_str(), why.words()),
+                None => format!("part {part} {}", state.as_str()),
+            },
         }
     }
 
@@ -80,6 +93,11 @@ impl Reason {
             Self::Failing {
                 checks: vec!["gpu".into(), "db".into()],
                 words: Some("cuda lost".into()),
+            },
+            Self::Part {
+                part: "ui".into(),
+                state: super::LifecycleState::Down,
+                why: Some(Box::new(Self::HeartbeatExpired)),
             },
         ]
     }
@@ -99,6 +117,12 @@ struct ReasonWire {
     job: Option<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     checks: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    part: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    state: Option<super::LifecycleState>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    why: Option<Box<ReasonWire>>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -111,6 +135,7 @@ enum ReasonKind {
     NotReady,
     OnJob,
     Failing,
+    Part,
 }
 
 impl From<Reason> for ReasonWire {
@@ -122,6 +147,9 @@ impl From<Reason> for ReasonWire {
             after_s: None,
             job: None,
             checks: Vec::new(),
+            part: None,
+            state: None,
+            why: None,
         };
         match r {
             Reason::Own { words } => w.words = Some(words),
@@ -134,6 +162,10 @@ impl From<Reason> for ReasonWire {
             Reason::OnJob { job } => (w.reason, w.job) = (ReasonKind::OnJob, Some(job)),
             Reason::Failing { checks, words } => {
                 (w.reason, w.checks, w.words) = (ReasonKind::Failing, checks, words)
+            }
+            Reason::Part { part, state, why } => {
+                (w.reason, w.part, w.state) = (ReasonKind::Part, Some(part), Some(state));
+                w.why = why.map(|why| Box::new((*why).into()));
             }
         }
         w
@@ -162,6 +194,11 @@ impl TryFrom<ReasonWire> for Reason {
             ReasonKind::Failing => Self::Failing {
                 checks: w.checks,
                 words: w.words,
+            },
+            ReasonKind::Part => Self::Part {
+                part: w.part.ok_or("this reason needs a part")?,
+                state: w.state.ok_or("this reason needs a state")?,
+                why: w.why.map(|why| Self::try_from(*why)).transpose()?.map(Box::new),
             },
         })
     }

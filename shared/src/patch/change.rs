@@ -13,6 +13,7 @@ use crate::heartbeat::Declared;
 use crate::lifecycle::Lifecycle;
 use crate::nodes::{WorkerKind, WorkerStatus};
 use crate::orphans::RescueView;
+use crate::parts::PartStatus;
 use crate::silence::SilenceMark;
 
 /// A worker's fields that changed, by name; only the changed ones are present.
@@ -125,6 +126,9 @@ pub struct Change {
     /// Contract 2's `drift`, whole (`[]`: none now).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub drift: Option<Vec<Drift>>,
+    /// Contract 2's `parts`, whole (`[]`: none now), when more than their ages moved on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parts: Option<Vec<PartStatus>>,
 }
 
 /// `new` when it differs from `old`.
@@ -141,6 +145,17 @@ fn same_but_age(old: &Lifecycle, new: &Lifecycle) -> bool {
         age_s: _,
     } = old;
     (state, reason, reason_code) == (&new.state, &new.reason, &new.reason_code)
+}
+
+/// `new` parts when they differ from `old` moved on by `elapsed` seconds.
+fn parts_changed(old: &[PartStatus], elapsed: u64, new: &[PartStatus]) -> Option<Vec<PartStatus>> {
+    let same = old.len() == new.len()
+        && old.iter().zip(new).all(|(o, n)| {
+            o.name == n.name
+                && same_but_age(&o.lifecycle, &n.lifecycle)
+                && o.lifecycle.age_s.map(|a| a + elapsed) == n.lifecycle.age_s
+        });
+    (!same).then(|| new.to_vec())
 }
 
 impl Change {
@@ -169,6 +184,7 @@ impl Change {
             rescue,
             silence,
             drift,
+            parts,
         } = old;
         let mut change = Self {
             name: String::new(),
@@ -192,6 +208,7 @@ impl Change {
             rescue: changed(rescue, &new.rescue),
             silence: changed(silence, &new.silence),
             drift: changed(drift, &new.drift),
+            parts: parts_changed(parts, elapsed, &new.parts),
         };
         match (lifecycle, &new.lifecycle) {
             (None, None) => {}
@@ -249,5 +266,6 @@ impl Change {
         set(&mut w.rescue, &self.rescue);
         set(&mut w.silence, &self.silence);
         set(&mut w.drift, &self.drift);
+        set(&mut w.parts, &self.parts);
     }
 }
