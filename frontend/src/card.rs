@@ -5,11 +5,11 @@
 //! the numbers in place and the card element itself stays put (browser tests hold on to it).
 
 use leptos::prelude::*;
-use pulseboard_shared::{link_status, state_label, WorkerStatus};
+use pulseboard_shared::{link_status, state_label, Lang, WorkerStatus};
 
 use crate::guard_mark::mark_view;
 use crate::stream::feed;
-use crate::text::{ago, lang, lifecycle_note, t, yes_no, Text};
+use crate::text::{ago, lang, lifecycle_note, part_line, t, yes_no, Text};
 
 /// The card of `worker`; its ages count up between snapshots. A click (or Enter) opens its detail
 /// panel through `select`.
@@ -55,6 +55,7 @@ pub fn WorkerCard(
                 <span class="state-label">{move || worker.with(|w| state_label(w, lang.get()))}</span>
             </header>
             {move || note().map(|note| view! { <p class="lifecycle-note">{note}</p> })}
+            {move || worker.with(|w| parts_view(lang.get(), w))}
             <p class="tags">
                 {move || worker.with(|w| w.host.clone()).map(|host| view! { <span class="host">{host}</span> })}
                 <Show when=move || !worker.with(|w| w.registered)>
@@ -78,4 +79,15 @@ pub fn WorkerCard(
             {move || worker.with(|w| w.error.clone()).map(|error| view! { <p class="error">{error}</p> })}
         </article>
     }
+}
+
+/// A line per part of a worker of several processes, in its part's state; nothing for a worker
+/// of one process.
+pub fn parts_view(lang: Lang, w: &WorkerStatus) -> Option<impl IntoView> {
+    let line = |p: &pulseboard_shared::parts::PartStatus| {
+        let state = p.lifecycle.state.as_str();
+        view! { <li data-part=p.name.clone() data-lifecycle=state>{part_line(lang, p)}</li> }
+    };
+    (!w.parts.is_empty())
+        .then(|| view! { <ul class="parts">{w.parts.iter().map(line).collect_view()}</ul> })
 }

@@ -6,6 +6,7 @@
 use leptos::prelude::*;
 use pulseboard_shared::{link_status, state_label, Lang, WorkerKind, WorkerStatus};
 
+use crate::card::parts_view;
 use crate::dead_letters::DeadLettersSection;
 use crate::guard_mark::local_time;
 use crate::recovery::{server_now, RecoverySection};
@@ -74,6 +75,7 @@ pub fn Detail(selected: RwSignal<Option<String>>) -> impl IntoView {
                         let field = d.field.as_str();
                         view! { <p class="drift" data-field=field>{move || drift_line(lang.get(), &d)}</p> }
                     }).collect::<Vec<_>>()}
+                    {move || record.with(|w| parts_view(lang.get(), w.as_ref()?))}
                     <RecoverySection name=name.clone() worker=record/>
                     {move || record.with(|w| w.as_ref()?.rescue.clone()).map(|v| {
                         let jobs = v.orphaned_jobs;

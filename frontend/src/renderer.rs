@@ -105,7 +105,20 @@ impl Renderer {
                 .iter()
                 .find(|r| r.worker == w.name)
                 .map_or(WATCHER, |r| route_colour(r, redis_ok));
-            block(w.position, [NODE_SIZE; 3], colour);
+            if w.parts.is_empty() {
+                block(w.position, [NODE_SIZE; 3], colour);
+                continue;
+            }
+            // A worker of several processes: its cube cut into a slice per part, each in its
+            // part's colour, so the one dead part shows where it sits.
+            let n = w.parts.len() as f32;
+            let slice = NODE_SIZE / n;
+            for (i, part) in w.parts.iter().enumerate() {
+                let x = w.position[0] - NODE_SIZE / 2.0 + slice * (i as f32 + 0.5);
+                let part_colour = if redis_ok { hex(part.colour()) } else { hex(UNKNOWN_COLOUR) };
+                let size = [slice * 0.86, NODE_SIZE, NODE_SIZE];
+                block([x, w.position[1], w.position[2]], size, part_colour);
+            }
         }
 
         let mut tubes = Instances::default();

@@ -9,7 +9,7 @@
 use std::collections::HashMap;
 
 use crate::nodes::{LinkStatus, LinkType, Nodes, WorkerKind};
-use crate::rules::{link_status, DEFAULT_QUEUE_HOST};
+use crate::rules::{lifecycle_status, link_status, DEFAULT_QUEUE_HOST};
 use crate::summary::Condition;
 
 /// A point in the scene.
@@ -92,6 +92,8 @@ pub struct WorkerSpot {
     pub name: String,
     /// Centre of its cube.
     pub position: Point,
+    /// Each part's colour, when the worker is several processes: the cube is drawn split.
+    pub parts: Vec<LinkStatus>,
 }
 
 /// The path a worker's work takes, drawn in the worker's link colour.
@@ -242,6 +244,11 @@ pub fn layout_folded(nodes: &Nodes, fold: &Fold) -> Layout {
             let spot = WorkerSpot {
                 name: w.name.clone(),
                 position: spot?,
+                parts: w
+                    .parts
+                    .iter()
+                    .map(|p| lifecycle_status(p.lifecycle.state).unwrap_or(LinkStatus::Healthy))
+                    .collect(),
             };
             Some((w, spot))
         })

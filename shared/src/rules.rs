@@ -14,12 +14,12 @@ use crate::nodes::{Link, LinkStatus, LinkType, WorkerKind, WorkerStatus};
 /// a crash); an unhealthy or stalled one is `degraded`; one that failed to start or is gone is
 /// `down`; ready and late workers follow the seed's rule.
 pub fn link_status(worker: &WorkerStatus) -> LinkStatus {
-    use LifecycleState as L;
-    match worker.lifecycle.as_ref().map(|l| l.state) {
-        Some(L::Starting | L::Draining | L::Stopped) => return LinkStatus::Paused,
-        Some(L::Unhealthy | L::Stalled) => return LinkStatus::Degraded,
-        Some(L::Failed | L::Down) => return LinkStatus::Down,
-        Some(L::Ready | L::Late) | None => {}
+    if let Some(status) = worker
+        .lifecycle
+        .as_ref()
+        .and_then(|l| lifecycle_status(l.state))
+    {
+        return status;
     }
     if !worker.alive {
         LinkStatus::Down
@@ -31,6 +31,18 @@ pub fn link_status(worker: &WorkerStatus) -> LinkStatus {
         LinkStatus::Degraded
     } else {
         LinkStatus::Healthy
+    }
+}
+
+/// The colour a lifecycle state gives by itself (a part of a worker's, too); `None` for ready
+/// and late, where the worker's other fields decide.
+pub fn lifecycle_status(state: LifecycleState) -> Option<LinkStatus> {
+    use LifecycleState as L;
+    match state {
+        L::Starting | L::Draining | L::Stopped => Some(LinkStatus::Paused),
+        L::Unhealthy | L::Stalled => Some(LinkStatus::Degraded),
+        L::Failed | L::Down => Some(LinkStatus::Down),
+        L::Ready | L::Late => None,
     }
 }
 

@@ -2,6 +2,7 @@
 //! the judgement's structure (`reason_code`), never the server's English sentence.
 
 use pulseboard_shared::lifecycle::{Lifecycle, Reason};
+use pulseboard_shared::parts::PartStatus;
 use pulseboard_shared::{Lang, LifecycleState};
 
 use super::{ago, duration};
@@ -35,6 +36,15 @@ pub fn lifecycle_reason(lang: Lang, l: &Lifecycle) -> Option<String> {
     match &l.reason_code {
         Some(code) => Some(reason_words(lang, code)),
         None => l.reason.clone(),
+    }
+}
+
+/// One part of a worker of several processes: its name and state, and why when it is not ready.
+pub fn part_line(lang: Lang, p: &PartStatus) -> String {
+    let state = super::lifecycle_name(lang, p.lifecycle.state);
+    match lifecycle_reason(lang, &p.lifecycle) {
+        Some(why) => format!("{} · {state} · {why}", p.name),
+        None => format!("{} · {state}", p.name),
     }
 }
 
