@@ -115,7 +115,11 @@ impl Renderer {
             let slice = NODE_SIZE / n;
             for (i, part) in w.parts.iter().enumerate() {
                 let x = w.position[0] - NODE_SIZE / 2.0 + slice * (i as f32 + 0.5);
-                let part_colour = if redis_ok { hex(part.colour()) } else { hex(UNKNOWN_COLOUR) };
+                let part_colour = if redis_ok {
+                    hex(part.colour())
+                } else {
+                    hex(UNKNOWN_COLOUR)
+                };
                 let size = [slice * 0.86, NODE_SIZE, NODE_SIZE];
                 block([x, w.position[1], w.position[2]], size, part_colour);
             }

@@ -333,9 +333,9 @@ impl RunArgs {
     /// The part, checked as the server's configuration checks it.
     pub fn part(&self) -> anyhow::Result<Option<String>> {
         match &self.part {
-            Some(part) if !is_part_name(part) => anyhow::bail!(
-                "--part {part:?}: 1 to {MAX_PART_BYTES} letters, digits, - or _"
-            ),
+            Some(part) if !is_part_name(part) => {
+                anyhow::bail!("--part {part:?}: 1 to {MAX_PART_BYTES} letters, digits, - or _")
+            }
             part => Ok(part.clone()),
         }
     }

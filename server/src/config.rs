@@ -471,6 +471,10 @@ mod tests {
             ("[[workers]]\nname = \"a\"\nkind = \"gpu\"", "kind"),
             ("[[workers]]\nname = \"a\"\nkind = \"render\"\nhost = \"mars\"", "workers[0].host"),
             ("[[workers]]\nname = \"a\"\nkind = \"watcher\"\nqueue = \"q\"", "workers[0].queue"),
+            ("[[workers]]\nname = \"a\"\nkind = \"render\"\nparts = [\"x\"]", "workers[0].parts"),
+            ("[[workers]]\nname = \"a\"\nkind = \"render\"\nparts = [\"x\", \"x\"]", "workers[0].parts"),
+            ("[[workers]]\nname = \"a\"\nkind = \"render\"\nparts = [\"x\", \"a:b\"]", "workers[0].parts"),
+            ("[[workers]]\nname = \"a\"\nkind = \"render\"\npart_down = \"unhealthy\"", "workers[0].part_down"),
             (
                 "[[workers]]\nname = \"a\"\nkind = \"render\"\n[[workers]]\nname = \"a\"\nkind = \"render\"",
                 "workers[1].name",
@@ -496,6 +500,18 @@ mod tests {
         assert_eq!(w[0].queue.as_deref(), Some("queue:gpu-1"));
         assert_eq!(w[0].host, "windows");
         assert_eq!(w[1].pulls_from, "nas-stock");
+        assert!(w[0].parts.is_empty());
+        let parts = Config::from_toml(
+            "[[workers]]\nname = \"hero\"\nkind = \"render\"\nparts = [\"server\", \"ui\"]\npart_down = \"unhealthy\"",
+            &Overrides::default(),
+        )
+        .unwrap();
+        let hero = &parts.topology.workers[0];
+        assert_eq!(hero.parts, ["server", "ui"]);
+        assert_eq!(
+            hero.part_down,
+            pulseboard_shared::parts::PartDown::Unhealthy
+        );
     }
 
     #[test]

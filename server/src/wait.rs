@@ -155,7 +155,10 @@ pub async fn run(o: Options) -> Result<(), WaitError> {
 /// part of every worker.
 fn targets(names: &[String], parts: &[String]) -> (Vec<String>, Vec<String>) {
     if parts.is_empty() {
-        return (names.to_vec(), names.iter().map(|n| heartbeat_key(n)).collect());
+        return (
+            names.to_vec(),
+            names.iter().map(|n| heartbeat_key(n)).collect(),
+        );
     }
     names
         .iter()

@@ -103,7 +103,11 @@ async fn a_two_part_worker_is_ready_only_with_both_and_down_naming_the_part_that
     stack
         .wait_nodes("ready with both parts", |n| state(n) == Some(L::Ready))
         .await;
-    assert_eq!(exit_code(&mut waiting).await, 0, "wait returns once both are");
+    assert_eq!(
+        exit_code(&mut waiting).await,
+        0,
+        "wait returns once both are"
+    );
 
     // The ui part's program crashes: down at once (its wrapper's final beat), naming the part,
     // while the server part is still ready.

@@ -35,8 +35,8 @@ use std::time::Duration;
 use chrono::{SecondsFormat, Utc};
 use pulseboard_shared::command::{Action, Command, COMMANDS_PER_BEAT};
 use pulseboard_shared::heartbeat::{heartbeat_key, Declared, HEARTBEAT_INTERVAL_S};
-use pulseboard_shared::parts::part_beat_key;
 use pulseboard_shared::lifecycle::{CurrentJob, Phase};
+use pulseboard_shared::parts::part_beat_key;
 use pulseboard_shared::Heartbeat;
 use tokio::sync::{oneshot, watch, Notify};
 
@@ -297,7 +297,16 @@ async fn run(
         } else {
             0
         };
-        let written = write(&client, &mut conn, &key, &beat, expiry, take, options.timeout).await;
+        let written = write(
+            &client,
+            &mut conn,
+            &key,
+            &beat,
+            expiry,
+            take,
+            options.timeout,
+        )
+        .await;
         match &written {
             // The first failure and then one a minute or so: an outage is not a log flood.
             Err(e) if failures.checked_rem(60) == Some(0) => {

@@ -73,7 +73,7 @@ fn a_workers_line_as_printed() {
         "ACL SETUSER worker-gpu-1 reset resetkeys resetchannels -@all on \
          #1bd8fd47297046f993e608e398d5905b00a33e163c6b1172dd38887fed05ed6a \
          +set +lpop +blmove +lmove +lrem +lpush +get +evalsha +script|load +select \
-         %W~worker:gpu-1:heartbeat ~worker:gpu-1:commands ~queue:gpu-1 \
+         %W~worker:gpu-1:heartbeat %W~worker:gpu-1:part:*:beat ~worker:gpu-1:commands ~queue:gpu-1 \
          ~processing:queue:gpu-1:* ~dead_letter:queue:gpu-1 %R~queue:paused"
     );
     let file = worker.line(Format::File);

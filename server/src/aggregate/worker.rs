@@ -179,7 +179,11 @@ fn judge_parts(
         let key = BeatMemory::part_key(&w.name, part);
         let mut part_problems = Vec::new();
         let found = read_beat(w, &key, value, now, memory, &mut part_problems);
-        problems.extend(part_problems.into_iter().map(|p| format!("part {part}: {p}")));
+        problems.extend(
+            part_problems
+                .into_iter()
+                .map(|p| format!("part {part}: {p}")),
+        );
         let beat_at = memory.written(&key);
         let age = beat_at.map(|b| age_s(b, now));
         let observed = observe(found.key_exists, age, found.written, found.declared());

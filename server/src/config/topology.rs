@@ -3,9 +3,9 @@
 
 use std::collections::HashSet;
 
+use pulseboard_shared::parts::{is_part_name, PartDown, MAX_PARTS, MAX_PART_BYTES};
 use pulseboard_shared::rules::{DEFAULT_PULLS_FROM, DEFAULT_QUEUE_HOST};
 use pulseboard_shared::{HostInfo, WorkerKind};
-use pulseboard_shared::parts::{is_part_name, PartDown, MAX_PARTS, MAX_PART_BYTES};
 use pulseboard_worker::queue::queue_key;
 use serde::Deserialize;
 
@@ -190,7 +190,10 @@ pub(super) fn topology(
             (kind == WorkerKind::Render).then(|| w.queue.unwrap_or_else(|| queue_key(&w.name)));
         check_parts(&key("parts"), &w.parts)?;
         if w.parts.is_empty() && w.part_down.is_some() {
-            return Err(invalid(key("part_down"), "only a worker with parts has one"));
+            return Err(invalid(
+                key("part_down"),
+                "only a worker with parts has one",
+            ));
         }
         specs.push(WorkerSpec {
             host,

@@ -198,7 +198,11 @@ impl TryFrom<ReasonWire> for Reason {
             ReasonKind::Part => Self::Part {
                 part: w.part.ok_or("this reason needs a part")?,
                 state: w.state.ok_or("this reason needs a state")?,
-                why: w.why.map(|why| Self::try_from(*why)).transpose()?.map(Box::new),
+                why: w
+                    .why
+                    .map(|why| Self::try_from(*why))
+                    .transpose()?
+                    .map(Box::new),
             },
         })
     }

@@ -22,10 +22,7 @@ pub(super) async fn write(
         }
         let c = conn.as_mut().expect("just connected");
         let mut pipe = redis::pipe();
-        let set = pipe
-            .cmd("SET")
-            .arg(key)
-            .arg(beat.to_json());
+        let set = pipe.cmd("SET").arg(key).arg(beat.to_json());
         if let Some(s) = expiry_s {
             set.arg("EX").arg(s);
         }
