@@ -4,11 +4,12 @@
 //! ([`crate::dead_letters`]).
 
 use leptos::prelude::*;
-use pulseboard_shared::{link_status, state_label, Lang, WorkerKind, WorkerStatus};
+use pulseboard_shared::{link_status, state_label, Condition, Lang, WorkerKind, WorkerStatus};
 
 use crate::card::parts_view;
 use crate::dead_letters::DeadLettersSection;
 use crate::guard_mark::local_time;
+use crate::page::web_link;
 use crate::recovery::{server_now, RecoverySection};
 use crate::stream::feed;
 use crate::text::{
@@ -75,6 +76,16 @@ pub fn Detail(selected: RwSignal<Option<String>>) -> impl IntoView {
                         let field = d.field.as_str();
                         view! { <p class="drift" data-field=field>{move || drift_line(lang.get(), &d)}</p> }
                     }).collect::<Vec<_>>()}
+                    {move || {
+                        let base = feed.nodes.with(|n| n.as_ref()?.runbook_url.as_deref().and_then(web_link))?;
+                        let anchor = record.with(|w| Condition::of(w.as_ref()?).runbook_anchor())?;
+                        let href = format!("{base}#{anchor}");
+                        Some(view! {
+                            <a class="runbook" href=href target="_blank" rel="noopener noreferrer">
+                                {t(lang.get(), Text::RunbookSection)}
+                            </a>
+                        })
+                    }}
                     {move || record.with(|w| parts_view(lang.get(), w.as_ref()?))}
                     <RecoverySection name=name.clone() worker=record/>
                     {move || record.with(|w| w.as_ref()?.rescue.clone()).map(|v| {

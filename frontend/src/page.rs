@@ -174,3 +174,9 @@ pub fn window_session() -> Option<web_sys::Storage> {
 fn storage() -> Option<web_sys::Storage> {
     window().local_storage().ok().flatten()
 }
+
+/// `url` when it is an http(s) address, the only kind a link may take: what the event log (in
+/// Redis) or a snapshot carries must never become a clickable `javascript:` link.
+pub fn web_link(url: &str) -> Option<String> {
+    (url.starts_with("https://") || url.starts_with("http://")).then(|| url.to_owned())
+}

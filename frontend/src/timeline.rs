@@ -12,7 +12,7 @@ use pulseboard_shared::Lang;
 use serde::Deserialize;
 use wasm_bindgen::JsValue;
 
-use crate::page::{fetch_text, query_param};
+use crate::page::{fetch_text, query_param, web_link};
 use crate::stream::feed;
 use crate::text::{command_line, delivery, dl_logged, lang, recovery_line, rescue_line, t, Text};
 
@@ -207,11 +207,9 @@ fn said_elsewhere(entry: &Entry) -> bool {
     })
 }
 
-/// The alert's runbook section, only as an http(s) URL: the event log is in Redis, and a
-/// `javascript:` link from there must not become clickable.
+/// The alert's runbook section.
 fn runbook_link(entry: &Entry) -> Option<String> {
-    let url = entry.alert.as_ref()?.runbook.as_deref()?;
-    (url.starts_with("https://") || url.starts_with("http://")).then(|| url.to_owned())
+    web_link(entry.alert.as_ref()?.runbook.as_deref()?)
 }
 
 /// `at` (UTC ISO 8601) as the browser's local time of day.

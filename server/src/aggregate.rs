@@ -69,6 +69,7 @@ pub fn aggregate(
         .collect();
     Aggregate {
         nodes: Nodes {
+            runbook_url: None,
             summary: Some(Summary::of(&workers)),
             redis_ok: true,
             paused: reading.paused,

@@ -3,9 +3,8 @@
 //! Requests never aggregate; they read the latest snapshot, so a hundred open dashboards cost
 //! Redis exactly what one does.
 
-use std::time::Instant;
-
 use std::sync::Arc;
+use std::time::Instant;
 
 use chrono::{DateTime, SubsecRound, Utc};
 use pulseboard_shared::patch::diff;
@@ -196,6 +195,7 @@ impl Refresher {
                     )
                 });
                 agg.nodes.hosts = self.hosts.clone();
+                agg.nodes.runbook_url.clone_from(&self.config.alerts.runbook_url);
                 let runtime = &self.config.runtime;
                 if pulseboard_shared::runtime::judge(&mut agg.nodes.workers, |w| {
                     runtime.expected(w)

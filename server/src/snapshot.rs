@@ -141,6 +141,7 @@ impl Snapshot {
     pub fn empty() -> Self {
         Self::new(
             Nodes {
+                runbook_url: None,
                 redis_ok: false,
                 paused: false,
                 paused_reason: None,

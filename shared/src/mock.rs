@@ -134,6 +134,7 @@ pub fn mock_fleet(elapsed_s: u64, size: usize) -> Nodes {
     let paused = act == Act::Paused;
     let links = links_for(&workers);
     Nodes {
+        runbook_url: None,
         summary: Some(Summary::of(&workers)),
         redis_ok: act != Act::RedisLost,
         paused,

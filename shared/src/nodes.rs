@@ -37,6 +37,10 @@ pub struct Nodes {
     /// Additive: the host agents of the configured hosts (`pulseboard agent`), beating or not.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub agents: Vec<HostAgent>,
+    /// Additive: where the operator publishes the runbook (`[alerts] runbook_url`), so the page
+    /// links a worker's trouble to its section (`#down`, `#drift`, ...).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub runbook_url: Option<String>,
 }
 
 /// A configured host's agent, as its beat says.
@@ -306,6 +310,21 @@ impl Condition {
     /// late.
     pub fn is_problem(self) -> bool {
         self <= Self::Late
+    }
+
+    /// The runbook section for a worker in this condition (`docs/runbook.md`, anchored by
+    /// the alert it raises), for the problems only.
+    pub fn runbook_anchor(self) -> Option<&'static str> {
+        Some(match self {
+            Self::Down => "down",
+            Self::Failed => "failed_to_start",
+            Self::Stalled => "stalled",
+            Self::Unhealthy => "unhealthy",
+            Self::Degraded => "dead_letters",
+            Self::Drift => "drift",
+            Self::Late => "late",
+            _ => return None,
+        })
     }
 
     /// A stable spelling (JSON, the DOM, the stream's filter).

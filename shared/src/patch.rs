@@ -78,6 +78,13 @@ pub struct Patch {
         deserialize_with = "present"
     )]
     pub summary: Option<Option<Summary>>,
+    /// The runbook's address, when it changed (a reload; `null`: no longer set).
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "present"
+    )]
+    pub runbook_url: Option<Option<String>>,
 }
 
 /// A field that is present, even as `null`, is `Some`; an absent one is `None` (by `default`).
@@ -102,6 +109,7 @@ impl Patch {
             && self.hosts.is_none()
             && self.agents.is_none()
             && self.summary.is_none()
+            && self.runbook_url.is_none()
             && (self.redis_ok, self.paused, &self.paused_reason)
                 == (old.redis_ok, old.paused, &old.paused_reason)
     }
@@ -171,6 +179,7 @@ pub fn diff(old: &Nodes, new: &Nodes, from: u64, to: u64) -> Patch {
         hosts: (old.hosts != new.hosts).then(|| new.hosts.clone()),
         agents: (old.agents != new.agents).then(|| new.agents.clone()),
         summary: (old.summary != new.summary).then(|| new.summary.clone()),
+        runbook_url: (old.runbook_url != new.runbook_url).then(|| new.runbook_url.clone()),
     };
     let same_workers = old.workers.len() == new.workers.len()
         && old
@@ -337,6 +346,9 @@ pub fn apply(nodes: &mut Nodes, held: u64, patch: &Patch) -> Result<(), Resync> 
     }
     if let Some(agents) = &patch.agents {
         nodes.agents = agents.clone();
+    }
+    if let Some(url) = &patch.runbook_url {
+        nodes.runbook_url.clone_from(url);
     }
     if let Some(summary) = &patch.summary {
         nodes.summary = summary.clone();

@@ -25,6 +25,19 @@ mod tests {
     const RUNBOOK: &str = include_str!("../../../docs/runbook.md");
 
     #[test]
+    fn every_problem_the_page_links_is_an_alert_kinds_section() {
+        use pulseboard_shared::nodes::Condition;
+        let anchors: Vec<String> = AlertKind::ALL.into_iter().map(anchor).collect();
+        for c in Condition::ALL {
+            let linked = c.runbook_anchor();
+            assert_eq!(linked.is_some(), c.is_problem(), "{c:?}");
+            if let Some(a) = linked {
+                assert!(anchors.iter().any(|k| k == a), "{a} is no alert kind");
+            }
+        }
+    }
+
+    #[test]
     fn every_alert_kind_has_exactly_one_section() {
         for kind in AlertKind::ALL {
             let tag = format!("<a id=\"{}\"></a>", anchor(kind));

@@ -364,6 +364,7 @@ mod tests {
 
     fn nodes(redis_ok: bool, workers: Vec<WorkerStatus>) -> Nodes {
         Nodes {
+            runbook_url: None,
             redis_ok,
             paused: false,
             paused_reason: None,
@@ -617,6 +618,7 @@ mod drift_tests {
             ..WorkerStatus::new("r0", WorkerKind::Render)
         };
         let nodes = |w: &WorkerStatus| Nodes {
+            runbook_url: None,
             redis_ok: true,
             paused: false,
             paused_reason: None,
