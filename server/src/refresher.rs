@@ -195,7 +195,9 @@ impl Refresher {
                     )
                 });
                 agg.nodes.hosts = self.hosts.clone();
-                agg.nodes.runbook_url.clone_from(&self.config.alerts.runbook_url);
+                agg.nodes
+                    .runbook_url
+                    .clone_from(&self.config.alerts.runbook_url);
                 let runtime = &self.config.runtime;
                 if pulseboard_shared::runtime::judge(&mut agg.nodes.workers, |w| {
                     runtime.expected(w)
