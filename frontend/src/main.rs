@@ -24,6 +24,7 @@
 //! What the data means (link status, labels, colours, the scene's layout, the mock script) lives
 //! in `pulseboard-shared`, so the views and the server cannot disagree.
 
+mod ack;
 mod admin;
 mod app;
 mod board;

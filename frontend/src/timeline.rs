@@ -6,12 +6,14 @@
 use std::time::Duration;
 
 use leptos::prelude::*;
+use pulseboard_shared::alert_kind::AlertKind;
 use pulseboard_shared::dead_letters::DeadLetterAction;
 use pulseboard_shared::recovery::AuditEntry;
 use pulseboard_shared::Lang;
 use serde::Deserialize;
 use wasm_bindgen::JsValue;
 
+use crate::ack::Acks;
 use crate::page::{fetch_text, query_param, web_link};
 use crate::stream::feed;
 use crate::text::{command_line, delivery, dl_logged, lang, recovery_line, rescue_line, t, Text};
@@ -82,6 +84,9 @@ struct EntryAlert {
     grouped: bool,
     #[serde(default)]
     runbook: Option<String>,
+    /// The incident it raises, follows up or resolves (an acknowledgement names it).
+    #[serde(default)]
+    incident: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -109,12 +114,14 @@ pub fn Timeline() -> impl IntoView {
             }
         });
     }
+    let acks = Acks::new();
     let title = move || t(lang.get(), Text::Alerts);
     let empty = move || t(lang.get(), Text::NothingYet);
     view! {
         <Show when=move || entries.with(Option::is_some)>
             <section id="timeline" class="timeline">
                 <h2>{title}</h2>
+                {acks.form()}
                 <Show when=move || entries.with(|e| e.as_ref().is_some_and(|e| !e.is_empty()))
                     fallback=move || view! { <p class="hint">{empty}</p> }>
                     <ol>
@@ -133,12 +140,18 @@ pub fn Timeline() -> impl IntoView {
                                             rel="noopener noreferrer" title=title>"📖"</a>
                                     }
                                 });
+                                let ack = ackable(&e).map(|incident| {
+                                    let id = incident.clone();
+                                    let settled = move || entries.with(|l| settled(l.as_deref().unwrap_or_default(), &id));
+                                    acks.button(incident, settled)
+                                });
                                 view! {
                                     <li class="event" data-type=kind data-what=what data-ok=ok>
                                         <time datetime=at.clone()>{local_time(&at)}</time>
                                         " "
                                         <span class="what">{move || describe(&e, lang.get())}</span>
                                         {runbook}
+                                        {ack}
                                     </li>
                                 }
                             }
@@ -203,6 +216,24 @@ fn said_elsewhere(entry: &Entry) -> bool {
             || matches!(
                 a.kind.as_str(),
                 "jobs_rescued" | "jobs_quarantined" | "jobs_orphaned"
+            )
+    })
+}
+
+/// The incident of an alert that wants a person, which the page may acknowledge.
+fn ackable(entry: &Entry) -> Option<String> {
+    let alert = entry.alert.as_ref()?;
+    let wants = AlertKind::name_wants_a_person(&alert.kind) && alert.silenced.is_none();
+    wants.then(|| alert.incident.clone()).flatten()
+}
+
+/// Whether the log already says `incident` was acknowledged or resolved.
+fn settled(entries: &[Entry], incident: &str) -> bool {
+    entries.iter().filter_map(|e| e.alert.as_ref()).any(|a| {
+        a.incident.as_deref() == Some(incident)
+            && matches!(
+                a.kind.as_str(),
+                "acknowledged" | "recovered" | "host_recovered"
             )
     })
 }

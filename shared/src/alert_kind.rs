@@ -106,9 +106,57 @@ impl AlertKind {
         Self::DriftCleared,
     ];
 
+    /// Whether it wants a person: it carries buttons, is sent again until acknowledged, and the
+    /// page offers to acknowledge it.
+    pub fn wants_a_person(self) -> bool {
+        matches!(
+            self,
+            Self::Down
+                | Self::DeadAtStart
+                | Self::FailedToStart
+                | Self::Unhealthy
+                | Self::Stalled
+                | Self::HostDown
+                | Self::StillOpen
+        )
+    }
+
+    /// [`Self::wants_a_person`] of the kind `name` spells as JSON does: the page reads kinds as
+    /// text, so a kind from a newer server is no error, only no button.
+    pub fn name_wants_a_person(name: &str) -> bool {
+        matches!(
+            name,
+            "down"
+                | "dead_at_start"
+                | "failed_to_start"
+                | "unhealthy"
+                | "stalled"
+                | "host_down"
+                | "still_open"
+        )
+    }
+
     /// Whether it is only recorded in the event log and never sent: a clean stop and start are
     /// the operator's own doing, not news.
     pub fn is_quiet(self) -> bool {
         matches!(self, Self::Stopped | Self::Started)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_page_and_the_server_agree_on_who_wants_a_person() {
+        for kind in AlertKind::ALL {
+            let name = serde_json::to_value(kind).unwrap();
+            let name = name.as_str().unwrap();
+            assert_eq!(
+                AlertKind::name_wants_a_person(name),
+                kind.wants_a_person(),
+                "{name}"
+            );
+        }
     }
 }

@@ -31,12 +31,32 @@ pub fn outcome_line(lang: Lang, outcome: &Outcome, action: AdminAction, worker: 
             let id = id.as_ref().map(|i| format!(" as {i}")).unwrap_or_default();
             format!("✓ accepted: {what} for {worker}{id} by {by}")
         }
+        (Lang::Ko, Outcome::NotFound) => format!("✗ {worker} 워커가 서버에 없습니다"),
+        (Lang::En, Outcome::NotFound) => format!("✗ the server knows no worker {worker}"),
+        (_, other) => failure_line(lang, other),
+    }
+}
+
+/// What acknowledging an alert from the timeline came to, in `lang`.
+pub fn ack_line(lang: Lang, outcome: &Outcome) -> String {
+    match (lang, outcome) {
+        (Lang::Ko, Outcome::Sending) => "확인 보내는 중…".into(),
+        (Lang::En, Outcome::Sending) => "acknowledging…".into(),
+        (Lang::Ko, Outcome::Accepted { by, .. }) => format!("✅ {by} 님이 확인함"),
+        (Lang::En, Outcome::Accepted { by, .. }) => format!("✅ acknowledged by {by}"),
+        (Lang::Ko, Outcome::NotFound) => "이미 해결된 경보입니다".into(),
+        (Lang::En, Outcome::NotFound) => "already resolved".into(),
+        (_, other) => failure_line(lang, other),
+    }
+}
+
+/// A request's failure in `lang`, whatever was asked.
+fn failure_line(lang: Lang, outcome: &Outcome) -> String {
+    match (lang, outcome) {
         (Lang::Ko, Outcome::Refused) => "✗ 토큰이 거부되었습니다: 다시 입력하세요".into(),
         (Lang::En, Outcome::Refused) => "✗ token refused: enter it again".into(),
         (Lang::Ko, Outcome::Off) => "✗ 이 서버에서는 조치가 꺼져 있습니다".into(),
         (Lang::En, Outcome::Off) => "✗ actions are off on this server".into(),
-        (Lang::Ko, Outcome::NotFound) => format!("✗ {worker} 워커가 서버에 없습니다"),
-        (Lang::En, Outcome::NotFound) => format!("✗ the server knows no worker {worker}"),
         (_, Outcome::Conflict(conflict, message)) => {
             format!("✗ {}", conflict_words(lang, conflict.as_ref(), message))
         }
@@ -48,6 +68,8 @@ pub fn outcome_line(lang: Lang, outcome: &Outcome, action: AdminAction, worker: 
         }
         (Lang::Ko, Outcome::Network) => "✗ 네트워크 오류: 서버가 응답하지 않았습니다".into(),
         (Lang::En, Outcome::Network) => "✗ network error: the server did not answer".into(),
+        (Lang::Ko, _) => "✗ 실패".into(),
+        (Lang::En, _) => "✗ failed".into(),
     }
 }
 

@@ -48,20 +48,6 @@ pub struct Page {
     pub acked: Option<String>,
 }
 
-/// Whether an alert of `kind` wants a person (and so carries buttons, and is sent again).
-pub fn wants_a_person(kind: AlertKind) -> bool {
-    matches!(
-        kind,
-        AlertKind::Down
-            | AlertKind::DeadAtStart
-            | AlertKind::FailedToStart
-            | AlertKind::Unhealthy
-            | AlertKind::Stalled
-            | AlertKind::HostDown
-            | AlertKind::StillOpen
-    )
-}
-
 /// Notes `alert` (raised at `now`, about `members` when it sums up a host's incident): a sent
 /// alert that wants a person opens a page (or widens its host incident's) and carries its id; a
 /// recovery carries the id of the page it resolves.
@@ -76,7 +62,7 @@ pub fn note(pages: &mut Vec<Page>, alert: &mut Alert, members: &[String], now: i
         }
         return;
     }
-    if !alert.is_sent() || !wants_a_person(alert.kind) || alert.kind == AlertKind::StillOpen {
+    if !alert.is_sent() || !alert.kind.wants_a_person() || alert.kind == AlertKind::StillOpen {
         return;
     }
     if alert.incident.is_none() {

@@ -8,7 +8,6 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::alert::Alert;
-use super::pages::wants_a_person;
 use super::sinks::SendError;
 use crate::config::alerts::{Language, TelegramSettings};
 
@@ -66,7 +65,7 @@ pub fn keyboard(
     alert: &Alert,
 ) -> Option<Value> {
     let id = alert.incident.as_deref()?;
-    if !t.buttons() || !wants_a_person(alert.kind) {
+    if !t.buttons() || !alert.kind.wants_a_person() {
         return None;
     }
     let restart = (restart && alert.worker.is_some()).then_some(Button::Restart);
