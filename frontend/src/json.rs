@@ -1,18 +1,23 @@
-//! Reading the server's JSON into the contract types, as `serde_json::from_str` does, with one
-//! difference: a struct is read from a JSON object only.
+//! Reading the server's JSON into the contract types, as `serde_json::from_str` does, with two
+//! differences, each of which leaves out code that every type would otherwise compile (a smaller
+//! bundle):
+//! - a struct is read from a JSON object only. serde's derive lets a format read a struct from an
+//!   object or from an array of its fields in order, and `serde_json` takes both; the server only
+//!   ever writes objects.
+//! - an enum is read from a JSON string only (its unit variants). `serde_json` also reads
+//!   `{"variant": value}`, which the page's types never use: the contract's enums with data are
+//!   read through flat structs (`AdviceWire`, …). A type the page reads that adds an enum with
+//!   data must be read otherwise; `reads_what_serde_json_reads` reads the mock fleet to check.
 //!
-//! serde's derive lets a format read a struct from an object or from an array of its fields in
-//! order, and `serde_json` takes both, so every struct the page reads was compiled twice; the
-//! server only ever writes objects. [`MapOnly`] wraps the deserializer, all the way down, and
-//! asks for a map wherever a struct is asked for, so the array reading is never compiled (a
-//! smaller bundle). Everything else is passed through unchanged: the same values, the same errors.
+//! [`MapOnly`] wraps the deserializer, all the way down, and asks for a map wherever a struct is
+//! asked for and for a string wherever an enum is. Everything else is passed through unchanged.
 
 use serde::de::{
     self, Deserialize, DeserializeSeed, Deserializer, EnumAccess, MapAccess, SeqAccess,
     VariantAccess, Visitor,
 };
 
-/// `serde_json::from_str`, reading structs from objects only.
+/// `serde_json::from_str`, reading structs from objects only and enums from strings only.
 pub fn from_str<'a, T: Deserialize<'a>>(text: &'a str) -> serde_json::Result<T> {
     let mut de = serde_json::Deserializer::from_str(text);
     let value = T::deserialize(MapOnly(&mut de))?;
@@ -20,7 +25,8 @@ pub fn from_str<'a, T: Deserialize<'a>>(text: &'a str) -> serde_json::Result<T> 
     Ok(value)
 }
 
-/// A deserializer that reads a struct as a map, and hands the same wrapper to what it nests.
+/// A deserializer that reads a struct as a map and an enum as a string, and hands the same
+/// wrapper to what it nests.
 struct MapOnly<D>(D);
 
 /// A visitor (or seed) whose nested deserializers and accesses are wrapped in [`MapOnly`].
@@ -89,13 +95,14 @@ impl<'de, D: Deserializer<'de>> Deserializer<'de> for MapOnly<D> {
         self.0.deserialize_map(Wrap(visitor))
     }
 
+    /// An enum is read as a string, its (unit) variant's name.
     fn deserialize_enum<V: Visitor<'de>>(
         self,
-        name: &'static str,
-        variants: &'static [&'static str],
+        _name: &'static str,
+        _variants: &'static [&'static str],
         visitor: V,
     ) -> Result<V::Value, Self::Error> {
-        self.0.deserialize_enum(name, variants, Wrap(visitor))
+        self.0.deserialize_str(UnitVariant(visitor))
     }
 
     fn is_human_readable(&self) -> bool {
@@ -242,6 +249,22 @@ impl<'de, A: VariantAccess<'de>> VariantAccess<'de> for Wrap<A> {
         visitor: V,
     ) -> Result<V::Value, Self::Error> {
         self.0.struct_variant(fields, Wrap(visitor))
+    }
+}
+
+/// An enum's visitor, given the variant named by a string.
+struct UnitVariant<V>(V);
+
+impl<'de, V: Visitor<'de>> Visitor<'de> for UnitVariant<V> {
+    type Value = V::Value;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        self.0.expecting(f)
+    }
+
+    fn visit_str<E: de::Error>(self, name: &str) -> Result<Self::Value, E> {
+        self.0
+            .visit_enum(de::value::StrDeserializer::<E>::new(name))
     }
 }
 
