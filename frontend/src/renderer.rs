@@ -57,17 +57,22 @@ impl Renderer {
                 ColorMaterial::default(),
             )
         };
-        let mut halo = Gm::new(
+        // What `ColorMaterial::new_transparent` makes of a colour without a texture, written
+        // out: that constructor also compiles the texture upload the page never does.
+        let halo = Gm::new(
             Mesh::new(context, &CpuMesh::sphere(24)),
-            ColorMaterial::new_transparent(
-                context,
-                &CpuMaterial {
-                    albedo: Srgba::new(0x38, 0xbd, 0xf8, 60),
+            ColorMaterial {
+                color: Srgba::new(0x38, 0xbd, 0xf8, 60),
+                texture: None,
+                is_transparent: true,
+                render_states: RenderStates {
+                    write_mask: WriteMask::COLOR,
+                    blend: Blend::TRANSPARENCY,
+                    depth_test: DepthTest::Always,
                     ..Default::default()
                 },
-            ),
+            },
         );
-        halo.material.render_states.depth_test = DepthTest::Always;
         Self {
             context: context.clone(),
             blocks: instanced(&CpuMesh::cube()),
