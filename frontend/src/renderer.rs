@@ -6,6 +6,7 @@
 
 use pulseboard_shared::layout::{dist, lerp, point_along, Layout, Point, Route, NODE_SIZE};
 use pulseboard_shared::rules::UNKNOWN_COLOUR;
+use pulseboard_shared::sort::sort_by;
 use pulseboard_shared::{LinkStatus, LinkType};
 use three_d::*;
 
@@ -217,9 +218,20 @@ impl Renderer {
             .chain(&self.halo);
         let viewport = camera.viewport();
         let [r, g, b, _] = <[f32; 4]>::from(BACKGROUND);
-        RenderTarget::screen(&self.context, viewport.width, viewport.height)
-            .clear(ClearState::color_and_depth(r, g, b, 1.0, 1.0))
-            .render(camera, objects, &[]);
+        let screen = RenderTarget::screen(&self.context, viewport.width, viewport.height);
+        screen.clear(ClearState::color_and_depth(r, g, b, 1.0, 1.0));
+        // What `RenderTarget::render` does for forward materials, written out: every material
+        // here is a `ColorMaterial`, so its deferred pass (a G-buffer, the lighting shaders)
+        // never runs, and the page does without its code.
+        let frustum = Frustum::new(camera.projection() * camera.view());
+        let mut shown: Vec<&dyn Object> = objects.filter(|o| frustum.contains(o.aabb())).collect();
+        sort_by(&mut shown, |a, b| cmp_render_order(camera, *a, *b));
+        let _ = screen.write::<RendererError>(|| {
+            for object in shown {
+                object.render(camera, &[]);
+            }
+            Ok(())
+        });
     }
 }
 
