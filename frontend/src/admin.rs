@@ -163,7 +163,7 @@ async fn post(path: &str, body: Option<&str>, token: &str) -> Outcome {
             return Outcome::Network;
         }
     };
-    let answer: Answer = serde_json::from_str(&text).unwrap_or_default();
+    let answer: Answer = crate::json::from_str(&text).unwrap_or_default();
     let message = answer.error.unwrap_or_default();
     match status {
         200..=299 => Outcome::Accepted {

@@ -71,7 +71,7 @@ pub fn DeadLettersSection(name: String, worker: Memo<Option<WorkerStatus>>) -> i
             let token = admin::stored_token();
             let path = format!("{}?limit=50", base.get_value());
             let shown = match ask("GET", &path, token.as_deref(), None).await {
-                Ok((200, text)) => match serde_json::from_str(&text) {
+                Ok((200, text)) => match crate::json::from_str(&text) {
                     Ok(page) => Listing::Shown(page),
                     Err(e) => Listing::Failed(200, e.to_string()),
                 },
@@ -108,7 +108,7 @@ pub fn DeadLettersSection(name: String, worker: Memo<Option<WorkerStatus>>) -> i
             let path = format!("{}/{verb}", base.get_value());
             let l = lang.get_untracked();
             let line = match ask("POST", &path, Some(&token), Some(&body)).await {
-                Ok((200, text)) => serde_json::from_str::<DeadLetterOutcome>(&text).map_or_else(
+                Ok((200, text)) => crate::json::from_str::<DeadLetterOutcome>(&text).map_or_else(
                     |e| (false, dl_failed(l, 200, &e.to_string())),
                     |o| (true, dl_done(l, &o)),
                 ),
@@ -241,6 +241,6 @@ pub fn DeadLettersSection(name: String, worker: Memo<Option<WorkerStatus>>) -> i
 
 /// The `error` of an API error answer, or nothing.
 fn error_of(text: &str) -> String {
-    serde_json::from_str::<pulseboard_shared::answer::ApiError>(text)
+    crate::json::from_str::<pulseboard_shared::answer::ApiError>(text)
         .map_or_else(|_| String::new(), |e| e.error)
 }

@@ -20,6 +20,8 @@
 //!   admin token. [`dead_letters`]: the panel's dead letters (list, replay, delete).
 //! - [`text`]: every word of the page in Korean and English, and the language by context.
 //! - [`timeline`]: the alert timeline from the event log.
+//! - [`json`]: reading the server's JSON (as `serde_json` does; structs from objects only, enums
+//!   from strings only).
 //!
 //! What the data means (link status, labels, colours, the scene's layout, the mock script) lives
 //! in `pulseboard-shared`, so the views and the server cannot disagree.
@@ -33,6 +35,7 @@ mod dead_letters;
 mod detail;
 mod glance;
 mod guard_mark;
+mod json;
 mod orbit;
 mod page;
 mod recovery;

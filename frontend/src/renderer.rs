@@ -6,6 +6,7 @@
 
 use pulseboard_shared::layout::{dist, lerp, point_along, Layout, Point, Route, NODE_SIZE};
 use pulseboard_shared::rules::UNKNOWN_COLOUR;
+use pulseboard_shared::sort::sort_by;
 use pulseboard_shared::{LinkStatus, LinkType};
 use three_d::*;
 
@@ -57,17 +58,22 @@ impl Renderer {
                 ColorMaterial::default(),
             )
         };
-        let mut halo = Gm::new(
+        // What `ColorMaterial::new_transparent` makes of a colour without a texture, written
+        // out: that constructor also compiles the texture upload the page never does.
+        let halo = Gm::new(
             Mesh::new(context, &CpuMesh::sphere(24)),
-            ColorMaterial::new_transparent(
-                context,
-                &CpuMaterial {
-                    albedo: Srgba::new(0x38, 0xbd, 0xf8, 60),
+            ColorMaterial {
+                color: Srgba::new(0x38, 0xbd, 0xf8, 60),
+                texture: None,
+                is_transparent: true,
+                render_states: RenderStates {
+                    write_mask: WriteMask::COLOR,
+                    blend: Blend::TRANSPARENCY,
+                    depth_test: DepthTest::Always,
                     ..Default::default()
                 },
-            ),
+            },
         );
-        halo.material.render_states.depth_test = DepthTest::Always;
         Self {
             context: context.clone(),
             blocks: instanced(&CpuMesh::cube()),
@@ -229,9 +235,20 @@ impl Renderer {
             .chain(&self.halo);
         let viewport = camera.viewport();
         let [r, g, b, _] = <[f32; 4]>::from(BACKGROUND);
-        RenderTarget::screen(&self.context, viewport.width, viewport.height)
-            .clear(ClearState::color_and_depth(r, g, b, 1.0, 1.0))
-            .render(camera, objects, &[]);
+        let screen = RenderTarget::screen(&self.context, viewport.width, viewport.height);
+        screen.clear(ClearState::color_and_depth(r, g, b, 1.0, 1.0));
+        // What `RenderTarget::render` does for forward materials, written out: every material
+        // here is a `ColorMaterial`, so its deferred pass (a G-buffer, the lighting shaders)
+        // never runs, and the page does without its code.
+        let frustum = Frustum::new(camera.projection() * camera.view());
+        let mut shown: Vec<&dyn Object> = objects.filter(|o| frustum.contains(o.aabb())).collect();
+        sort_by(&mut shown, |a, b| cmp_render_order(camera, *a, *b));
+        let _ = screen.write::<RendererError>(|| {
+            for object in shown {
+                object.render(camera, &[]);
+            }
+            Ok(())
+        });
     }
 }
 

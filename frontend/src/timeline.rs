@@ -257,7 +257,7 @@ fn local_time(at: &str) -> String {
 async fn fetch(set: WriteSignal<Option<Vec<Entry>>>, lang: Lang) {
     let code = if lang == Lang::En { "en" } else { "ko" };
     if let Ok(text) = fetch_text(&format!("{EVENTS}{code}")).await {
-        match serde_json::from_str::<EventsPage>(&text) {
+        match crate::json::from_str::<EventsPage>(&text) {
             Ok(mut page) => {
                 page.events.retain(|e| !said_elsewhere(e));
                 set.set(Some(page.events));

@@ -98,7 +98,7 @@ pub fn arrange(workers: &[WorkerStatus], filter: &Filter) -> Vec<Row> {
         let entry = worst.entry(key(*i)).or_insert(*c);
         *entry = (*entry).min(*c);
     }
-    shown.sort_by(|(ca, a), (cb, b)| {
+    crate::sort::sort_by(&mut shown, |(ca, a), (cb, b)| {
         let (ga, gb) = (key(*a), key(*b));
         (worst[ga], ga, *ca, &workers[*a].name).cmp(&(worst[gb], gb, *cb, &workers[*b].name))
     });

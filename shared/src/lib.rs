@@ -24,6 +24,7 @@
 //! - [`agent`]: what pulseboard may ask of a host agent (a supervisor's restart), and its answers.
 //! - [`layout`]: where hosts, the bus, workers and links go in the 3D scene.
 //! - [`mock`]: a scripted fleet cycling through every state, for mock mode.
+//! - [`sort`]: the one stable sort the page's lists share (one copy of it in the wasm).
 
 pub mod ack;
 pub mod agent;
@@ -48,6 +49,7 @@ pub mod rescue;
 pub mod rules;
 pub mod runtime;
 pub mod silence;
+pub mod sort;
 pub mod summary;
 pub mod wait;
 

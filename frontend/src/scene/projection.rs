@@ -7,6 +7,7 @@ use web_sys::HtmlElement;
 
 use super::live::Live;
 use pulseboard_shared::layout::Point;
+use pulseboard_shared::sort::sort_by;
 
 /// Where a label that must be seen tries to go, in its own widths and heights from its usual
 /// place: there first, then ever wider rings around it (below, above, to the sides), nearest
@@ -16,7 +17,7 @@ fn nudges() -> Vec<(f64, f64)> {
         .flat_map(|dx| (-8..=9).map(move |dy| (f64::from(dx) * 0.55, f64::from(dy) * 1.05)))
         .collect();
     // Below the cube is better than above it (links arrive from above), near better than far.
-    tries.sort_by(|a, b| {
+    sort_by(&mut tries, |a, b| {
         let cost = |(x, y): (f64, f64)| x.abs() * 1.2 + if y < 0.0 { -y * 1.3 } else { y };
         cost(*a).total_cmp(&cost(*b))
     });
@@ -110,7 +111,7 @@ impl Live {
                 }
             })
             .collect();
-        labels.sort_by_key(|l| l.rank);
+        sort_by(&mut labels, |a, b| a.rank.cmp(&b.rank));
 
         let view = (f64::from(self.size.0) / dpr, f64::from(self.size.1) / dpr);
         let mut taken: Vec<Rect> = Vec::with_capacity(labels.len());

@@ -27,7 +27,7 @@ impl Setters {
     /// Shows the snapshot in `text`; false when it cannot be read.
     pub(super) fn publish_json(&self, text: &str) -> bool {
         // A snapshot we cannot read is skipped: the last good one stays on screen.
-        match serde_json::from_str::<Nodes>(text) {
+        match crate::json::from_str::<Nodes>(text) {
             Ok(nodes) => {
                 self.publish(nodes);
                 true
@@ -42,7 +42,7 @@ impl Setters {
     /// Applies a patch to the snapshot held at version `held`; false when it does not follow
     /// (the stream must start again from a whole snapshot).
     pub(super) fn apply_patch_json(&self, held: Option<u64>, text: &str) -> bool {
-        let patch = match serde_json::from_str::<Patch>(text) {
+        let patch = match crate::json::from_str::<Patch>(text) {
             Ok(patch) => patch,
             Err(err) => {
                 leptos::logging::warn!("unreadable patch, resyncing: {err}");
