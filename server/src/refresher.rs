@@ -24,6 +24,9 @@ use crate::shutdown::Shutdown;
 use crate::snapshot::{Hub, InFlight, Snapshot, SnapshotPatch};
 use crate::{recovery, rescue, silences};
 
+mod logged;
+use logged::Logged;
+
 /// State carried between refreshes.
 pub struct Refresher {
     config: Config,
@@ -52,10 +55,8 @@ pub struct Refresher {
     silences: Arc<Vec<Silence>>,
     /// The acknowledgements last read (for the alerts; not in contract 2).
     acks: Arc<Vec<pulseboard_shared::ack::Ack>>,
-    /// Per worker, the error last logged, so a broken heartbeat is logged once, not every second.
-    logged_errors: std::collections::HashMap<String, String>,
-    /// The values last found over their bound, logged once.
-    logged_oversized: std::collections::HashMap<String, String>,
+    /// What was last logged of broken records and oversized values, so each is logged once.
+    logged: Logged,
 }
 
 /// What the refresher keeps of the snapshot it published last.
@@ -96,8 +97,7 @@ impl Refresher {
             in_flight: Arc::default(),
             silences: Arc::default(),
             acks: Arc::default(),
-            logged_errors: Default::default(),
-            logged_oversized: Default::default(),
+            logged: Logged::default(),
             config,
         })
     }
@@ -240,8 +240,8 @@ impl Refresher {
                 {
                     tracing::info!(redis = %crate::config::redact(&self.config.redis_url), "redis reachable");
                 }
-                self.log_worker_errors(&agg);
-                self.log_oversized(oversized);
+                self.logged.worker_errors(&agg);
+                self.logged.oversized(oversized);
                 self.redis_ok_at = Some(Instant::now());
                 let judged_took = now.elapsed() - read_took;
                 if warm {
@@ -322,37 +322,6 @@ impl Refresher {
             nodes,
             beat_at: agg.beat_at,
         });
-    }
-
-    fn log_worker_errors(&mut self, agg: &Aggregate) {
-        for w in &agg.nodes.workers {
-            match &w.error {
-                Some(e) if self.logged_errors.get(&w.name) != Some(e) => {
-                    tracing::warn!(worker = ?w.name, error = ?e, "worker record has a problem");
-                    self.logged_errors.insert(w.name.clone(), e.clone());
-                }
-                None if self.logged_errors.remove(&w.name).is_some() => {
-                    tracing::info!(worker = ?w.name, "worker record is clean again");
-                }
-                _ => {}
-            }
-        }
-    }
-
-    /// Logs a value over its bound once when it appears, once when it is gone.
-    fn log_oversized(&mut self, oversized: Vec<recovery::reading::Oversized>) {
-        let now: std::collections::HashMap<_, _> = oversized.into_iter().collect();
-        for (what, problem) in &now {
-            if !self.logged_oversized.contains_key(what) {
-                tracing::warn!(value = %what, problem = %problem, "value read from redis is garbage");
-            }
-        }
-        for what in self.logged_oversized.keys() {
-            if !now.contains_key(what) {
-                tracing::info!(value = %what, "value read from redis is sound again");
-            }
-        }
-        self.logged_oversized = now;
     }
 }
 

@@ -32,6 +32,7 @@ pub mod alert_kind;
 pub mod answer;
 pub mod arrange;
 pub mod command;
+pub mod condition;
 pub mod dead_letters;
 pub mod drift;
 pub mod guard;

@@ -4,14 +4,16 @@
 //! The page runs it in the browser (`/infra/?mock`) and `pulseboard serve --mock` publishes it,
 //! so both show exactly the same thing with no Redis and no workers.
 
-use crate::heartbeat::Declared;
 use crate::lifecycle::{Lifecycle, LifecycleState as L, Reason};
+
+mod lifecycle_act;
 use crate::nodes::{HostInfo, Nodes, WorkerKind, WorkerStatus};
 use crate::recovery::{
     ActionOutcome, Advice, Block, GuardState, LastAction, Mode, Policy, RecoveryView, Route,
 };
 use crate::rules::{links_for, DEFAULT_PAUSED_REASON};
 use crate::summary::Summary;
+use lifecycle_act::lifecycle_act;
 
 /// Seconds each act of the script lasts.
 pub const ACT_S: u64 = 8;
@@ -281,76 +283,6 @@ fn mock_hosts() -> Vec<HostInfo> {
             label: label.into(),
         })
         .collect()
-}
-
-/// The lifecycle act on the seed's six: each worker in a state of its own word.
-fn lifecycle_act(workers: &mut [WorkerStatus], in_act: u64) {
-    let set = |w: &mut WorkerStatus, state, reason: Option<Reason>, age_s| {
-        w.alive = state != L::Stopped;
-        w.lifecycle = Some(Lifecycle::new(state, reason, Some(age_s)));
-    };
-    for w in workers.iter_mut() {
-        match w.name.as_str() {
-            "music-render" if in_act < ACT_S / 2 => set(w, L::Starting, None, 100 + in_act),
-            "music-render" => set(
-                w,
-                L::Failed,
-                Some(Reason::NotReady { after_s: 120 }),
-                100 + in_act,
-            ),
-            "video-render" => {
-                set(w, L::Stopped, None, 170 + in_act);
-                w.state = None;
-                w.last_beat_age_s = Some(170 + in_act);
-            }
-            "image-render" => {
-                set(w, L::Late, None, 23 + in_act);
-                w.last_beat_age_s = Some(23 + in_act);
-            }
-            "insta-render" => {
-                set(
-                    w,
-                    L::Stalled,
-                    Some(Reason::OnJob {
-                        job: "render-4711".into(),
-                    }),
-                    3700 + in_act,
-                );
-                w.state = Some("busy".into());
-                w.processing = 1;
-            }
-            "task-watcher" => {
-                set(
-                    w,
-                    L::Unhealthy,
-                    Some(Reason::Failing {
-                        checks: vec!["exchange-api".into()],
-                        words: None,
-                    }),
-                    40 + in_act,
-                );
-                let checks = [
-                    ("exchange-api".to_owned(), false),
-                    ("redis".to_owned(), true),
-                ];
-                w.declared = Some(Declared {
-                    checks: Some(checks.into()),
-                    pid: Some(4242),
-                    version: Some("1.4.2".into()),
-                    ..Declared::default()
-                });
-            }
-            "ai_trade" => set(
-                w,
-                L::Draining,
-                Some(Reason::Own {
-                    words: "deploy".into(),
-                }),
-                in_act,
-            ),
-            _ => {}
-        }
-    }
 }
 
 fn seed_workers(elapsed_s: u64) -> Vec<WorkerStatus> {
