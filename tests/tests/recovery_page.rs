@@ -11,12 +11,14 @@ use std::time::Duration;
 
 use fantoccini::Locator;
 use pulseboard_server::config::admin::AdminTokens;
+use pulseboard_server::config::alerts::Language;
 use pulseboard_shared::command::{commands_key, Action, Command};
 use pulseboard_shared::heartbeat::Declared;
 use pulseboard_shared::recovery::{Advice, GuardState, Route, Trigger};
 use pulseboard_shared::{LifecycleState, Phase};
 use pulseboard_tests::browser::{Browser, BrowserOptions};
-use pulseboard_tests::{beat, dist_dir, heartbeat, Stack};
+use pulseboard_tests::standin::StandIn;
+use pulseboard_tests::{beat, dist_dir, heartbeat, Stack, PATIENCE};
 use redis::AsyncCommands;
 use serde_json::Value;
 use tokio::sync::Mutex;
@@ -488,5 +490,74 @@ async fn without_admin_tokens_the_panel_says_actions_are_off() {
     assert_eq!(queued, 0);
     browser.close().await;
     beating.abort();
+    stack.stop().await;
+}
+
+#[tokio::test]
+async fn an_alert_is_acknowledged_from_the_timeline_with_the_tab_s_token() {
+    require_bundle();
+    let _turn = ONE_BROWSER_AT_A_TIME.lock().await;
+    let standin = StandIn::start().await.unwrap();
+    let stack = Stack::start_with(|c| {
+        c.topology.workers.retain(|w| w.name == "music-render");
+        c.admin_tokens = AdminTokens::parse(&format!("ops:{OPS}")).unwrap();
+        c.alerts.language = Language::English;
+        c.alerts.telegram = Some(standin.telegram());
+    })
+    .await;
+    // Alive, then a crash: one down alert, which wants a person.
+    let mut r = stack.conn().await;
+    beat(&mut r, &heartbeat("music-render", "render", "idle")).await;
+    stack
+        .wait_nodes("alive", |n| n.workers.iter().all(|w| w.alive))
+        .await;
+    let mut crashed = heartbeat("music-render", "render", "idle");
+    crashed.declared.exit_code = Some(1);
+    beat(&mut r, &crashed).await;
+    standin
+        .wait_for("worker down", 0, PATIENCE)
+        .await
+        .expect("the down alert is sent");
+
+    let browser = Browser::start(BrowserOptions::default()).await;
+    let url = format!("{}/infra/?view=2d&lang=en", stack.base);
+    browser.client.goto(&url).await.unwrap();
+    let button = "#timeline li[data-type=transition] button.ack";
+    browser
+        .wait_js(
+            "the acknowledge button under the down alert",
+            &format!("return !!document.querySelector({button:?})"),
+        )
+        .await;
+    click(&browser, button).await;
+    let input = browser
+        .client
+        .find(Locator::Css("#ack-token"))
+        .await
+        .expect("the token is asked inline");
+    input.send_keys(OPS).await.unwrap();
+    click(&browser, "#timeline .token-form button[type=submit]").await;
+    let done = text_of(
+        &browser,
+        "the answer",
+        "#timeline .ack-result[data-outcome=accepted]",
+    )
+    .await;
+    assert_eq!(done, "✅ acknowledged by ops");
+    browser.screenshot("timeline-acknowledged-en").await;
+    // The judge announces it once in the event log, naming who; the page's button is gone.
+    let acked = pulseboard_tests::eventually("the acknowledgement in the log", || async {
+        let (_, events) = stack.get("/api/agent-office/events?limit=50").await;
+        events.contains("Acknowledged by ops").then_some(())
+    })
+    .await;
+    assert!(acked.is_some(), "the event log names who acknowledged");
+    assert_eq!(
+        browser
+            .js(&format!("return !!document.querySelector({button:?})"))
+            .await,
+        Value::Bool(false)
+    );
+    browser.close().await;
     stack.stop().await;
 }
