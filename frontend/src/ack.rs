@@ -7,47 +7,31 @@ use leptos::prelude::*;
 
 use crate::admin::{self, Outcome};
 use crate::text::{ack_line, lang, t, Text};
+use crate::token_gate::Gate;
 
-/// The timeline's acknowledgements: the alert waiting for a token, the last answer and the token
-/// being typed.
+/// The timeline's acknowledgements: the alert waiting for a token and the last answer.
 #[derive(Clone, Copy)]
 pub struct Acks {
-    pending: RwSignal<Option<String>>,
+    gate: Gate<String>,
     outcome: RwSignal<Option<(String, Outcome)>>,
-    typed: RwSignal<String>,
 }
 
 impl Acks {
     /// Nothing asked yet.
     pub fn new() -> Self {
         Self {
-            pending: RwSignal::new(None),
+            gate: Gate::new(),
             outcome: RwSignal::new(None),
-            typed: RwSignal::new(String::new()),
         }
     }
 
-    /// Acknowledges `incident`, or asks for the token first.
-    fn ask(self, incident: String) {
-        match admin::stored_token() {
-            Some(token) => {
-                self.pending.set(None);
-                self.run(incident, token);
-            }
-            None => {
-                self.outcome.set(None);
-                self.pending.set(Some(incident));
-            }
-        }
-    }
-
+    /// Acknowledges `incident` with `token`.
     fn run(self, incident: String, token: String) {
         self.outcome.set(Some((incident.clone(), Outcome::Sending)));
         leptos::task::spawn_local(async move {
             let answer = admin::acknowledge(&incident, &token).await;
             if answer == Outcome::Refused {
-                // Forgotten by `acknowledge`: ask again for the same alert.
-                let _ = self.pending.try_set(Some(incident.clone()));
+                self.gate.again(incident.clone());
             }
             let _ = self.outcome.try_set(Some((incident, answer)));
         });
@@ -69,10 +53,18 @@ impl Acks {
                     .map(|(_, o)| o.clone())
             })
         };
+        let press = move |_| {
+            if !self
+                .gate
+                .ask(incident.get_value(), move |i, t| self.run(i, t))
+            {
+                self.outcome.set(None);
+            }
+        };
         view! {
             <Show when=move || !settled() && answer().is_none()>
                 " "
-                <button class="control ack" on:click=move |_| self.ask(incident.get_value())>
+                <button class="control ack" on:click=press>
                     {move || t(lang.get(), Text::Acknowledge)}
                 </button>
             </Show>
@@ -85,33 +77,6 @@ impl Acks {
 
     /// The token form, while an acknowledgement waits for one.
     pub fn form(self) -> impl IntoView {
-        let lang = lang();
-        let submit = move |ev: leptos::ev::SubmitEvent| {
-            ev.prevent_default();
-            let token = self.typed.get_untracked().trim().to_owned();
-            let Some(incident) = self.pending.get_untracked() else {
-                return;
-            };
-            if token.is_empty() {
-                return;
-            }
-            admin::store_token(&token);
-            self.typed.set(String::new());
-            self.pending.set(None);
-            self.run(incident, token);
-        };
-        view! {
-            <Show when=move || self.pending.with(Option::is_some)>
-                <form class="token-form" on:submit=submit>
-                    <label for="ack-token">{move || t(lang.get(), Text::AdminToken)}</label>
-                    <input id="ack-token" type="password" autocomplete="off" bind:value=self.typed/>
-                    <button type="submit" class="control">{move || t(lang.get(), Text::Send)}</button>
-                    <button type="button" class="control" on:click=move |_| self.pending.set(None)>
-                        {move || t(lang.get(), Text::Cancel)}
-                    </button>
-                    <small class="hint">{move || t(lang.get(), Text::TokenKept)}</small>
-                </form>
-            </Show>
-        }
+        self.gate.form("ack-token", move |i, t| self.run(i, t))
     }
 }

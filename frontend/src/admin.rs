@@ -6,7 +6,7 @@ use pulseboard_shared::answer::Conflict;
 use serde::Deserialize;
 use wasm_bindgen::JsValue;
 
-use crate::page::{post_json, window_session};
+use crate::page::{ask, window_session};
 
 /// Where the tab keeps the admin token (gone when the tab closes).
 const TOKEN_KEY: &str = "pulseboard.admin-token";
@@ -144,19 +144,25 @@ struct Answer {
 /// Asks `action` of `worker` with `token`; a refused token is forgotten.
 pub async fn send(action: AdminAction, worker: &str, token: &str) -> Outcome {
     let (path, body) = action.request(worker);
-    post(&path, body.as_deref(), token).await
+    request("POST", &path, body.as_deref(), token).await
 }
 
 /// Acknowledges the alert `incident` (as its Telegram button does) with `token`; `Accepted`
 /// names whoever was first, `NotFound` means it is resolved.
 pub async fn acknowledge(incident: &str, token: &str) -> Outcome {
     let id = String::from(js_sys::encode_uri_component(incident));
-    post(&format!("/api/agent-office/alerts/{id}/ack"), None, token).await
+    request(
+        "POST",
+        &format!("/api/agent-office/alerts/{id}/ack"),
+        None,
+        token,
+    )
+    .await
 }
 
-/// Posts `body` to the admin route `path` with `token`; a refused token is forgotten.
-async fn post(path: &str, body: Option<&str>, token: &str) -> Outcome {
-    let (status, text) = match post_json(path, token, body).await {
+/// `method path` on an admin route with `body` and `token`; a refused token is forgotten.
+pub async fn request(method: &str, path: &str, body: Option<&str>, token: &str) -> Outcome {
+    let (status, text) = match ask(method, path, Some(token), body).await {
         Ok(answer) => answer,
         Err(err) => {
             leptos::logging::warn!("admin request failed: {}", describe(&err));

@@ -10,6 +10,7 @@ use crate::detail::Detail;
 use crate::glance::{Lens, SummaryBar};
 use crate::page::{browser_lang, initial_view, remember_view, View};
 use crate::scene::Scene;
+use crate::silences::Silences;
 use crate::stream::{self, Connection, Feed};
 use crate::text::{provide_lang, reconnecting, t, Text};
 use crate::timeline::Timeline;
@@ -97,6 +98,7 @@ pub fn App() -> impl IntoView {
                 </Show>
             </main>
             <Timeline/>
+            <Silences/>
             <Detail selected/>
         </div>
     }

@@ -41,9 +41,11 @@ mod page;
 mod recovery;
 mod renderer;
 mod scene;
+mod silences;
 mod stream;
 mod text;
 mod timeline;
+mod token_gate;
 
 fn main() {
     leptos::mount::mount_to_body(app::App);

@@ -29,17 +29,6 @@ pub async fn fetch_text(path: &str) -> Result<String, JsValue> {
         .ok_or_else(|| JsValue::from_str("the body is not text"))
 }
 
-/// `POST path` on the page's own server with `Authorization: Bearer <token>` and an optional JSON
-/// body: the status and the body text, whatever the status (the caller words each one); an error
-/// only when no answer came.
-pub async fn post_json(
-    path: &str,
-    token: &str,
-    body: Option<&str>,
-) -> Result<(u16, String), JsValue> {
-    ask("POST", path, Some(token), body).await
-}
-
 /// `method path` on the page's own server, with the bearer `token` when given and an optional
 /// JSON body: the status and the body text, whatever the status; an error only when no answer
 /// came.

@@ -561,3 +561,70 @@ async fn an_alert_is_acknowledged_from_the_timeline_with_the_tab_s_token() {
     browser.close().await;
     stack.stop().await;
 }
+
+#[tokio::test]
+async fn a_maintenance_silence_is_set_and_ended_from_the_page() {
+    require_bundle();
+    let _turn = ONE_BROWSER_AT_A_TIME.lock().await;
+    let stack = Stack::start_with(|c| {
+        c.topology.workers.retain(|w| w.name == "music-render");
+        c.admin_tokens = AdminTokens::parse(&format!("ops:{OPS}")).unwrap();
+    })
+    .await;
+    let browser = Browser::start(BrowserOptions::default()).await;
+    let url = format!("{}/infra/?view=2d&lang=en", stack.base);
+    browser.client.goto(&url).await.unwrap();
+    let empty = text_of(&browser, "the empty list", "#silences .hint").await;
+    assert_eq!(empty, "no silences in force");
+    let field = |css: &'static str| {
+        let client = browser.client.clone();
+        async move { client.find(Locator::Css(css)).await.unwrap() }
+    };
+    field("#silences input.name")
+        .await
+        .send_keys("music-render")
+        .await
+        .unwrap();
+    field("#silences input.reason")
+        .await
+        .send_keys("disk swap")
+        .await
+        .unwrap();
+    click(&browser, "#silences input[type=checkbox]").await;
+    click(&browser, ".silence-form button[type=submit]").await;
+    field("#silence-token").await.send_keys(OPS).await.unwrap();
+    click(&browser, "#silences .token-form button[type=submit]").await;
+    let line = text_of(
+        &browser,
+        "the silence in the list",
+        "#silences li[data-kind=maintenance] .what",
+    )
+    .await;
+    assert!(
+        line.starts_with("worker music-render: 🛠 maintenance until")
+            && line.contains("(ops): disk swap"),
+        "{line}"
+    );
+    let nodes = stack
+        .wait_nodes("the worker under maintenance", |n| {
+            n.workers[0].silence.as_ref().is_some_and(|s| s.maintenance)
+        })
+        .await;
+    assert_eq!(nodes.workers[0].silence.as_ref().unwrap().by, "ops");
+    browser.screenshot("silences-desktop-en").await;
+    browser.client.set_window_size(390, 844).await.unwrap();
+    browser
+        .js("document.getElementById('silences').scrollIntoView(); return 1")
+        .await;
+    browser.screenshot("silences-phone-en").await;
+
+    // The token is kept for the tab: ending it asks for nothing.
+    click(&browser, "#silences li .end").await;
+    let empty = text_of(&browser, "the list emptied", "#silences .hint").await;
+    assert_eq!(empty, "no silences in force");
+    stack
+        .wait_nodes("no silence any more", |n| n.workers[0].silence.is_none())
+        .await;
+    browser.close().await;
+    stack.stop().await;
+}

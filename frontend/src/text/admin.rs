@@ -50,6 +50,19 @@ pub fn ack_line(lang: Lang, outcome: &Outcome) -> String {
     }
 }
 
+/// What setting or ending a silence came to, in `lang`.
+pub fn done_line(lang: Lang, outcome: &Outcome) -> String {
+    match (lang, outcome) {
+        (Lang::Ko, Outcome::Sending) => "보내는 중…".into(),
+        (Lang::En, Outcome::Sending) => "sending…".into(),
+        (Lang::Ko, Outcome::Accepted { .. }) => "✓ 완료".into(),
+        (Lang::En, Outcome::Accepted { .. }) => "✓ done".into(),
+        (Lang::Ko, Outcome::NotFound) => "이미 끝났습니다".into(),
+        (Lang::En, Outcome::NotFound) => "already ended".into(),
+        (_, other) => failure_line(lang, other),
+    }
+}
+
 /// A request's failure in `lang`, whatever was asked.
 fn failure_line(lang: Lang, outcome: &Outcome) -> String {
     match (lang, outcome) {

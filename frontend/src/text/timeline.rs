@@ -29,6 +29,16 @@ pub fn delivery(lang: Lang, kind: &str, sink: &str, attempt: u32, error: &str) -
     }
 }
 
+/// What a silence covers: `worker music-render`, `host gpu-01`, `kind render`, in `lang`.
+pub fn silence_target(lang: Lang, what: &str, value: &str) -> String {
+    let label = match what {
+        "host" => super::Text::MatchHost,
+        "kind" => super::Text::MatchKind,
+        _ => super::Text::MatchWorker,
+    };
+    format!("{} {value}", super::t(lang, label))
+}
+
 /// A silence over a worker, in words: who holds its alerts, until when (`until`, local time),
 /// and why.
 pub fn silence_line(
