@@ -16,7 +16,7 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use pulseboard_shared::{LifecycleState as L, Nodes};
-use pulseboard_tests::{pulseboard_bin, Stack};
+use pulseboard_tests::{pulseboard_bin, pulseboard_run, Stack};
 use tokio::process::{Child, Command};
 
 const NAME: &str = "music-render";
@@ -27,18 +27,10 @@ fn state(nodes: &Nodes) -> Option<L> {
 }
 
 fn part(url: &str, part: &str, flags: &[&str], program: &[String]) -> Child {
-    Command::new(pulseboard_bin())
-        .args(["run", "--name", NAME, "--part", part, "--interval", "1"])
-        .args(["--redis", url])
-        .args(flags)
-        .arg("--")
-        .args(program)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("pulseboard run starts")
+    let mut args = vec!["--name", NAME, "--part", part, "--interval", "1"];
+    args.extend(flags);
+    let program: Vec<&str> = program.iter().map(String::as_str).collect();
+    pulseboard_run(url, &args, &program)
 }
 
 /// Polls `/nodes` every 10 ms until `done` holds; the time it took from `since`.

@@ -64,3 +64,20 @@ fn build(profile: &Path, example: &str) {
     let built = build.status().expect("cargo runs");
     assert!(built.success(), "cargo could not build pulseboard-e2e");
 }
+
+/// `pulseboard run` with `args` (name, part, flags) beating into `redis`, around `program`
+/// (run directly, never through a shell), its output dropped: a program outliving its killed
+/// wrapper would otherwise hold the test's pipe open. Killed with the handle.
+pub fn pulseboard_run(redis: &str, args: &[&str], program: &[&str]) -> tokio::process::Child {
+    tokio::process::Command::new(pulseboard_bin())
+        .args(["run", "--redis", redis])
+        .args(args)
+        .arg("--")
+        .args(program)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("pulseboard run starts")
+}

@@ -10,7 +10,7 @@ pub mod sse;
 pub mod standin;
 pub mod tls;
 
-pub use bin::pulseboard_bin;
+pub use bin::{pulseboard_bin, pulseboard_run};
 
 use std::future::Future;
 use std::path::PathBuf;

@@ -7,7 +7,7 @@ use std::path::Path;
 use std::process::Stdio;
 
 use pulseboard_shared::{LifecycleState as L, Nodes, WorkerStatus};
-use pulseboard_tests::{exit_code, pulseboard_bin, Stack};
+use pulseboard_tests::{exit_code, pulseboard_bin, pulseboard_run, Stack};
 use tokio::process::{Child, Command};
 
 const NAME: &str = "music-render";
@@ -30,17 +30,9 @@ fn part_states(nodes: &Nodes) -> Vec<(String, L)> {
 
 /// `pulseboard run --part part` for `NAME`, beating every second, with `flags`, around `program`.
 fn part(stack: &Stack, part: &str, flags: &[&str], program: &[&str]) -> Child {
-    Command::new(pulseboard_bin())
-        .args(["run", "--name", NAME, "--part", part, "--interval", "1"])
-        .args(["--redis", &stack.redis.url()])
-        .args(flags)
-        .arg("--")
-        .args(program)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("pulseboard run starts")
+    let mut args = vec!["--name", NAME, "--part", part, "--interval", "1"];
+    args.extend(flags);
+    pulseboard_run(&stack.redis.url(), &args, program)
 }
 
 /// A program that runs until `file` exists, then exits with code 3 (a crash).
