@@ -229,7 +229,7 @@ pub struct RunArgs {
     pub name: String,
     /// The part of the worker this program is, when the worker is several processes
     /// (`[[workers]] parts` in the server's configuration): it beats under
-    /// worker:<NAME>:part:<PART>:beat, and the worker is ready only when every part is.
+    /// worker:NAME:part:PART:beat, and the worker is ready only when every part is.
     #[arg(long, value_name = "PART")]
     pub part: Option<String>,
     /// Its kind: render, watcher, trader (or any word for other programs).
