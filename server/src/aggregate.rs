@@ -409,4 +409,31 @@ mod tests {
         assert_eq!(lifecycle.reason.as_deref(), Some("on job job-1"));
         assert_eq!(stalled.declared.unwrap().current_job.unwrap().id, "job-1");
     }
+
+    #[test]
+    fn a_worker_of_parts_is_judged_by_its_parts_and_a_one_process_beat_is_flagged() {
+        let mut watched = seed_watched();
+        watched.truncate(1);
+        watched[0].parts = vec!["server".into(), "ui".into()];
+        let mut r = reading(false, vec![beat("music-render", "render", "busy")]);
+        r.workers[0].parts = vec![
+            beat("music-render", "render", "busy"),
+            HeartbeatValue::Missing,
+        ];
+        let agg = aggregate(&watched, "nas", &r, now(), &mut BeatMemory::new());
+        let w = &agg.nodes.workers[0];
+        let l = w.lifecycle.as_ref().unwrap();
+        assert_eq!(l.state, pulseboard_shared::LifecycleState::Starting);
+        assert_eq!(l.reason.as_deref(), Some("part ui starting: never seen"));
+        let parts: Vec<_> = w.parts.iter().map(|p| p.lifecycle.state.as_str()).collect();
+        assert_eq!(parts, ["ready", "starting"]);
+        assert!(
+            w.error
+                .as_deref()
+                .unwrap()
+                .contains("configured with parts"),
+            "{:?}",
+            w.error
+        );
+    }
 }

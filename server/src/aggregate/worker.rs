@@ -2,7 +2,7 @@
 //! declared about itself, and its lifecycle judged by the shared rules.
 
 use chrono::{DateTime, Utc};
-use pulseboard_shared::heartbeat::{Declared, HEARTBEAT_TTL_S};
+use pulseboard_shared::heartbeat::{heartbeat_key, Declared, HEARTBEAT_TTL_S};
 use pulseboard_shared::lifecycle::{judge as judge_lifecycle, Lifecycle, Observed, Phase};
 use pulseboard_shared::parts::{combine, PartStatus};
 use pulseboard_shared::{HeartbeatRead, WorkerKind, WorkerStatus};
@@ -43,6 +43,13 @@ pub(super) fn judge(
         let observed = observe(found.key_exists, age, found.written, found.declared());
         (judge_lifecycle(&observed, &w.rules), found.read, beat_at)
     } else {
+        if matches!(r.heartbeat, HeartbeatValue::Present { .. }) {
+            problems.push(format!(
+                "beats as one process under {}, but is configured with parts: run each part \
+                 with --part",
+                heartbeat_key(&w.name)
+            ));
+        }
         judge_parts(w, r, now, memory, &mut problems, &mut status)
     };
     if w.kind.is_none() {
