@@ -1,6 +1,6 @@
 //! `pulseboard wait` against real `pulseboard run` workers on a real Redis: it returns 0 once a
-//! worker's new life is ready and not before, and 1 at once, naming the exit code, when one
-//! exits before it is ready.
+//! worker's new life is ready and not before, 1 at once, naming the exit code, when one exits
+//! before it is ready, and 1 at `--timeout` when one never beats.
 
 use std::process::Stdio;
 
@@ -90,6 +90,20 @@ async fn wait_returns_once_ready_and_fails_at_once_when_the_worker_exits() {
     assert_eq!(out.status.code(), Some(1), "{log}");
     assert!(
         log.contains("crash will not be ready: down: exited with code 3"),
+        "{log}"
+    );
+    // Nobody beats as `ghost`: at --timeout the wait gives up, naming where each one stands.
+    let out = Command::new(pulseboard_bin())
+        .args(["wait", "--ready", "ghost", "--timeout", "1"])
+        .args(["--redis", &url])
+        .stdin(Stdio::null())
+        .output()
+        .await
+        .unwrap();
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{log}");
+    assert!(
+        log.contains("not ready after 1 s: ghost (no heartbeat yet)"),
         "{log}"
     );
     // The ready worker stops its program with it.
