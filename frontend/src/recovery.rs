@@ -3,8 +3,6 @@
 //! language, and buttons to restart, quiet, hold or reset the worker through the admin API). The
 //! 🔧 / ⛔ mark on labels, cards and rows is `guard_mark`'s.
 
-use leptos::ev::SubmitEvent;
-use leptos::html::Input;
 use leptos::prelude::*;
 use pulseboard_shared::recovery::{Advice, GuardState, RecoveryView};
 use pulseboard_shared::{Lang, WorkerStatus};
@@ -15,6 +13,7 @@ use crate::text::{
     admin_action_label, advice_line, block_words, guard_state, held_for, lang, last_action_line,
     mode_name, next_attempt, outcome_line, t, window_resets, Text,
 };
+use crate::token_gate::Gate;
 
 /// The server's clock now, in unix seconds: the snapshot's `generated_at` plus the seconds since
 /// it arrived (ticking with the feed), so a skewed browser clock moves no countdown.
@@ -32,48 +31,28 @@ pub fn RecoverySection(name: String, worker: Memo<Option<WorkerStatus>>) -> impl
     let (feed, lang) = (feed(), lang());
     let guard = Memo::new(move |_| worker.with(|w| w.as_ref().and_then(|w| w.recovery.clone())));
     let name = StoredValue::new(name);
-    // The action waiting for a token, what the last request came to, the token being typed.
-    let pending = RwSignal::new(None::<AdminAction>);
+    // The action waiting for a token, and what the last request came to.
+    let gate = Gate::<AdminAction>::new();
     let outcome = RwSignal::new(None::<(AdminAction, Outcome)>);
-    let typed = RwSignal::new(String::new());
     let has_token = RwSignal::new(admin::stored_token().is_some());
 
     let run = move |action: AdminAction, token: String| {
+        has_token.set(true);
         outcome.set(Some((action, Outcome::Sending)));
         leptos::task::spawn_local(async move {
             let answer = admin::send(action, &name.get_value(), &token).await;
             if answer == Outcome::Refused {
                 // Forgotten by `send`: ask again for the same action.
                 let _ = has_token.try_set(false);
-                let _ = pending.try_set(Some(action));
+                gate.again(action);
             }
             let _ = outcome.try_set(Some((action, answer)));
         });
     };
-    let ask = move |action: AdminAction| match admin::stored_token() {
-        Some(token) => {
-            pending.set(None);
-            run(action, token);
-        }
-        None => {
+    let ask = move |action: AdminAction| {
+        if !gate.ask(action, run) {
             outcome.set(None);
-            pending.set(Some(action));
         }
-    };
-    let submit = move |ev: SubmitEvent| {
-        ev.prevent_default();
-        let token = typed.get_untracked().trim().to_owned();
-        let Some(action) = pending.get_untracked() else {
-            return;
-        };
-        if token.is_empty() {
-            return;
-        }
-        admin::store_token(&token);
-        has_token.set(true);
-        typed.set(String::new());
-        pending.set(None);
-        run(action, token);
     };
     let forget = move |_| {
         admin::forget_token();
@@ -100,13 +79,6 @@ pub fn RecoverySection(name: String, worker: Memo<Option<WorkerStatus>>) -> impl
             </button>
         }
     };
-    let input = NodeRef::<Input>::new();
-    Effect::new(move |_| {
-        if let Some(el) = input.get() {
-            let _ = el.focus();
-        }
-    });
-
     view! {
         <section id="recovery" class="recovery"
             data-state=move || guard.with(|g| g.as_ref().map(|g| g.state.as_str()))>
@@ -120,18 +92,7 @@ pub fn RecoverySection(name: String, worker: Memo<Option<WorkerStatus>>) -> impl
                 </Show>
                 <Show when=resettable>{button(AdminAction::Reset)}</Show>
             </div>
-            <Show when=move || pending.with(Option::is_some)>
-                <form class="token-form" on:submit=submit>
-                    <label for="admin-token">{move || t(lang.get(), Text::AdminToken)}</label>
-                    <input id="admin-token" type="password" autocomplete="off" node_ref=input
-                        bind:value=typed/>
-                    <button type="submit" class="control">{move || t(lang.get(), Text::Send)}</button>
-                    <button type="button" class="control" on:click=move |_| pending.set(None)>
-                        {move || t(lang.get(), Text::Cancel)}
-                    </button>
-                    <small class="hint">{move || t(lang.get(), Text::TokenKept)}</small>
-                </form>
-            </Show>
+            {gate.form("admin-token", run)}
             {move || outcome.get().map(|(action, o)| {
                 let kind = o.as_str();
                 view! {

@@ -58,6 +58,13 @@ impl<J: Clone + Send + Sync + 'static> Gate<J> {
     ) -> impl IntoView {
         let lang = lang();
         let run = StoredValue::new(run);
+        // The input takes the focus when the form shows.
+        let input = NodeRef::<leptos::html::Input>::new();
+        Effect::new(move |_| {
+            if let Some(el) = input.get() {
+                let _ = el.focus();
+            }
+        });
         let submit = move |ev: leptos::ev::SubmitEvent| {
             ev.prevent_default();
             let token = self.typed.get_untracked().trim().to_owned();
@@ -76,7 +83,7 @@ impl<J: Clone + Send + Sync + 'static> Gate<J> {
             <Show when=move || self.pending.with(Option::is_some)>
                 <form class="token-form" on:submit=submit>
                     <label for=id>{move || t(lang.get(), Text::AdminToken)}</label>
-                    <input id=id type="password" autocomplete="off" bind:value=self.typed/>
+                    <input id=id type="password" autocomplete="off" node_ref=input bind:value=self.typed/>
                     <button type="submit" class="control">{move || t(lang.get(), Text::Send)}</button>
                     <button type="button" class="control" on:click=move |_| self.pending.set(None)>
                         {move || t(lang.get(), Text::Cancel)}
