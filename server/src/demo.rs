@@ -24,12 +24,21 @@ pub struct DemoOptions {
 pub async fn run(options: DemoOptions) -> anyhow::Result<()> {
     let mut redis = RedisServer::start().await?;
     let shutdown = crate::shutdown::Shutdown::on_signals();
-    let config = Config {
+    let mut config = Config {
         redis_url: redis.url(),
         listen: options.listen,
         dist: options.dist,
         ..Config::default()
     };
+    // One worker of two processes, to show parts: when its ui part crashes, it is down naming it.
+    if let Some(w) = config
+        .topology
+        .workers
+        .iter_mut()
+        .find(|w| w.name == "insta-render")
+    {
+        w.parts = vec!["server".into(), "ui".into()];
+    }
     let listener = match TcpListener::bind(options.listen).await {
         Ok(listener) => listener,
         Err(e) => {

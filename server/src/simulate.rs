@@ -57,6 +57,7 @@ pub async fn run(options: SimOptions, shutdown: Shutdown) -> anyhow::Result<()> 
             redis_url: options.redis_url.clone(),
             interval: options.beat_interval,
             outage_chance: options.outage_chance,
+            others: Vec::new(),
         };
         tasks.push(tokio::spawn(worker.run(shutdown.clone())));
     }
@@ -101,6 +102,9 @@ struct SimWorker {
     redis_url: String,
     interval: Duration,
     outage_chance: f64,
+    /// A worker of several processes: the beats of its parts after the first (which does the
+    /// work).
+    others: Vec<Handle>,
 }
 
 impl SimWorker {
@@ -116,6 +120,7 @@ impl SimWorker {
             };
             let outage = self.live(&beat, &shutdown).await;
             let Some(rest) = outage else {
+                self.stop_others().await;
                 beat.stop().await; // the demo is over: a clean stop
                 return;
             };
@@ -123,26 +128,43 @@ impl SimWorker {
         }
     }
 
-    /// Starts beating (`starting`), loads for a moment, then says ready.
+    /// Starts beating (`starting`), loads for a moment, then says ready (each part of a worker
+    /// of several processes on its own key, the later ones a moment later).
     async fn start(&mut self) -> Result<Handle, heartbeat::Error> {
-        let options = heartbeat::Options {
-            interval: self.interval,
-            version: Some(env!("CARGO_PKG_VERSION").to_owned()),
-            phase: Phase::Starting,
-            ..heartbeat::Options::default()
+        let start = |part: Option<&String>| {
+            let options = heartbeat::Options {
+                interval: self.interval,
+                version: Some(env!("CARGO_PKG_VERSION").to_owned()),
+                phase: Phase::Starting,
+                part: part.cloned(),
+                ..heartbeat::Options::default()
+            };
+            let (name, kind) = (&self.spec.name, self.spec.kind.as_str());
+            heartbeat::start(name, kind, &self.redis_url, options)
         };
-        let beat = heartbeat::start(
-            &self.spec.name,
-            self.spec.kind.as_str(),
-            &self.redis_url,
-            options,
-        )?;
+        let mut parts = self.spec.parts.iter();
+        let beat = start(parts.next())?;
+        let others = parts
+            .map(|p| start(Some(p)))
+            .collect::<Result<Vec<_>, _>>()?;
         if let Some(q) = &mut self.queue {
             let _ = q.recover_leftovers().await;
         }
         sleep(Duration::from_millis(self.rng.random_range(500..2500))).await;
         beat.ready();
+        for other in &others {
+            sleep(Duration::from_millis(self.rng.random_range(300..1500))).await;
+            other.ready();
+        }
+        self.others = others;
         Ok(beat)
+    }
+
+    /// The other parts stop cleanly (the whole worker is stopping).
+    async fn stop_others(&mut self) {
+        for other in std::mem::take(&mut self.others) {
+            other.stop().await;
+        }
     }
 
     /// Works until an outage (returns how long it lasts) or the shutdown (returns `None`).
@@ -155,11 +177,20 @@ impl SimWorker {
                     let rest = self.interval * self.rng.random_range(4..8);
                     if self.rng.random_bool(0.5) {
                         tracing::info!(worker = %self.spec.name, ?rest, "simulator: worker crashes");
-                        beat.crashed(1).await;
+                        // A worker of parts loses its last part; the rest stop with it.
+                        match self.others.pop() {
+                            Some(part) => {
+                                part.crashed(1).await;
+                                self.stop_others().await;
+                                beat.stop().await;
+                            }
+                            None => beat.crashed(1).await,
+                        }
                     } else {
                         tracing::info!(worker = %self.spec.name, ?rest, "simulator: worker stopped for a deploy");
                         beat.draining("deploy");
                         sleep(Duration::from_millis(500)).await;
+                        self.stop_others().await;
                         beat.stop().await;
                     }
                     return Some(rest);
