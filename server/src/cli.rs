@@ -4,7 +4,7 @@
 //! Redis.
 
 use pulseboard_shared::heartbeat::is_consumer_id;
-use pulseboard_shared::parts::{is_part_name, MAX_PART_BYTES};
+use pulseboard_shared::parts::check_part_name;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -332,12 +332,10 @@ impl ServeArgs {
 impl RunArgs {
     /// The part, checked as the server's configuration checks it.
     pub fn part(&self) -> anyhow::Result<Option<String>> {
-        match &self.part {
-            Some(part) if !is_part_name(part) => {
-                anyhow::bail!("--part {part:?}: 1 to {MAX_PART_BYTES} letters, digits, - or _")
-            }
-            part => Ok(part.clone()),
+        if let Some(part) = &self.part {
+            check_part_name(part).map_err(|why| anyhow::anyhow!("--part {part:?}: {why}"))?;
         }
+        Ok(self.part.clone())
     }
 
     /// The consumer ids to declare, each checked as the server reads them.

@@ -19,12 +19,18 @@ pub fn part_beat_key(name: &str, part: &str) -> String {
     format!("worker:{name}:part:{part}:beat")
 }
 
-/// Whether `part` is a part name: 1 to [`MAX_PART_BYTES`] of ASCII letters, digits, `-` and `_`.
-pub fn is_part_name(part: &str) -> bool {
-    (1..=MAX_PART_BYTES).contains(&part.len())
+/// Why a part name is refused: one rule, worded once, for the configuration and the flags.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("1 to {MAX_PART_BYTES} letters, digits, - or _")]
+pub struct BadPart;
+
+/// Checks `part` against the rule: 1 to [`MAX_PART_BYTES`] of ASCII letters, digits, `-`, `_`.
+pub fn check_part_name(part: &str) -> Result<(), BadPart> {
+    let ok = (1..=MAX_PART_BYTES).contains(&part.len())
         && part
             .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    ok.then_some(()).ok_or(BadPart)
 }
 
 /// One part as contract 2 shows it (`workers[].parts`).
@@ -200,10 +206,10 @@ mod tests {
         assert_eq!(part_beat_key("hero", "ui"), "worker:hero:part:ui:beat");
         assert!(crate::heartbeat::name_from_heartbeat_key(&part_beat_key("a", "b")).is_none());
         for ok in ["ui", "web-1", "a_b"] {
-            assert!(is_part_name(ok), "{ok}");
+            assert_eq!(check_part_name(ok), Ok(()), "{ok}");
         }
         for bad in ["", "a:b", "a b", "*", &"x".repeat(33)] {
-            assert!(!is_part_name(bad), "{bad:?}");
+            assert_eq!(check_part_name(bad), Err(BadPart), "{bad:?}");
         }
     }
 }

@@ -8,7 +8,7 @@ use clap::Args;
 use pulseboard_server::wait::Options;
 use pulseboard_shared::heartbeat::check_name;
 use pulseboard_shared::lifecycle::LifecycleRules;
-use pulseboard_shared::parts::{is_part_name, MAX_PART_BYTES};
+use pulseboard_shared::parts::check_part_name;
 
 use super::{RedisArgs, DEFAULT_REDIS};
 
@@ -60,8 +60,8 @@ impl WaitArgs {
         for name in &self.ready {
             check_name(name).with_context(|| format!("--ready {name:?}"))?;
         }
-        if let Some(bad) = self.parts.iter().find(|p| !is_part_name(p)) {
-            anyhow::bail!("--part {bad:?}: 1 to {MAX_PART_BYTES} letters, digits, - or _");
+        for part in &self.parts {
+            check_part_name(part).map_err(|why| anyhow::anyhow!("--part {part:?}: {why}"))?;
         }
         let since = match &self.since {
             Some(text) => DateTime::parse_from_rfc3339(text)

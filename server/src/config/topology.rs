@@ -3,7 +3,7 @@
 
 use std::collections::HashSet;
 
-use pulseboard_shared::parts::{is_part_name, PartDown, MAX_PARTS, MAX_PART_BYTES};
+use pulseboard_shared::parts::{check_part_name, PartDown, MAX_PARTS};
 use pulseboard_shared::rules::{DEFAULT_PULLS_FROM, DEFAULT_QUEUE_HOST};
 use pulseboard_shared::{HostInfo, WorkerKind};
 use pulseboard_worker::queue::queue_key;
@@ -227,11 +227,8 @@ fn check_parts(key: &str, parts: &[String]) -> Result<(), ConfigError> {
     }
     let mut seen = HashSet::new();
     for part in parts {
-        if !is_part_name(part) {
-            return Err(invalid(
-                key,
-                format!("{part:?}: 1-{MAX_PART_BYTES} letters, digits, - or _"),
-            ));
+        if let Err(why) = check_part_name(part) {
+            return Err(invalid(key, format!("{part:?}: {why}")));
         }
         if !seen.insert(part) {
             return Err(invalid(key, format!("{part:?} appears twice")));
