@@ -1,6 +1,7 @@
 //! What one alert is: the transition that raised it, its worker's context, and its text. The same
 //! JSON is kept in the outbox, recorded in the event log and POSTed to webhooks.
 
+use pulseboard_shared::ack::AckVia;
 use serde::{Deserialize, Serialize};
 
 pub use pulseboard_shared::alert_kind::AlertKind;
@@ -78,6 +79,42 @@ pub struct Alert {
     /// Recorded, not sent: its incident's first alert said it, and its summary counts it.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub grouped: bool,
+    /// What a follow-up (`acknowledged`, `still_open`) says, as structure, so the event log
+    /// words it in each reader's language.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub follow_up: Option<FollowUp>,
+}
+
+/// The alert a follow-up quotes: its kind, worker and count (its context is the follow-up's).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Quoted {
+    /// What it said.
+    pub kind: AlertKind,
+    /// Its worker (none for a host's summary).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub worker: Option<String>,
+    /// Its count (a host summary's workers).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub count: Option<u64>,
+}
+
+/// A follow-up of an alert that wants a person.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct FollowUp {
+    /// The alert it follows up.
+    pub quotes: Quoted,
+    /// Who acknowledged it, on `acknowledged`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub by: Option<String>,
+    /// How, on `acknowledged`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub via: Option<AckVia>,
+    /// Whether the acknowledgement also silenced it for an hour.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub silenced: bool,
+    /// How long it has been open unacknowledged, on `still_open` (seconds).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub open_s: Option<u64>,
 }
 
 impl Alert {

@@ -7,7 +7,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::alert::{AlertKind, Transition, WorkerContext};
+use super::alert::{AlertKind, FollowUp, Transition, WorkerContext};
 
 /// Names a summary spells out; the rest are counted.
 const NAMED: usize = 10;
@@ -43,6 +43,8 @@ pub struct Outgoing {
     pub grouped: bool,
     /// Words of its own (a follow-up quotes the alert it follows), instead of the kind's.
     pub text: Option<String>,
+    /// A follow-up's structure, which words `text` again in any language.
+    pub follow_up: Option<FollowUp>,
     /// The workers a summary speaks for, every one (its text names ten).
     pub members: Vec<String>,
 }
@@ -56,6 +58,7 @@ impl Outgoing {
             incident: None,
             grouped: false,
             text: None,
+            follow_up: None,
             members: Vec::new(),
         }
     }

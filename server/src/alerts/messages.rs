@@ -1,8 +1,9 @@
 //! Alert texts: the seed's Korean (`🔴 [name] 워커 다운`), or English, with the worker's context.
 
+use pulseboard_shared::ack::AckVia;
 use pulseboard_shared::nodes::HostAgent;
 
-use super::alert::{Alert, AlertKind, Transition, WorkerContext};
+use super::alert::{Alert, AlertKind, FollowUp, Quoted, Transition, WorkerContext};
 use super::incidents::Outgoing;
 use crate::config::alerts::Language;
 
@@ -125,9 +126,14 @@ pub fn render(t: &Transition, language: Language) -> String {
     }
 }
 
-/// Words `alert` again in `language`, when its text is what its kind says in either language
-/// (an alert with words of its own, a follow-up quoting another, keeps them).
+/// Words `alert` again in `language`: a follow-up from its structure, any other when its text
+/// is what its kind says in either language (an alert with words of its own keeps them).
 pub fn reword(alert: &mut Alert, language: Language) {
+    if let Some(f) = &alert.follow_up {
+        let quoted = quoted_line(&f.quotes, alert.context.as_ref(), language);
+        alert.text = follow_up_text(f, &quoted, language);
+        return;
+    }
     let t = Transition {
         kind: alert.kind,
         worker: alert.worker.clone(),
@@ -139,6 +145,50 @@ pub fn reword(alert: &mut Alert, language: Language) {
         .any(|l| render(&t, l) == alert.text);
     if ours {
         alert.text = render(&t, language);
+    }
+}
+
+/// The first line of what the alert `q` (with `context`) said, in `language`.
+pub fn quoted_line(q: &Quoted, context: Option<&WorkerContext>, language: Language) -> String {
+    let t = Transition {
+        kind: q.kind,
+        worker: q.worker.clone(),
+        count: q.count,
+        context: context.cloned(),
+    };
+    let text = render(&t, language);
+    text.lines().next().unwrap_or_default().to_owned()
+}
+
+/// A follow-up's words: who acknowledged and how, or how long nobody has, then the alert it
+/// quotes (`quoted`, already in `language`).
+pub fn follow_up_text(f: &FollowUp, quoted: &str, language: Language) -> String {
+    let en = language == Language::English;
+    if let Some(open_s) = f.open_s {
+        let (n, unit_en, unit_ko) = match open_s {
+            s if s < 120 => (s, "s", "초"),
+            s if s < 7200 => (s / 60, "min", "분"),
+            s => (s / 3600, "h", "시간"),
+        };
+        return if en {
+            format!("🔁 Still open after {n} {unit_en}, nobody acknowledged: {quoted}")
+        } else {
+            format!("🔁 {n}{unit_ko} 동안 아무도 확인하지 않음: {quoted}")
+        };
+    }
+    let how = match (f.via.unwrap_or(AckVia::Api), f.silenced, en) {
+        (AckVia::Telegram, false, true) => "via Telegram",
+        (AckVia::Telegram, true, true) => "via Telegram, silenced for 1 h",
+        (AckVia::Api, _, true) => "via the admin API",
+        (AckVia::Telegram, false, false) => "텔레그램",
+        (AckVia::Telegram, true, false) => "텔레그램, 1시간 무음",
+        (AckVia::Api, _, false) => "관리 API",
+    };
+    let by = f.by.as_deref().unwrap_or("?");
+    if en {
+        format!("✅ Acknowledged by {by} {how}: {quoted}")
+    } else {
+        format!("✅ {by} 확인 ({how}): {quoted}")
     }
 }
 
@@ -304,6 +354,7 @@ mod tests {
             silenced: None,
             incident: None,
             grouped: false,
+            follow_up: None,
         };
         reword(&mut alert, Language::English);
         assert!(

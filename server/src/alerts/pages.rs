@@ -13,8 +13,9 @@ use pulseboard_shared::ack::{Ack, AckVia};
 use pulseboard_shared::silence::{covering, Silence};
 use serde::{Deserialize, Serialize};
 
-use super::alert::{Alert, AlertKind, Transition, WorkerContext};
+use super::alert::{Alert, AlertKind, FollowUp, Quoted, Transition, WorkerContext};
 use super::incidents::Outgoing;
+use super::messages::{follow_up_text, quoted_line};
 use super::transitions::WorkerMemory;
 use crate::config::alerts::Language;
 
@@ -36,8 +37,12 @@ pub struct Page {
     pub host: Option<String>,
     /// The workers it is about; open while one of them is still in that state.
     pub workers: Vec<String>,
-    /// The alert's first line, quoted when it is sent again or acknowledged.
+    /// The alert's first line as sent, quoted by follow-ups when `quotes` is unknown (a page
+    /// opened before follow-ups were kept as structure).
     pub text: String,
+    /// The alert its follow-ups quote, worded in each reader's language.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quotes: Option<Quoted>,
     /// When it was last sent (ms).
     pub sent_ms: i64,
     /// The alert's context (its follow-ups carry it, so routes treat them alike).
@@ -78,6 +83,11 @@ pub fn note(pages: &mut Vec<Page>, alert: &mut Alert, members: &[String], now: i
         .take(MAX_TEXT_CHARS)
         .collect();
     let host = alert.context.as_ref().and_then(|c| c.host.clone());
+    let quotes = Some(Quoted {
+        kind: alert.kind,
+        worker: worker.clone(),
+        count: alert.count,
+    });
     match pages.iter_mut().find(|p| p.id == id) {
         // A host's summary: the page its first alert opened now speaks for all of them.
         Some(page) => {
@@ -88,6 +98,7 @@ pub fn note(pages: &mut Vec<Page>, alert: &mut Alert, members: &[String], now: i
             }
             page.host = host;
             page.text = text;
+            page.quotes = quotes;
             page.context.clone_from(&alert.context);
             page.sent_ms = now;
         }
@@ -102,6 +113,7 @@ pub fn note(pages: &mut Vec<Page>, alert: &mut Alert, members: &[String], now: i
                 host: None,
                 workers: worker.into_iter().collect(),
                 text,
+                quotes,
                 sent_ms: now,
                 context: alert.context.clone(),
                 acked: None,
@@ -142,22 +154,24 @@ pub fn follow(pages: &mut Vec<Page>, a: &Around<'_>) -> Vec<Outgoing> {
     for page in pages.iter_mut().filter(|p| p.acked.is_none()) {
         if let Some(ack) = a.acks.iter().find(|ack| ack.id == page.id) {
             page.acked = Some(ack.by.clone());
-            out.push(follow_up(
-                page,
-                AlertKind::Acknowledged,
-                acked_text(page, ack, a.language),
-            ));
+            let said = Said {
+                by: Some(ack.by.clone()),
+                via: Some(ack.via),
+                silenced: ack.silenced,
+                open_s: None,
+            };
+            out.push(follow_up(page, AlertKind::Acknowledged, said, a.language));
             continue;
         }
         let due = a.renotify_ms > 0 && a.now.saturating_sub(page.sent_ms) >= a.renotify_ms;
         if due && !silenced(page, a) {
             let open_s = (a.now.saturating_sub(page.sent_ms) / 1000).max(0) as u64;
             page.sent_ms = a.now;
-            out.push(follow_up(
-                page,
-                AlertKind::StillOpen,
-                still_text(page, open_s, a.language),
-            ));
+            let said = Said {
+                open_s: Some(open_s),
+                ..Said::default()
+            };
+            out.push(follow_up(page, AlertKind::StillOpen, said, a.language));
         }
     }
     out
@@ -183,7 +197,18 @@ fn silenced(page: &Page, a: &Around<'_>) -> bool {
     })
 }
 
-fn follow_up(page: &Page, kind: AlertKind, text: String) -> Outgoing {
+/// What a follow-up says besides the alert it quotes.
+#[derive(Default)]
+struct Said {
+    by: Option<String>,
+    via: Option<AckVia>,
+    silenced: bool,
+    open_s: Option<u64>,
+}
+
+/// The follow-up of `kind` to `page`, kept as structure (worded in `language` for the sinks) when
+/// the page knows the alert it quotes.
+fn follow_up(page: &Page, kind: AlertKind, said: Said, language: Language) -> Outgoing {
     let mut o = Outgoing::new(
         Transition {
             kind,
@@ -194,40 +219,24 @@ fn follow_up(page: &Page, kind: AlertKind, text: String) -> Outgoing {
         None,
     );
     o.incident = Some(page.id.clone());
-    o.text = Some(text);
+    let quoted = match &page.quotes {
+        Some(q) => quoted_line(q, page.context.as_ref(), language),
+        None => page.text.clone(),
+    };
+    let f = FollowUp {
+        quotes: page.quotes.clone().unwrap_or(Quoted {
+            kind: page.kind,
+            worker: None,
+            count: None,
+        }),
+        by: said.by,
+        via: said.via,
+        silenced: said.silenced,
+        open_s: said.open_s,
+    };
+    o.text = Some(follow_up_text(&f, &quoted, language));
+    o.follow_up = page.quotes.is_some().then_some(f);
     o
-}
-
-fn acked_text(page: &Page, ack: &Ack, language: Language) -> String {
-    let how = match (ack.via, ack.silenced, language) {
-        (AckVia::Telegram, false, Language::English) => "via Telegram",
-        (AckVia::Telegram, true, Language::English) => "via Telegram, silenced for 1 h",
-        (AckVia::Api, _, Language::English) => "via the admin API",
-        (AckVia::Telegram, false, Language::Korean) => "텔레그램",
-        (AckVia::Telegram, true, Language::Korean) => "텔레그램, 1시간 무음",
-        (AckVia::Api, _, Language::Korean) => "관리 API",
-    };
-    match language {
-        Language::English => format!("✅ Acknowledged by {} {how}: {}", ack.by, page.text),
-        Language::Korean => format!("✅ {} 확인 ({how}): {}", ack.by, page.text),
-    }
-}
-
-fn still_text(page: &Page, open_s: u64, language: Language) -> String {
-    let (n, unit_en, unit_ko) = match open_s {
-        s if s < 120 => (s, "s", "초"),
-        s if s < 7200 => (s / 60, "min", "분"),
-        s => (s / 3600, "h", "시간"),
-    };
-    match language {
-        Language::English => {
-            format!(
-                "🔁 Still open after {n} {unit_en}, nobody acknowledged: {}",
-                page.text
-            )
-        }
-        Language::Korean => format!("🔁 {n}{unit_ko} 동안 아무도 확인하지 않음: {}", page.text),
-    }
 }
 
 #[cfg(test)]
@@ -247,6 +256,7 @@ mod tests {
             silenced: None,
             incident: None,
             grouped: false,
+            follow_up: None,
         }
     }
 
@@ -329,6 +339,15 @@ mod tests {
         assert_eq!(
             out[0].text.as_deref(),
             Some("✅ Acknowledged by @bob (42) via Telegram: 🔴 [r0] worker down")
+        );
+        // Kept as structure, so the event log words it in a Korean reader's language too.
+        let mut logged = alert(AlertKind::Acknowledged, "r0");
+        logged.text = out[0].text.clone().unwrap();
+        logged.follow_up = out[0].follow_up.clone();
+        crate::alerts::messages::reword(&mut logged, Language::Korean);
+        assert_eq!(
+            logged.text,
+            "✅ @bob (42) 확인 (텔레그램): 🔴 [r0] 워커 다운"
         );
         assert!(follow(&mut pages, &around(&workers, &acks, &[], 999_000)).is_empty());
     }

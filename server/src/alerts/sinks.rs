@@ -203,6 +203,7 @@ mod tests {
             silenced: None,
             incident: None,
             grouped: false,
+            follow_up: None,
         };
         let body = webhook_body(&alert);
         assert_eq!(

@@ -273,6 +273,7 @@ mod tests {
             silenced: None,
             incident: Some("a-1".into()),
             grouped: false,
+            follow_up: None,
         };
         let keys = keyboard(&t, Language::English, false, &alert).unwrap();
         assert_eq!(keys["inline_keyboard"][0][0]["callback_data"], "ack:a-1");

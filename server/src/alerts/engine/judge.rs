@@ -164,6 +164,7 @@ fn raise_all(
             if let Some(text) = o.text {
                 alert.text = text;
             }
+            alert.follow_up = o.follow_up;
             pages::note(pages, alert, &o.members, now);
             record.alert = Some(pending.alert.clone());
             (pending, record)
@@ -205,6 +206,7 @@ fn raise(t: &Transition, s: &AlertSettings, now: i64) -> (Pending, Record) {
         silenced: None,
         incident: None,
         grouped: false,
+        follow_up: None,
     };
     tracing::info!(kind = ?alert.kind, worker = alert.worker.as_deref().unwrap_or("-"), text = %alert.text, "alert raised");
     let record = Record {
