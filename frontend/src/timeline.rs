@@ -1,14 +1,18 @@
 //! The alert timeline: the newest entries of `GET /api/agent-office/events` (transitions and
 //! their deliveries, commands, the recovery guard's records), fetched again whenever a new
 //! snapshot arrives (a transition comes with a change) and every 10 s (deliveries and retries
-//! come without one). Not shown in mock mode.
+//! come without one). Not shown in mock mode. An incident is one line: its alerts (a host's
+//! first alert, those grouped into it, their deliveries) fold under its summary, the guard's
+//! repeated "blocked" records under the newest, and the reader may expand them ([`fold`]).
+
+mod fold;
 
 use std::time::Duration;
 
 use leptos::prelude::*;
 use pulseboard_shared::alert_kind::AlertKind;
 use pulseboard_shared::dead_letters::DeadLetterAction;
-use pulseboard_shared::recovery::AuditEntry;
+use pulseboard_shared::recovery::{AuditEntry, AuditWhat, Block};
 use pulseboard_shared::Lang;
 use serde::Deserialize;
 use wasm_bindgen::JsValue;
@@ -16,10 +20,16 @@ use wasm_bindgen::JsValue;
 use crate::ack::Acks;
 use crate::page::{fetch_text, query_param, web_link};
 use crate::stream::feed;
-use crate::text::{command_line, delivery, dl_logged, lang, recovery_line, rescue_line, t, Text};
+use crate::text::{
+    command_line, delivery, dl_logged, folded_incident, lang, recovery_line, rescue_line, t, Text,
+};
+use fold::{fold, Row};
 
-/// The newest entries, their alerts worded in the page's language (`&lang=` is appended).
-const EVENTS: &str = "/api/agent-office/events?limit=20&lang=";
+/// The newest entries, their alerts worded in the page's language (`&lang=` is appended): more
+/// than the lines shown, so a folded incident brings its members along.
+const EVENTS: &str = "/api/agent-office/events?limit=60&lang=";
+/// The lines shown, once folded.
+const LINES: usize = 20;
 const REFETCH_EVERY: Duration = Duration::from_secs(10);
 
 /// One entry, as the event log serves it (fields the page does not show are ignored).
@@ -29,6 +39,9 @@ struct Entry {
     at: String,
     #[serde(rename = "type")]
     kind: String,
+    /// The alert a transition or a delivery is about.
+    #[serde(default)]
+    alert_id: String,
     #[serde(default)]
     alert: Option<EntryAlert>,
     #[serde(default)]
@@ -126,41 +139,125 @@ pub fn Timeline() -> impl IntoView {
                     fallback=move || view! { <p class="hint">{empty}</p> }>
                     <ol>
                         <For
-                            each=move || entries.get().unwrap_or_default()
-                            key=|e| e.id.clone()
-                            children=move |e: Entry| {
-                                let (at, kind) = (e.at.clone(), e.kind.clone());
-                                let what = e.recovery.as_ref().map(|r| r.what.as_str());
-                                let ok = e.recovery.as_ref().and_then(|r| r.ok).map(|ok| ok.to_string());
-                                let runbook = runbook_link(&e).map(|href| {
-                                    let title = move || t(lang.get(), Text::Runbook);
-                                    view! {
-                                        " "
-                                        <a class="runbook" href=href target="_blank"
-                                            rel="noopener noreferrer" title=title>"📖"</a>
-                                    }
-                                });
-                                let ack = ackable(&e).map(|incident| {
-                                    let id = incident.clone();
-                                    let settled = move || entries.with(|l| settled(l.as_deref().unwrap_or_default(), &id));
-                                    acks.button(incident, settled)
-                                });
-                                view! {
-                                    <li class="event" data-type=kind data-what=what data-ok=ok>
-                                        <time datetime=at.clone()>{local_time(&at)}</time>
-                                        " "
-                                        <span class="what">{move || describe(&e, lang.get())}</span>
-                                        {runbook}
-                                        {ack}
-                                    </li>
-                                }
-                            }
+                            each=move || entries.with(|l| lines(l.as_deref().unwrap_or_default()))
+                            key=|r| (r.head.id.clone(), r.more.len())
+                            children=move |r| row(r, acks, entries)
                         />
                     </ol>
                 </Show>
             </section>
         </Show>
     }
+}
+
+/// One line of the timeline: an entry, with the rest of its incident folded under it.
+fn row(r: Row<Entry>, acks: Acks, entries: ReadSignal<Option<Vec<Entry>>>) -> impl IntoView {
+    let lang = lang();
+    let (kind, what, ok) = marks(&r.head);
+    let n = r.more.len();
+    let more = (n > 0).then(|| {
+        let label = move || folded_incident(lang.get(), n);
+        let members = r.more.into_iter().map(|e| {
+            let (kind, what, ok) = marks(&e);
+            view! {
+                <li class="event" data-type=kind data-what=what data-ok=ok>
+                    {line(e, acks, entries)}
+                </li>
+            }
+        });
+        view! {
+            <details class="folded">
+                <summary>{label}</summary>
+                <ol>{members.collect_view()}</ol>
+            </details>
+        }
+    });
+    view! {
+        <li class="event" data-type=kind data-what=what data-ok=ok>
+            {line(r.head, acks, entries)}
+            {more}
+        </li>
+    }
+}
+
+/// An entry's `data-` marks for the style: its type, and the guard's what and outcome.
+fn marks(e: &Entry) -> (String, Option<String>, Option<String>) {
+    let what = e.recovery.as_ref().map(|r| r.what.as_str().to_owned());
+    let ok = e
+        .recovery
+        .as_ref()
+        .and_then(|r| r.ok)
+        .map(|ok| ok.to_string());
+    (e.kind.clone(), what, ok)
+}
+
+/// An entry's time, words, runbook link and acknowledge button.
+fn line(e: Entry, acks: Acks, entries: ReadSignal<Option<Vec<Entry>>>) -> impl IntoView {
+    let lang = lang();
+    let runbook = runbook_link(&e).map(|href| {
+        let title = move || t(lang.get(), Text::Runbook);
+        view! {
+            " "
+            <a class="runbook" href=href target="_blank" rel="noopener noreferrer" title=title>"📖"</a>
+        }
+    });
+    let ack = ackable(&e).map(|incident| {
+        let id = incident.clone();
+        let settled = move || entries.with(|l| settled(l.as_deref().unwrap_or_default(), &id));
+        acks.button(incident, settled)
+    });
+    let at = e.at.clone();
+    view! {
+        <time datetime=at.clone()>{local_time(&at)}</time>
+        " "
+        <span class="what">{move || describe(&e, lang.get())}</span>
+        {runbook}
+        {ack}
+    }
+}
+
+/// The first [`LINES`] lines of `entries` (newest first), each incident folded into one.
+fn lines(entries: &[Entry]) -> Vec<Row<Entry>> {
+    let alerts: Vec<(&str, Fold)> = entries
+        .iter()
+        .filter_map(|e| Some((e.alert_id.as_str(), alert_fold(e)?.0)))
+        .collect();
+    let key = |e: &Entry| {
+        alert_fold(e).or_else(|| {
+            if let Some(r) = &e.recovery {
+                let blocked = r.blocked.clone().filter(|_| r.what == AuditWhat::Blocked);
+                return blocked.map(|b| (Fold::Blocked(b), true));
+            }
+            let (_, k) = alerts
+                .iter()
+                .find(|(id, _)| !id.is_empty() && *id == e.alert_id)?;
+            e.alert.is_none().then(|| (k.clone(), false))
+        })
+    };
+    let mut rows = fold(entries.to_vec(), key);
+    rows.truncate(LINES);
+    rows
+}
+
+/// What folds entries into one line.
+#[derive(Debug, Clone, PartialEq)]
+enum Fold {
+    /// A host incident's downs (`false`) or recoveries (`true`).
+    Incident(String, bool),
+    /// The guard blocked by the same thing (a host down) for several workers.
+    Blocked(Block),
+}
+
+/// The fold of a down or recovered alert that is part of an incident, and whether it may lead
+/// its line (it was not grouped into it).
+fn alert_fold(e: &Entry) -> Option<(Fold, bool)> {
+    let a = e.alert.as_ref()?;
+    let up = match a.kind.as_str() {
+        "down" | "dead_at_start" | "host_down" => false,
+        "recovered" | "host_recovered" => true,
+        _ => return None,
+    };
+    Some((Fold::Incident(a.incident.clone()?, up), !a.grouped))
 }
 
 /// The entry as one line of text (rendered as text, never HTML).
@@ -209,21 +306,21 @@ fn describe(entry: &Entry, lang: Lang) -> String {
 }
 
 /// An alert said by another entry: a rescue's (its `rescue` record says the same in the page's
-/// words), or one grouped into a host incident (its first alert and summary say it).
+/// words).
 fn said_elsewhere(entry: &Entry) -> bool {
     entry.alert.as_ref().is_some_and(|a| {
-        a.grouped
-            || matches!(
-                a.kind.as_str(),
-                "jobs_rescued" | "jobs_quarantined" | "jobs_orphaned"
-            )
+        matches!(
+            a.kind.as_str(),
+            "jobs_rescued" | "jobs_quarantined" | "jobs_orphaned"
+        )
     })
 }
 
 /// The incident of an alert that wants a person, which the page may acknowledge.
 fn ackable(entry: &Entry) -> Option<String> {
     let alert = entry.alert.as_ref()?;
-    let wants = AlertKind::name_wants_a_person(&alert.kind) && alert.silenced.is_none();
+    let wants =
+        AlertKind::name_wants_a_person(&alert.kind) && alert.silenced.is_none() && !alert.grouped;
     wants.then(|| alert.incident.clone()).flatten()
 }
 

@@ -29,6 +29,14 @@ pub fn delivery(lang: Lang, kind: &str, sink: &str, attempt: u32, error: &str) -
     }
 }
 
+/// The label that opens a folded incident: "+9 more".
+pub fn folded_incident(lang: Lang, n: usize) -> String {
+    match lang {
+        Lang::Ko => format!("+{n}건 더"),
+        Lang::En => format!("+{n} more"),
+    }
+}
+
 /// What a silence covers: `worker music-render`, `host gpu-01`, `kind render`, in `lang`.
 pub fn silence_target(lang: Lang, what: &str, value: &str) -> String {
     let label = match what {
