@@ -76,6 +76,7 @@ impl StandIn {
             chat_id: "1".into(),
             api_url: self.url.clone(),
             allowed_user_ids: vec![],
+            webhook: None,
         }
     }
 

@@ -260,6 +260,7 @@ mod tests {
             chat_id: "1".into(),
             api_url: "http://x".into(),
             allowed_user_ids: vec![42],
+            webhook: None,
         };
         let mut alert = Alert {
             id: "a-1".into(),
