@@ -110,6 +110,15 @@ impl StandIn {
             .collect()
     }
 
+    /// The `message_id` the stand-in answered for the first message containing `needle`.
+    pub fn message_id(&self, needle: &str) -> i64 {
+        let position = self
+            .received()
+            .iter()
+            .position(|r| r.text().contains(needle));
+        1 + position.unwrap_or_else(|| panic!("no message contains {needle:?}")) as i64
+    }
+
     /// How many times `getUpdates` was called.
     pub fn polls(&self) -> u64 {
         self.inner.polls.load(Ordering::SeqCst)

@@ -253,6 +253,15 @@ impl Pulseboard {
         r.json().await.ok()
     }
 
+    /// Waits until the newest 50 of the event log mention `needle`.
+    async fn until_logged(&self, needle: &str) {
+        until(needle, async || {
+            let log = self.get("/api/agent-office/events?limit=50").await;
+            log.is_some_and(|log| log.to_string().contains(needle))
+        })
+        .await;
+    }
+
     /// The alerts' part of `/readyz`.
     async fn alerts(&self) -> Value {
         self.get("/readyz")
@@ -905,12 +914,7 @@ async fn an_acknowledged_alert_is_not_sent_again_and_an_unacknowledged_one_is() 
     assert_eq!(keys[1]["callback_data"], ack.replace("ack:", "mute:"));
     let restart = ack.replace("ack:", "restart:");
     assert_eq!(keys[2]["callback_data"], restart, "the admin API is on");
-    let message_id = 1 + s
-        .standin
-        .received()
-        .iter()
-        .position(|r| r.text().contains("[w1] worker down"))
-        .unwrap() as i64;
+    let message_id = s.standin.message_id("[w1] worker down");
 
     s.standin.press(8, "mallory", &ack, message_id, down.text());
     until("mallory answered", async || {
@@ -938,15 +942,8 @@ async fn an_acknowledged_alert_is_not_sent_again_and_an_unacknowledged_one_is() 
         "{text}"
     );
     let acked_at = s.standin.received().len();
-    until("the acknowledgement in the event log", async || {
-        let log = pb
-            .get("/api/agent-office/events?limit=50")
-            .await
-            .unwrap()
-            .to_string();
-        log.contains("Acknowledged by @alice (7) via Telegram: 🔴 [w1] worker down")
-    })
-    .await;
+    pb.until_logged("Acknowledged by @alice (7) via Telegram: 🔴 [w1] worker down")
+        .await;
 
     // w2 is re-sent (twice: more than a period passes after alice's press); w1 never again.
     let again = s
@@ -1062,12 +1059,7 @@ async fn in_webhook_mode_a_posted_press_acknowledges_and_a_wrong_secret_changes_
         .unwrap()
         .to_owned();
     assert!(ack.starts_with("ack:"), "{ack}");
-    let message_id = 1 + s
-        .standin
-        .received()
-        .iter()
-        .position(|r| r.text().contains("[w1] worker down"))
-        .unwrap() as i64;
+    let message_id = s.standin.message_id("[w1] worker down");
     let update = press_update(1, 7, "alice", &ack, message_id, down.text());
     let url = format!("{}/api/agent-office/telegram/presses", pb.base);
     let post = |secret: Option<&str>, body: String| {
@@ -1107,15 +1099,8 @@ async fn in_webhook_mode_a_posted_press_acknowledges_and_a_wrong_secret_changes_
     assert_eq!(edited["message_id"], message_id);
     let text = edited["text"].as_str().unwrap();
     assert!(text.ends_with("✅ Acknowledged by @alice (7)"), "{text}");
-    until("the acknowledgement in the event log", async || {
-        let log = pb
-            .get("/api/agent-office/events?limit=50")
-            .await
-            .unwrap()
-            .to_string();
-        log.contains("Acknowledged by @alice (7) via Telegram: 🔴 [w1] worker down")
-    })
-    .await;
+    pb.until_logged("Acknowledged by @alice (7) via Telegram: 🔴 [w1] worker down")
+        .await;
 
     assert_eq!(s.standin.polls(), 0, "webhook mode never calls getUpdates");
     let log = pb.kill().await;

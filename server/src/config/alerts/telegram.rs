@@ -190,12 +190,19 @@ fn check_webhook_url(url: &str) -> Result<(), ConfigError> {
 mod tests {
     use super::*;
 
-    fn env(users: &str) -> AlertOverrides {
+    /// A bot and a chat from the environment.
+    fn env_bot() -> AlertOverrides {
         AlertOverrides {
             telegram_bot_token: Some("t".into()),
             telegram_chat_id: Some("1".into()),
-            telegram_allowed_users: Some(users.into()),
             ..Default::default()
+        }
+    }
+
+    fn env(users: &str) -> AlertOverrides {
+        AlertOverrides {
+            telegram_allowed_users: Some(users.into()),
+            ..env_bot()
         }
     }
 
@@ -221,11 +228,7 @@ mod tests {
 
     #[test]
     fn webhook_mode_needs_allowed_users_and_a_secret_and_names_the_key() {
-        let bot = AlertOverrides {
-            telegram_bot_token: Some("t".into()),
-            telegram_chat_id: Some("1".into()),
-            ..Default::default()
-        };
+        let bot = env_bot();
         let refused =
             |text: &str, env: &AlertOverrides| resolve(file(text), env).unwrap_err().to_string();
         let err = refused(&format!("{URL}\nwebhook_secret = \"s3cret\""), &bot);
@@ -264,11 +267,7 @@ mod tests {
 
     #[test]
     fn the_secret_is_telegrams_charset_and_the_url_https_unless_loopback() {
-        let bot = AlertOverrides {
-            telegram_bot_token: Some("t".into()),
-            telegram_chat_id: Some("1".into()),
-            ..Default::default()
-        };
+        let bot = env_bot();
         let with = |url: &str, secret: &str| {
             let text = format!(
                 "webhook_url = {url:?}\nwebhook_secret = {secret:?}\nallowed_user_ids = [7]"
