@@ -22,7 +22,7 @@ mod act;
 pub(crate) mod auth;
 mod guard;
 mod refused;
-mod throttle;
+pub(crate) mod throttle;
 
 #[cfg(test)]
 mod tests;

@@ -53,6 +53,8 @@
 //! - [`shutdown`]: the one stop signal every task watches.
 //! - [`silences`]: silences and maintenance windows: the alerts they cover are held, not lost.
 //! - [`acks`]: `POST /api/agent-office/alerts/{id}/ack`: someone is on it; the alert is not re-sent.
+//! - [`presses`]: `POST /api/agent-office/telegram/presses`: Telegram's webhook for the alerts'
+//!   buttons, in webhook mode (instead of `getUpdates`).
 //! - [`units`]: `pulseboard check-units`: systemd units and launchd plists against `[runtime]`.
 //! - [`reload`]: `SIGHUP` reads the configuration again; a bad file is refused.
 //!
@@ -85,6 +87,7 @@ pub mod log_gate;
 pub mod metrics;
 pub mod mock;
 pub mod openapi;
+pub mod presses;
 pub mod reader;
 pub mod recovery;
 pub mod redis_connection;

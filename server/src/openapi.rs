@@ -29,6 +29,7 @@ use crate::http;
         http::metrics,
         history::events,
         crate::acks::ack,
+        crate::presses::press,
         crate::admin::act,
         crate::admin::set_guard,
         crate::admin::reset_guard,

@@ -126,11 +126,18 @@ pub async fn serve_live(
         settings: config.history.clone(),
         hub: hub.clone(),
     });
+    // Any process receives Telegram's presses in webhook mode, the sender or not.
+    let presses = crate::presses::router(crate::presses::Presses {
+        alerts: alerts.clone(),
+        hub: hub.clone(),
+        throttle: admin_state.throttle.clone(),
+    });
     let admin = crate::admin::router(admin_state)
         .merge(dead_letters)
         .merge(silences)
         .merge(acks)
-        .merge(history);
+        .merge(history)
+        .merge(presses);
     if config.admin_tokens.enabled() {
         tracing::info!(tokens = ?config.admin_tokens, "admin actions on");
     }

@@ -1,7 +1,9 @@
 //! A local stand-in for the Telegram Bot API and for webhook receivers: it accepts any POST,
 //! records it, and can be told to fail. For Telegram's buttons it numbers the messages it takes
 //! (`sendMessage` answers a `message_id`) and serves button presses queued by [`StandIn::press`]
-//! to `getUpdates`, holding a poll up to a second for one as a long poll does. The alert tests and the latency example point pulseboard
+//! to `getUpdates`, holding a poll up to a second for one as a long poll does ([`press_update`]
+//! builds the same update for a test to POST in webhook mode; `setWebhook` is recorded like any
+//! call). The alert tests and the latency example point pulseboard
 //! at it (`PULSEBOARD_TELEGRAM_API_URL`, `PULSEBOARD_WEBHOOK_URL`); it lives here, not in the
 //! server, so the release binary carries no test receiver.
 
@@ -44,6 +46,8 @@ struct Inner {
     /// Presses not yet fetched by `getUpdates`, and the next update id.
     updates: Mutex<(Vec<Value>, i64)>,
     pressed: Notify,
+    /// `getUpdates` calls answered (they are not recorded with the rest).
+    polls: AtomicU64,
 }
 
 /// A running stand-in on a free loopback port; it stops when dropped.
@@ -76,6 +80,7 @@ impl StandIn {
             chat_id: "1".into(),
             api_url: self.url.clone(),
             allowed_user_ids: vec![],
+            webhook: None,
         }
     }
 
@@ -91,15 +96,7 @@ impl StandIn {
     pub fn press(&self, user: i64, username: &str, data: &str, message_id: i64, text: &str) {
         let mut updates = self.inner.updates.lock().expect("lock");
         updates.1 += 1;
-        let update = json!({
-            "update_id": updates.1,
-            "callback_query": {
-                "id": format!("press-{}", updates.1),
-                "from": {"id": user, "is_bot": false, "first_name": username, "username": username},
-                "data": data,
-                "message": {"message_id": message_id, "chat": {"id": 42}, "text": text},
-            },
-        });
+        let update = press_update(updates.1, user, username, data, message_id, text);
         updates.0.push(update);
         self.inner.pressed.notify_waiters();
     }
@@ -111,6 +108,20 @@ impl StandIn {
             .filter(|r| r.path.ends_with(&format!("/{method}")))
             .map(|r| r.body)
             .collect()
+    }
+
+    /// The `message_id` the stand-in answered for the first message containing `needle`.
+    pub fn message_id(&self, needle: &str) -> i64 {
+        let position = self
+            .received()
+            .iter()
+            .position(|r| r.text().contains(needle));
+        1 + position.unwrap_or_else(|| panic!("no message contains {needle:?}")) as i64
+    }
+
+    /// How many times `getUpdates` was called.
+    pub fn polls(&self) -> u64 {
+        self.inner.polls.load(Ordering::SeqCst)
     }
 
     /// How many POSTs were refused.
@@ -162,6 +173,27 @@ impl Drop for StandIn {
     }
 }
 
+/// A Telegram update with a press of the button `data` under message `message_id` (whose text
+/// was `text`) by user `user`: what `getUpdates` serves and what a webhook receives.
+pub fn press_update(
+    update_id: i64,
+    user: i64,
+    username: &str,
+    data: &str,
+    message_id: i64,
+    text: &str,
+) -> Value {
+    json!({
+        "update_id": update_id,
+        "callback_query": {
+            "id": format!("press-{update_id}"),
+            "from": {"id": user, "is_bot": false, "first_name": username, "username": username},
+            "data": data,
+            "message": {"message_id": message_id, "chat": {"id": 42}, "text": text},
+        },
+    })
+}
+
 async fn accept(State(inner): State<Arc<Inner>>, uri: Uri, body: Bytes) -> impl IntoResponse {
     let at = Instant::now();
     let status = inner.fail_with.load(Ordering::SeqCst);
@@ -176,6 +208,7 @@ async fn accept(State(inner): State<Arc<Inner>>, uri: Uri, body: Bytes) -> impl 
     let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
     let path = uri.path().to_owned();
     if path.ends_with("/getUpdates") {
+        inner.polls.fetch_add(1, Ordering::SeqCst);
         return (StatusCode::OK, Json(updates(&inner, &body).await));
     }
     let result = {

@@ -12,7 +12,7 @@ use pulseboard_server::alerts::transitions::{Memory, WorkerMemory};
 use pulseboard_server::redis_server::{free_port, RedisServer};
 use pulseboard_shared::heartbeat::heartbeat_key;
 use pulseboard_shared::Heartbeat;
-use pulseboard_tests::standin::{Received, StandIn};
+use pulseboard_tests::standin::{press_update, Received, StandIn};
 use redis::aio::MultiplexedConnection;
 use redis::AsyncCommands;
 use serde_json::Value;
@@ -251,6 +251,15 @@ impl Pulseboard {
             .await
             .ok()?;
         r.json().await.ok()
+    }
+
+    /// Waits until the newest 50 of the event log mention `needle`.
+    async fn until_logged(&self, needle: &str) {
+        until(needle, async || {
+            let log = self.get("/api/agent-office/events?limit=50").await;
+            log.is_some_and(|log| log.to_string().contains(needle))
+        })
+        .await;
     }
 
     /// The alerts' part of `/readyz`.
@@ -905,12 +914,7 @@ async fn an_acknowledged_alert_is_not_sent_again_and_an_unacknowledged_one_is() 
     assert_eq!(keys[1]["callback_data"], ack.replace("ack:", "mute:"));
     let restart = ack.replace("ack:", "restart:");
     assert_eq!(keys[2]["callback_data"], restart, "the admin API is on");
-    let message_id = 1 + s
-        .standin
-        .received()
-        .iter()
-        .position(|r| r.text().contains("[w1] worker down"))
-        .unwrap() as i64;
+    let message_id = s.standin.message_id("[w1] worker down");
 
     s.standin.press(8, "mallory", &ack, message_id, down.text());
     until("mallory answered", async || {
@@ -938,15 +942,8 @@ async fn an_acknowledged_alert_is_not_sent_again_and_an_unacknowledged_one_is() 
         "{text}"
     );
     let acked_at = s.standin.received().len();
-    until("the acknowledgement in the event log", async || {
-        let log = pb
-            .get("/api/agent-office/events?limit=50")
-            .await
-            .unwrap()
-            .to_string();
-        log.contains("Acknowledged by @alice (7) via Telegram: 🔴 [w1] worker down")
-    })
-    .await;
+    pb.until_logged("Acknowledged by @alice (7) via Telegram: 🔴 [w1] worker down")
+        .await;
 
     // w2 is re-sent (twice: more than a period passes after alice's press); w1 never again.
     let again = s
@@ -1018,6 +1015,119 @@ async fn an_acknowledged_alert_is_not_sent_again_and_an_unacknowledged_one_is() 
         (answer["by"].as_str(), answer["first"].as_bool()),
         (Some("@alice (7)"), Some(false))
     );
+    assert_no_secret(&pb.kill().await);
+    s.finish().await;
+}
+
+/// Webhook mode: the sender registers the webhook (`setWebhook` with the URL, the secret and
+/// presses only) and nobody polls. A press POSTed with a wrong or no secret is 401 and changes
+/// nothing; with the right one it acknowledges the alert as a polled press does (answered, the
+/// message edited, the event log names alice). An update that is not a press is ignored, one
+/// that is not JSON is 400.
+#[tokio::test]
+async fn in_webhook_mode_a_posted_press_acknowledges_and_a_wrong_secret_changes_nothing() {
+    const HOOK: &str = "https://board.example.com/api/agent-office/telegram/presses";
+    const SECRET: &str = "webhook-secret_0123456789";
+    let config = CONFIG.replace(
+        "group_window_s = 0",
+        &format!(
+            "group_window_s = 0\n[alerts.telegram]\nallowed_user_ids = [7]\n\
+             webhook_url = {HOOK:?}\nwebhook_secret = {SECRET:?}"
+        ),
+    );
+    let mut s = Scene::new("webhook", &config).await;
+    let pb = s.pulseboard().await;
+    until("setWebhook", async || {
+        !s.standin.calls("setWebhook").is_empty()
+    })
+    .await;
+    let set = s.standin.calls("setWebhook").remove(0);
+    assert_eq!(set["url"], HOOK);
+    assert_eq!(set["secret_token"], SECRET);
+    assert_eq!(
+        set["allowed_updates"],
+        serde_json::json!(["callback_query"])
+    );
+
+    s.beat("w1", 45_000).await;
+    s.until_judged("w1", "alive", |m| m.alive == Some(true))
+        .await;
+    s.stop_beating("w1").await;
+    let down = s.alert("[w1] worker down", 0).await;
+    let ack = down.body["reply_markup"]["inline_keyboard"][0][0]["callback_data"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(ack.starts_with("ack:"), "{ack}");
+    let message_id = s.standin.message_id("[w1] worker down");
+    let update = press_update(1, 7, "alice", &ack, message_id, down.text());
+    let url = format!("{}/api/agent-office/telegram/presses", pb.base);
+    let post = |secret: Option<&str>, body: String| {
+        let mut request = s.http.post(&url).body(body);
+        if let Some(secret) = secret {
+            request = request.header("X-Telegram-Bot-Api-Secret-Token", secret);
+        }
+        async move { request.send().await.unwrap().status().as_u16() }
+    };
+
+    for wrong in [Some("webhook-secret_0123456788"), Some(""), None] {
+        assert_eq!(post(wrong, update.to_string()).await, 401, "{wrong:?}");
+    }
+    assert!(
+        s.standin.calls("answerCallbackQuery").is_empty()
+            && s.standin.calls("editMessageText").is_empty(),
+        "a wrong secret changes nothing"
+    );
+    let not_a_press = serde_json::json!({"update_id": 2, "message": {"text": "hi"}});
+    assert_eq!(post(Some(SECRET), not_a_press.to_string()).await, 200);
+    assert_eq!(post(Some(SECRET), "{not json".into()).await, 400);
+    let log = pb.get("/api/agent-office/events?limit=50").await.unwrap();
+    assert!(
+        !log.to_string().contains("Acknowledged by"),
+        "nothing acknowledged yet: {log}"
+    );
+
+    // The answer comes once the press is handled: answered and edited by then.
+    assert_eq!(post(Some(SECRET), update.to_string()).await, 200);
+    let answers = s.standin.calls("answerCallbackQuery");
+    assert_eq!(answers.len(), 1, "{answers:?}");
+    assert_eq!(
+        (&answers[0]["callback_query_id"], &answers[0]["text"]),
+        (&Value::from("press-1"), &Value::from("Acknowledged"))
+    );
+    let edited = s.standin.calls("editMessageText").remove(0);
+    assert_eq!(edited["message_id"], message_id);
+    let text = edited["text"].as_str().unwrap();
+    assert!(text.ends_with("✅ Acknowledged by @alice (7)"), "{text}");
+    pb.until_logged("Acknowledged by @alice (7) via Telegram: 🔴 [w1] worker down")
+        .await;
+
+    assert_eq!(s.standin.polls(), 0, "webhook mode never calls getUpdates");
+    let log = pb.kill().await;
+    assert_no_secret(&log);
+    assert!(!log.contains(SECRET), "the webhook secret leaked:\n{log}");
+    assert!(log.contains("Telegram webhook set"), "{log}");
+    s.finish().await;
+}
+
+/// Polling mode on a bot that has a webhook set: Telegram answers `getUpdates` with 409. The
+/// log says once what to do (set webhook_url, or deleteWebhook), however often the poll is
+/// refused, and polling goes on once the conflict is gone.
+#[tokio::test]
+async fn a_polled_bot_with_a_webhook_set_says_once_what_to_do() {
+    let config = CONFIG.replace(
+        "group_window_s = 0",
+        "group_window_s = 0\n[alerts.telegram]\nallowed_user_ids = [7]",
+    );
+    let s = Scene::new("conflict", &config).await;
+    s.standin.fail_with(Some(409));
+    let pb = s.pulseboard().await;
+    until("two refused polls", async || s.standin.refused() >= 2).await;
+    let told = pb.log().matches("deleteWebhook").count();
+    assert_eq!(told, 1, "{}", pb.log());
+    assert!(pb.log().contains("webhook_url"), "{}", pb.log());
+    s.standin.fail_with(None);
+    until("polling again", async || s.standin.polls() > 0).await;
     assert_no_secret(&pb.kill().await);
     s.finish().await;
 }

@@ -119,6 +119,7 @@ async fn a_junk_flood_costs_nothing_and_hides_no_death() {
             chat_id: "1".into(),
             api_url,
             allowed_user_ids: vec![],
+            webhook: None,
         });
     })
     .await;

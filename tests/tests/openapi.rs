@@ -182,8 +182,10 @@ async fn the_document_and_the_readme_name_the_same_routes() {
         .filter(|p| !p.starts_with("/infra"))
         .collect();
     assert_eq!(documented, listed, "documented vs the README's table");
-    // And each documented route answers (the admin action: 403 without tokens, see admin.rs).
-    for path in documented.iter().filter(|p| !p.contains('{')) {
+    // And each documented route that can be read answers (the admin action: 403 without
+    // tokens, see admin.rs); a route that only takes POSTs (Telegram's webhook) has no HEAD.
+    let readable = |p: &&String| !p.contains('{') && doc["paths"][p.as_str()]["get"].is_object();
+    for path in documented.iter().filter(readable) {
         let status = stack
             .http
             .head(format!("{}{path}", stack.base))

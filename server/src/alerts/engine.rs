@@ -6,7 +6,8 @@
 //!   into transitions and commits them (state, outbox, event log) to Redis in one script;
 //! - [`courier`]: one per sink, takes the oldest undelivered alert, sends it, and pops it, or
 //!   retries it with backoff until it is given up;
-//! - `presses`: reads presses of the buttons under Telegram alerts (acknowledge, silence);
+//! - `presses`: reads presses of the buttons under Telegram alerts (acknowledge, silence,
+//!   restart), by `getUpdates` or, in webhook mode, as POSTed to any process;
 //! - [`status`]: what they report in `/readyz`.
 //!
 //! While Redis is unreachable nothing can be committed: the "Redis lost" alert (the only one
@@ -68,6 +69,8 @@ struct Shared {
     redis_error: Mutex<Option<String>>,
     /// Who restarts a worker from its alert's button (the admin API is on).
     restarter: Option<Arc<dyn Restarter>>,
+    /// The sinks' HTTP client, also for answering presses and setting the webhook.
+    client: reqwest::Client,
 }
 
 /// Starts the alerts' tasks on `hub`'s snapshots into `tasks`; they end after `shutdown`. With a
@@ -95,7 +98,9 @@ pub fn start(
         let names: Vec<_> = sinks.iter().map(Sink::name).collect();
         tracing::info!(sinks = ?names, "alerts: on");
     }
+    let client = sinks::client();
     let shared = Arc::new(Shared {
+        client: client.clone(),
         wake: sinks.iter().map(|_| Notify::new()).collect(),
         offline: sinks.iter().map(|_| Mutex::new(VecDeque::new())).collect(),
         status: Mutex::new(vec![SinkStatus::default(); sinks.len()]),
@@ -119,7 +124,6 @@ pub fn start(
         hub.subscribe(),
         shutdown.clone(),
     ));
-    let client = sinks::client();
     for i in 0..shared.sinks.len() {
         tasks.spawn(courier::run(
             shared.clone(),

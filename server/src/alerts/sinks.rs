@@ -19,6 +19,8 @@ pub struct SendError {
     pub retry: bool,
     /// What went wrong, free of secrets.
     pub message: String,
+    /// The receiver's HTTP status, when it answered (Telegram's 409: a webhook is set).
+    pub status: Option<u16>,
 }
 
 /// One configured destination.
@@ -93,6 +95,7 @@ impl Sink {
         let response = request.send().await.map_err(|e| SendError {
             retry: true,
             message: e.without_url().to_string(),
+            status: None,
         })?;
         let status = response.status();
         if status.is_success() {
@@ -113,6 +116,7 @@ impl Sink {
         Err(SendError {
             retry,
             message: format!("HTTP {status}: {}", detail.trim()),
+            status: Some(status.as_u16()),
         })
     }
 }

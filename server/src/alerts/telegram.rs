@@ -1,6 +1,7 @@
 //! The Telegram Bot API beyond `sendMessage`: the buttons under an alert that wants a person,
-//! and what reading their presses needs (`getUpdates` long polling, `answerCallbackQuery`,
-//! `editMessageText`). Replies are read with a bound; errors never carry the bot token.
+//! and what reading their presses needs (`getUpdates` long polling or `setWebhook`,
+//! `answerCallbackQuery`, `editMessageText`). Replies are read with a bound; errors never carry
+//! the bot token.
 
 use std::time::Duration;
 
@@ -9,7 +10,7 @@ use serde_json::{json, Value};
 
 use super::alert::Alert;
 use super::sinks::SendError;
-use crate::config::alerts::{Language, TelegramSettings};
+use crate::config::alerts::{Language, PressWebhook, TelegramSettings};
 
 /// The most bytes of a `getUpdates` reply read (at most [`BATCH`] updates of a few KiB each).
 const MAX_REPLY: usize = 1 << 20;
@@ -77,7 +78,7 @@ pub fn keyboard(
     Some(json!({ "inline_keyboard": [row] }))
 }
 
-/// A button press, as `getUpdates` gives it (what pulseboard reads of it).
+/// A button press, as `getUpdates` or the webhook gives it (what pulseboard reads of it).
 #[derive(Debug, Clone, Deserialize)]
 pub struct Press {
     /// The press's id, for `answerCallbackQuery`.
@@ -139,11 +140,15 @@ pub struct Chat {
     pub id: i64,
 }
 
+/// One update, from `getUpdates` or POSTed to the webhook; only presses are asked for, and
+/// anything else is skipped.
 #[derive(Debug, Deserialize)]
-struct Update {
-    update_id: i64,
+pub struct Update {
+    /// Its number, increasing.
+    pub update_id: i64,
+    /// The press, if it is one.
     #[serde(default)]
-    callback_query: Option<Press>,
+    pub callback_query: Option<Press>,
 }
 
 /// A bot's calls, bounded in time.
@@ -167,18 +172,21 @@ impl Bot<'_> {
                 .map_err(|e| SendError {
                     retry: true,
                     message: format!("{method}: {}", e.without_url()),
+                    status: None,
                 })?;
         let status = response.status();
         let mut bytes = Vec::new();
         while let Some(chunk) = response.chunk().await.map_err(|e| SendError {
             retry: true,
             message: format!("{method}: {}", e.without_url()),
+            status: None,
         })? {
             bytes.extend_from_slice(&chunk);
             if bytes.len() > MAX_REPLY {
                 return Err(SendError {
                     retry: false,
                     message: format!("{method}: the reply is over {MAX_REPLY} bytes"),
+                    status: Some(status.as_u16()),
                 });
             }
         }
@@ -193,6 +201,7 @@ impl Bot<'_> {
             return Err(SendError {
                 retry: status.is_server_error() || status.as_u16() == 429,
                 message: format!("{method}: HTTP {status}: {said}"),
+                status: Some(status.as_u16()),
             });
         }
         Ok(reply["result"].take())
@@ -223,6 +232,17 @@ impl Bot<'_> {
             presses.extend(update.callback_query);
         }
         Ok((presses, next))
+    }
+
+    /// Asks Telegram to POST presses (and nothing else) to `hook.url`, with its secret in
+    /// `X-Telegram-Bot-Api-Secret-Token`; `getUpdates` answers 409 from then on.
+    pub async fn set_webhook(&self, hook: &PressWebhook) -> Result<(), SendError> {
+        let body = json!({
+            "url": hook.url,
+            "secret_token": hook.secret.expose(),
+            "allowed_updates": ["callback_query"],
+        });
+        self.call("setWebhook", &body).await.map(drop)
     }
 
     /// Answers press `id` with a short notice the presser sees.
@@ -260,6 +280,7 @@ mod tests {
             chat_id: "1".into(),
             api_url: "http://x".into(),
             allowed_user_ids: vec![42],
+            webhook: None,
         };
         let mut alert = Alert {
             id: "a-1".into(),
@@ -298,5 +319,38 @@ mod tests {
             keyboard(&t, Language::English, true, &alert).is_none(),
             "nobody may press"
         );
+    }
+
+    #[test]
+    fn an_update_is_read_with_its_press_or_without_one() {
+        let update: Update = serde_json::from_str(
+            r#"{"update_id": 9, "callback_query": {"id": "q1", "from": {"id": 7, "is_bot": false,
+                "first_name": "Alice", "username": "alice"}, "data": "ack:a-1",
+                "message": {"message_id": 3, "chat": {"id": 42}, "text": "down", "date": 1}},
+                "unknown": true}"#,
+        )
+        .unwrap();
+        assert_eq!(update.update_id, 9);
+        let press = update.callback_query.unwrap();
+        assert_eq!((press.id.as_str(), press.from.id), ("q1", 7));
+        assert_eq!(press.from.name(), "@alice (7)");
+        assert_eq!(
+            press.data.as_deref().and_then(Button::parse),
+            Some((Button::Ack, "a-1"))
+        );
+        let message = press.message.unwrap();
+        assert_eq!((message.message_id, message.chat.id), (3, 42));
+
+        let other: Update =
+            serde_json::from_str(r#"{"update_id": 10, "message": {"text": "hi"}}"#).unwrap();
+        assert!(other.callback_query.is_none(), "not a press: ignored");
+        for bad in [
+            r#"{"callback_query": null}"#,
+            r#"{"update_id": "ten"}"#,
+            r#"{"update_id": 11, "callback_query": {"id": "q"}}"#,
+            "[1, 2]",
+        ] {
+            assert!(serde_json::from_str::<Update>(bad).is_err(), "{bad}");
+        }
     }
 }

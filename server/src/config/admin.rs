@@ -102,8 +102,9 @@ impl AdminTokens {
 
 /// Whether `presented` is `secret`, in a time that depends on `presented`'s length alone: every
 /// presented byte is compared (against the secret, cycled), so neither a prefix that matches nor
-/// the secret's length shows in how long the answer takes.
-fn constant_time_eq(secret: &[u8], presented: &[u8]) -> bool {
+/// the secret's length shows in how long the answer takes. Also checks the Telegram webhook's
+/// secret token.
+pub fn constant_time_eq(secret: &[u8], presented: &[u8]) -> bool {
     if secret.is_empty() {
         return false; // never configured: tokens have at least MIN_TOKEN_LEN characters
     }

@@ -1,7 +1,8 @@
 //! The `[alerts]` section of the config file, its environment variables, and what they resolve to.
 //!
-//! Secrets (the bot token, a webhook URL that carries its own token) are held in [`Secret`], whose
-//! `Debug` prints `***`, so a logged or printed config never shows them.
+//! Secrets (the bot token, the Telegram webhook's secret, a webhook URL that carries its own
+//! token) are held in [`Secret`], whose `Debug` prints `***`, so a logged or printed config never
+//! shows them.
 
 use std::time::Duration;
 
@@ -14,7 +15,7 @@ use super::error::{invalid, ConfigError};
 mod routes;
 mod telegram;
 pub use self::routes::{FileRoute, Route};
-pub use self::telegram::{FileTelegram, TelegramSettings};
+pub use self::telegram::{FileTelegram, PressWebhook, TelegramSettings};
 
 /// A value that must never be printed.
 #[derive(Clone, PartialEq, Eq)]
@@ -173,6 +174,8 @@ pub struct AlertOverrides {
     pub telegram_api_url: Option<String>,
     /// `PULSEBOARD_TELEGRAM_ALLOWED_USERS` (comma-separated user ids).
     pub telegram_allowed_users: Option<String>,
+    /// `PULSEBOARD_TELEGRAM_WEBHOOK_SECRET` (Telegram's `secret_token` in webhook mode).
+    pub telegram_webhook_secret: Option<String>,
     /// `PULSEBOARD_WEBHOOK_URL`.
     pub webhook_url: Option<String>,
     /// `PULSEBOARD_ALERTS_LANG` (`ko` or `en`).
@@ -188,6 +191,7 @@ impl AlertOverrides {
             telegram_chat_id: var("TELEGRAM_CHAT_ID"),
             telegram_api_url: var("PULSEBOARD_TELEGRAM_API_URL"),
             telegram_allowed_users: var("PULSEBOARD_TELEGRAM_ALLOWED_USERS"),
+            telegram_webhook_secret: var("PULSEBOARD_TELEGRAM_WEBHOOK_SECRET"),
             webhook_url: var("PULSEBOARD_WEBHOOK_URL"),
             language: var("PULSEBOARD_ALERTS_LANG"),
         }

@@ -225,6 +225,10 @@ pub fn to_toml(config: &Config) -> String {
             .map(|&id| Value::Integer(id))
             .collect();
         telegram.insert("allowed_user_ids".into(), Value::Array(users));
+        if let Some(hook) = &t.webhook {
+            telegram.insert("webhook_url".into(), text(&hook.url));
+            telegram.insert("webhook_secret".into(), text(REDACTED));
+        }
         alerts.insert("telegram".into(), Value::Table(telegram));
     }
     if a.webhook.is_some() {

@@ -1,21 +1,30 @@
-//! The task that reads presses of the buttons under Telegram alerts (`getUpdates` long polling,
-//! so no public URL is needed) while this process is the sender, when `[alerts.telegram]
-//! allowed_user_ids` names someone. A press from anyone else is answered "not allowed", logged,
-//! and changes nothing. An allowed one acknowledges the alert (and, for "Silence 1 h", silences
-//! it), is answered, and its message is edited to say who did what; the judge records it in the
-//! event log with the Telegram user.
+//! The buttons under Telegram alerts, when `[alerts.telegram] allowed_user_ids` names someone.
+//! Their presses come one of two ways:
+//!
+//! - by default, `getUpdates` long polling ([`poll`], no public URL needed), by this process
+//!   while it is the sender, so one bot has one reader;
+//! - with `webhook_url` (webhook mode), Telegram POSTs each press to
+//!   `/api/agent-office/telegram/presses` of whichever process its URL reaches
+//!   ([`AlertsHandle::press`]); the sender tells it where with `setWebhook` each time it takes
+//!   the lease ([`register`]), and nobody polls.
+//!
+//! Either way [`handle`] acts on it alike: a press from anyone not allowed is answered "not
+//! allowed", logged, and changes nothing; an allowed one acknowledges the alert (and, for
+//! "Silence 1 h", silences it), is answered, and its message is edited to say who did what; the
+//! judge records it in the event log with the Telegram user.
+
+mod handle;
+mod register;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use pulseboard_shared::ack::{valid_id, Ack, AckVia};
 use tokio::sync::watch;
 
-use super::Shared;
-use crate::aggregate::unix_now;
-use crate::alerts::acknowledge::{acknowledge, open_page, Outcome};
-use crate::alerts::telegram::{Bot, Button, Press};
-use crate::config::alerts::{Language, TelegramSettings};
+use self::handle::handle;
+use super::{AlertsHandle, Shared};
+use crate::alerts::telegram::{Bot, Press};
+use crate::config::alerts::{Secret, TelegramSettings};
 use crate::ledger::lease::until_held;
 use crate::shutdown::Shutdown;
 use crate::snapshot::Snapshot;
@@ -47,7 +56,13 @@ const LONG_POLL: Duration = Duration::from_secs(25);
 /// the first wait after a failure (doubling up to a minute).
 const PACE: Duration = Duration::from_secs(1);
 
-/// Reads presses until `shutdown`; returns at once when nobody may press.
+/// The wait after the `failures`th failure in a row: [`PACE`] doubling, up to a minute.
+fn backoff(failures: u32) -> Duration {
+    (PACE * (1 << failures.min(6))).min(Duration::from_secs(60))
+}
+
+/// Reads presses (or, in webhook mode, keeps the webhook set) until `shutdown`; returns at once
+/// when nobody may press.
 pub(super) async fn run(
     shared: Arc<Shared>,
     snapshots: watch::Receiver<Arc<Snapshot>>,
@@ -61,24 +76,37 @@ pub(super) async fn run(
     else {
         return;
     };
+    match settings.webhook.clone() {
+        Some(hook) => register::run(&shared, &settings, &hook, &shutdown).await,
+        None => poll(&shared, &settings, &snapshots, &shutdown).await,
+    }
+}
+
+/// `getUpdates` long polling while this process is the sender.
+async fn poll(
+    shared: &Shared,
+    settings: &TelegramSettings,
+    snapshots: &watch::Receiver<Arc<Snapshot>>,
+    shutdown: &Shutdown,
+) {
     let client = reqwest::Client::builder()
         .connect_timeout(Duration::from_secs(5))
         .timeout(LONG_POLL + Duration::from_secs(15))
         .build()
         .expect("a client with rustls builds");
     let bot = Bot {
-        settings: &settings,
+        settings,
         client: &client,
     };
     let language = shared.settings.language;
     tracing::info!(
         users = settings.allowed_user_ids.len(),
-        "alerts: Telegram buttons on; reading presses while this process is the sender"
+        "alerts: Telegram buttons on; reading presses with getUpdates while this process is the sender"
     );
     let mut leader = shared.lease.subscribe();
-    let (mut offset, mut failures) = (0_i64, 0_u32);
+    let (mut offset, mut failures, mut told_conflict) = (0_i64, 0_u32, false);
     while !shutdown.is_stopping() {
-        if !until_held(&mut leader, &shutdown).await {
+        if !until_held(&mut leader, shutdown).await {
             break;
         }
         let asked = Instant::now();
@@ -91,20 +119,36 @@ pub(super) async fn run(
                 if failures > 0 {
                     tracing::info!("alerts: reading Telegram presses again");
                 }
-                failures = 0;
+                (failures, told_conflict) = (0, false);
                 offset = next;
                 let workers = snapshots.borrow().nodes.workers.len();
                 for press in presses {
-                    handle(&shared, &bot, language, workers, press).await;
+                    handle(shared, &bot, language, workers, press).await;
                 }
                 PACE.saturating_sub(asked.elapsed())
+            }
+            // 409: Telegram refuses getUpdates while the bot has a webhook (or another program
+            // polls it); said once, as it lasts until someone acts.
+            Err(e) if e.status == Some(409) => {
+                failures += 1;
+                if !told_conflict {
+                    told_conflict = true;
+                    tracing::warn!(
+                        error = %e.message,
+                        "alerts: Telegram refuses getUpdates (409): this bot has a webhook set, or \
+                         another program reads its updates. Set [alerts.telegram] webhook_url and \
+                         webhook_secret to receive presses by webhook, or call the Bot API's \
+                         deleteWebhook to poll; retrying meanwhile"
+                    );
+                }
+                backoff(failures)
             }
             Err(e) => {
                 failures += 1;
                 if failures == 1 {
                     tracing::warn!(error = %e.message, "alerts: cannot read Telegram presses; retrying");
                 }
-                (PACE * (1 << failures.min(6))).min(Duration::from_secs(60))
+                backoff(failures)
             }
         };
         tokio::select! {
@@ -114,160 +158,28 @@ pub(super) async fn run(
     }
 }
 
-/// Acts on one press and answers it.
-async fn handle(shared: &Shared, bot: &Bot<'_>, language: Language, workers: usize, press: Press) {
-    let en = language == Language::English;
-    let say = |en_text: &'static str, ko_text: &'static str| if en { en_text } else { ko_text };
-    let who = press.from.name();
-    if !bot.settings.allowed_user_ids.contains(&press.from.id) {
-        tracing::warn!(user = %who, "alerts: a Telegram press from a user not in allowed_user_ids; nothing changes");
-        answer(bot, &press, say("Not allowed", "권한 없음")).await;
-        return;
+impl AlertsHandle {
+    /// In webhook mode, the secret Telegram sends with each update; `None`: presses are polled
+    /// (or nobody may press), and the webhook route is off.
+    pub fn press_secret(&self) -> Option<&Secret> {
+        let telegram = self.shared.settings.telegram.as_ref()?;
+        let hook = telegram.webhook.as_ref().filter(|_| telegram.buttons())?;
+        Some(&hook.secret)
     }
-    let asked = press.data.as_deref().and_then(Button::parse);
-    let Some((button, id)) = asked.filter(|(_, id)| valid_id(id)) else {
-        answer(bot, &press, say("Unknown button", "알 수 없는 버튼")).await;
-        return;
-    };
-    if button == Button::Restart {
-        return restart(shared, bot, en, workers, &press, id).await;
-    }
-    let ack = Ack {
-        id: id.to_owned(),
-        by: who.clone(),
-        via: AckVia::Telegram,
-        at: unix_now(),
-        silenced: button == Button::Mute,
-    };
-    let outcome = match acknowledge(&shared.store, workers, &ack).await {
-        Ok(outcome) => outcome,
-        Err(e) => {
-            tracing::warn!(error = %e, "alerts: a Telegram press could not be stored");
-            answer(
-                bot,
-                &press,
-                say(
-                    "Redis is unreachable: try again",
-                    "Redis 연결 실패: 다시 시도하세요",
-                ),
-            )
-            .await;
+
+    /// Acts on a press that came by the webhook exactly as on a polled one (`workers`: how many
+    /// the latest snapshot has). Does nothing outside webhook mode.
+    pub async fn press(&self, press: Press, workers: usize) {
+        let shared = &self.shared;
+        let Some(settings) =
+            (shared.settings.telegram.as_ref()).filter(|_| self.press_secret().is_some())
+        else {
             return;
-        }
-    };
-    let done = match (&outcome, ack.silenced) {
-        (Outcome::Done(_), false) => say("Acknowledged", "확인함"),
-        (Outcome::Done(_), true) => say("Acknowledged and silenced for 1 h", "확인, 1시간 무음"),
-        (Outcome::Already(_), _) => say("Acknowledged already", "이미 확인됨"),
-        (Outcome::NotOpen, _) => say("This alert is resolved already", "이미 해결된 알림"),
-    };
-    answer(bot, &press, done).await;
-    let by = match &outcome {
-        Outcome::Done(_) => who,
-        Outcome::Already(first) => first.by.clone(),
-        Outcome::NotOpen => return,
-    };
-    let Some(message) = &press.message else {
-        return;
-    };
-    let note = match (en, ack.silenced && matches!(outcome, Outcome::Done(_))) {
-        (true, false) => format!("✅ Acknowledged by {by}"),
-        (true, true) => format!("✅ Acknowledged by {by} · 🔕 silenced for 1 h"),
-        (false, false) => format!("✅ {by} 확인"),
-        (false, true) => format!("✅ {by} 확인 · 🔕 1시간 무음"),
-    };
-    let text = format!("{}\n\n{note}", message.text.as_deref().unwrap_or(""));
-    if let Err(e) = bot.edit(message, &text).await {
-        tracing::warn!(error = %e.message, "alerts: could not edit the pressed Telegram message");
-    }
-}
-
-/// Restarts the one worker of the open alert `id` through the admin API's path.
-async fn restart(
-    shared: &Shared,
-    bot: &Bot<'_>,
-    en: bool,
-    workers: usize,
-    press: &Press,
-    id: &str,
-) {
-    let who = press.from.name();
-    let page = match open_page(&shared.store, workers, id).await {
-        Ok(page) => page,
-        Err(e) => {
-            tracing::warn!(error = %e, "alerts: a Telegram press could not be read against Redis");
-            return answer(
-                bot,
-                press,
-                if en {
-                    "Redis is unreachable: try again"
-                } else {
-                    "Redis 연결 실패: 다시 시도하세요"
-                },
-            )
-            .await;
-        }
-    };
-    let (Some(restarter), Some(page)) = (&shared.restarter, page) else {
-        return answer(
-            bot,
-            press,
-            if en {
-                "This alert is resolved already"
-            } else {
-                "이미 해결된 알림"
-            },
-        )
-        .await;
-    };
-    let [worker] = page.workers.as_slice() else {
-        return answer(
-            bot,
-            press,
-            if en {
-                "Restart one worker at a time"
-            } else {
-                "한 번에 한 워커만 재시작"
-            },
-        )
-        .await;
-    };
-    let by = format!("{who} via Telegram");
-    match restarter.restart(worker, &by).await {
-        Restarted::Queued(command) => {
-            tracing::info!(%worker, %by, %command, "restart asked from Telegram");
-            answer(
-                bot,
-                press,
-                if en {
-                    "Restart asked"
-                } else {
-                    "재시작 요청함"
-                },
-            )
-            .await;
-            if let Some(message) = &press.message {
-                let note = if en {
-                    format!("🔄 Restart asked by {who}")
-                } else {
-                    format!("🔄 {who} 재시작 요청")
-                };
-                let text = format!("{}\n\n{note}", message.text.as_deref().unwrap_or(""));
-                if let Err(e) = bot.edit(message, &text).await {
-                    tracing::warn!(error = %e.message, "alerts: could not edit the pressed Telegram message");
-                }
-            }
-        }
-        Restarted::Refused(why) => {
-            tracing::info!(%worker, %by, %why, "restart from Telegram refused");
-            let why: String = why.chars().take(180).collect();
-            answer(bot, press, &why).await;
-        }
-    }
-}
-
-async fn answer(bot: &Bot<'_>, press: &Press, text: &str) {
-    if let Err(e) = bot.answer(&press.id, text).await {
-        tracing::warn!(error = %e.message, "alerts: could not answer a Telegram press");
+        };
+        let bot = Bot {
+            settings,
+            client: &shared.client,
+        };
+        handle(shared, &bot, shared.settings.language, workers, press).await;
     }
 }
