@@ -628,3 +628,92 @@ async fn a_maintenance_silence_is_set_and_ended_from_the_page() {
     browser.close().await;
     stack.stop().await;
 }
+
+/// Five workers of one host crash together: the timeline shows one line for the outage, led by
+/// the host's summary, with the first alert, the grouped ones and their deliveries folded under
+/// "+N more", which opens to name every worker. Screenshots: `timeline-incident-{desktop,open-desktop,phone}`.
+#[tokio::test]
+async fn a_host_outage_is_one_timeline_line_that_opens_to_its_workers() {
+    require_bundle();
+    let _turn = ONE_BROWSER_AT_A_TIME.lock().await;
+    let standin = StandIn::start().await.unwrap();
+    let names: Vec<String> = (0..5).map(|i| format!("r{i}")).collect();
+    let stack = Stack::start_with(|c| {
+        c.topology = pulseboard_tests::one_host("gpu-01", &names);
+        c.alerts.language = Language::English;
+        c.alerts.group_window = Duration::from_secs(2);
+        c.alerts.telegram = Some(standin.telegram());
+    })
+    .await;
+    let mut r = stack.conn().await;
+    for name in &names {
+        beat(&mut r, &heartbeat(name, "render", "idle")).await;
+    }
+    stack
+        .wait_nodes("alive", |n| n.workers.iter().all(|w| w.alive))
+        .await;
+    for name in &names {
+        let mut crashed = heartbeat(name, "render", "idle");
+        crashed.declared.exit_code = Some(1);
+        beat(&mut r, &crashed).await;
+    }
+    standin
+        .wait_for("gpu-01: 5 workers down (", 0, PATIENCE)
+        .await
+        .expect("the host's summary is sent");
+
+    let browser = Browser::start(BrowserOptions::default()).await;
+    let url = format!("{}/infra/?view=2d&lang=en", stack.base);
+    browser.client.goto(&url).await.unwrap();
+    // Every top-level line that speaks of a worker down, and the label under each.
+    let lines = r#"
+        const top = document.querySelectorAll('#timeline > ol > li.event');
+        const downs = [...top].filter(li => /workers? down/.test(li.querySelector(':scope > .what')?.textContent ?? ''));
+        if (!downs.some(li => li.querySelector(':scope > details.folded'))) return null;
+        return downs.map(li => [li.querySelector(':scope > .what').textContent,
+                                li.querySelector(':scope > details.folded > summary')?.textContent ?? '']);
+    "#;
+    let found = browser.wait_js("the folded outage line", lines).await;
+    let found: Vec<(String, String)> = serde_json::from_value(found).unwrap();
+    assert_eq!(found.len(), 1, "one line for the outage: {found:?}");
+    let (head, more) = &found[0];
+    assert!(head.contains("gpu-01: 5 workers down"), "{head}");
+    let n: usize = more
+        .strip_prefix('+')
+        .and_then(|m| m.strip_suffix(" more"))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("the label says how many more: {more:?}"));
+    assert!(
+        n >= 5,
+        "the first alert and the four grouped at least: {more}"
+    );
+    browser
+        .js("document.getElementById('timeline').scrollIntoView()")
+        .await;
+    browser.screenshot("timeline-incident-desktop").await;
+
+    click(&browser, "#timeline details.folded > summary").await;
+    let members = browser
+        .wait_js(
+            "the opened members",
+            "const d = document.querySelector('#timeline details.folded');
+             return d?.open ? [...d.querySelectorAll('li .what')].map(w => w.textContent) : null;",
+        )
+        .await;
+    let members: Vec<String> = serde_json::from_value(members).unwrap();
+    assert_eq!(members.len(), n, "{members:?}");
+    for name in &names {
+        assert!(
+            members.iter().any(|m| m.contains(&format!("[{name}]"))),
+            "{name} among {members:?}"
+        );
+    }
+    browser.screenshot("timeline-incident-open-desktop").await;
+    browser.client.set_window_size(390, 844).await.unwrap();
+    browser
+        .js("document.getElementById('timeline').scrollIntoView()")
+        .await;
+    browser.screenshot("timeline-incident-phone").await;
+    browser.close().await;
+    stack.stop().await;
+}
