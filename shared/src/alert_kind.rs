@@ -117,6 +117,7 @@ impl AlertKind {
                 | Self::Unhealthy
                 | Self::Stalled
                 | Self::HostDown
+                | Self::CircuitOpen
                 | Self::StillOpen
         )
     }
@@ -132,6 +133,7 @@ impl AlertKind {
                 | "unhealthy"
                 | "stalled"
                 | "host_down"
+                | "circuit_open"
                 | "still_open"
         )
     }

@@ -301,6 +301,13 @@ async fn a_crash_loop_is_spaced_by_the_backoff_then_the_circuit_opens_once_even_
         .filter(|r| r.body["kind"] == "circuit_open")
         .count();
     assert_eq!(circuit_alerts, 1, "one circuit alert");
+    // It wants a person: it opens an incident (Telegram's buttons name it) like a down alert.
+    let logged = events(&stack).await;
+    let opened = logged
+        .iter()
+        .find(|e| e["alert"]["kind"] == "circuit_open")
+        .expect("the circuit alert in the event log");
+    assert!(opened["alert"]["incident"].is_string(), "{opened:#}");
     let acted_alerts: Vec<_> = hook
         .received()
         .into_iter()

@@ -182,6 +182,7 @@ fn still_true(page: &Page, workers: &BTreeMap<String, WorkerMemory>) -> bool {
     page.workers.iter().any(|w| {
         workers.get(w).is_some_and(|m| match page.kind {
             AlertKind::Down | AlertKind::DeadAtStart => m.alive == Some(false) && !m.stopped,
+            AlertKind::CircuitOpen => m.circuit_open,
             kind => m.problem == Some(kind),
         })
     })

@@ -7,6 +7,7 @@
 
 use std::collections::BTreeMap;
 
+use pulseboard_shared::recovery::GuardState;
 use pulseboard_shared::{LifecycleState, Nodes, WorkerStatus};
 use serde::{Deserialize, Serialize};
 
@@ -90,6 +91,9 @@ pub struct WorkerMemory {
     /// Whether its drift was alerted (and its end is owed).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub drift: bool,
+    /// Whether the guard's open circuit was alerted (a person is owed until it closes).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub circuit_open: bool,
 }
 
 /// Judges snapshots one after another.
@@ -225,6 +229,7 @@ impl Tracker {
                 out.push(about(w, AlertKind::Settled, None));
             }
             out.extend(lifecycle_problem(m, w, &rules, now));
+            out.extend(circuit(m, w));
             // Judged only while it beats: a drifted worker that dies is still owed its end.
             if w.alive && m.drift == w.drift.is_empty() {
                 m.drift = !w.drift.is_empty();
@@ -254,6 +259,24 @@ impl Tracker {
         }
         out
     }
+}
+
+/// One alert when the recovery guard opens a worker's circuit (it gave up restarting it; a person
+/// must look), judged here rather than by the guard so that it opens a page with buttons like
+/// any alert that wants a person. Its closing is not news: the guard's log records it.
+fn circuit(m: &mut WorkerMemory, w: &WorkerStatus) -> Option<Transition> {
+    let view = w.recovery.as_ref();
+    let open = view.is_some_and(|r| r.state == GuardState::CircuitOpen);
+    if open == m.circuit_open {
+        return None;
+    }
+    m.circuit_open = open;
+    let r = view.filter(|_| open)?;
+    let mut t = about(w, AlertKind::CircuitOpen, Some(u64::from(r.attempts)));
+    if let Some(c) = &mut t.context {
+        c.reason = r.advice.as_ref().map(|a| a.words(&w.name));
+    }
+    Some(t)
 }
 
 /// One alert when a running worker enters a lifecycle problem (unhealthy only after it lasted
@@ -648,5 +671,60 @@ mod drift_tests {
             out.iter().map(|t| t.kind).collect::<Vec<_>>(),
             [AlertKind::DriftCleared]
         );
+    }
+}
+
+#[cfg(test)]
+mod circuit_tests {
+    use super::*;
+    use pulseboard_shared::recovery::{Advice, RecoveryView, Route};
+    use pulseboard_shared::WorkerKind;
+
+    #[test]
+    fn an_open_circuit_is_one_alert_until_it_closes() {
+        let rules = Rules::from_settings(&AlertSettings::default());
+        let mut tracker = Tracker::new(rules, Memory::default(), 0);
+        let mut w = WorkerStatus {
+            alive: true,
+            ..WorkerStatus::new("r0", WorkerKind::Render)
+        };
+        let nodes = |w: &WorkerStatus| Nodes {
+            runbook_url: None,
+            redis_ok: true,
+            paused: false,
+            paused_reason: None,
+            generated_at: String::new(),
+            workers: vec![w.clone()],
+            links: vec![],
+            hosts: vec![],
+            summary: None,
+            agents: vec![],
+        };
+        assert!(tracker.observe(&nodes(&w), 0).is_empty());
+        let mut view: RecoveryView = serde_json::from_value(serde_json::json!({
+            "mode": "auto", "state": "circuit_open", "attempts": 3, "max_attempts": 3
+        }))
+        .unwrap();
+        view.advice = Some(Advice::CrashLoop {
+            route: Route::Agent,
+        });
+        w.recovery = Some(view.clone());
+        let out = tracker.observe(&nodes(&w), 1000);
+        assert_eq!(out.len(), 1, "{out:?}");
+        assert_eq!(
+            (out[0].kind, out[0].count),
+            (AlertKind::CircuitOpen, Some(3))
+        );
+        let why = out[0].context.as_ref().and_then(|c| c.reason.clone());
+        assert!(why.is_some_and(|w| w.contains("r0")));
+        assert!(tracker.observe(&nodes(&w), 2000).is_empty(), "once");
+        assert!(tracker.memory().workers["r0"].circuit_open, "owed a person");
+        view.state = GuardState::Idle;
+        w.recovery = Some(view);
+        assert!(
+            tracker.observe(&nodes(&w), 3000).is_empty(),
+            "closing is not news"
+        );
+        assert!(!tracker.memory().workers["r0"].circuit_open);
     }
 }

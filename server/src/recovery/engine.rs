@@ -256,11 +256,7 @@ async fn round(
                         ..AuditEntry::new(AuditWhat::CircuitOpen, "auto")
                     },
                 ));
-                let mut t = about(w, AlertKind::CircuitOpen, Some(count));
-                if let Some(c) = &mut t.context {
-                    c.reason = Some(advice.words(&w.name));
-                }
-                transitions.push(t);
+                // Its alert is the alerts judge's, from the view this leaves on the snapshot.
                 tracing::warn!(worker = %w.name, attempts = count, "recovery: circuit open; no more automatic restarts");
             }
             _ => {}
