@@ -13,6 +13,7 @@ use crate::scene::Scene;
 use crate::silences::Silences;
 use crate::stream::{self, Connection, Feed};
 use crate::text::{provide_lang, reconnecting, t, Text};
+use crate::throughput::Throughput;
 use crate::timeline::Timeline;
 
 /// The whole page.
@@ -77,6 +78,7 @@ pub fn App() -> impl IntoView {
                 </button>
             </header>
             <SummaryBar/>
+            <Throughput/>
             <Show when=move || nodes_say(feed, |n| !n.redis_ok)>
                 <p id="redis-lost" class="banner" role="alert">
                     {move || t(lang.get(), Text::RedisLost)}

@@ -44,6 +44,7 @@ mod scene;
 mod silences;
 mod stream;
 mod text;
+mod throughput;
 mod timeline;
 mod token_gate;
 

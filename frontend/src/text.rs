@@ -2,11 +2,13 @@
 //! labels themselves are the shared rules' (`state_label`). The page's language is shared with
 //! every component by context ([`provide_lang`], [`lang`]). By concept: a worker's lifecycle in
 //! [`lifecycle`], the recovery guard's words in [`recovery`], the admin API's answers in
-//! [`admin`], the dead-letter section in [`dead_letters`], the event log in [`audit`] (the guard's records) and [`timeline`] (the rest).
+//! [`admin`], the dead-letter section in [`dead_letters`], the event log in [`audit`] (the guard's records) and [`timeline`] (the rest), the
+//! throughput strip in [`history`].
 
 mod admin;
 mod audit;
 mod dead_letters;
+mod history;
 mod lifecycle;
 mod recovery;
 mod timeline;
@@ -17,6 +19,7 @@ use pulseboard_shared::{Condition, Lang};
 pub use admin::*;
 pub use audit::*;
 pub use dead_letters::*;
+pub use history::*;
 pub use lifecycle::*;
 pub use recovery::*;
 pub use timeline::*;

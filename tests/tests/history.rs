@@ -99,3 +99,61 @@ async fn each_step_counts_the_jobs_done_and_the_fleet_sums_them() {
     }
     stack.stop().await;
 }
+
+/// The page's throughput strip under the summary draws the fleet's series and says what it
+/// counts, in the page's language. Screenshots: `throughput-{desktop,phone}`.
+#[tokio::test]
+async fn the_page_draws_the_fleet_s_throughput_under_the_summary() {
+    use pulseboard_tests::browser::{Browser, BrowserOptions};
+    assert!(
+        pulseboard_tests::dist_dir().join("index.html").is_file(),
+        "the dashboard bundle is not built: run `bash scripts/build-dashboard.sh` first"
+    );
+    let stack = Stack::start_with(|c| c.history.step_s = 1).await;
+    let mut r = stack.conn().await;
+    // Jobs done between beats, until the fleet's series has counted some over several points.
+    let mut done = 100;
+    let deadline = tokio::time::Instant::now() + pulseboard_tests::PATIENCE;
+    loop {
+        let mut hb = heartbeat("music-render", "render", "busy");
+        hb.jobs_done = done;
+        beat(&mut r, &hb).await;
+        let fleet = series(&stack, "minutes=60").await;
+        let counted: u64 = fleet.points.iter().map(|p| p.done).sum();
+        if counted >= 10 && fleet.points.len() >= 3 {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "{fleet:?}");
+        let seen = stack.nodes().await.generated_at;
+        stack
+            .wait_nodes("a later snapshot", |n| n.generated_at != seen)
+            .await;
+        done += 5;
+    }
+
+    let browser = Browser::start(BrowserOptions::default()).await;
+    for (lang, words) in [
+        ("en", r"^last 1 min: (\d+) done · \d+ failed$"),
+        ("ko", r"^최근 1분: 완료 (\d+) · 실패 \d+$"),
+    ] {
+        let url = format!("{}/infra/?view=2d&lang={lang}", stack.base);
+        browser.client.goto(&url).await.unwrap();
+        let script = format!(
+            "const c = document.querySelector('#throughput figcaption')?.textContent ?? '';
+             const m = c.match(/{words}/);
+             const line = document.querySelector('#throughput polyline.done')?.getAttribute('points') ?? '';
+             const svg = document.querySelector('#throughput svg');
+             const wide = svg && svg.getBoundingClientRect().width > innerWidth / 2;
+             return m && wide ? [Number(m[1]), line.split(' ').length] : null;"
+        );
+        let found = browser.wait_js("the throughput strip", &script).await;
+        let (counted, drawn): (u64, usize) = serde_json::from_value(found).unwrap();
+        assert!(counted >= 10, "{lang}: {counted} done");
+        assert!(drawn >= 3, "{lang}: a point per step drawn, {drawn}");
+    }
+    browser.screenshot("throughput-desktop").await;
+    browser.client.set_window_size(390, 844).await.unwrap();
+    browser.screenshot("throughput-phone").await;
+    browser.close().await;
+    stack.stop().await;
+}
