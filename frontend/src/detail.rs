@@ -16,6 +16,7 @@ use crate::text::{
     drift_line, field_name, kind_name, lang, lifecycle_name, lifecycle_reason, link_name,
     orphans_line, silence_line, t, yes_no, Text,
 };
+use crate::throughput::WorkerThroughput;
 
 /// The panel for the worker named by `selected`; closes by clearing it.
 ///
@@ -99,6 +100,7 @@ pub fn Detail(selected: RwSignal<Option<String>>) -> impl IntoView {
                     <Show when=has_queue>
                         <DeadLettersSection name=dl_name.get_value() worker=record/>
                     </Show>
+                    <WorkerThroughput name=name.clone()/>
                     <dl>{rows}</dl>
                 </aside>
             </Show>

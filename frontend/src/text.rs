@@ -55,6 +55,8 @@ pub enum Text {
     No,
     Alerts,
     NothingYet,
+    /// The panel's throughput chart's title.
+    Throughput,
     Runbook,
     RunbookSection,
     Acknowledge,
@@ -130,6 +132,7 @@ pub fn t(lang: Lang, text: Text) -> &'static str {
         Text::No => ("아니요", "no"),
         Text::Alerts => ("경보 기록", "Alerts"),
         Text::NothingYet => ("아직 기록이 없습니다", "nothing yet"),
+        Text::Throughput => ("처리량", "throughput"),
         Text::Runbook => (
             "런북: 이 경보에 할 일",
             "runbook: what to do about this alert",
@@ -412,6 +415,7 @@ mod tests {
             No,
             Alerts,
             NothingYet,
+            Throughput,
             Runbook,
             RunbookSection,
             Acknowledge,

@@ -101,7 +101,8 @@ async fn each_step_counts_the_jobs_done_and_the_fleet_sums_them() {
 }
 
 /// The page's throughput strip under the summary draws the fleet's series and says what it
-/// counts, in the page's language. Screenshots: `throughput-{desktop,phone}`.
+/// counts, in the page's language; a worker's panel draws its own, over the range its buttons
+/// choose. Screenshots: `throughput-{desktop,panel-desktop,phone}`.
 #[tokio::test]
 async fn the_page_draws_the_fleet_s_throughput_under_the_summary() {
     use pulseboard_tests::browser::{Browser, BrowserOptions};
@@ -152,7 +153,45 @@ async fn the_page_draws_the_fleet_s_throughput_under_the_summary() {
         assert!(drawn >= 3, "{lang}: a point per step drawn, {drawn}");
     }
     browser.screenshot("throughput-desktop").await;
+
+    // The worker's panel draws its own series; 24 h has no hourly point yet, and says so.
+    let click = |css: &'static str| {
+        let client = browser.client.clone();
+        async move {
+            let found = client.find(fantoccini::Locator::Css(css)).await;
+            found
+                .unwrap_or_else(|e| panic!("{css}: {e}"))
+                .click()
+                .await
+                .unwrap();
+        }
+    };
+    click(".worker-card[data-worker=\"music-render\"]").await;
+    browser
+        .wait_js(
+            "the worker's chart",
+            "const c = document.querySelector('#detail .worker-throughput figcaption')?.textContent ?? '';
+             return /^최근 1분: 완료 \\d+ · 실패 \\d+$/.test(c) ? c : null;",
+        )
+        .await;
+    browser.screenshot("throughput-panel-desktop").await;
+    click("#detail .worker-throughput .ranges button:nth-child(2)").await;
+    browser
+        .wait_js(
+            "24 h, nothing yet",
+            "const s = document.querySelector('#detail .worker-throughput');
+             return s?.querySelector('button[aria-pressed=true]')?.textContent === '24시간'
+                 && !s.querySelector('figure') && s.querySelector('.hint')?.textContent === '아직 기록이 없습니다' || null;",
+        )
+        .await;
+    click("#detail .worker-throughput .ranges button:nth-child(1)").await;
     browser.client.set_window_size(390, 844).await.unwrap();
+    browser
+        .wait_js(
+            "the hour again",
+            "return !!document.querySelector('#detail .worker-throughput figure') || null",
+        )
+        .await;
     browser.screenshot("throughput-phone").await;
     browser.close().await;
     stack.stop().await;

@@ -80,12 +80,16 @@ impl Writer {
                 self.workers.insert(w.name.clone(), Series::default());
             }
             let s = self.workers.get_mut(&w.name).expect("inserted above");
-            let counters = (w.jobs_done, w.jobs_failed);
-            if let Some((done, failed)) = s.counters {
-                s.fine.done += counted(done, counters.0);
-                s.fine.failed += counted(failed, counters.1);
+            // Only a beat's counters count: a worker with none (never seen, or its key gone)
+            // reads 0, and taking that as a base would count its whole counter at its next beat.
+            if w.last_beat_age_s.is_some() {
+                let counters = (w.jobs_done, w.jobs_failed);
+                if let Some((done, failed)) = s.counters {
+                    s.fine.done += counted(done, counters.0);
+                    s.fine.failed += counted(failed, counters.1);
+                }
+                s.counters = Some(counters);
             }
-            s.counters = Some(counters);
             s.seen = true;
             s.fine.queue_depth = w.queue_depth;
             s.fine.processing = w.processing;
@@ -230,6 +234,7 @@ mod tests {
         let mut w = WorkerStatus::new("r1", WorkerKind::Render);
         w.jobs_done = done;
         w.alive = alive;
+        w.last_beat_age_s = Some(1);
         w.queue_depth = 4;
         nodes.workers = vec![w];
         nodes
@@ -271,5 +276,25 @@ mod tests {
             (0, 15),
             "13 in its first minute, 2 in its second"
         );
+    }
+
+    #[test]
+    fn a_worker_without_a_beat_is_no_base_for_its_first_one() {
+        let mut w = Writer::new(600, 60);
+        let mut never = nodes(0, false);
+        never.workers[0].last_beat_age_s = None;
+        assert!(w.observe(&never, 600).is_empty());
+        assert!(
+            w.observe(&nodes(100, true), 610).is_empty(),
+            "its first beat: the base"
+        );
+        w.observe(&nodes(104, true), 620);
+        let mut gone = nodes(0, false);
+        gone.workers[0].last_beat_age_s = None;
+        w.observe(&gone, 630);
+        w.observe(&nodes(105, true), 640);
+        let lines = w.observe(&nodes(105, true), 660);
+        let point = HistoryPoint::from_line(&lines[0].2).unwrap();
+        assert_eq!(point.done, 5, "4, then 1 across its key's absence");
     }
 }
