@@ -197,13 +197,16 @@ impl Accepted {
     }
 }
 
-/// trunk names what it hashes `<name>-<16 hex digits>[_bg].<ext>`: such a file never changes.
+/// trunk names what it hashes `<name>-<hash>[_bg].<ext>`: such a file never changes. The hash
+/// is a 64-bit number in hex without leading zeros, so one name in sixteen has 15 digits (or
+/// fewer); 8 to 16 digits are taken as a hash.
 fn is_hashed(path: &str) -> bool {
     let stem = path.rsplit('/').next().unwrap_or(path);
     let stem = stem.split('.').next().unwrap_or(stem);
     let stem = stem.strip_suffix("_bg").unwrap_or(stem);
-    stem.rsplit_once('-')
-        .is_some_and(|(_, hash)| hash.len() == 16 && hash.bytes().all(|b| b.is_ascii_hexdigit()))
+    stem.rsplit_once('-').is_some_and(|(_, hash)| {
+        (8..=16).contains(&hash.len()) && hash.bytes().all(|b| b.is_ascii_hexdigit())
+    })
 }
 
 fn content_type(path: &str) -> &'static str {
@@ -293,6 +296,10 @@ mod tests {
     fn only_hashed_files_are_immutable() {
         assert!(is_hashed("pulseboard-frontend-b7aafafc20bd59af_bg.wasm"));
         assert!(is_hashed("pulseboard-frontend-b7aafafc20bd59af.js"));
+        assert!(
+            is_hashed("pulseboard-frontend-9fe8656ca9fb2d8.js"),
+            "a leading zero left out"
+        );
         assert!(is_hashed("style-d4bce1aca8b56813.css"));
         assert!(!is_hashed("index.html"));
         assert!(!is_hashed("style-d4bce1.css"));
