@@ -263,13 +263,14 @@ fn alert_fold(e: &Entry) -> Option<(Fold, bool)> {
 /// The entry as one line of text (rendered as text, never HTML).
 fn describe(entry: &Entry, lang: Lang) -> String {
     match entry.kind.as_str() {
-        "transition" => entry
-            .alert
-            .as_ref()
-            .map_or_else(String::new, |a| match a.silenced {
-                Some(_) => format!("🔕 {}", a.text),
-                None => a.text.clone(),
-            }),
+        "transition" => entry.alert.as_ref().map_or_else(String::new, |a| {
+            // A message's lines (the alert, then its context) on one line of the log.
+            let text = a.text.replace('\n', " · ");
+            match a.silenced {
+                Some(_) => format!("🔕 {text}"),
+                None => text,
+            }
+        }),
         "command" => entry.command.as_ref().map_or_else(String::new, |c| {
             command_line(
                 lang,
