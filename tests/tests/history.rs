@@ -16,30 +16,48 @@ async fn series(stack: &Stack, query: &str) -> History {
     serde_json::from_str::<History>(&body).unwrap()
 }
 
-#[tokio::test]
-async fn each_step_counts_the_jobs_done_and_the_fleet_sums_them() {
-    let stack = Stack::start_with(|c| c.history.step_s = 1).await;
-    let mut r = stack.conn().await;
-    // music-render does 5 jobs between each pair of beats, until 30 are counted.
-    let mut done = 100;
+/// Beats `music-render` with `jobs_done = *done`, one beat a snapshot, adding `more` jobs
+/// between beats, until the series at `query` is `enough`: that series (`done` is left at the
+/// last beat's counter).
+async fn beat_until(
+    stack: &Stack,
+    r: &mut redis::aio::MultiplexedConnection,
+    (done, more): (&mut u64, u64),
+    query: &str,
+    enough: impl Fn(&History) -> bool,
+) -> History {
     let deadline = tokio::time::Instant::now() + pulseboard_tests::PATIENCE;
-    let counted = loop {
+    loop {
         let mut hb = heartbeat("music-render", "render", "busy");
-        hb.jobs_done = done;
-        beat(&mut r, &hb).await;
-        let h = series(&stack, "worker=music-render&minutes=60").await;
-        let total: u64 = h.points.iter().map(|p| p.done).sum();
-        if total >= 30 {
-            break h;
+        hb.jobs_done = *done;
+        beat(r, &hb).await;
+        let h = series(stack, query).await;
+        if enough(&h) {
+            return h;
         }
-        assert!(tokio::time::Instant::now() < deadline, "{h:?}");
+        assert!(tokio::time::Instant::now() < deadline, "{query}: {h:?}");
         // Wait for a new snapshot to see this beat before the next one.
         let seen = stack.nodes().await.generated_at;
         stack
             .wait_nodes("a later snapshot", |n| n.generated_at != seen)
             .await;
-        done += 5;
-    };
+        *done += more;
+    }
+}
+
+/// The jobs done over a series' points.
+fn done(h: &History) -> u64 {
+    h.points.iter().map(|p| p.done).sum()
+}
+
+#[tokio::test]
+async fn each_step_counts_the_jobs_done_and_the_fleet_sums_them() {
+    let stack = Stack::start_with(|c| c.history.step_s = 1).await;
+    let mut r = stack.conn().await;
+    // music-render does 5 jobs between each pair of beats, until 30 are counted.
+    let mut jobs = 100;
+    let worker = "worker=music-render&minutes=60";
+    let counted = beat_until(&stack, &mut r, (&mut jobs, 5), worker, |h| done(h) >= 30).await;
     assert_eq!(counted.step_s, 1);
     assert!(
         counted.points.windows(2).all(|w| w[0].t < w[1].t),
@@ -47,8 +65,7 @@ async fn each_step_counts_the_jobs_done_and_the_fleet_sums_them() {
     );
     let fleet = series(&stack, "minutes=60").await;
     assert_eq!(fleet.worker, None);
-    let fleet_done: u64 = fleet.points.iter().map(|p| p.done).sum();
-    assert!(fleet_done >= 30, "{fleet:?}");
+    assert!(done(&fleet) >= 30, "{fleet:?}");
     // The other workers never beat: down the whole time.
     assert!(fleet.points.iter().any(|p| p.down_s > 0), "{fleet:?}");
 
@@ -56,26 +73,11 @@ async fn each_step_counts_the_jobs_done_and_the_fleet_sums_them() {
     // same counter after it is no new work, whatever the counter says.
     let before = counted.points.len();
     let stack = stack.restart(|c| c.history.step_s = 1).await;
-    let total_before: u64 = counted.points.iter().map(|p| p.done).sum();
-    let deadline = tokio::time::Instant::now() + pulseboard_tests::PATIENCE;
-    let after = loop {
-        let mut hb = heartbeat("music-render", "render", "busy");
-        hb.jobs_done = done;
-        beat(&mut r, &hb).await;
-        let h = series(&stack, "worker=music-render&minutes=60").await;
-        if h.points.len() >= before + 2 {
-            break h;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "no new points after the restart: {h:?}"
-        );
-        let seen = stack.nodes().await.generated_at;
-        stack
-            .wait_nodes("a later snapshot", |n| n.generated_at != seen)
-            .await;
-    };
-    let total_after: u64 = after.points.iter().map(|p| p.done).sum();
+    let total_before = done(&counted);
+    // After it, the same counter, beaten until two more steps are written.
+    let new_points = |h: &History| h.points.len() >= before + 2;
+    let after = beat_until(&stack, &mut r, (&mut jobs, 0), worker, new_points).await;
+    let total_after = done(&after);
     assert!(
         total_after >= total_before && total_after <= total_before + 5,
         "the restart neither lost the series nor counted the counter again: {total_before} -> {total_after}"
@@ -113,24 +115,8 @@ async fn the_page_draws_the_fleet_s_throughput_under_the_summary() {
     let stack = Stack::start_with(|c| c.history.step_s = 1).await;
     let mut r = stack.conn().await;
     // Jobs done between beats, until the fleet's series has counted some over several points.
-    let mut done = 100;
-    let deadline = tokio::time::Instant::now() + pulseboard_tests::PATIENCE;
-    loop {
-        let mut hb = heartbeat("music-render", "render", "busy");
-        hb.jobs_done = done;
-        beat(&mut r, &hb).await;
-        let fleet = series(&stack, "minutes=60").await;
-        let counted: u64 = fleet.points.iter().map(|p| p.done).sum();
-        if counted >= 10 && fleet.points.len() >= 3 {
-            break;
-        }
-        assert!(tokio::time::Instant::now() < deadline, "{fleet:?}");
-        let seen = stack.nodes().await.generated_at;
-        stack
-            .wait_nodes("a later snapshot", |n| n.generated_at != seen)
-            .await;
-        done += 5;
-    }
+    let fleet = |h: &History| done(h) >= 10 && h.points.len() >= 3;
+    beat_until(&stack, &mut r, (&mut 100, 5), "minutes=60", fleet).await;
 
     let browser = Browser::start(BrowserOptions::default()).await;
     for (lang, words) in [
