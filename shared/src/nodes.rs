@@ -206,6 +206,13 @@ impl WorkerStatus {
             parts: Vec::new(),
         }
     }
+
+    /// Whether the recovery guard's circuit is open on it (it gave up restarting it).
+    pub fn circuit_open(&self) -> bool {
+        self.recovery
+            .as_ref()
+            .is_some_and(|r| r.state == crate::guard::GuardState::CircuitOpen)
+    }
 }
 
 fn yes() -> bool {

@@ -4,7 +4,6 @@
 //! or another silence covers it then. Pure; the held alerts live in the alerts' memory, so a
 //! restart or another sender loses none.
 
-use pulseboard_shared::recovery::GuardState;
 use pulseboard_shared::silence::{covering, Silence};
 use pulseboard_shared::{LifecycleState, Nodes, WorkerStatus};
 use serde::{Deserialize, Serialize};
@@ -48,10 +47,7 @@ fn still_true(kind: AlertKind, w: &WorkerStatus) -> bool {
         AlertKind::Unhealthy => state == Some(LifecycleState::Unhealthy),
         AlertKind::Stalled => state == Some(LifecycleState::Stalled),
         AlertKind::DeadLetters => w.dead_letter > 0,
-        AlertKind::CircuitOpen => w
-            .recovery
-            .as_ref()
-            .is_some_and(|r| r.state == GuardState::CircuitOpen),
+        AlertKind::CircuitOpen => w.circuit_open(),
         _ => false,
     }
 }

@@ -7,7 +7,6 @@
 
 use std::collections::BTreeMap;
 
-use pulseboard_shared::recovery::GuardState;
 use pulseboard_shared::{LifecycleState, Nodes, WorkerStatus};
 use serde::{Deserialize, Serialize};
 
@@ -265,13 +264,12 @@ impl Tracker {
 /// must look), judged here rather than by the guard so that it opens a page with buttons like
 /// any alert that wants a person. Its closing is not news: the guard's log records it.
 fn circuit(m: &mut WorkerMemory, w: &WorkerStatus) -> Option<Transition> {
-    let view = w.recovery.as_ref();
-    let open = view.is_some_and(|r| r.state == GuardState::CircuitOpen);
+    let open = w.circuit_open();
     if open == m.circuit_open {
         return None;
     }
     m.circuit_open = open;
-    let r = view.filter(|_| open)?;
+    let r = w.recovery.as_ref().filter(|_| open)?;
     let mut t = about(w, AlertKind::CircuitOpen, Some(u64::from(r.attempts)));
     if let Some(c) = &mut t.context {
         c.reason = r.advice.as_ref().map(|a| a.words(&w.name));
@@ -372,7 +370,7 @@ mod tests {
         alert_late: false,
     };
 
-    fn worker(name: &str, alive: bool, dead_letter: u64) -> WorkerStatus {
+    pub(super) fn worker(name: &str, alive: bool, dead_letter: u64) -> WorkerStatus {
         WorkerStatus {
             alive,
             state: alive.then(|| "idle".into()),
@@ -385,7 +383,7 @@ mod tests {
         }
     }
 
-    fn nodes(redis_ok: bool, workers: Vec<WorkerStatus>) -> Nodes {
+    pub(super) fn nodes(redis_ok: bool, workers: Vec<WorkerStatus>) -> Nodes {
         Nodes {
             runbook_url: None,
             redis_ok,
@@ -627,80 +625,51 @@ mod tests {
 }
 
 #[cfg(test)]
-mod drift_tests {
+mod snapshot_marks_tests {
+    //! Alerts raised from what the snapshot marks on a worker: its drift, the guard's circuit.
+    use super::tests::{nodes, worker};
     use super::*;
     use pulseboard_shared::drift::{Drift, DriftField};
-    use pulseboard_shared::WorkerKind;
+    use pulseboard_shared::recovery::{Advice, GuardState, RecoveryView, Route};
+
+    fn tracker() -> Tracker {
+        let rules = Rules::from_settings(&AlertSettings::default());
+        Tracker::new(rules, Memory::default(), 0)
+    }
+
+    /// A snapshot of `w` alone.
+    fn alone(w: &WorkerStatus) -> Nodes {
+        nodes(true, vec![w.clone()])
+    }
 
     #[test]
     fn drift_is_one_alert_when_it_appears_and_one_when_it_ends() {
-        let rules = Rules::from_settings(&AlertSettings::default());
-        let mut tracker = Tracker::new(rules, Memory::default(), 0);
-        let mut w = WorkerStatus {
-            alive: true,
-            ..WorkerStatus::new("r0", WorkerKind::Render)
-        };
-        let nodes = |w: &WorkerStatus| Nodes {
-            runbook_url: None,
-            redis_ok: true,
-            paused: false,
-            paused_reason: None,
-            generated_at: String::new(),
-            workers: vec![w.clone()],
-            links: vec![],
-            hosts: vec![],
-            summary: None,
-            agents: vec![],
-        };
-        assert!(tracker.observe(&nodes(&w), 0).is_empty());
+        let (mut tracker, mut w) = (tracker(), worker("r0", true, 0));
+        assert!(tracker.observe(&alone(&w), 0).is_empty());
         w.drift = vec![Drift {
             field: DriftField::Version,
             expected: "2".into(),
             actual: "1".into(),
             by_majority: true,
         }];
-        let out = tracker.observe(&nodes(&w), 1000);
+        let out = tracker.observe(&alone(&w), 1000);
         assert_eq!(out.len(), 1);
         assert_eq!(out[0].kind, AlertKind::Drift);
         let why = out[0].context.as_ref().and_then(|c| c.reason.clone());
         assert_eq!(why.as_deref(), Some("version 1 ≠ 2"));
-        assert!(tracker.observe(&nodes(&w), 2000).is_empty(), "once");
+        assert!(tracker.observe(&alone(&w), 2000).is_empty(), "once");
         w.drift.clear();
-        let out = tracker.observe(&nodes(&w), 3000);
+        let out = tracker.observe(&alone(&w), 3000);
         assert_eq!(
             out.iter().map(|t| t.kind).collect::<Vec<_>>(),
             [AlertKind::DriftCleared]
         );
     }
-}
-
-#[cfg(test)]
-mod circuit_tests {
-    use super::*;
-    use pulseboard_shared::recovery::{Advice, RecoveryView, Route};
-    use pulseboard_shared::WorkerKind;
 
     #[test]
     fn an_open_circuit_is_one_alert_until_it_closes() {
-        let rules = Rules::from_settings(&AlertSettings::default());
-        let mut tracker = Tracker::new(rules, Memory::default(), 0);
-        let mut w = WorkerStatus {
-            alive: true,
-            ..WorkerStatus::new("r0", WorkerKind::Render)
-        };
-        let nodes = |w: &WorkerStatus| Nodes {
-            runbook_url: None,
-            redis_ok: true,
-            paused: false,
-            paused_reason: None,
-            generated_at: String::new(),
-            workers: vec![w.clone()],
-            links: vec![],
-            hosts: vec![],
-            summary: None,
-            agents: vec![],
-        };
-        assert!(tracker.observe(&nodes(&w), 0).is_empty());
+        let (mut tracker, mut w) = (tracker(), worker("r0", true, 0));
+        assert!(tracker.observe(&alone(&w), 0).is_empty());
         let mut view: RecoveryView = serde_json::from_value(serde_json::json!({
             "mode": "auto", "state": "circuit_open", "attempts": 3, "max_attempts": 3
         }))
@@ -709,7 +678,7 @@ mod circuit_tests {
             route: Route::Agent,
         });
         w.recovery = Some(view.clone());
-        let out = tracker.observe(&nodes(&w), 1000);
+        let out = tracker.observe(&alone(&w), 1000);
         assert_eq!(out.len(), 1, "{out:?}");
         assert_eq!(
             (out[0].kind, out[0].count),
@@ -717,12 +686,12 @@ mod circuit_tests {
         );
         let why = out[0].context.as_ref().and_then(|c| c.reason.clone());
         assert!(why.is_some_and(|w| w.contains("r0")));
-        assert!(tracker.observe(&nodes(&w), 2000).is_empty(), "once");
+        assert!(tracker.observe(&alone(&w), 2000).is_empty(), "once");
         assert!(tracker.memory().workers["r0"].circuit_open, "owed a person");
         view.state = GuardState::Idle;
         w.recovery = Some(view);
         assert!(
-            tracker.observe(&nodes(&w), 3000).is_empty(),
+            tracker.observe(&alone(&w), 3000).is_empty(),
             "closing is not news"
         );
         assert!(!tracker.memory().workers["r0"].circuit_open);
