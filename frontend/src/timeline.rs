@@ -153,18 +153,10 @@ pub fn Timeline() -> impl IntoView {
 /// One line of the timeline: an entry, with the rest of its incident folded under it.
 fn row(r: Row<Entry>, acks: Acks, entries: ReadSignal<Option<Vec<Entry>>>) -> impl IntoView {
     let lang = lang();
-    let (kind, what, ok) = marks(&r.head);
     let n = r.more.len();
     let more = (n > 0).then(|| {
         let label = move || folded_incident(lang.get(), n);
-        let members = r.more.into_iter().map(|e| {
-            let (kind, what, ok) = marks(&e);
-            view! {
-                <li class="event" data-type=kind data-what=what data-ok=ok>
-                    {line(e, acks, entries)}
-                </li>
-            }
-        });
+        let members = r.more.into_iter().map(|e| item(e, acks, entries, ()));
         view! {
             <details class="folded">
                 <summary>{label}</summary>
@@ -172,23 +164,30 @@ fn row(r: Row<Entry>, acks: Acks, entries: ReadSignal<Option<Vec<Entry>>>) -> im
             </details>
         }
     });
-    view! {
-        <li class="event" data-type=kind data-what=what data-ok=ok>
-            {line(r.head, acks, entries)}
-            {more}
-        </li>
-    }
+    item(r.head, acks, entries, more)
 }
 
-/// An entry's `data-` marks for the style: its type, and the guard's what and outcome.
-fn marks(e: &Entry) -> (String, Option<String>, Option<String>) {
+/// An entry as a list item, marked for the style with its type and the guard's what and
+/// outcome, `more` after its line.
+fn item(
+    e: Entry,
+    acks: Acks,
+    entries: ReadSignal<Option<Vec<Entry>>>,
+    more: impl IntoView + 'static,
+) -> impl IntoView {
+    let kind = e.kind.clone();
     let what = e.recovery.as_ref().map(|r| r.what.as_str().to_owned());
     let ok = e
         .recovery
         .as_ref()
         .and_then(|r| r.ok)
         .map(|ok| ok.to_string());
-    (e.kind.clone(), what, ok)
+    view! {
+        <li class="event" data-type=kind data-what=what data-ok=ok>
+            {line(e, acks, entries)}
+            {more}
+        </li>
+    }
 }
 
 /// An entry's time, words, runbook link and acknowledge button.
