@@ -18,21 +18,24 @@ struct Card {
     label: String,
 }
 
+/// Reads every card in one script, so a re-render between reads cannot leave a stale handle.
 async fn cards(browser: &Browser) -> Vec<Card> {
-    let mut cards = Vec::new();
-    for el in browser
-        .client
-        .find_all(Locator::Css(".worker-card"))
-        .await
+    let seen = browser
+        .js(
+            "return [...document.querySelectorAll('.worker-card')].map(c => [\
+               c.dataset.worker || '', c.dataset.status || '',\
+               (c.querySelector('.state-label')?.textContent || '').trim()]);",
+        )
+        .await;
+    let mut cards: Vec<Card> = serde_json::from_value::<Vec<(String, String, String)>>(seen)
         .unwrap()
-    {
-        let label = el.find(Locator::Css(".state-label")).await.unwrap();
-        cards.push(Card {
-            worker: el.attr("data-worker").await.unwrap().unwrap_or_default(),
-            status: el.attr("data-status").await.unwrap().unwrap_or_default(),
-            label: label.text().await.unwrap().trim().to_owned(),
-        });
-    }
+        .into_iter()
+        .map(|(worker, status, label)| Card {
+            worker,
+            status,
+            label,
+        })
+        .collect();
     cards.sort();
     cards
 }
@@ -166,29 +169,14 @@ async fn the_page_shows_one_card_per_worker_with_its_state() {
 
     // A worker dies: its alert shows in the timeline, as text.
     let _: () = r.del(heartbeat_key("music-render")).await.unwrap();
-    let deadline = Instant::now() + PATIENCE;
-    let entry = loop {
-        let mut found = None;
-        for li in browser
-            .client
-            .find_all(Locator::Css("#timeline li.event"))
-            .await
-            .unwrap()
-        {
-            let text = li.text().await.unwrap();
-            if text.contains("[music-render]") {
-                found = Some(text);
-            }
-        }
-        if let Some(text) = found {
-            break text;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "no timeline entry for music-render's death"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
+    let entry = browser
+        .wait_js(
+            "a timeline entry for music-render's death",
+            "return [...document.querySelectorAll('#timeline li.event')]\
+               .map(li => li.innerText).find(t => t.includes('[music-render]')) || null;",
+        )
+        .await;
+    let entry = entry.as_str().unwrap().to_owned();
     // Worded in the page's language, whatever the alerts' own (Korean by default).
     let page_lang = browser
         .client
@@ -208,15 +196,13 @@ async fn the_page_shows_one_card_per_worker_with_its_state() {
 
     // Redis lost: the banner says so.
     stack.redis.stop().await;
-    let deadline = Instant::now() + PATIENCE;
-    let banner = loop {
-        if let Ok(el) = browser.client.find(Locator::Id("redis-lost")).await {
-            break el;
-        }
-        assert!(Instant::now() < deadline, "no Redis-lost banner");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
-    let text = banner.text().await.unwrap();
+    let text = browser
+        .wait_js(
+            "the Redis-lost banner",
+            "return document.getElementById('redis-lost')?.innerText ?? null",
+        )
+        .await;
+    let text = text.as_str().unwrap();
     assert!(text.contains("aggregator lost Redis"), "{text}");
     browser.screenshot("redis-lost").await;
     browser.close().await;
