@@ -127,6 +127,24 @@ impl Browser {
             .unwrap_or_else(|e| panic!("{script}: {e}"))
     }
 
+    /// Clicks the element `css` finds. A re-render between finding and clicking leaves a stale
+    /// handle: then it finds the element again, for at most [`crate::PATIENCE`].
+    pub async fn click(&self, css: &str) {
+        use fantoccini::error::{CmdError, ErrorStatus};
+        let deadline = Instant::now() + crate::PATIENCE;
+        loop {
+            let found = self.client.find(fantoccini::Locator::Css(css)).await;
+            let element = found.unwrap_or_else(|e| panic!("{css}: {e}"));
+            match element.click().await {
+                Ok(_) => return,
+                Err(CmdError::Standard(e))
+                    if e.error == ErrorStatus::StaleElementReference
+                        && Instant::now() < deadline => {}
+                Err(e) => panic!("click {css}: {e}"),
+            }
+        }
+    }
+
     /// Runs `script` until it returns something other than null/false/""/0, for at most
     /// [`crate::PATIENCE`]; on time-out, saves a screenshot and fails naming `what`.
     pub async fn wait_js(&self, what: &str, script: &str) -> serde_json::Value {

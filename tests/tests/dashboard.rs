@@ -8,7 +8,6 @@
 use std::io::Cursor;
 use std::time::{Duration, Instant};
 
-use fantoccini::Locator;
 use pulseboard_server::config::Config;
 use pulseboard_shared::{state_label, Lang, LinkStatus};
 use pulseboard_tests::browser::{Browser, BrowserOptions};
@@ -260,13 +259,8 @@ async fn the_3d_scene_draws_healthy_green_and_down_red_and_shows_redis_lost() {
     .await;
     // Clicking a label opens the detail panel with every field.
     browser
-        .client
-        .find(Locator::Css(".node-label[data-worker=\"video-render\"]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+        .click(".node-label[data-worker=\"video-render\"]")
+        .await;
     let fields = wait_js(
         &browser,
         "the detail panel",
@@ -281,14 +275,7 @@ async fn the_3d_scene_draws_healthy_green_and_down_red_and_shows_redis_lost() {
         Lang::Ko => Lang::En,
         Lang::En => Lang::Ko,
     };
-    browser
-        .client
-        .find(Locator::Id("lang-toggle"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    browser.click("#lang-toggle").await;
     let want_text = want("video-render").1;
     let relabelled = state_label(
         nodes
@@ -418,16 +405,7 @@ async fn a_phone_gets_cards_and_the_toggle_goes_both_ways_and_is_remembered() {
     );
     browser.screenshot("dashboard-phone-2d").await;
 
-    let toggle = || async {
-        browser
-            .client
-            .find(Locator::Id("view-toggle"))
-            .await
-            .unwrap()
-            .click()
-            .await
-            .unwrap();
-    };
+    let toggle = || browser.click("#view-toggle");
     toggle().await;
     wait_js(
         &browser,

@@ -267,13 +267,6 @@ async fn the_panel_lists_dead_letters_and_replays_the_selected_one_after_confirm
             ..BrowserOptions::default()
         })
         .await;
-        let click = async |css: &str| {
-            let el = browser.client.find(Locator::Css(css)).await;
-            el.unwrap_or_else(|e| panic!("{css}: {e}"))
-                .click()
-                .await
-                .unwrap();
-        };
         browser
             .client
             .goto(&format!("{}/infra/?view=2d&lang=en", stack.base))
@@ -285,7 +278,9 @@ async fn the_panel_lists_dead_letters_and_replays_the_selected_one_after_confirm
                 "return !!document.querySelector('.worker-card[data-worker=\"music-render\"]')",
             )
             .await;
-        click(".worker-card[data-worker=\"music-render\"]").await;
+        browser
+            .click(".worker-card[data-worker=\"music-render\"]")
+            .await;
         // No token in this tab yet: the section says why it shows nothing and asks for one.
         browser
             .wait_js(
@@ -299,7 +294,9 @@ async fn the_panel_lists_dead_letters_and_replays_the_selected_one_after_confirm
             .await
             .unwrap();
         input.send_keys(OPS).await.unwrap();
-        click("#dead-letters .token-form button[type=submit]").await;
+        browser
+            .click("#dead-letters .token-form button[type=submit]")
+            .await;
         let text = browser
             .wait_js(
                 "three previews",
@@ -344,8 +341,12 @@ async fn the_panel_lists_dead_letters_and_replays_the_selected_one_after_confirm
             break;
         }
         // One selected, replayed after the confirmation.
-        click("#dead-letters .dl-list li:first-child input[type=checkbox]").await;
-        click("#dead-letters [data-dl-action=replay-selected]").await;
+        browser
+            .click("#dead-letters .dl-list li:first-child input[type=checkbox]")
+            .await;
+        browser
+            .click("#dead-letters [data-dl-action=replay-selected]")
+            .await;
         let question = browser
             .wait_js(
                 "the confirmation",
@@ -365,7 +366,7 @@ async fn the_panel_lists_dead_letters_and_replays_the_selected_one_after_confirm
             "nothing moves before confirming"
         );
         browser.screenshot("dead-letters-desktop-confirm").await;
-        click("[data-dl-confirm=yes]").await;
+        browser.click("[data-dl-confirm=yes]").await;
         let done = browser
             .wait_js("the outcome", "return document.querySelector('#dead-letters .action-result[data-outcome=accepted]')?.textContent")
             .await;

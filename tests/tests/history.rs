@@ -141,18 +141,9 @@ async fn the_page_draws_the_fleet_s_throughput_under_the_summary() {
     browser.screenshot("throughput-desktop").await;
 
     // The worker's panel draws its own series; 24 h has no hourly point yet, and says so.
-    let click = |css: &'static str| {
-        let client = browser.client.clone();
-        async move {
-            let found = client.find(fantoccini::Locator::Css(css)).await;
-            found
-                .unwrap_or_else(|e| panic!("{css}: {e}"))
-                .click()
-                .await
-                .unwrap();
-        }
-    };
-    click(".worker-card[data-worker=\"music-render\"]").await;
+    browser
+        .click(".worker-card[data-worker=\"music-render\"]")
+        .await;
     browser
         .wait_js(
             "the worker's chart",
@@ -161,7 +152,9 @@ async fn the_page_draws_the_fleet_s_throughput_under_the_summary() {
         )
         .await;
     browser.screenshot("throughput-panel-desktop").await;
-    click("#detail .worker-throughput .ranges button:nth-child(2)").await;
+    browser
+        .click("#detail .worker-throughput .ranges button:nth-child(2)")
+        .await;
     browser
         .wait_js(
             "24 h, nothing yet",
@@ -170,7 +163,9 @@ async fn the_page_draws_the_fleet_s_throughput_under_the_summary() {
                  && !s.querySelector('figure') && s.querySelector('.hint')?.textContent === '아직 기록이 없습니다' || null;",
         )
         .await;
-    click("#detail .worker-throughput .ranges button:nth-child(1)").await;
+    browser
+        .click("#detail .worker-throughput .ranges button:nth-child(1)")
+        .await;
     browser.client.set_window_size(390, 844).await.unwrap();
     browser
         .wait_js(

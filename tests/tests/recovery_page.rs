@@ -69,17 +69,6 @@ async fn text_of(browser: &Browser, what: &str, css: &str) -> String {
         .to_owned()
 }
 
-async fn click(browser: &Browser, css: &str) {
-    browser
-        .client
-        .find(Locator::Css(css))
-        .await
-        .unwrap_or_else(|e| panic!("{css}: {e}"))
-        .click()
-        .await
-        .unwrap_or_else(|e| panic!("click {css}: {e}"));
-}
-
 async fn type_token(browser: &Browser, token: &str) {
     let input = browser
         .client
@@ -88,7 +77,7 @@ async fn type_token(browser: &Browser, token: &str) {
         .expect("the token input is shown");
     input.clear().await.unwrap();
     input.send_keys(token).await.unwrap();
-    click(browser, ".token-form button[type=submit]").await;
+    browser.click(".token-form button[type=submit]").await;
 }
 
 /// The panel's box and its section's, and whether any text of it is cut off or leaves the screen.
@@ -159,7 +148,7 @@ async fn a_recommended_restart_goes_out_from_the_panel_with_the_tab_s_token() {
             &format!("return !!document.querySelector({card:?})"),
         )
         .await;
-    click(&browser, &card).await;
+    browser.click(&card).await;
     let advice = text_of(
         &browser,
         "the advice in the panel",
@@ -177,7 +166,7 @@ async fn a_recommended_restart_goes_out_from_the_panel_with_the_tab_s_token() {
     browser.screenshot("recovery-desktop-recommend-en").await;
 
     // No token yet: the restart asks for one, inline.
-    click(&browser, "#recovery .act[data-action=restart]").await;
+    browser.click("#recovery .act[data-action=restart]").await;
     type_token(&browser, "wrong-token-0123456789").await;
     let refused = text_of(
         &browser,
@@ -260,7 +249,7 @@ async fn a_recommended_restart_goes_out_from_the_panel_with_the_tab_s_token() {
     browser.screenshot("recovery-desktop-acting-en").await;
 
     // The same action again while it is in flight: the server's 409, said as it says it.
-    click(&browser, "#recovery .act[data-action=restart]").await;
+    browser.click("#recovery .act[data-action=restart]").await;
     let conflict = text_of(
         &browser,
         "the conflict",
@@ -277,7 +266,7 @@ async fn a_recommended_restart_goes_out_from_the_panel_with_the_tab_s_token() {
 
     // Hold it for an hour (the tab's token goes with it, no question asked): the countdown runs
     // from the server's clock and the button lifts the hold instead.
-    click(&browser, "#recovery .act[data-action=hold]").await;
+    browser.click("#recovery .act[data-action=hold]").await;
     let held = text_of(
         &browser,
         "the hold's countdown",
@@ -303,7 +292,7 @@ async fn a_recommended_restart_goes_out_from_the_panel_with_the_tab_s_token() {
     )
     .await;
     assert_eq!(logged, format!("✋ ops held {SICK} for 60 min"));
-    click(&browser, "#recovery .act[data-action=lift-hold]").await;
+    browser.click("#recovery .act[data-action=lift-hold]").await;
     text_of(
         &browser,
         "the hold lifted",
@@ -312,7 +301,7 @@ async fn a_recommended_restart_goes_out_from_the_panel_with_the_tab_s_token() {
     .await;
 
     // The same in Korean, with no English left but names.
-    click(&browser, "#lang-toggle").await;
+    browser.click("#lang-toggle").await;
     browser
         .wait_js(
             "the panel in Korean",
@@ -356,14 +345,14 @@ async fn a_recommended_restart_goes_out_from_the_panel_with_the_tab_s_token() {
             &format!("return !!document.querySelector({card:?})"),
         )
         .await;
-    click(&phone, &card).await;
+    phone.click(&card).await;
     text_of(
         &phone,
         "the panel on a phone",
         "#recovery[data-state=acting] .guard-state",
     )
     .await;
-    click(&phone, "#recovery .act[data-action=hold]").await;
+    phone.click("#recovery .act[data-action=hold]").await;
     phone
         .wait_js(
             "the token form",
@@ -398,7 +387,7 @@ async fn the_mock_script_shows_the_guard_without_a_server() {
     )
     .await;
     assert_eq!(mark, "⛔");
-    click(&browser, card).await;
+    browser.click(card).await;
     let advice = text_of(
         &browser,
         "the crash loop advice",
@@ -441,7 +430,9 @@ async fn the_mock_script_shows_the_guard_without_a_server() {
     )
     .await;
     assert_eq!(mark, "🔧");
-    click(&browser, ".node-label[data-worker=\"task-watcher\"]").await;
+    browser
+        .click(".node-label[data-worker=\"task-watcher\"]")
+        .await;
     let countdown = text_of(
         &browser,
         "a countdown",
@@ -475,8 +466,8 @@ async fn without_admin_tokens_the_panel_says_actions_are_off() {
             &format!("return !!document.querySelector({card:?})"),
         )
         .await;
-    click(&browser, &card).await;
-    click(&browser, "#recovery .act[data-action=quiet]").await;
+    browser.click(&card).await;
+    browser.click("#recovery .act[data-action=quiet]").await;
     type_token(&browser, OPS).await;
     let off = text_of(
         &browser,
@@ -529,14 +520,16 @@ async fn an_alert_is_acknowledged_from_the_timeline_with_the_tab_s_token() {
             &format!("return !!document.querySelector({button:?})"),
         )
         .await;
-    click(&browser, button).await;
+    browser.click(button).await;
     let input = browser
         .client
         .find(Locator::Css("#ack-token"))
         .await
         .expect("the token is asked inline");
     input.send_keys(OPS).await.unwrap();
-    click(&browser, "#timeline .token-form button[type=submit]").await;
+    browser
+        .click("#timeline .token-form button[type=submit]")
+        .await;
     let done = text_of(
         &browser,
         "the answer",
@@ -590,10 +583,12 @@ async fn a_maintenance_silence_is_set_and_ended_from_the_page() {
         .send_keys("disk swap")
         .await
         .unwrap();
-    click(&browser, "#silences input[type=checkbox]").await;
-    click(&browser, ".silence-form button[type=submit]").await;
+    browser.click("#silences input[type=checkbox]").await;
+    browser.click(".silence-form button[type=submit]").await;
     field("#silence-token").await.send_keys(OPS).await.unwrap();
-    click(&browser, "#silences .token-form button[type=submit]").await;
+    browser
+        .click("#silences .token-form button[type=submit]")
+        .await;
     let line = text_of(
         &browser,
         "the silence in the list",
@@ -619,7 +614,7 @@ async fn a_maintenance_silence_is_set_and_ended_from_the_page() {
     browser.screenshot("silences-phone-en").await;
 
     // The token is kept for the tab: ending it asks for nothing.
-    click(&browser, "#silences li .end").await;
+    browser.click("#silences li .end").await;
     let empty = text_of(&browser, "the list emptied", "#silences .hint").await;
     assert_eq!(empty, "no silences in force");
     stack
@@ -692,7 +687,7 @@ async fn a_host_outage_is_one_timeline_line_that_opens_to_its_workers() {
         .await;
     browser.screenshot("timeline-incident-desktop").await;
 
-    click(&browser, "#timeline details.folded > summary").await;
+    browser.click("#timeline details.folded > summary").await;
     let members = browser
         .wait_js(
             "the opened members",
