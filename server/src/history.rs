@@ -6,6 +6,7 @@
 //! In Redis a point is a line of about 25 bytes: a day of minutes is 37 KB per worker, 30 days
 //! of hours 20 KB (`MEMORY USAGE` on Redis 7).
 
+pub mod sparklines;
 pub mod writer;
 
 use axum::extract::{Query, State};
@@ -60,6 +61,10 @@ pub struct HistoryState {
 pub fn router(state: HistoryState) -> Router {
     Router::new()
         .route("/api/agent-office/history", get(history))
+        .route(
+            "/api/agent-office/history/sparklines",
+            get(sparklines::sparklines),
+        )
         .with_state(state)
 }
 
@@ -74,15 +79,35 @@ pub struct Ask {
     pub hours: Option<u64>,
 }
 
-/// The newest ARGV[1] + 1 points of KEYS[1], each at most 160 bytes (a longer entry is not a
-/// point: anyone who writes Redis can write it, so it is dropped before it is sent).
+/// The newest ARGV[1] + 1 points of each of KEYS, each at most 160 bytes (a longer entry is not
+/// a point: anyone who writes Redis can write it, so it is dropped before it is sent).
 const READ: &str = r"
 local out = {}
-for _, line in ipairs(redis.call('LRANGE', KEYS[1], 0, tonumber(ARGV[1]))) do
-  if #line <= 160 then table.insert(out, line) end
+for i, key in ipairs(KEYS) do
+  local points = {}
+  for _, line in ipairs(redis.call('LRANGE', key, 0, tonumber(ARGV[1]))) do
+    if #line <= 160 then table.insert(points, line) end
+  end
+  out[i] = points
 end
 return out
 ";
+
+/// The newest `count` points of each series in `keys`, newest first, in one round trip.
+async fn read(
+    store: &Store,
+    keys: &[&str],
+    count: u64,
+) -> Result<Vec<Vec<HistoryPoint>>, crate::ledger::store::StoreError> {
+    let mut conn = store.conn().await?;
+    let args = [count.saturating_sub(1).to_string()];
+    let series: Vec<Vec<String>> = read_only::invoke(&mut conn, READ, keys, &args).await?;
+    let points = |lines: Vec<String>| {
+        let points = lines.iter().filter_map(|l| HistoryPoint::from_line(l));
+        points.collect()
+    };
+    Ok(series.into_iter().map(points).collect())
+}
 
 fn refuse(status: StatusCode, words: String) -> Response {
     (status, Json(ApiError::new(words))).into_response()
@@ -124,19 +149,9 @@ pub(crate) async fn history(State(state): State<HistoryState>, Query(ask): Query
         }
     }
     let key = state.store.keys.history(fine, ask.worker.as_deref());
-    let lines: Result<Vec<String>, _> = async {
-        let mut conn = state.store.conn().await?;
-        let args = [(count - 1).to_string()];
-        let lines = read_only::invoke(&mut conn, READ, &[&key], &args).await?;
-        Ok::<_, crate::ledger::store::StoreError>(lines)
-    }
-    .await;
-    match lines {
-        Ok(lines) => {
-            let mut points: Vec<HistoryPoint> = lines
-                .iter()
-                .filter_map(|l| HistoryPoint::from_line(l))
-                .collect();
+    match read(&state.store, &[&key], count).await {
+        Ok(series) => {
+            let mut points = series.into_iter().next().unwrap_or_default();
             points.reverse();
             Json(History {
                 worker: ask.worker,

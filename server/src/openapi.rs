@@ -37,6 +37,7 @@ use crate::http;
         crate::dead_letters::replay,
         crate::dead_letters::delete,
         crate::history::history,
+        crate::history::sparklines::sparklines,
         crate::silences::list,
         crate::silences::add,
         crate::silences::end,

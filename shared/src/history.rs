@@ -82,6 +82,75 @@ pub struct History {
     pub points: Vec<HistoryPoint>,
 }
 
+/// `GET /api/agent-office/history/sparklines`: the last points of several workers on one grid of
+/// steps, for the small charts on cards and rows (two numbers a step, not seven).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Sparklines {
+    /// Seconds per slot.
+    pub step_s: u64,
+    /// The first slot's start, unix seconds: slot `i` starts at `since + i * step_s`, and the
+    /// last is the newest step any of the workers has a point for.
+    pub since: u64,
+    /// The workers asked for that have a point in the grid, in the order asked.
+    pub workers: Vec<Sparkline>,
+}
+
+/// One worker's slots; `null` where no point was written (pulseboard or the worker was away).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Sparkline {
+    /// The worker.
+    pub worker: String,
+    /// Jobs done within each slot.
+    pub done: Vec<Option<u64>>,
+    /// Jobs waiting at each slot's end.
+    pub queue_depth: Vec<Option<u64>>,
+}
+
+impl Sparklines {
+    /// `slots` steps of `step_s` ending at the newest point of any of `series` (each a worker
+    /// and its points, in any order); a point off the grid (older, or not on a step) is left out.
+    pub fn on_grid(step_s: u64, slots: usize, series: Vec<(String, Vec<HistoryPoint>)>) -> Self {
+        let step_s = step_s.max(1);
+        let newest = series.iter().flat_map(|(_, p)| p).map(|p| p.t).max();
+        let Some(newest) = newest else {
+            return Self {
+                step_s,
+                ..Self::default()
+            };
+        };
+        let since = newest.saturating_sub(step_s * slots.saturating_sub(1) as u64);
+        let slot = |t: u64| {
+            let i = (t.checked_sub(since)? % step_s == 0).then(|| (t - since) / step_s)?;
+            usize::try_from(i).ok().filter(|&i| i < slots)
+        };
+        let workers = series
+            .into_iter()
+            .filter_map(|(worker, points)| {
+                let mut line = Sparkline {
+                    worker,
+                    done: vec![None; slots],
+                    queue_depth: vec![None; slots],
+                };
+                let mut any = false;
+                for p in points {
+                    if let Some(i) = slot(p.t) {
+                        (line.done[i], line.queue_depth[i]) = (Some(p.done), Some(p.queue_depth));
+                        any = true;
+                    }
+                }
+                any.then_some(line)
+            })
+            .collect();
+        Self {
+            step_s,
+            since,
+            workers,
+        }
+    }
+}
+
 /// Jobs counted between two readings of a beat's counter: the growth, or (the counter went back:
 /// a restart) the new value.
 pub fn counted(before: u64, now: u64) -> u64 {
@@ -95,6 +164,46 @@ pub fn counted(before: u64, now: u64) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sparklines_share_one_grid_ending_at_the_newest_point() {
+        let at = |t, done, queue_depth| HistoryPoint {
+            t,
+            done,
+            queue_depth,
+            ..HistoryPoint::default()
+        };
+        let lines = Sparklines::on_grid(
+            60,
+            3,
+            vec![
+                (
+                    "a".into(),
+                    vec![at(600, 5, 1), at(540, 4, 0), at(420, 9, 9)],
+                ),
+                ("b".into(), vec![at(480, 2, 7), at(490, 1, 1)]),
+                ("c".into(), vec![]),
+            ],
+        );
+        assert_eq!(lines.since, 480);
+        assert_eq!(
+            lines.workers,
+            vec![
+                Sparkline {
+                    worker: "a".into(),
+                    done: vec![None, Some(4), Some(5)],
+                    queue_depth: vec![None, Some(0), Some(1)],
+                },
+                Sparkline {
+                    worker: "b".into(),
+                    done: vec![Some(2), None, None],
+                    queue_depth: vec![Some(7), None, None],
+                },
+            ],
+            "a's 420 is before the grid, b's 490 is not on a step, c has nothing"
+        );
+        assert_eq!(Sparklines::on_grid(60, 3, vec![]).workers, vec![]);
+    }
 
     #[test]
     fn a_point_survives_its_line_and_garbage_does_not_parse() {

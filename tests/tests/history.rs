@@ -1,9 +1,9 @@
 //! Throughput over time against a real Redis and the real server: the decider writes a point a
 //! step per worker and for the fleet (steps of 1 s here), and `GET /api/agent-office/history`
-//! serves them oldest first; a restart of the server keeps them and counts on; garbage in a
+//! serves them oldest first, and several workers' last hour at once for the sparklines; a restart of the server keeps them and counts on; garbage in a
 //! series is skipped, bad asks are refused.
 
-use pulseboard_shared::history::History;
+use pulseboard_shared::history::{History, Sparklines};
 use pulseboard_tests::{beat, heartbeat, Stack};
 use redis::AsyncCommands;
 
@@ -68,6 +68,43 @@ async fn each_step_counts_the_jobs_done_and_the_fleet_sums_them() {
     assert!(done(&fleet) >= 30, "{fleet:?}");
     // The other workers never beat: down the whole time.
     assert!(fleet.points.iter().any(|p| p.down_s > 0), "{fleet:?}");
+
+    // The cards' sparklines: several workers in one ask, on one grid, the same numbers as each
+    // worker's own series, in the order asked; a worker not in the fleet is left out.
+    let (status, body) = stack
+        .get("/api/agent-office/history/sparklines?workers=nobody+music-render+video-render")
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let lines: Sparklines = serde_json::from_str(&body).unwrap();
+    let own = series(&stack, worker).await;
+    let names: Vec<&str> = lines.workers.iter().map(|l| l.worker.as_str()).collect();
+    assert_eq!(names, ["music-render", "video-render"], "{lines:?}");
+    let line = &lines.workers[0];
+    assert_eq!(
+        (line.worker.as_str(), line.done.len()),
+        ("music-render", 60)
+    );
+    let at = |i: usize| lines.since + i as u64 * lines.step_s;
+    for (i, done) in line.done.iter().enumerate() {
+        let point = own.points.iter().find(|p| p.t == at(i));
+        assert_eq!(*done, point.map(|p| p.done), "slot {i}: {lines:?} {own:?}");
+    }
+    assert!(
+        line.done.last().unwrap().is_some(),
+        "the grid ends at its newest point"
+    );
+    let many = vec!["music-render"; 101].join("+");
+    for query in [
+        "workers=",
+        "workers=+",
+        &format!("workers={many}"),
+        "workers=music-render&minutes=0",
+    ] {
+        let (got, body) = stack
+            .get(&format!("/api/agent-office/history/sparklines?{query}"))
+            .await;
+        assert_eq!(got, 400, "{query}: {body}");
+    }
 
     // A restart keeps the series (they are in Redis) and counts on from there: a beat with the
     // same counter after it is no new work, whatever the counter says.
