@@ -130,6 +130,9 @@ async fn every_answer_validates_against_the_document() {
     assert!(page["events"][0]["alert"].is_object() || page["events"][0]["type"].is_string());
     let (status, _) = answer_matches(&stack, &doc, "/api/agent-office/events?limit=0").await;
     assert_eq!(status, 400);
+    let sparklines = "/api/agent-office/history/sparklines?workers=music-render+stranger";
+    let (status, _) = answer_matches(&stack, &doc, sparklines).await;
+    assert_eq!(status, 200);
 
     // Redis gone: the answers say so, in the documented shapes.
     stack.redis.stop().await;
@@ -138,6 +141,8 @@ async fn every_answer_validates_against_the_document() {
     let (status, _) = answer_matches(&stack, &doc, "/readyz").await;
     assert_eq!(status, 503);
     let (status, _) = answer_matches(&stack, &doc, "/api/agent-office/events").await;
+    assert_eq!(status, 503);
+    let (status, _) = answer_matches(&stack, &doc, sparklines).await;
     assert_eq!(status, 503);
 }
 
@@ -183,8 +188,15 @@ async fn the_document_and_the_readme_name_the_same_routes() {
         .collect();
     assert_eq!(documented, listed, "documented vs the README's table");
     // And each documented route that can be read answers (the admin action: 403 without
-    // tokens, see admin.rs); a route that only takes POSTs (Telegram's webhook) has no HEAD.
-    let readable = |p: &&String| !p.contains('{') && doc["paths"][p.as_str()]["get"].is_object();
+    // tokens, see admin.rs); a route that only takes POSTs (Telegram's webhook) has no HEAD, and
+    // one with a required parameter (the sparklines' workers) is asked with none.
+    let readable = |p: &&String| {
+        let get = &doc["paths"][p.as_str()]["get"];
+        let needs = get["parameters"]
+            .as_array()
+            .is_some_and(|ps| ps.iter().any(|p| p["required"] == true));
+        !p.contains('{') && get.is_object() && !needs
+    };
     for path in documented.iter().filter(readable) {
         let status = stack
             .http
