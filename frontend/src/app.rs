@@ -11,6 +11,7 @@ use crate::glance::{Lens, SummaryBar};
 use crate::page::{browser_lang, initial_view, remember_view, View};
 use crate::scene::Scene;
 use crate::silences::Silences;
+use crate::sparkline::Sparks;
 use crate::stream::{self, Connection, Feed};
 use crate::text::{provide_lang, reconnecting, t, Text};
 use crate::throughput::Throughput;
@@ -24,6 +25,7 @@ pub fn App() -> impl IntoView {
     feed.provide();
     provide_lang(lang);
     Lens::provide();
+    Sparks::provide();
     let chosen = RwSignal::new(initial_view());
     // Why 3D could not be shown, if it could not; the cards stand in meanwhile.
     let (failure, set_failure) = signal(None::<Text>);

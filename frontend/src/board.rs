@@ -11,6 +11,7 @@ use crate::card::WorkerCard;
 use crate::glance::lens;
 use crate::guard_mark::mark_view;
 use crate::page::is_phone;
+use crate::sparkline::Sparkline;
 use crate::stream::feed;
 use crate::text::{ago, group_count, kind_name, lang, lifecycle_note, queue_figures, t, Text};
 
@@ -169,7 +170,8 @@ fn Rows(
     }
 }
 
-/// One worker on one line (two on a phone): name, state, host, last beat and its queues.
+/// One worker on one line (two on a phone): name, state, host, last beat, its last hour and its
+/// queues.
 #[component]
 fn WorkerRow(worker: WorkerStatus, select: WriteSignal<Option<String>>) -> impl IntoView {
     let (feed, lang) = (feed(), lang());
@@ -202,6 +204,7 @@ fn WorkerRow(worker: WorkerStatus, select: WriteSignal<Option<String>>) -> impl 
                 <span class="row-note">{note}</span>
                 <span class="host">{w.host.clone()}</span>
                 <span class="last-beat">{ago(l, feed.age_now(w.last_beat_age_s))}</span>
+                <Sparkline name=w.name.clone()/>
                 <span class="numbers">{queue_figures(l, w.queue_depth, w.processing, w.dead_letter)}</span>
             </article>
         }

@@ -1,5 +1,5 @@
-//! One worker's card: its state label, lifecycle, liveness, queues and counters, edged in its
-//! link colour.
+//! One worker's card: its state label, lifecycle, liveness, queues and counters, its last hour
+//! as a sparkline, edged in its link colour.
 //!
 //! Every value is a reactive text node bound to this worker's record, so a new snapshot updates
 //! the numbers in place and the card element itself stays put (browser tests hold on to it).
@@ -8,6 +8,7 @@ use leptos::prelude::*;
 use pulseboard_shared::{link_status, state_label, Lang, WorkerStatus};
 
 use crate::guard_mark::mark_view;
+use crate::sparkline::Sparkline;
 use crate::stream::feed;
 use crate::text::{ago, lang, lifecycle_note, part_line, t, yes_no, Text};
 
@@ -76,6 +77,7 @@ pub fn WorkerCard(
                 <dt>{say(Text::DoneFailed)}</dt>
                 <dd class="jobs">{field(|w| format!("{} / {}", w.jobs_done, w.jobs_failed))}</dd>
             </dl>
+            <Sparkline name=name.clone()/>
             {move || worker.with(|w| w.error.clone()).map(|error| view! { <p class="error">{error}</p> })}
         </article>
     }

@@ -42,6 +42,7 @@ mod recovery;
 mod renderer;
 mod scene;
 mod silences;
+mod sparkline;
 mod stream;
 mod text;
 mod throughput;

@@ -141,7 +141,8 @@ async fn each_step_counts_the_jobs_done_and_the_fleet_sums_them() {
 
 /// The page's throughput strip under the summary draws the fleet's series and says what it
 /// counts, in the page's language; a worker's panel draws its own, over the range its buttons
-/// choose. Screenshots: `throughput-{desktop,panel-desktop,phone}`.
+/// choose; each card draws its worker's last hour. Screenshots:
+/// `throughput-{desktop,panel-desktop,phone}`, `sparklines-6-desktop`.
 #[tokio::test]
 async fn the_page_draws_the_fleet_s_throughput_under_the_summary() {
     use pulseboard_tests::browser::{Browser, BrowserOptions};
@@ -176,6 +177,21 @@ async fn the_page_draws_the_fleet_s_throughput_under_the_summary() {
         assert!(drawn >= 3, "{lang}: a point per step drawn, {drawn}");
     }
     browser.screenshot("throughput-desktop").await;
+
+    // Each card draws its worker's last hour: jobs done, and the queue as it is now.
+    let found = browser
+        .wait_js(
+            "music-render's sparkline",
+            r#"const s = document.querySelector('.worker-card[data-worker="music-render"] .spark[data-drawn=true]');
+               const m = s?.getAttribute('aria-label').match(/^최근 \d+분: 완료 (\d+) · 대기열 \d+$/);
+               const d = s?.querySelector('path.done').getAttribute('d') ?? '';
+               return m ? [Number(m[1]), d.split(/[ML]/).length - 1] : null;"#,
+        )
+        .await;
+    let (counted, drawn): (u64, usize) = serde_json::from_value(found).unwrap();
+    assert!(counted >= 10, "{counted} done in the card's sparkline");
+    assert!(drawn >= 3, "a point per step drawn in the card, {drawn}");
+    browser.screenshot("sparklines-6-desktop").await;
 
     // The worker's panel draws its own series; 24 h has no hourly point yet, and says so.
     browser
@@ -213,4 +229,108 @@ async fn the_page_draws_the_fleet_s_throughput_under_the_summary() {
     browser.screenshot("throughput-phone").await;
     browser.close().await;
     stack.stop().await;
+}
+
+/// The workers' names the page has asked sparklines for so far (from its resource timings).
+const ASKED: &str = r#"
+    const names = new Set();
+    for (const e of performance.getEntriesByType('resource')) {
+        const url = new URL(e.name);
+        if (url.pathname.endsWith('/history/sparklines'))
+            url.searchParams.get('workers').split(' ').forEach(n => names.add(n));
+    }
+    return [...names];
+"#;
+
+/// At 500 workers the 2D list draws a sparkline on every row it shows and asks only for those:
+/// the first screen, then the last one after a scroll, never the whole fleet. Screenshots:
+/// `sparklines-{60,500}-desktop`, `sparklines-500-phone`.
+#[tokio::test]
+async fn rows_draw_sparklines_and_the_page_asks_only_for_the_rows_on_screen() {
+    use pulseboard_tests::browser::{Browser, BrowserOptions};
+    assert!(
+        pulseboard_tests::dist_dir().join("index.html").is_file(),
+        "the dashboard bundle is not built: run `bash scripts/build-dashboard.sh` first"
+    );
+    let browser = Browser::start(BrowserOptions::default()).await;
+    for n in [60, 500] {
+        let stack = Stack::start_with(|c| c.history.step_s = 1).await;
+        let mut r = stack.conn().await;
+        let names: Vec<String> = (0..n).map(|i| format!("w-{i:03}")).collect();
+        for name in &names {
+            let mut hb = heartbeat(name, "render", "busy");
+            hb.jobs_done = 10;
+            beat(&mut r, &hb).await;
+        }
+        // Until the last worker has two points (every worker is written in the same step).
+        let last = format!("worker={}&minutes=60", names[n - 1]);
+        stack
+            .wait_nodes("every worker found", |nodes| nodes.workers.len() >= n)
+            .await;
+        let deadline = tokio::time::Instant::now() + pulseboard_tests::PATIENCE;
+        while series(&stack, &last).await.points.len() < 2 {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "no history for {last}"
+            );
+            let seen = stack.nodes().await.generated_at;
+            stack
+                .wait_nodes("a later snapshot", |n| n.generated_at != seen)
+                .await;
+        }
+        let url = format!("{}/infra/?view=2d&lang=en", stack.base);
+        browser.client.goto(&url).await.unwrap();
+        // Every row on screen draws its line (flat: no job done since the first beat).
+        let every_row_drawn = r#"
+            const rows = [...document.querySelectorAll('.worker-row')]
+                .filter(r => r.getBoundingClientRect().top < innerHeight);
+            const drawn = rows.filter(r => r.querySelector('.spark[data-drawn=true] path.done')
+                ?.getAttribute('d')?.startsWith('M'));
+            return rows.length > 5 && drawn.length === rows.length ? rows.length : null;"#;
+        let on_screen = browser
+            .wait_js(&format!("{n}: sparklines on screen"), every_row_drawn)
+            .await;
+        browser.screenshot(&format!("sparklines-{n}-desktop")).await;
+        let asked: Vec<String> = serde_json::from_value(browser.js(ASKED).await).unwrap();
+        let on_screen = on_screen.as_u64().unwrap() as usize;
+        eprintln!(
+            "{n} workers: {on_screen} rows on screen, sparklines asked for {}",
+            asked.len()
+        );
+        assert!(
+            asked.len() < on_screen + 40,
+            "{n}: asked for {} workers with {on_screen} rows on screen",
+            asked.len()
+        );
+        if n == 500 {
+            // Scrolled to the end: the last rows are asked for then, and still not the fleet.
+            browser
+                .js("const l = document.getElementById('fleet-list'); l.scrollTop = l.scrollHeight;")
+                .await;
+            let last_drawn = format!(
+                r#"return !!document.querySelector('.worker-row[data-worker="{}"] .spark[data-drawn=true]') || null"#,
+                names[n - 1]
+            );
+            browser
+                .wait_js("the last row's sparkline", &last_drawn)
+                .await;
+            let asked: Vec<String> = serde_json::from_value(browser.js(ASKED).await).unwrap();
+            assert!(asked.contains(&names[n - 1]), "{asked:?}");
+            eprintln!(
+                "500 workers, scrolled to the end: asked for {}",
+                asked.len()
+            );
+            assert!(
+                asked.len() < 2 * (on_screen + 40),
+                "asked for {} of 500",
+                asked.len()
+            );
+            browser.client.set_window_size(390, 844).await.unwrap();
+            browser.wait_js("the phone's rows", every_row_drawn).await;
+            browser.screenshot("sparklines-500-phone").await;
+            browser.client.set_window_size(1280, 800).await.unwrap();
+        }
+        stack.stop().await;
+    }
+    browser.close().await;
 }

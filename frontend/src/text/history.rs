@@ -11,6 +11,15 @@ pub fn throughput_line(lang: Lang, span_s: u64, done: u64, failed: u64) -> Strin
     }
 }
 
+/// A sparkline's caption: "last 60 min: 120 done · queue 3" (the queue as it is now).
+pub fn spark_line(lang: Lang, span_s: u64, done: u64, queue: u64) -> String {
+    let span = span(lang, span_s);
+    match lang {
+        Lang::Ko => format!("최근 {span}: 완료 {done} · 대기열 {queue}"),
+        Lang::En => format!("last {span}: {done} done · queue {queue}"),
+    }
+}
+
 /// A span in the largest unit that words it whole: minutes up to two hours, hours up to two
 /// days, then days.
 fn span(lang: Lang, s: u64) -> String {
@@ -75,6 +84,14 @@ mod tests {
         assert_eq!(
             throughput_line(Lang::Ko, 720 * 3600, 1, 0),
             "최근 30일: 완료 1 · 실패 0"
+        );
+        assert_eq!(
+            spark_line(Lang::En, 3600, 120, 3),
+            "last 60 min: 120 done · queue 3"
+        );
+        assert_eq!(
+            spark_line(Lang::Ko, 3600, 120, 3),
+            "최근 60분: 완료 120 · 대기열 3"
         );
     }
 }
