@@ -1,6 +1,7 @@
 //! What aggregation keeps from one refresh to the next.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use pulseboard_shared::HeartbeatRead;
@@ -16,7 +17,8 @@ pub struct BeatMemory {
     /// Each worker's last heartbeat bytes and their reading. Between two beats a worker's key
     /// reads the same bytes at every refresh (14 of 15 refreshes at the seed's 15 s beat), and
     /// parsing them again was the largest part of judging 10,000 workers.
-    parsed: HashMap<String, (Vec<u8>, HeartbeatRead)>,
+    /// Shared, not copied: a reading is handed on at every refresh.
+    parsed: HashMap<String, (Vec<u8>, Arc<HeartbeatRead>)>,
 }
 
 impl BeatMemory {
@@ -32,17 +34,17 @@ impl BeatMemory {
     }
 
     /// What `bytes`, `name`'s heartbeat, read as: parsed only when they changed.
-    pub fn read(&mut self, name: &str, bytes: &[u8]) -> HeartbeatRead {
+    pub fn read(&mut self, name: &str, bytes: &[u8]) -> Arc<HeartbeatRead> {
         match self.parsed.get_mut(name) {
             Some((seen, read)) if seen.as_slice() == bytes => read.clone(),
             Some((seen, read)) => {
-                *read = HeartbeatRead::parse(bytes);
+                *read = Arc::new(HeartbeatRead::parse(bytes));
                 seen.clear();
                 seen.extend_from_slice(bytes);
                 read.clone()
             }
             None => {
-                let read = HeartbeatRead::parse(bytes);
+                let read = Arc::new(HeartbeatRead::parse(bytes));
                 self.parsed
                     .insert(name.to_owned(), (bytes.to_vec(), read.clone()));
                 read

@@ -1,6 +1,8 @@
 //! One worker's record from its reading: the seed's fields from its heartbeat and lists, what it
 //! declared about itself, and its lifecycle judged by the shared rules.
 
+use std::sync::Arc;
+
 use chrono::{DateTime, Utc};
 use pulseboard_shared::heartbeat::{heartbeat_key, Declared, HEARTBEAT_TTL_S};
 use pulseboard_shared::lifecycle::{judge as judge_lifecycle, Lifecycle, Observed, Phase};
@@ -67,11 +69,11 @@ pub(super) fn judge(
     status.declared = declared.filter(|d| **d != Declared::default()).cloned();
     let mut watcher_mode = None;
     if let Some(read) = beat.filter(|_| status.alive) {
-        status.state = read.state;
+        status.state.clone_from(&read.state);
         status.jobs_done = read.jobs_done.unwrap_or(0);
         status.jobs_failed = read.jobs_failed.unwrap_or(0);
-        status.last_job_at = read.last_job_at;
-        watcher_mode = read.mode;
+        status.last_job_at.clone_from(&read.last_job_at);
+        watcher_mode.clone_from(&read.mode);
     }
     if !problems.is_empty() {
         status.error = Some(problems.join("; "));
@@ -90,7 +92,7 @@ struct Found {
     /// When the beat was written (its `ts`).
     written: Option<DateTime<Utc>>,
     /// The beat, when the key held one.
-    read: Option<HeartbeatRead>,
+    read: Option<Arc<HeartbeatRead>>,
 }
 
 impl Found {
@@ -128,7 +130,7 @@ fn read_beat(
                     "heartbeat is larger than {} KiB: not read",
                     MAX_HEARTBEAT_BYTES / 1024
                 ));
-                HeartbeatRead::default()
+                Arc::default()
             } else {
                 memory.read(key, bytes)
             };
@@ -176,8 +178,8 @@ fn judge_parts(
     memory: &mut BeatMemory,
     problems: &mut Vec<String>,
     status: &mut WorkerStatus,
-) -> (Lifecycle, Option<HeartbeatRead>, Option<DateTime<Utc>>) {
-    let mut beat: Option<HeartbeatRead> = None;
+) -> (Lifecycle, Option<Arc<HeartbeatRead>>, Option<DateTime<Utc>>) {
+    let mut beat: Option<Arc<HeartbeatRead>> = None;
     let mut consumers: Vec<String> = Vec::new();
     let (mut done, mut failed) = (0, 0);
     let mut stalest: Option<DateTime<Utc>> = None;
@@ -213,6 +215,7 @@ fn judge_parts(
         }
     }
     if let Some(b) = &mut beat {
+        let b = Arc::make_mut(b);
         (b.jobs_done, b.jobs_failed) = (Some(done), Some(failed));
         b.declared.consumers = (!consumers.is_empty()).then_some(consumers);
     }
