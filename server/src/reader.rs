@@ -205,11 +205,16 @@ impl RedisSource {
         let mut conn = self.connection().await?;
         let mut second = conn.clone();
         let fleet = &self.fleet.as_ref().expect("set above").pipe;
+        // `send_packed_commands` keeps each command's error in its own reply, where
+        // `Pipeline::query_async` would fail the whole refresh for one mistyped key.
         let both = async {
-            tokio::try_join!(
-                conn.send_packed_commands(&head, 0, head.len()),
-                second.send_packed_commands(fleet, 0, fleet.len()),
-            )
+            tokio::try_join!(conn.send_packed_commands(&head, 0, head.len()), async {
+                // No worker yet (a new install): nothing to send, nothing to wait for.
+                if fleet.is_empty() {
+                    return Ok(vec![]);
+                }
+                second.send_packed_commands(fleet, 0, fleet.len()).await
+            })
         };
         let (mut rest, fleet_replies) = tokio::time::timeout(self.timeout, both)
             .await

@@ -446,3 +446,23 @@ async fn first_snapshot_processing(other_keys: usize) -> u64 {
     redis.stop().await;
     worker(&first, "music-render").processing
 }
+
+/// A new install: no worker configured and none beating yet. Redis is read all the same (the
+/// snapshot says so, not "Redis lost"), and the first worker to beat appears.
+#[tokio::test]
+async fn with_no_worker_yet_redis_is_read_and_the_first_beat_appears() {
+    let stack = Stack::start_with(|c| c.topology.workers.clear()).await;
+    let empty = stack
+        .wait_nodes("a reading of no worker", |n| n.redis_ok)
+        .await;
+    assert!(empty.workers.is_empty(), "{:?}", empty.workers);
+    let mut r = stack.conn().await;
+    beat(&mut r, &heartbeat("first-render", "render", "idle")).await;
+    let nodes = stack
+        .wait_nodes("the first worker", |n| {
+            n.redis_ok && n.workers.iter().any(|w| w.name == "first-render")
+        })
+        .await;
+    assert!(worker(&nodes, "first-render").alive);
+    stack.stop().await;
+}
