@@ -134,6 +134,9 @@ pub struct Reading {
 
 pub mod bounded;
 pub mod cluster;
+mod pipeline;
+
+use pipeline::{build_pipeline, push_head, push_scans, push_workers};
 
 /// The seam between the aggregator and Redis: one connection, reconnected by itself, or a
 /// cluster's primaries.
@@ -238,58 +241,6 @@ impl RedisSource {
         }
         let conn = redis_connection::connect(&self.client, self.timeout).await?;
         Ok(self.conn.insert(conn).clone())
-    }
-}
-
-/// Everything for `workers`, the `values` and the `scans`, in the order [`parse_replies`] reads.
-fn build_pipeline(
-    workers: &[WorkerKeys],
-    values: &[BoundedKey],
-    scans: &[ScanStep],
-) -> redis::Pipeline {
-    let mut pipe = redis::pipe();
-    push_head(&mut pipe, values);
-    push_workers(&mut pipe, workers);
-    push_scans(&mut pipe, scans);
-    pipe
-}
-
-/// The pause flag and the bounded values.
-fn push_head(pipe: &mut redis::Pipeline, values: &[BoundedKey]) {
-    pipe.cmd("GET").arg(PAUSED_KEY);
-    for value in values {
-        bounded::get_bounded(pipe, &value.key, value.max);
-    }
-}
-
-/// Each worker's beat, its expiry and its lists' lengths.
-fn push_workers(pipe: &mut redis::Pipeline, workers: &[WorkerKeys]) {
-    for w in workers {
-        bounded::get_bounded(pipe, &w.heartbeat, MAX_HEARTBEAT_BYTES);
-        pipe.cmd("PTTL").arg(&w.heartbeat);
-        if let Some(q) = &w.queue {
-            pipe.cmd("LLEN").arg(&q.pending);
-            pipe.cmd("LLEN").arg(&q.dead_letter);
-        }
-        for key in &w.processing {
-            pipe.cmd("LLEN").arg(key);
-        }
-        for key in &w.parts {
-            bounded::get_bounded(pipe, key, MAX_HEARTBEAT_BYTES);
-            pipe.cmd("PTTL").arg(key);
-        }
-    }
-}
-
-/// The discovery steps due.
-fn push_scans(pipe: &mut redis::Pipeline, scans: &[ScanStep]) {
-    for step in scans {
-        pipe.cmd("SCAN")
-            .arg(step.cursor)
-            .arg("MATCH")
-            .arg(step.pattern.glob())
-            .arg("COUNT")
-            .arg(step.count);
     }
 }
 
