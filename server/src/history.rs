@@ -93,15 +93,26 @@ end
 return out
 ";
 
-/// The newest `count` points of each series in `keys`, newest first, in one round trip.
+/// The newest `count` points of each series in `keys`, newest first, in one round trip (none
+/// for no key); a 503 answer when Redis cannot be read.
 async fn read(
     store: &Store,
     keys: &[&str],
     count: u64,
-) -> Result<Vec<Vec<HistoryPoint>>, crate::ledger::store::StoreError> {
-    let mut conn = store.conn().await?;
+) -> Result<Vec<Vec<HistoryPoint>>, Response> {
+    if keys.is_empty() {
+        return Ok(vec![]);
+    }
     let args = [count.saturating_sub(1).to_string()];
-    let series: Vec<Vec<String>> = read_only::invoke(&mut conn, READ, keys, &args).await?;
+    let series: Result<Vec<Vec<String>>, crate::ledger::store::StoreError> = async {
+        let mut conn = store.conn().await?;
+        Ok(read_only::invoke(&mut conn, READ, keys, &args).await?)
+    }
+    .await;
+    let series = series.map_err(|e| {
+        let words = format!("cannot read the history: {e}");
+        refuse(StatusCode::SERVICE_UNAVAILABLE, words)
+    })?;
     let points = |lines: Vec<String>| {
         let points = lines.iter().filter_map(|l| HistoryPoint::from_line(l));
         points.collect()
@@ -160,9 +171,6 @@ pub(crate) async fn history(State(state): State<HistoryState>, Query(ask): Query
             })
             .into_response()
         }
-        Err(e) => refuse(
-            StatusCode::SERVICE_UNAVAILABLE,
-            format!("cannot read the history: {e}"),
-        ),
+        Err(answer) => answer,
     }
 }

@@ -55,24 +55,16 @@ pub(crate) async fn sparklines(
         let words = format!("name 1 to {MAX_WORKERS} workers, separated by spaces");
         return refuse(StatusCode::BAD_REQUEST, words);
     }
-    let known: HashSet<&str> = asked.iter().copied().collect();
+    let wanted: HashSet<&str> = asked.iter().copied().collect();
     let snapshot = state.hub.latest();
     let mut names: Vec<&str> = snapshot
         .nodes
         .workers
         .iter()
-        .filter_map(|w| known.get(w.name.as_str()).copied())
+        .filter_map(|w| wanted.get(w.name.as_str()).copied())
         .collect();
     // In the order asked.
     names.sort_by_key(|n| asked.iter().position(|a| a == n));
-    names.dedup();
-    if names.is_empty() {
-        return Json(Sparklines {
-            step_s: s.step_s,
-            ..Sparklines::default()
-        })
-        .into_response();
-    }
     let keys: Vec<String> = names
         .iter()
         .map(|n| state.store.keys.history(true, Some(n)))
@@ -84,9 +76,6 @@ pub(crate) async fn sparklines(
             let slots = usize::try_from(minutes).unwrap_or(usize::MAX);
             Json(Sparklines::on_grid(s.step_s, slots, series)).into_response()
         }
-        Err(e) => refuse(
-            StatusCode::SERVICE_UNAVAILABLE,
-            format!("cannot read the history: {e}"),
-        ),
+        Err(answer) => answer,
     }
 }
