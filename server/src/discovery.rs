@@ -90,6 +90,8 @@ pub struct Discovery {
     /// Heartbeat keys skipped in the sweep in progress, and in the last whole sweep.
     ignoring: Ignored,
     ignored: Ignored,
+    /// Bumped whenever the kept names or lists (what a refresh reads) change.
+    generation: u64,
 }
 
 /// Keys a sweep skipped.
@@ -118,6 +120,7 @@ impl Discovery {
             max_unregistered,
             ignoring: Ignored::default(),
             ignored: Ignored::default(),
+            generation: 0,
         }
     }
 
@@ -126,6 +129,13 @@ impl Discovery {
         self.registered = names.map(str::to_owned).collect();
         let registered = &self.registered;
         self.beating.retain(|name, _| !registered.contains(name));
+        self.generation += 1;
+    }
+
+    /// Changes whenever what a refresh should read changes (a worker or an in-flight list kept or
+    /// forgotten, the configured names replaced), so the refresher rebuilds its keys only then.
+    pub fn generation(&self) -> u64 {
+        self.generation
     }
 
     /// What sweeps skipped: the larger of the last whole sweep and the one in progress (so a
@@ -196,15 +206,19 @@ impl Discovery {
         match pattern {
             Pattern::Processing => {
                 self.ignored.lists = std::mem::take(&mut self.ignoring.lists);
+                let before = self.processing.len();
                 self.processing
                     .retain(|_, seen| now.duration_since(*seen) < FORGET_AFTER);
+                self.generation += u64::from(self.processing.len() != before);
                 self.count_lists(&owner);
             }
             Pattern::Heartbeat => {
                 self.ignored.bad_name = std::mem::take(&mut self.ignoring.bad_name);
                 self.ignored.over_limit = std::mem::take(&mut self.ignoring.over_limit);
+                let before = self.beating.len();
                 self.beating
                     .retain(|_, seen| now.duration_since(*seen) < FORGET_AFTER);
+                self.generation += u64::from(self.beating.len() != before);
             }
         }
     }
@@ -241,6 +255,7 @@ impl Discovery {
         };
         if room {
             self.processing.insert(key, now);
+            self.generation += 1;
         } else {
             self.ignoring.lists += 1;
         }
@@ -272,6 +287,7 @@ impl Discovery {
             *seen = now;
         } else if self.beating.len() < self.max_unregistered {
             self.beating.insert(name.to_owned(), now);
+            self.generation += 1;
         } else {
             self.ignoring.over_limit += 1;
         }
@@ -344,6 +360,47 @@ mod tests {
         // Finished and not yet due: no SCAN at all.
         assert!(d.steps(t0 + Duration::from_secs(2)).is_empty());
         assert_eq!(d.steps(t0 + Duration::from_secs(5)).len(), 2);
+    }
+
+    #[test]
+    fn the_generation_moves_only_when_what_is_read_changes() {
+        let t0 = Instant::now();
+        let mut d = Discovery::new(Duration::from_secs(1), 10, 1000);
+        let beat = |d: &mut Discovery, keys: &[&str], at| {
+            let keys = keys.iter().map(|k| k.to_string()).collect();
+            d.absorb(Pattern::Heartbeat, 0, keys, at, unowned);
+        };
+        let list = |d: &mut Discovery, keys: &[&str], at| {
+            let keys = keys.iter().map(|k| k.to_string()).collect();
+            d.absorb(Pattern::Processing, 0, keys, at, unowned);
+        };
+        let g0 = d.generation();
+        beat(&mut d, &["worker:a:heartbeat"], t0);
+        let g1 = d.generation();
+        assert_ne!(g1, g0, "a new worker");
+        beat(
+            &mut d,
+            &["worker:a:heartbeat", "worker:bad name:heartbeat"],
+            t0,
+        );
+        list(&mut d, &[], t0);
+        assert_eq!(
+            d.generation(),
+            g1,
+            "the same worker seen again, a skipped name"
+        );
+        list(&mut d, &["processing:queue:a:1"], t0);
+        let g2 = d.generation();
+        assert_ne!(g2, g1, "a new in-flight list");
+        let later = t0 + FORGET_AFTER;
+        beat(&mut d, &[], later);
+        assert_ne!(d.generation(), g2, "a worker forgotten");
+        let g3 = d.generation();
+        list(&mut d, &[], later);
+        assert_ne!(d.generation(), g3, "a list forgotten");
+        let g4 = d.generation();
+        d.set_registered(["a"].into_iter());
+        assert_ne!(d.generation(), g4, "the configured names replaced");
     }
 
     #[test]

@@ -57,6 +57,17 @@ pub struct Refresher {
     acks: Arc<Vec<pulseboard_shared::ack::Ack>>,
     /// What was last logged of broken records and oversized values, so each is logged once.
     logged: Logged,
+    /// The workers to read and their keys, kept while discovery and the configuration stay the
+    /// same (10,000 of each cost milliseconds to build at every refresh).
+    chosen: Option<Arc<Chosen>>,
+}
+
+/// The workers a refresh reads, with their keys (in the same order), for one discovery
+/// generation.
+struct Chosen {
+    generation: u64,
+    watched: Vec<crate::aggregate::Watched>,
+    keys: Vec<crate::reader::WorkerKeys>,
 }
 
 /// What the refresher keeps of the snapshot it published last.
@@ -98,6 +109,7 @@ impl Refresher {
             silences: Arc::default(),
             acks: Arc::default(),
             logged: Logged::default(),
+            chosen: None,
             config,
         })
     }
@@ -132,6 +144,7 @@ impl Refresher {
                 };
                 let names = self.config.topology.workers.iter().map(|w| w.name.as_str());
                 self.discovery.set_registered(names);
+                self.chosen = None; // the lifecycle rules may have changed without the names
             }
             let mut answered = self.refresh_once().await;
             // Warming up: the first discovery sweep runs back to back (one round trip each), then
@@ -150,13 +163,8 @@ impl Refresher {
         // Only a reading whose keys were chosen after a whole sweep is published: the sweep that
         // completes in this very refresh was absorbed after its keys were chosen.
         let warm = self.discovery.warm();
-        let watched = watched_workers(
-            &self.config.topology,
-            &self.config.lifecycle,
-            self.discovery.beating_workers(),
-        );
-        let owners = QueueOwners::new(&watched);
-        let keys = keys_for(&watched, &owners, self.discovery.processing_keys());
+        let chosen = self.chosen();
+        let (watched, keys) = (&chosen.watched, &chosen.keys);
         let steps = self.discovery.steps(now);
         let mut values = recovery::reading::keys(&self.keys, &self.hosts, watched.len());
         let guard_values = values.len();
@@ -172,10 +180,11 @@ impl Refresher {
             key: self.keys.acks(),
             max: acks::MAX_BYTES,
         });
-        let read = self.source.read(&keys, &values, &steps).await;
+        let read = self.source.read(keys, &values, &steps).await;
         let read_took = now.elapsed();
         match read {
             Ok(reading) => {
+                let owners = QueueOwners::new(watched);
                 for scan in &reading.scans {
                     self.discovery.absorb(
                         scan.pattern,
@@ -187,7 +196,7 @@ impl Refresher {
                 }
                 let mut agg = cpu_bound(|| {
                     aggregate(
-                        &watched,
+                        watched,
                         &self.config.topology.queue_host,
                         &reading,
                         whole_second_now(),
@@ -246,7 +255,7 @@ impl Refresher {
                 let judged_took = now.elapsed() - read_took;
                 if warm {
                     self.published_reading = true;
-                    self.in_flight = Arc::new(in_flight(&watched, &keys));
+                    self.in_flight = Arc::new(in_flight(watched, keys));
                     let round_trips = reading.round_trips;
                     cpu_bound(|| self.publish(agg, None, (reading.commands, round_trips), now));
                 }
@@ -281,6 +290,31 @@ impl Refresher {
                 false
             }
         }
+    }
+
+    /// The workers to read and their keys: those of the last refresh while discovery has
+    /// changed nothing since.
+    fn chosen(&mut self) -> Arc<Chosen> {
+        let generation = self.discovery.generation();
+        if let Some(chosen) = &self.chosen {
+            if chosen.generation == generation {
+                return chosen.clone();
+            }
+        }
+        let watched = watched_workers(
+            &self.config.topology,
+            &self.config.lifecycle,
+            self.discovery.beating_workers(),
+        );
+        let owners = QueueOwners::new(&watched);
+        let keys = keys_for(&watched, &owners, self.discovery.processing_keys());
+        let chosen = Arc::new(Chosen {
+            generation,
+            watched,
+            keys,
+        });
+        self.chosen = Some(chosen.clone());
+        chosen
     }
 
     /// Publishes `agg` as the latest snapshot; `started` is when its refresh began.
