@@ -13,7 +13,7 @@ use pulseboard_shared::summary::Summary;
 use pulseboard_shared::Nodes;
 use tokio::sync::watch;
 
-use crate::aggregate::{aggregate, keys_for, watched_workers, Aggregate, BeatMemory, QueueOwners};
+use crate::aggregate::{aggregate, Aggregate, BeatMemory, QueueOwners};
 use crate::config::Config;
 use crate::discovery::Discovery;
 use crate::ledger;
@@ -24,7 +24,9 @@ use crate::shutdown::Shutdown;
 use crate::snapshot::{Hub, InFlight, Snapshot, SnapshotPatch};
 use crate::{recovery, rescue, silences};
 
+mod chosen;
 mod logged;
+use chosen::Chosen;
 use logged::Logged;
 
 /// State carried between refreshes.
@@ -60,14 +62,6 @@ pub struct Refresher {
     /// The workers to read and their keys, kept while discovery and the configuration stay the
     /// same (10,000 of each cost milliseconds to build at every refresh).
     chosen: Option<Arc<Chosen>>,
-}
-
-/// The workers a refresh reads, with their keys (in the same order), for one discovery
-/// generation.
-struct Chosen {
-    generation: u64,
-    watched: Vec<crate::aggregate::Watched>,
-    keys: Vec<crate::reader::WorkerKeys>,
 }
 
 /// What the refresher keeps of the snapshot it published last.
@@ -163,7 +157,7 @@ impl Refresher {
         // Only a reading whose keys were chosen after a whole sweep is published: the sweep that
         // completes in this very refresh was absorbed after its keys were chosen.
         let warm = self.discovery.warm();
-        let chosen = self.chosen();
+        let chosen = Chosen::current(&mut self.chosen, &self.config, &self.discovery);
         let (watched, keys) = (&chosen.watched, &chosen.keys);
         let steps = self.discovery.steps(now);
         let mut values = recovery::reading::keys(&self.keys, &self.hosts, watched.len());
@@ -255,7 +249,7 @@ impl Refresher {
                 let judged_took = now.elapsed() - read_took;
                 if warm {
                     self.published_reading = true;
-                    self.in_flight = Arc::new(in_flight(watched, keys));
+                    self.in_flight = Arc::new(chosen.in_flight());
                     let round_trips = reading.round_trips;
                     cpu_bound(|| self.publish(agg, None, (reading.commands, round_trips), now));
                 }
@@ -290,31 +284,6 @@ impl Refresher {
                 false
             }
         }
-    }
-
-    /// The workers to read and their keys: those of the last refresh while discovery has
-    /// changed nothing since.
-    fn chosen(&mut self) -> Arc<Chosen> {
-        let generation = self.discovery.generation();
-        if let Some(chosen) = &self.chosen {
-            if chosen.generation == generation {
-                return chosen.clone();
-            }
-        }
-        let watched = watched_workers(
-            &self.config.topology,
-            &self.config.lifecycle,
-            self.discovery.beating_workers(),
-        );
-        let owners = QueueOwners::new(&watched);
-        let keys = keys_for(&watched, &owners, self.discovery.processing_keys());
-        let chosen = Arc::new(Chosen {
-            generation,
-            watched,
-            keys,
-        });
-        self.chosen = Some(chosen.clone());
-        chosen
     }
 
     /// Publishes `agg` as the latest snapshot; `started` is when its refresh began.
@@ -368,23 +337,6 @@ fn discovery(config: &Config) -> Discovery {
     );
     discovery.set_registered(config.topology.workers.iter().map(|w| w.name.as_str()));
     discovery
-}
-
-/// Every in-flight list read, with its worker and queue (`keys` follow `watched`).
-fn in_flight(
-    watched: &[crate::aggregate::Watched],
-    keys: &[crate::reader::WorkerKeys],
-) -> Vec<InFlight> {
-    let mut lists = Vec::new();
-    for (w, k) in watched.iter().zip(keys) {
-        let Some(queue) = &k.queue else { continue };
-        lists.extend(k.processing.iter().map(|key| InFlight {
-            worker: w.name.clone(),
-            queue: queue.pending.clone(),
-            key: key.clone(),
-        }));
-    }
-    lists
 }
 
 /// Now, to the whole second: then every age that only follows the clock grows by exactly the
